@@ -1,0 +1,190 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"redress/models"
+	"redress/store"
+)
+
+// Activities holds what the work-order activities need.
+type Activities struct {
+	DB *store.DB
+}
+
+// ErrUnknownUnit is returned (non-retryable) when a unit code does not exist.
+const ErrUnknownUnit = "unknown_unit"
+
+// ResolveDispatch decides the responsible unit of a work order from the cases its evaluation
+// rates: one handling unit → that unit (and the staff member, if there is exactly one);
+// several units or none → the nearest administration above them, for manual dispatch.
+func (a *Activities) ResolveDispatch(ctx context.Context, workOrderID string) (Dispatch, error) {
+	var rows []struct {
+		UnitID  int64
+		StaffID *string
+	}
+	err := a.DB.WithContext(ctx).Table("work_orders").
+		Select("service_cases.unit_id, service_cases.staff_id").
+		Joins("JOIN evaluation_cases ON evaluation_cases.evaluation_id = work_orders.evaluation_id").
+		Joins("JOIN service_cases ON service_cases.case_no = evaluation_cases.case_no").
+		Where("work_orders.id = ?", workOrderID).Scan(&rows).Error
+	if err != nil {
+		return Dispatch{}, fmt.Errorf("resolve dispatch %s: %w", workOrderID, err)
+	}
+	units := map[int64]bool{}
+	staff := map[string]bool{}
+	var ids []int64
+	for _, r := range rows {
+		if !units[r.UnitID] {
+			units[r.UnitID] = true
+			ids = append(ids, r.UnitID)
+		}
+		if r.StaffID != nil {
+			staff[*r.StaffID] = true
+		}
+	}
+	var found []models.Unit
+	if len(ids) > 0 {
+		if err := a.DB.WithContext(ctx).Where("id IN ?", ids).Find(&found).Error; err != nil {
+			return Dispatch{}, fmt.Errorf("resolve dispatch %s: units: %w", workOrderID, err)
+		}
+	}
+	var d Dispatch
+	paths := make([]string, 0, len(found))
+	for _, u := range found {
+		paths = append(paths, u.Path)
+	}
+	admin, err := a.nearestAdministration(ctx, commonPrefix(paths))
+	if err != nil {
+		return Dispatch{}, fmt.Errorf("resolve dispatch %s: %w", workOrderID, err)
+	}
+	d.Admin = admin
+	switch len(found) {
+	case 1:
+		u := ref(found[0])
+		d.Unit = &u
+		if len(staff) == 1 {
+			for s := range staff {
+				d.StaffID = &s
+			}
+		}
+		d.Reason = "handling_unit"
+	case 0:
+		d.Reason = "unknown_unit"
+	default:
+		d.Reason = "several_units"
+	}
+	return d, nil
+}
+
+// nearestAdministration returns the deepest unit of kind administration on the path, or the
+// root when there is none.
+func (a *Activities) nearestAdministration(ctx context.Context, path string) (UnitRef, error) {
+	var cands []models.Unit
+	q := a.DB.WithContext(ctx).Where("kind = ?", "administration")
+	if err := q.Find(&cands).Error; err != nil {
+		return UnitRef{}, err
+	}
+	var best *models.Unit
+	for i := range cands {
+		if strings.HasPrefix(path, cands[i].Path) && (best == nil || len(cands[i].Path) > len(best.Path)) {
+			best = &cands[i]
+		}
+	}
+	if best == nil {
+		var root models.Unit
+		if err := a.DB.WithContext(ctx).Where("parent_id IS NULL").Order("id").First(&root).Error; err != nil {
+			return UnitRef{}, fmt.Errorf("no administration and no root unit: %w", err)
+		}
+		best = &root
+	}
+	return ref(*best), nil
+}
+
+// ResolveUnit looks a unit up by code (for dispatch, rulings and reassignment).
+func (a *Activities) ResolveUnit(ctx context.Context, code string) (UnitRef, error) {
+	var u models.Unit
+	err := a.DB.WithContext(ctx).Where("code = ?", code).First(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return UnitRef{}, temporal.NewNonRetryableApplicationError("unit "+code+" not found", ErrUnknownUnit, nil)
+	}
+	if err != nil {
+		return UnitRef{}, fmt.Errorf("resolve unit %s: %w", code, err)
+	}
+	return ref(u), nil
+}
+
+// RecordEvent appends the event to the timeline and applies its change to the read-model, in
+// one transaction. Both steps are idempotent: the event id is unique, and the row only moves
+// forward (version < seq), so a retry or a replay changes nothing.
+func (a *Activities) RecordEvent(ctx context.Context, ev Event) error {
+	return a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		data := ev.Data
+		if data == nil {
+			data = map[string]any{}
+		}
+		te := models.TimelineEvent{
+			ID: fmt.Sprintf("%s/%d", ev.WorkflowID, ev.Seq), WorkOrderID: ev.WorkOrderID, Seq: ev.Seq,
+			At: ev.At.UTC(), Actor: ev.Actor, Type: ev.Type, Data: models.NewJSON(data),
+		}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&te).Error; err != nil {
+			return fmt.Errorf("record event %s: timeline: %w", te.ID, err)
+		}
+		upd := map[string]any{"version": ev.Seq, "state": ev.Row.State, "updated_at": ev.At.UTC()}
+		if ev.Row.Disposition != nil {
+			upd["disposition"] = *ev.Row.Disposition
+		}
+		if ev.Row.Unit != nil {
+			upd["unit_id"] = ev.Row.Unit.ID
+			upd["unit_path"] = ev.Row.Unit.Path
+		}
+		if ev.Row.StaffID != nil {
+			upd["staff_id"] = *ev.Row.StaffID
+		} else if ev.Row.ClearStaff {
+			upd["staff_id"] = gorm.Expr("NULL")
+		}
+		if ev.Row.DispatchedAt != nil {
+			upd["dispatched_at"] = ev.Row.DispatchedAt.UTC()
+		}
+		if ev.Row.SupervisionLevel != nil {
+			upd["supervision_level"] = *ev.Row.SupervisionLevel
+		}
+		if err := tx.Table("work_orders").Where("id = ? AND version < ?", ev.WorkOrderID, ev.Seq).Updates(upd).Error; err != nil {
+			return fmt.Errorf("record event %s: read-model: %w", te.ID, err)
+		}
+		return nil
+	})
+}
+
+// MarkStarted notes that a work order's workflow exists (the workflow's first act), so the
+// reconciler leaves it alone even if the starter died before noting it.
+func (a *Activities) MarkStarted(ctx context.Context, workOrderID string) error {
+	return store.MarkWorkflowStarted(ctx, a.DB, workOrderID)
+}
+
+func ref(u models.Unit) UnitRef { return UnitRef{ID: u.ID, Code: u.Code, Name: u.Name, Path: u.Path} }
+
+// commonPrefix is the deepest unit path shared by all paths ("" for none).
+func commonPrefix(paths []string) string {
+	if len(paths) == 0 {
+		return ""
+	}
+	p := paths[0]
+	for _, q := range paths[1:] {
+		for !strings.HasPrefix(q, p) {
+			i := strings.LastIndex(strings.TrimSuffix(p, "/"), "/")
+			if i < 0 {
+				return ""
+			}
+			p = p[:i+1]
+		}
+	}
+	return p
+}

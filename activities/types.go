@@ -1,0 +1,50 @@
+// Package activities holds the side effects of the work-order workflow: resolving the
+// responsible unit (谁办理、谁负责), and writing each transition to the append-only timeline and
+// the work order's read-model, idempotently (an event is keyed by workflow and sequence number,
+// so a retried or replayed activity adds nothing). The Activities struct carries the
+// dependencies; the workflow calls its methods.
+package activities
+
+import "time"
+
+// UnitRef names a unit.
+type UnitRef struct {
+	ID   int64  `json:"id"`
+	Code string `json:"code"`
+	Name string `json:"name"`
+	Path string `json:"path"`
+}
+
+// Dispatch is where a work order goes by 谁办理、谁负责.
+type Dispatch struct {
+	// Unit is the responsible unit, nil when it cannot be decided (unknown or ambiguous).
+	Unit    *UnitRef `json:"unit"`
+	StaffID *string  `json:"staff_id"`
+	// Admin is the administration whose queue takes the order when Unit is nil, and which
+	// rules on returns and reviews results.
+	Admin  UnitRef `json:"admin"`
+	Reason string  `json:"reason"`
+}
+
+// Row is what a transition changes in the read-model; nil fields stay as they are.
+type Row struct {
+	State            string     `json:"state"`
+	Disposition      *string    `json:"disposition,omitempty"`
+	Unit             *UnitRef   `json:"unit,omitempty"`
+	StaffID          *string    `json:"staff_id,omitempty"`
+	ClearStaff       bool       `json:"clear_staff,omitempty"`
+	DispatchedAt     *time.Time `json:"dispatched_at,omitempty"`
+	SupervisionLevel *int       `json:"supervision_level,omitempty"`
+}
+
+// Event is one timeline entry and the read-model change it brings.
+type Event struct {
+	WorkOrderID string         `json:"work_order_id"`
+	WorkflowID  string         `json:"workflow_id"`
+	Seq         int            `json:"seq"`
+	At          time.Time      `json:"at"`
+	Actor       string         `json:"actor"`
+	Type        string         `json:"type"`
+	Data        map[string]any `json:"data"`
+	Row         Row            `json:"row"`
+}

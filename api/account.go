@@ -1,0 +1,106 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"redress/apperr"
+	"redress/models"
+	"redress/store"
+)
+
+type unitJSON struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+	Path string `json:"path,omitempty"`
+}
+
+type grantJSON struct {
+	Role string   `json:"role"`
+	Unit unitJSON `json:"unit"`
+}
+
+type userJSON struct {
+	Login string      `json:"login"`
+	Name  string      `json:"name"`
+	Roles []grantJSON `json:"roles"`
+}
+
+func toUserJSON(u models.User, gs []store.Grant) userJSON {
+	out := userJSON{Login: u.Login, Name: u.Name, Roles: []grantJSON{}}
+	for _, g := range gs {
+		out.Roles = append(out.Roles, grantJSON{Role: g.Role, Unit: unitJSON{Code: g.UnitCode, Name: g.UnitName, Path: g.UnitPath}})
+	}
+	return out
+}
+
+func (s *Server) me(c echo.Context) error {
+	p := principal(c)
+	return c.JSON(http.StatusOK, toUserJSON(p.User, p.Grants))
+}
+
+// demoUsers lists the enabled users for the dev sign-in page (dev only).
+func (s *Server) demoUsers(c echo.Context) error {
+	ctx := c.Request().Context()
+	var users []models.User
+	if err := s.deps.DB.WithContext(ctx).Where("NOT disabled").Order("login").Limit(200).Find(&users).Error; err != nil {
+		return err
+	}
+	out := make([]userJSON, 0, len(users))
+	for _, u := range users {
+		gs, err := store.GrantsOf(ctx, s.deps.DB, u.ID)
+		if err != nil {
+			return err
+		}
+		out = append(out, toUserJSON(u, gs))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+type loginRequest struct {
+	Login string `json:"login"`
+}
+
+type loginResponse struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+	User      userJSON  `json:"user"`
+}
+
+// demoLogin signs a demo user in without a password (dev only).
+func (s *Server) demoLogin(c echo.Context) error {
+	var req loginRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	p, err := s.loadPrincipal(c.Request().Context(), req.Login)
+	if err != nil {
+		return err
+	}
+	if p == nil || p.User.Disabled {
+		return apperr.Invalid("login", "unknown_user", "no enabled user %q", req.Login)
+	}
+	tok, exp, err := s.deps.Tokens.Issue(p.User.Login, s.deps.TokenTTL)
+	if err != nil {
+		return err
+	}
+	c.Set("principal", p)
+	return c.JSON(http.StatusOK, loginResponse{Token: tok, ExpiresAt: exp, User: toUserJSON(p.User, p.Grants)})
+}
+
+// Banner is a message every signed-in user sees at the top of the UI.
+type Banner struct {
+	Level   string `json:"level"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (s *Server) banners(c echo.Context) error {
+	out := []Banner{}
+	if s.deps.Banners != nil {
+		out = append(out, s.deps.Banners(c.Request().Context())...)
+	}
+	return c.JSON(http.StatusOK, out)
+}

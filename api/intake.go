@@ -1,0 +1,48 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"redress/intake"
+	"redress/models"
+	"redress/store"
+)
+
+func (s *Server) integrationScope(c echo.Context) store.Scope {
+	return store.ScopeFor(principal(c).Grants, models.RoleIntegration)
+}
+
+// postServiceCase registers a completed case: 201 when new, 200 for an identical repeat.
+func (s *Server) postServiceCase(c echo.Context) error {
+	var req intake.CaseRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	res, created, err := s.deps.Intake.RegisterCase(c.Request().Context(), s.integrationScope(c), req)
+	if err != nil {
+		return err
+	}
+	return c.JSON(createdOr200(created), res)
+}
+
+// postEvaluation stores a rating: 201 when new, 200 with the same body for a repeat.
+func (s *Server) postEvaluation(c echo.Context) error {
+	var req intake.EvaluationRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	res, created, err := s.deps.Intake.SubmitEvaluation(c.Request().Context(), s.integrationScope(c), req)
+	if err != nil {
+		return err
+	}
+	return c.JSON(createdOr200(created), res)
+}
+
+func createdOr200(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}

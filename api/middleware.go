@@ -1,0 +1,276 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"redress/apperr"
+	"redress/models"
+	"redress/policies"
+	"redress/store"
+)
+
+type ctxKey int
+
+const principalKey ctxKey = iota
+
+// Principal is the signed-in caller, reloaded from the database on every request.
+type Principal struct {
+	User   models.User
+	Grants []store.Grant
+}
+
+// Roles lists the caller's distinct roles.
+func (p *Principal) Roles() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, g := range p.Grants {
+		if !seen[g.Role] {
+			seen[g.Role] = true
+			out = append(out, g.Role)
+		}
+	}
+	return out
+}
+
+func principal(c echo.Context) *Principal {
+	p, _ := c.Get("principal").(*Principal)
+	return p
+}
+
+// PrincipalFrom returns the caller stored in a request context, if any.
+func PrincipalFrom(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey).(*Principal)
+	return p
+}
+
+func requestID(c echo.Context) string {
+	return c.Response().Header().Get(echo.HeaderXRequestID)
+}
+
+// withRequestID keeps a sane client-given id or makes one, and echoes it back.
+func withRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if id == "" || len(id) > 128 || strings.ContainsAny(id, " \t\r\n") {
+			id = uuid.NewString()
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
+// withRecover turns a panic into a logged 500 instead of a dropped connection.
+func withRecover(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				slog.Error("panic in handler", "request_id", requestID(c), "path", c.Path(), "panic", r)
+				err = errors.New("panic")
+			}
+		}()
+		return next(c)
+	}
+}
+
+// httpMetrics are the API's own Prometheus metrics.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "redress_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "redress_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .2, .5, 1, 2.5},
+		}, []string{"route", "method"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration} {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				continue // a second server in one process (tests) shares the first's metrics
+			}
+			panic(err)
+		}
+	}
+	return m
+}
+
+// withAccessLog logs each request as one structured line and counts it.
+func (s *Server) withAccessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		status := c.Response().Status
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		d := time.Since(start)
+		s.metrics.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(status)).Inc()
+		s.metrics.duration.WithLabelValues(route, c.Request().Method).Observe(d.Seconds())
+		login := ""
+		if p := principal(c); p != nil {
+			login = p.User.Login
+		}
+		slog.LogAttrs(c.Request().Context(), slog.LevelInfo, "http",
+			slog.String("request_id", requestID(c)), slog.String("method", c.Request().Method),
+			slog.String("route", route), slog.Int("status", status),
+			slog.Duration("duration", d), slog.String("login", login), slog.Int64("bytes", c.Response().Size))
+		return nil
+	}
+}
+
+// withAuth reads the bearer token, if any. A present but invalid token is refused even on
+// public routes, so a client learns at once that its token is bad.
+func (s *Server) withAuth(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header.Get(echo.HeaderAuthorization)
+		if h == "" {
+			return next(c)
+		}
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return unauthorized("use an Authorization: Bearer token")
+		}
+		claims, err := s.deps.Tokens.Verify(strings.TrimSpace(tok))
+		if err != nil {
+			return unauthorized("the token is invalid or expired")
+		}
+		p, err := s.loadPrincipal(c.Request().Context(), claims.Login)
+		if err != nil {
+			return err
+		}
+		if p == nil || p.User.Disabled {
+			return unauthorized("the account is unknown or disabled")
+		}
+		c.Set("principal", p)
+		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), principalKey, p)))
+		return next(c)
+	}
+}
+
+func unauthorized(msg string) error {
+	return &apperr.Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: msg}
+}
+
+func (s *Server) loadPrincipal(ctx context.Context, login string) (*Principal, error) {
+	var u models.User
+	if err := s.deps.DB.WithContext(ctx).Where("login = ?", login).Limit(1).Find(&u).Error; err != nil {
+		return nil, err
+	}
+	if u.ID == 0 {
+		return nil, nil
+	}
+	grants, err := store.GrantsOf(ctx, s.deps.DB, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &Principal{User: u, Grants: grants}, nil
+}
+
+// withAuthorization asks the Casbin enforcer whether any of the caller's subjects may call
+// this route: "anonymous" always, "signed_in" with a valid token, and each role the caller
+// holds, in the domain of the unit it holds it on. A route without a policy line is refused.
+func (s *Server) withAuthorization(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		route, method := c.Path(), c.Request().Method
+		if method == http.MethodHead {
+			method = http.MethodGet
+		}
+		allowed := func(sub, dom string) bool {
+			ok, err := s.deps.Enforcer.Enforce(sub, dom, route, method)
+			return err == nil && ok
+		}
+		if allowed(policies.Anonymous, "/") {
+			return next(c)
+		}
+		p := principal(c)
+		if p == nil {
+			return unauthorized("sign in first")
+		}
+		if allowed(policies.SignedIn, "/") {
+			return next(c)
+		}
+		for _, g := range p.Grants {
+			if allowed(g.Role, g.UnitPath) {
+				return next(c)
+			}
+		}
+		return apperr.Forbidden("forbidden", "your roles do not allow this")
+	}
+}
+
+// withAudit appends every state-changing request to the audit log, whatever its outcome.
+func (s *Server) withAudit(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		m := c.Request().Method
+		if m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions {
+			return next(c)
+		}
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		status := c.Response().Status
+		entry := models.AuditEntry{
+			At: time.Now().UTC(), RequestID: requestID(c), Method: m, Path: c.Path(),
+			Target: c.Param("id"), Status: status, Outcome: outcome(status),
+		}
+		if p := principal(c); p != nil {
+			entry.Login = p.User.Login
+			entry.Roles = strings.Join(grantStrings(p.Grants), " ")
+		}
+		if action, ok := c.Get("action").(string); ok {
+			entry.Target = strings.TrimSpace(entry.Target + " " + action)
+		}
+		// The audit write must not depend on the client staying connected.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), 5*time.Second)
+		defer cancel()
+		if aerr := s.deps.DB.WithContext(ctx).Create(&entry).Error; aerr != nil {
+			slog.Error("audit log write failed", "request_id", entry.RequestID, "err", aerr)
+		}
+		return nil
+	}
+}
+
+func grantStrings(gs []store.Grant) []string {
+	out := make([]string, len(gs))
+	for i, g := range gs {
+		out[i] = g.Role + "@" + g.UnitCode
+	}
+	return out
+}
+
+func outcome(status int) string {
+	switch {
+	case status < 400:
+		return "ok"
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return "refused"
+	case status < 500:
+		return "rejected"
+	default:
+		return "failed"
+	}
+}

@@ -1,0 +1,133 @@
+// Package api is the HTTP layer of redress: Echo with request ids, structured access logs,
+// panic recovery, body limits, bearer-token authentication, Casbin authorization on every route
+// and the audit log of state-changing requests; the JSON endpoints of API.md under /api/v1,
+// health, readiness, metrics, the OpenAPI document and the embedded web UI. Handlers stay thin:
+// they decode, call the domain packages and encode.
+package api
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/casbin/casbin/v2"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.temporal.io/sdk/client"
+
+	"redress/auth"
+	"redress/intake"
+	"redress/pii"
+	"redress/store"
+)
+
+// Deps are the server's collaborators.
+type Deps struct {
+	DB        *store.DB
+	Temporal  client.Client
+	Tokens    *auth.Issuer
+	Enforcer  casbin.IEnforcer
+	PII       *pii.Box
+	Intake    *intake.Service
+	Registry  prometheus.Registerer
+	Gatherer  prometheus.Gatherer
+	Web       fs.FS // the UI's static files; nil serves no UI
+	BodyLimit string
+	TokenTTL  time.Duration
+	// Banners reports conditions an administrator must see (e.g. an uncovered calendar year).
+	Banners func(context.Context) []Banner
+	// Dev enables the demo sign-in (a list of demo users and password-less login).
+	Dev bool
+}
+
+// Server is the HTTP API.
+type Server struct {
+	deps    Deps
+	e       *echo.Echo
+	metrics *httpMetrics
+}
+
+// New builds the server and registers every route.
+func New(d Deps) *Server {
+	if d.Registry == nil {
+		d.Registry = prometheus.DefaultRegisterer
+	}
+	if d.Gatherer == nil {
+		d.Gatherer = prometheus.DefaultGatherer
+	}
+	if d.BodyLimit == "" {
+		d.BodyLimit = "1M"
+	}
+	if d.TokenTTL == 0 {
+		d.TokenTTL = 8 * time.Hour
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = handleError
+	s := &Server{deps: d, e: e, metrics: newHTTPMetrics(d.Registry)}
+
+	// Order matters: the id first (everything logs it), then the log (it sees the final
+	// status), recovery, the body limit, then who is calling and whether they may.
+	e.Use(withRequestID, s.withAccessLog, withRecover, middleware.BodyLimit(d.BodyLimit), s.withAuth, s.withAuthorization, s.withAudit)
+	s.routes()
+	return s
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.e }
+
+// Echo exposes the router (tests enumerate its routes).
+func (s *Server) Echo() *echo.Echo { return s.e }
+
+func (s *Server) routes() {
+	e := s.e
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{})))
+	e.GET("/api/v1/openapi.json", s.openAPIJSON)
+	e.GET("/api/v1/openapi.yaml", s.openAPIYAML)
+
+	v1 := e.Group("/api/v1")
+	if s.deps.Dev {
+		v1.GET("/auth/demo-users", s.demoUsers)
+		v1.POST("/auth/demo-login", s.demoLogin)
+	}
+	v1.GET("/me", s.me)
+	v1.GET("/system/banners", s.banners)
+	v1.POST("/service-cases", s.postServiceCase)
+	v1.POST("/evaluations", s.postEvaluation)
+	v1.GET("/work-orders", s.listWorkOrders)
+	v1.GET("/work-orders/:id", s.getWorkOrder)
+	v1.GET("/work-orders/:id/timeline", s.getTimeline)
+	v1.POST("/work-orders/:id/actions", s.postAction)
+
+	if s.deps.Web != nil {
+		s.routesWeb()
+	}
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 only when the database (with a current schema) and Temporal answer.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]string{"database": "ok", "temporal": "ok"}
+	status := http.StatusOK
+	if err := s.deps.DB.Ready(ctx); err != nil {
+		slog.WarnContext(ctx, "readiness: database", "err", err)
+		checks["database"], status = "unavailable", http.StatusServiceUnavailable
+	}
+	if s.deps.Temporal == nil {
+		checks["temporal"], status = "not configured", http.StatusServiceUnavailable
+	} else if _, err := s.deps.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], status = "unreachable", http.StatusServiceUnavailable
+	}
+	return c.JSON(status, map[string]any{"status": map[bool]string{true: "ready", false: "not_ready"}[status == http.StatusOK], "checks": checks})
+}

@@ -1,0 +1,294 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"redress/apperr"
+	"redress/intake"
+	"redress/models"
+	"redress/pii"
+	"redress/store"
+	"redress/workflows"
+)
+
+// orderJSON is a work order as API.md describes it.
+type orderJSON struct {
+	ID               string            `json:"id"`
+	EvaluationID     string            `json:"evaluation_id"`
+	State            string            `json:"state"`
+	Disposition      string            `json:"disposition"`
+	Unit             *unitJSON         `json:"unit"`
+	Staff            *string           `json:"staff"`
+	CaseNos          []string          `json:"case_nos"`
+	Levels           map[string]string `json:"levels"`
+	Comment          string            `json:"comment"`
+	Evaluator        *evaluatorJSON    `json:"evaluator,omitempty"`
+	OpenedAt         time.Time         `json:"opened_at"`
+	DispatchedAt     *time.Time        `json:"dispatched_at"`
+	Deadlines        []models.Deadline `json:"deadlines"`
+	SupervisionLevel int               `json:"supervision_level"`
+	OverdueDays      int               `json:"overdue_days"`
+	AllowedActions   []string          `json:"allowed_actions"`
+	UpdatedAt        time.Time         `json:"updated_at"`
+}
+
+type evaluatorJSON struct {
+	Name  string `json:"name"`
+	Phone string `json:"phone"`
+}
+
+func staffScope(c echo.Context) store.Scope {
+	return store.ScopeFor(principal(c).Grants, store.StaffRoles...)
+}
+
+func callerOf(p *Principal) workflows.Caller {
+	c := workflows.Caller{Login: p.User.Login}
+	for _, g := range p.Grants {
+		c.Grants = append(c.Grants, workflows.Grant{Role: g.Role, UnitPath: g.UnitPath})
+	}
+	return c
+}
+
+func (s *Server) orderJSON(c echo.Context, r store.OrderRow, withEvaluator bool) (orderJSON, error) {
+	o := orderJSON{
+		ID: r.ID, EvaluationID: r.ClientEvalID, State: r.State, Disposition: r.Disposition, Staff: r.StaffID,
+		CaseNos: r.CaseNos.V, Levels: r.Levels.V, Comment: r.Comment, OpenedAt: r.OpenedAt,
+		DispatchedAt: r.DispatchedAt, Deadlines: r.Deadlines.V, SupervisionLevel: r.SupervisionLevel,
+		OverdueDays: r.OverdueDays, UpdatedAt: r.UpdatedAt,
+		AllowedActions: workflows.AllowedActions(r.State, r.UnitPath, callerOf(principal(c))),
+	}
+	if o.Deadlines == nil {
+		o.Deadlines = []models.Deadline{}
+	}
+	if o.AllowedActions == nil {
+		o.AllowedActions = []string{}
+	}
+	if r.UnitID != nil {
+		o.Unit = &unitJSON{Code: r.UnitCode, Name: r.UnitName}
+	}
+	if withEvaluator {
+		name, phone, err := store.EvaluatorOf(c.Request().Context(), s.deps.DB, r.EvaluationID)
+		if err != nil {
+			return o, err
+		}
+		// Masked for everyone: the unmasked phone is shown only in the callback view.
+		n, err1 := s.deps.PII.Open(name)
+		p, err2 := s.deps.PII.Open(phone)
+		if err := errors.Join(err1, err2); err != nil {
+			return o, err
+		}
+		o.Evaluator = &evaluatorJSON{Name: pii.MaskName(n), Phone: pii.MaskPhone(p)}
+	}
+	return o, nil
+}
+
+type listJSON struct {
+	Items    []orderJSON `json:"items"`
+	Total    int64       `json:"total"`
+	Page     int         `json:"page"`
+	PageSize int         `json:"page_size"`
+}
+
+func intParam(c echo.Context, name string, def, min, max int) (int, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		return 0, apperr.Invalid(name, "invalid_"+name, "%s must be a whole number from %d to %d", name, min, max)
+	}
+	return n, nil
+}
+
+func validState(s string) bool {
+	switch s {
+	case models.StatePendingDispatch, models.StateDispatched, models.StateReturned, models.StateSigned,
+		models.StateCalledBack, models.StateRectifying, models.StateAppealing, models.StateReviewing,
+		models.StateFeedback, models.StateClosed:
+		return true
+	}
+	return false
+}
+
+func (s *Server) listWorkOrders(c echo.Context) error {
+	ctx := c.Request().Context()
+	page, err := intParam(c, "page", 1, 1, 1_000_000)
+	if err != nil {
+		return err
+	}
+	size, err := intParam(c, "page_size", 20, 1, 100)
+	if err != nil {
+		return err
+	}
+	f := store.OrderFilter{State: c.QueryParam("state"), Q: c.QueryParam("q"), Page: page, PageSize: size, Now: time.Now().UTC()}
+	if f.State != "" && !validState(f.State) {
+		return apperr.Invalid("state", "invalid_state", "unknown state %q", f.State)
+	}
+	switch c.QueryParam("overdue") {
+	case "", "false":
+	case "true":
+		f.Overdue = true
+	default:
+		return apperr.Invalid("overdue", "invalid_overdue", "overdue must be true or false")
+	}
+	if len(f.Q) > 100 {
+		return apperr.Invalid("q", "too_long", "q is longer than 100 characters")
+	}
+	scope := staffScope(c)
+	if code := c.QueryParam("unit"); code != "" {
+		var u models.Unit
+		if err := s.deps.DB.WithContext(ctx).Where("code = ?", code).Limit(1).Find(&u).Error; err != nil {
+			return err
+		}
+		if u.ID == 0 || !scope.Covers(u.Path) {
+			return apperr.Invalid("unit", "unknown_unit", "unit %q is not known", code)
+		}
+		f.UnitPath = u.Path
+	}
+	rows, total, err := store.ListOrders(ctx, s.deps.DB, scope, f)
+	if err != nil {
+		return err
+	}
+	out := listJSON{Items: make([]orderJSON, 0, len(rows)), Total: total, Page: page, PageSize: size}
+	for _, r := range rows {
+		o, err := s.orderJSON(c, r, false)
+		if err != nil {
+			return err
+		}
+		out.Items = append(out.Items, o)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) findOrder(c echo.Context) (store.OrderRow, error) {
+	id := c.Param("id")
+	if _, err := uuid.Parse(id); err != nil {
+		return store.OrderRow{}, apperr.NotFound("work order")
+	}
+	r, ok, err := store.GetOrder(c.Request().Context(), s.deps.DB, staffScope(c), id)
+	if err != nil {
+		return r, err
+	}
+	if !ok {
+		return r, apperr.NotFound("work order")
+	}
+	return r, nil
+}
+
+func (s *Server) getWorkOrder(c echo.Context) error {
+	r, err := s.findOrder(c)
+	if err != nil {
+		return err
+	}
+	o, err := s.orderJSON(c, r, true)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, o)
+}
+
+type eventJSON struct {
+	At    time.Time      `json:"at"`
+	Actor string         `json:"actor"`
+	Type  string         `json:"type"`
+	Data  map[string]any `json:"data"`
+}
+
+func (s *Server) getTimeline(c echo.Context) error {
+	r, err := s.findOrder(c)
+	if err != nil {
+		return err
+	}
+	evs, err := store.Timeline(c.Request().Context(), s.deps.DB, r.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]eventJSON, len(evs))
+	for i, e := range evs {
+		out[i] = eventJSON{At: e.At, Actor: e.Actor, Type: e.Type, Data: e.Data.V}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// postAction sends an action to the order's workflow as an Update and answers the order as it
+// now stands. The Idempotency-Key header becomes the update id, so a retried request is
+// applied once and answers the same.
+func (s *Server) postAction(c echo.Context) error {
+	r, err := s.findOrder(c)
+	if err != nil {
+		return err
+	}
+	var req workflows.ActionRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	c.Set("action", req.Action)
+	// Who acts is the token's user, whatever the body says.
+	req.Caller = callerOf(principal(c))
+	key := c.Request().Header.Get("Idempotency-Key")
+	if len(key) > 128 {
+		return apperr.BadRequest("invalid_idempotency_key", "Idempotency-Key is longer than 128 characters")
+	}
+	if key == "" {
+		key = uuid.NewString()
+	}
+	if !r.WorkflowStarted {
+		return apperr.Unavailable("work_order_not_ready", "the work order is being opened; retry in a moment")
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 30*time.Second)
+	defer cancel()
+	h, err := s.deps.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   intake.WorkflowID(r.ID),
+		UpdateID:     principal(c).User.Login + ":" + key,
+		UpdateName:   workflows.ActionUpdate,
+		Args:         []any{req},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		var res workflows.ActionResult
+		err = h.Get(ctx, &res)
+	}
+	if err != nil {
+		return actionError(err)
+	}
+	return s.getWorkOrder(c)
+}
+
+// actionError maps the workflow's refusals to API errors.
+func actionError(err error) error {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		switch ae.Type() {
+		case workflows.ErrForbidden:
+			return apperr.Forbidden("action_forbidden", "%s", ae.Message())
+		case workflows.ErrWrongState:
+			return apperr.Conflict("wrong_state", "%s", ae.Message())
+		case workflows.ErrInvalid:
+			var fe workflows.FieldError
+			if ae.HasDetails() {
+				_ = ae.Details(&fe)
+			}
+			code := fe.Code
+			if code == "" {
+				code = "invalid"
+			}
+			return apperr.Invalid(fe.Field, code, "%s", ae.Message())
+		}
+	}
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return apperr.Conflict("wrong_state", "the work order no longer accepts actions")
+	}
+	return err
+}

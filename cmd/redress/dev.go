@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"redress/config"
+	"redress/devserver"
+	"redress/engine"
+	"redress/models"
+	"redress/orgfile"
+	"redress/store"
+	"redress/worker"
+)
+
+func devCmd() *cobra.Command {
+	var (
+		dbf          dbFlags
+		httpAddr     string
+		temporalPort int
+		noDemo       bool
+	)
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "run everything in one process: embedded Temporal and database, worker, API and web UI",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load()
+			if err != nil {
+				return err
+			}
+			dbf.resolve(&cfg)
+			if httpAddr != "" {
+				cfg.HTTPAddr = httpAddr
+			}
+			setupLogging(cfg.LogLevel, false)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runDev(ctx, cfg, temporalPort, !noDemo, nil)
+		},
+	}
+	dbf.add(cmd)
+	cmd.Flags().StringVar(&httpAddr, "http", "", "listen address of the API and web UI (env REDRESS_HTTP_ADDR, default 127.0.0.1:8080)")
+	cmd.Flags().IntVar(&temporalPort, "temporal-port", 7233, "port of the embedded Temporal frontend")
+	cmd.Flags().BoolVar(&noDemo, "no-demo", false, "do not seed the demo organisation on first start")
+	return cmd
+}
+
+// runDev runs the all-in-one process until ctx ends. ready, if set, is told the HTTP address
+// once everything serves (tests use it).
+func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool, ready func(net.Addr)) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if err := loadDevSecrets(&cfg, true); err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if demo {
+		if err := seedDemo(ctx, db); err != nil {
+			return err
+		}
+	}
+
+	uiPort := cfg.TemporalUIPort
+	ts, err := devserver.Start(devserver.Options{
+		DatabaseFile: filepath.Join(cfg.DataDir, "temporal.db"),
+		FrontendPort: temporalPort,
+		UIPort:       uiPort,
+		Namespace:    cfg.TemporalNamespace,
+	})
+	if err != nil {
+		return err
+	}
+	defer ts.Stop()
+
+	tc, err := engine.Dial(ctx, ts.FrontendAddr, cfg.TemporalNamespace, prometheus.DefaultRegisterer)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	srv, err := buildAPI(cfg, db, tc, true)
+	if err != nil {
+		return err
+	}
+
+	var wg sync.WaitGroup
+	wctx, cancelWorker := context.WithCancel(ctx)
+	defer cancelWorker()
+	werr := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		werr <- worker.Run(wctx, worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery})
+	}()
+
+	err = serveHTTP(ctx, cfg.HTTPAddr, srv.Handler(), func(a net.Addr) {
+		slog.Info("redress dev is up",
+			"web", "http://"+a.String()+"/",
+			"api", "http://"+a.String()+"/api/v1",
+			"temporal", ts.FrontendAddr,
+			"temporal_ui", uiURL(ts.UIAddr),
+			"data", cfg.DataDir)
+		fmt.Fprintf(os.Stderr, "\n  Web UI:       http://%s/\n  Temporal UI:  %s\n  Workflows:    temporal workflow list --address %s --namespace %s\n\n",
+			a, uiURL(ts.UIAddr), ts.FrontendAddr, cfg.TemporalNamespace)
+		if ready != nil {
+			ready(a)
+		}
+	})
+	cancelWorker()
+	wg.Wait()
+	if e := <-werr; err == nil && e != nil {
+		err = e
+	}
+	slog.Info("redress dev stopped")
+	return err
+}
+
+func uiURL(addr string) string {
+	if addr == "" {
+		return "(disabled)"
+	}
+	return "http://" + addr + "/"
+}
+
+// seedDemo applies the demo organisation when the database has no units yet (first start).
+func seedDemo(ctx context.Context, db *store.DB) error {
+	var n int64
+	if err := db.WithContext(ctx).Model(&models.Unit{}).Count(&n).Error; err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	sum, err := orgfile.Apply(ctx, db, orgfile.Demo())
+	if err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
+	slog.Info("demo organisation seeded", "summary", sum.String())
+	return nil
+}

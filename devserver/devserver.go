@@ -1,0 +1,244 @@
+// Package devserver runs a real Temporal server inside the redress process for `redress dev`
+// and the integration tests: the server module's own services (frontend, history, matching,
+// worker) over an SQLite file, the namespace registered on first start, and optionally the
+// Temporal web UI — the way the Temporal CLI's `server start-dev` wires it.
+package devserver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	tlog "go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/membership/static"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+const host = "127.0.0.1"
+
+// Options configures the embedded server.
+type Options struct {
+	// DatabaseFile is the SQLite file of the server's persistence; it is created with its
+	// schema when missing. Empty means in memory (tests that need no restart).
+	DatabaseFile string
+	// FrontendPort is the gRPC port clients dial; 0 picks a free one.
+	FrontendPort int
+	// UIPort serves the Temporal web UI when non-zero.
+	UIPort int
+	// Namespace is registered idempotently at every start.
+	Namespace string
+	// Retention keeps closed workflow histories this long (default 30 days).
+	Retention time.Duration
+}
+
+// Server is a running embedded Temporal server.
+type Server struct {
+	server       temporal.Server
+	ui           *uiserver.Server
+	FrontendAddr string
+	UIAddr       string
+}
+
+// Start builds and starts the server; it returns once the frontend accepts connections.
+func Start(o Options) (*Server, error) {
+	if o.Namespace == "" {
+		return nil, errors.New("devserver: namespace required")
+	}
+	if o.Retention == 0 {
+		o.Retention = 30 * 24 * time.Hour
+	}
+	var err error
+	if o.FrontendPort == 0 {
+		if o.FrontendPort, err = freePort(); err != nil {
+			return nil, err
+		}
+	}
+	frontendHTTP, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	sqlConf, err := sqlConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	conf, err := serverConfig(o, frontendHTTP, sqlConf)
+	if err != nil {
+		return nil, err
+	}
+	zl, err := zapLogger()
+	if err != nil {
+		return nil, err
+	}
+	hosts := map[primitives.ServiceName]static.Hosts{}
+	for name, svc := range conf.Services {
+		hosts[primitives.ServiceName(name)] = static.SingleLocalHost(net.JoinHostPort(host, strconv.Itoa(svc.RPC.GRPCPort)))
+	}
+	dyn := dynamicconfig.StaticClient{
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
+		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(conf),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(hosts),
+		temporal.WithLogger(tlog.NewZapLogger(zl)),
+		temporal.WithDynamicConfigClient(dyn),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: new server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("devserver: start: %w", err)
+	}
+	s := &Server{server: srv, FrontendAddr: net.JoinHostPort(host, strconv.Itoa(o.FrontendPort))}
+	if o.UIPort != 0 {
+		s.UIAddr = net.JoinHostPort(host, strconv.Itoa(o.UIPort))
+		s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
+			Host:                host,
+			Port:                o.UIPort,
+			TemporalGRPCAddress: s.FrontendAddr,
+			EnableUI:            true,
+			CORS:                uiconfig.CORS{CookieInsecure: true},
+			HideLogs:            true,
+			DisableNewsFetch:    true, // no network beyond this machine
+		}))
+		ln, err := net.Listen("tcp", s.UIAddr)
+		if err != nil {
+			srv.Stop()
+			return nil, fmt.Errorf("devserver: web UI port %d: %w", o.UIPort, err)
+		}
+		ln.Close()
+		go func() {
+			// Start blocks until Stop; an error here means the port was taken meanwhile.
+			if err := s.ui.Start(); err != nil {
+				zl.Error("temporal web UI stopped", zap.Error(err))
+			}
+		}()
+	}
+	return s, nil
+}
+
+// Stop shuts the UI and the server down.
+func (s *Server) Stop() {
+	if s.ui != nil {
+		s.ui.Stop()
+	}
+	s.server.Stop()
+}
+
+func sqlConfig(o Options) (*config.SQL, error) {
+	c := &config.SQL{PluginName: sqliteplugin.PluginName}
+	if o.DatabaseFile == "" {
+		c.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
+		c.DatabaseName = fmt.Sprintf("redress-%d-%d", os.Getpid(), time.Now().UnixNano())
+	} else {
+		// Bare keys: the plugin ignores a leading underscore.
+		c.ConnectAttributes = map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "2"}
+		c.DatabaseName = o.DatabaseFile
+		if _, err := os.Stat(o.DatabaseFile); errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(filepath.Dir(o.DatabaseFile), 0o700); err != nil {
+				return nil, fmt.Errorf("devserver: data directory: %w", err)
+			}
+			if err := sqliteschema.SetupSchema(c); err != nil {
+				return nil, fmt.Errorf("devserver: set up schema: %w", err)
+			}
+		}
+	}
+	if o.DatabaseFile == "" {
+		if err := sqliteschema.SetupSchema(c); err != nil {
+			return nil, fmt.Errorf("devserver: set up schema: %w", err)
+		}
+	}
+	ns, err := sqliteschema.NewNamespaceConfig("active", o.Namespace, false, nil)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: namespace config: %w", err)
+	}
+	ns.Detail.Config.Retention = durationpb.New(o.Retention)
+	if err := sqliteschema.CreateNamespaces(c, ns); err != nil {
+		return nil, fmt.Errorf("devserver: create namespace: %w", err)
+	}
+	return c, nil
+}
+
+func serverConfig(o Options, frontendHTTP int, sqlConf *config.SQL) (*config.Config, error) {
+	var c config.Config
+	c.Global.Membership.MaxJoinDuration = 30 * time.Second
+	c.Global.Membership.BroadcastAddress = host
+	c.Persistence.DefaultStore = "sqlite-default"
+	c.Persistence.VisibilityStore = "sqlite-default"
+	c.Persistence.NumHistoryShards = 1
+	c.Persistence.DataStores = map[string]config.DataStore{"sqlite-default": {SQL: sqlConf}}
+	frontend := net.JoinHostPort(host, strconv.Itoa(o.FrontendPort))
+	c.ClusterMetadata = &cluster.Config{
+		FailoverVersionIncrement: 10,
+		MasterClusterName:        "active",
+		CurrentClusterName:       "active",
+		ClusterInformation: map[string]cluster.ClusterInformation{
+			"active": {
+				Enabled:                true,
+				InitialFailoverVersion: 1,
+				RPCAddress:             frontend,
+				HTTPAddress:            net.JoinHostPort(host, strconv.Itoa(frontendHTTP)),
+				ClusterID:              "redress-dev",
+			},
+		},
+	}
+	c.DCRedirectionPolicy.Policy = "noop"
+	c.Services = map[string]config.Service{}
+	for _, name := range []string{"frontend", "history", "matching", "worker"} {
+		var svc config.Service
+		svc.RPC.BindOnIP = host
+		if name == "frontend" {
+			svc.RPC.GRPCPort = o.FrontendPort
+			svc.RPC.HTTPPort = frontendHTTP
+		} else {
+			p, err := freePort()
+			if err != nil {
+				return nil, err
+			}
+			svc.RPC.GRPCPort = p
+		}
+		c.Services[name] = svc
+	}
+	c.Archival.History.State = "disabled"
+	c.Archival.Visibility.State = "disabled"
+	c.NamespaceDefaults.Archival.History.State = "disabled"
+	c.NamespaceDefaults.Archival.Visibility.State = "disabled"
+	c.PublicClient.HostPort = frontend
+	return &c, nil
+}
+
+// zapLogger logs the server's errors only: at info level its output drowns everything else.
+func zapLogger() (*zap.Logger, error) {
+	zc := zap.NewProductionConfig()
+	zc.Level = zap.NewAtomicLevelAt(zapcore.ErrorLevel)
+	zc.Sampling = nil
+	zc.OutputPaths = []string{"stderr"}
+	zc.ErrorOutputPaths = []string{"stderr"}
+	return zc.Build()
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", host+":0")
+	if err != nil {
+		return 0, fmt.Errorf("devserver: free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,107 @@
+// Package engine connects redress to Temporal: it dials the client (with slog logging and the
+// SDK's metrics exported to Prometheus), starts work-order workflows idempotently, and runs the
+// reconciler that starts any stored work order whose workflow was never started (the process
+// died between the database commit and the start).
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	otelsdk "go.temporal.io/sdk/contrib/opentelemetry"
+	tlog "go.temporal.io/sdk/log"
+
+	"redress/intake"
+	"redress/store"
+	"redress/workflows"
+)
+
+// Dial connects to the Temporal frontend and checks it answers.
+func Dial(ctx context.Context, address, namespace string, reg prometheus.Registerer) (client.Client, error) {
+	exp, err := otelprom.New(otelprom.WithRegisterer(reg), otelprom.WithNamespace("temporal"))
+	if err != nil {
+		return nil, fmt.Errorf("engine: metrics exporter: %w", err)
+	}
+	meter := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp)).Meter("redress")
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:       address,
+		Namespace:      namespace,
+		Logger:         tlog.NewStructuredLogger(slog.Default().With("component", "temporal-sdk")),
+		MetricsHandler: otelsdk.NewMetricsHandler(otelsdk.MetricsHandlerOptions{Meter: meter}),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("engine: dial %s: %w", address, err)
+	}
+	return c, nil
+}
+
+// Starter starts work-order workflows on a task queue.
+type Starter struct {
+	Client    client.Client
+	TaskQueue string
+	DB        *store.DB
+}
+
+// StartWorkOrder starts the order's workflow unless it exists (running or closed) and notes
+// in the read-model that it does.
+func (s *Starter) StartWorkOrder(ctx context.Context, workOrderID string) error {
+	_, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       intake.WorkflowID(workOrderID),
+		TaskQueue:                s.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflows.WorkOrderName, workflows.WorkOrderInput{WorkOrderID: workOrderID})
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &already) {
+		return fmt.Errorf("start work order %s: %w", workOrderID, err)
+	}
+	return store.MarkWorkflowStarted(ctx, s.DB, workOrderID)
+}
+
+// Reconcile starts every work order left unstarted for longer than grace, and returns how many
+// it started. The grace keeps it from racing the intake that is starting an order right now.
+func (s *Starter) Reconcile(ctx context.Context, grace time.Duration) (int, error) {
+	var ids []string
+	err := s.DB.WithContext(ctx).Table("work_orders").
+		Where("NOT workflow_started AND opened_at < ?", time.Now().UTC().Add(-grace)).
+		Order("opened_at").Limit(500).Pluck("id", &ids).Error
+	if err != nil {
+		return 0, fmt.Errorf("reconcile: %w", err)
+	}
+	n := 0
+	for _, id := range ids {
+		if err := s.StartWorkOrder(ctx, id); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// RunReconciler reconciles at once and then every period until ctx ends.
+func (s *Starter) RunReconciler(ctx context.Context, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		n, err := s.Reconcile(ctx, period)
+		if err != nil && ctx.Err() == nil {
+			slog.Warn("reconciler", "err", err)
+		} else if n > 0 {
+			slog.Info("reconciler started lost work orders", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,119 @@
+// Package intake takes in service cases and evaluations from every channel: it validates them,
+// stores each exactly once (the client's keys make every submission idempotent, also under
+// concurrent retries), encrypts personal data, and for a bad evaluation stores its work order
+// in the same transaction and asks the Starter to start its workflow. A crash between the
+// commit and the start loses nothing: the order stays marked unstarted and the reconciler
+// starts it.
+package intake
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"redress/apperr"
+	"redress/pii"
+	"redress/store"
+)
+
+// Starter starts the workflow of a stored work order; starting one that exists is a no-op.
+type Starter interface {
+	StartWorkOrder(ctx context.Context, workOrderID string) error
+}
+
+// Service is the intake of cases and ratings.
+type Service struct {
+	DB      *store.DB
+	PII     *pii.Box
+	Starter Starter
+	Now     func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Limits of free text and lists; beyond them a request is refused, not truncated.
+const (
+	MaxCaseNo     = 64
+	MaxItemName   = 200
+	MaxComment    = 1000
+	MaxTags       = 20
+	MaxTagLen     = 32
+	MaxCases      = 50
+	MaxIndicators = 20
+	MaxEvalID     = 128
+	// clockSkew is how far in the future a channel's clock may run before a time is refused.
+	clockSkew = 5 * time.Minute
+)
+
+var (
+	codeRe      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]*$`)
+	indicatorRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+	phoneRe     = regexp.MustCompile(`^\+?[0-9][0-9-]{4,19}$`)
+	idNumberRe  = regexp.MustCompile(`^[0-9A-Za-z]{6,32}$`)
+)
+
+// Person is an applicant's or evaluator's identity as posted.
+type Person struct {
+	Name     string `json:"name"`
+	Phone    string `json:"phone"`
+	IDNumber string `json:"id_number"`
+}
+
+func (p Person) validate(field string) error {
+	if utf8.RuneCountInString(p.Name) > 64 {
+		return apperr.Invalid(field+".name", "too_long", "name is longer than 64 characters")
+	}
+	if p.Phone != "" && !phoneRe.MatchString(p.Phone) {
+		return apperr.Invalid(field+".phone", "invalid_phone", "phone must be digits (5–20), optionally with + and -")
+	}
+	if p.IDNumber != "" && !idNumberRe.MatchString(p.IDNumber) {
+		return apperr.Invalid(field+".id_number", "invalid_id_number", "id_number must be 6–32 letters or digits")
+	}
+	return nil
+}
+
+// RealName reports whether the person is identified (实名).
+func (p Person) RealName() bool { return p.Phone != "" || p.IDNumber != "" }
+
+func hashJSON(v any) string {
+	b, _ := json.Marshal(v)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+func isDuplicate(err error) bool {
+	return errors.Is(err, gorm.ErrDuplicatedKey) ||
+		strings.Contains(err.Error(), "UNIQUE constraint failed") ||
+		strings.Contains(err.Error(), "duplicate key value")
+}
+
+func requiredText(field, v string, max int) error {
+	if strings.TrimSpace(v) == "" {
+		return apperr.Invalid(field, "required", "%s is required", field)
+	}
+	if utf8.RuneCountInString(v) > max {
+		return apperr.Invalid(field, "too_long", "%s is longer than %d characters", field, max)
+	}
+	return nil
+}
+
+// sortedCopy returns the strings sorted, for content hashes that ignore order.
+func sortedCopy(in []string) []string {
+	out := append([]string(nil), in...)
+	sort.Strings(out)
+	return out
+}

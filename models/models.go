@@ -1,0 +1,237 @@
+// Package models holds the relational records of redress — units, staff, users and their roles,
+// policies, service cases, evaluations, the work-order read-model and its append-only timeline —
+// as GORM structs, and the canonical value sets (levels, channels, states, roles) of API.md.
+// The schema itself is owned by the versioned migrations in package migrations; these structs
+// only map it.
+package models
+
+import (
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// JSON stores any JSON-encodable value in a text column.
+type JSON[T any] struct{ V T }
+
+// NewJSON wraps v.
+func NewJSON[T any](v T) JSON[T] { return JSON[T]{V: v} }
+
+// Value implements driver.Valuer.
+func (j JSON[T]) Value() (driver.Value, error) {
+	b, err := json.Marshal(j.V)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// Scan implements sql.Scanner.
+func (j *JSON[T]) Scan(src any) error {
+	switch s := src.(type) {
+	case nil:
+		var zero T
+		j.V = zero
+		return nil
+	case string:
+		return json.Unmarshal([]byte(s), &j.V)
+	case []byte:
+		return json.Unmarshal(s, &j.V)
+	default:
+		return fmt.Errorf("models.JSON: cannot scan %T", src)
+	}
+}
+
+// MarshalJSON lets a JSON column appear as its value in API answers.
+func (j JSON[T]) MarshalJSON() ([]byte, error) { return json.Marshal(j.V) }
+
+// Unit is an organisation in the tree province › city › district › street › community.
+// Path is the chain of codes from the root, with slashes on both ends ("/gd/sz/sz-ft-tax/"),
+// so that a subtree is `path LIKE '/gd/sz/%'` and a Casbin domain pattern is "/gd/sz/*".
+type Unit struct {
+	ID        int64  `gorm:"primaryKey"`
+	Code      string `gorm:"uniqueIndex"`
+	Name      string
+	Kind      string // administration, department, platform, hall, …
+	ParentID  *int64
+	Path      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Staff is a member of a unit who handles service cases (the 谁办理 of 谁办理、谁负责).
+type Staff struct {
+	ID        string `gorm:"primaryKey"`
+	Name      string
+	UnitID    int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// TableName keeps the plural that the migrations use.
+func (Staff) TableName() string { return "staff" }
+
+// User is someone who signs in. A disabled user's tokens stop working at once because every
+// request reloads the user.
+type User struct {
+	ID        int64  `gorm:"primaryKey"`
+	Login     string `gorm:"uniqueIndex"`
+	Name      string
+	Disabled  bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// RoleAssignment gives a user a role on a unit.
+type RoleAssignment struct {
+	ID     int64 `gorm:"primaryKey"`
+	UserID int64
+	Role   string
+	UnitID int64
+}
+
+// Policy is the scheme's configurable rules for a unit's subtree; the nearest one wins.
+type Policy struct {
+	ID        int64 `gorm:"primaryKey"`
+	UnitID    int64 `gorm:"uniqueIndex"`
+	Doc       JSON[PolicyDoc]
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// PolicyDoc is the policy as written in the organisation file.
+type PolicyDoc struct {
+	Deadlines    map[string]Budget `json:"deadlines,omitempty"`
+	RatingWindow *Budget           `json:"rating_window,omitempty"`
+	DefaultLevel string            `json:"default_level,omitempty"`
+	RemindBefore string            `json:"remind_before,omitempty"`
+	ReopenLimit  *int              `json:"reopen_limit,omitempty"`
+	FollowUps    *int              `json:"follow_up_limit,omitempty"`
+}
+
+// Budget is exactly one of working days, natural days, hours or a Go duration.
+type Budget struct {
+	WorkingDays *int    `json:"working_days,omitempty"`
+	NaturalDays *int    `json:"natural_days,omitempty"`
+	Hours       *int    `json:"hours,omitempty"`
+	Duration    *string `json:"duration,omitempty"`
+}
+
+// ServiceCase is a completed piece of government business (办件) that can be rated.
+type ServiceCase struct {
+	ID          string `gorm:"primaryKey"`
+	CaseNo      string `gorm:"uniqueIndex"`
+	ItemCode    string
+	ItemName    string
+	UnitID      int64
+	StaffID     *string
+	Channel     string
+	CompletedAt time.Time
+	// Applicant identity, encrypted (see package pii); PhoneHash is a keyed hash for lookups.
+	ApplicantName     string
+	ApplicantPhone    string
+	ApplicantIDNumber string
+	ApplicantIDHash   string
+	ContentHash       string
+	CreatedAt         time.Time
+}
+
+// Evaluation is one rating by one evaluator of one or more service cases.
+type Evaluation struct {
+	ID           string `gorm:"primaryKey"`
+	EvaluationID string `gorm:"uniqueIndex"` // the client's idempotency key
+	Channel      string
+	Overall      string
+	Levels       JSON[map[string]string]
+	Bad          bool
+	Tags         JSON[[]string]
+	Comment      string
+	RatedAt      time.Time
+	ReceivedAt   time.Time
+	// Evaluator identity, encrypted; the hashes are keyed (HMAC) for lookups.
+	EvaluatorName      string
+	EvaluatorPhone     string
+	EvaluatorIDNumber  string
+	EvaluatorPhoneHash string
+	EvaluatorIDHash    string
+	RequestHash        string // hash of the request body: a reused evaluation_id with other content is refused
+	WorkOrderID        *string
+}
+
+// EvaluationCase links an evaluation to each case it rates (more than one: a batch rating).
+type EvaluationCase struct {
+	EvaluationID string `gorm:"primaryKey"`
+	CaseNo       string `gorm:"primaryKey"`
+}
+
+// WorkOrder is the read-model of a bad-review work order. The workflow is the truth; its
+// activities keep this row up to date for inboxes, statistics and search.
+type WorkOrder struct {
+	ID           string `gorm:"primaryKey"`
+	EvaluationID string `gorm:"uniqueIndex"`
+	WorkflowID   string
+	// WorkflowStarted is false from the moment the order is stored (in the evaluation's
+	// transaction) until its workflow is known to exist; the reconciler starts the rest.
+	WorkflowStarted  bool
+	State            string
+	Disposition      string
+	UnitID           *int64
+	UnitPath         string // responsible unit's path, or the administration's while pending dispatch
+	StaffID          *string
+	CaseNos          JSON[[]string]
+	Overall          string
+	Levels           JSON[map[string]string]
+	Comment          string
+	OpenedAt         time.Time
+	DispatchedAt     *time.Time
+	NextDueAt        *time.Time
+	SupervisionLevel int
+	OverdueDays      int
+	Deadlines        JSON[[]Deadline]
+	Version          int // sequence number of the last timeline event applied
+	UpdatedAt        time.Time
+}
+
+// Deadline is one stage's deadline as API.md describes it.
+type Deadline struct {
+	Name            string     `json:"name"`
+	Budget          string     `json:"budget"`
+	Unit            string     `json:"unit"`
+	Start           time.Time  `json:"start"`
+	DueDate         string     `json:"due_date"`
+	DueAt           time.Time  `json:"due_at"`
+	MetAt           *time.Time `json:"met_at"`
+	Overdue         bool       `json:"overdue"`
+	Paused          bool       `json:"paused"`
+	CalendarVersion string     `json:"calendar_version"`
+}
+
+// TimelineEvent is one append-only entry of a work order's history. ID is derived from the
+// workflow and the event's sequence number, so a replayed or retried write adds nothing.
+type TimelineEvent struct {
+	ID          string `gorm:"primaryKey"`
+	WorkOrderID string
+	Seq         int
+	At          time.Time
+	Actor       string
+	Type        string
+	Data        JSON[map[string]any]
+}
+
+// AuditEntry is one state-changing request, append-only, separate from the timelines.
+type AuditEntry struct {
+	ID        int64 `gorm:"primaryKey"`
+	At        time.Time
+	RequestID string
+	Login     string
+	Roles     string
+	Method    string
+	Path      string
+	Target    string
+	Status    int
+	Outcome   string
+}
+
+// TableName names the audit table.
+func (AuditEntry) TableName() string { return "audit_log" }

@@ -1,0 +1,115 @@
+// The API client: JSON over fetch under /api/v1, with the bearer token from the session, the
+// error shape {"error": {"code", "message", "field"}} turned into ApiError, and a 401 reported to
+// the handler set with onUnauthorized (the app goes back to sign-in).
+import { t } from './i18n.js';
+import * as session from './session.js';
+
+export const BASE = '/api/v1';
+
+/** An answer other than 2xx, or a network failure (status 0, code "network"). */
+export class ApiError extends Error {
+  constructor(status, code, message, field) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.field = field || null;
+  }
+}
+
+let unauthorized = () => {};
+
+/** Sets the function called when an authenticated call answers 401. */
+export function onUnauthorized(fn) {
+  unauthorized = fn;
+}
+
+/** Builds "?a=1&b=2" from an object, leaving out empty values. */
+export function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) {
+    if (v === undefined || v === null || v === '' || v === false) continue;
+    q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? '?' + s : '';
+}
+
+function fallbackMessage(status) {
+  switch (status) {
+    case 403: return t('error.forbidden');
+    case 404: return t('error.not_found');
+    case 409: return t('error.conflict');
+    case 413: return t('error.too_large');
+    default: return t('error.http', { status });
+  }
+}
+
+/**
+ * Calls the API. opts: body (sent as JSON), headers, auth (default true: send the token and
+ * treat 401 as a lost session), signal. Answers the decoded JSON (null for an empty body).
+ */
+export async function request(method, path, opts = {}) {
+  const headers = { Accept: 'application/json', ...(opts.headers || {}) };
+  const auth = opts.auth !== false;
+  const token = session.token();
+  if (auth && token) headers.Authorization = 'Bearer ' + token;
+  let body;
+  if (opts.body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(opts.body);
+  }
+  let res;
+  try {
+    res = await fetch(BASE + path, { method, headers, body, signal: opts.signal, credentials: 'same-origin' });
+  } catch (err) {
+    if (err && err.name === 'AbortError') throw err;
+    throw new ApiError(0, 'network', t('error.network'));
+  }
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const e = (data && data.error) || {};
+    const err = new ApiError(res.status, e.code || 'http_' + res.status, e.message || fallbackMessage(res.status), e.field);
+    if (res.status === 401 && auth) {
+      session.clear();
+      unauthorized(err);
+    }
+    throw err;
+  }
+  return data;
+}
+
+export const get = (path, opts) => request('GET', path, opts);
+export const post = (path, body, opts = {}) => request('POST', path, { ...opts, body });
+
+/** A fresh idempotency key: a UUID, or 32 random hex digits where randomUUID is missing. */
+export function newIdempotencyKey() {
+  if (globalThis.crypto && typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const bytes = new Uint8Array(16);
+  if (globalThis.crypto && crypto.getRandomValues) crypto.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+// The endpoints the UI uses, in one place.
+export const endpoints = {
+  demoUsers: () => get('/auth/demo-users', { auth: false }),
+  demoLogin: (login) => post('/auth/demo-login', { login }, { auth: false }),
+  oidcLoginURL: BASE + '/auth/oidc/login',
+  me: () => get('/me'),
+  banners: () => get('/system/banners'),
+  workOrders: (params, signal) => get('/work-orders' + query(params), { signal }),
+  workOrder: (id) => get('/work-orders/' + encodeURIComponent(id)),
+  timeline: (id) => get('/work-orders/' + encodeURIComponent(id) + '/timeline'),
+  act: (id, body, key) => post('/work-orders/' + encodeURIComponent(id) + '/actions', body, {
+    headers: { 'Idempotency-Key': key },
+  }),
+};

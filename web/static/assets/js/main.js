@@ -1,0 +1,182 @@
+// The application shell: top bar with the role-aware menu and the user, the banner area, and the
+// routes. Signed-out visitors go to #/login; a 401 from any call sends them back there.
+import { h, mount } from './dom.js';
+import { t, has, label, setLocale } from './i18n.js';
+import { endpoints, onUnauthorized, ApiError } from './api.js';
+import * as router from './router.js';
+import * as session from './session.js';
+import loginPage from './pages/login.js';
+import inboxPage from './pages/inbox.js';
+import orderPage from './pages/order.js';
+import { homePage, notFoundPage } from './pages/home.js';
+
+const BANNER_MS = 60000;
+const PUBLIC = ['/login', '/auth/callback'];
+
+const dismissed = new Set();
+let bannerTimer = null;
+
+// Menu entries: a page appears only for the roles that may use it.
+const MENU = [
+  { path: '/inbox', match: /^\/(inbox|orders\/)/, roles: session.INBOX_ROLES,
+    label: () => t(session.hasRole('administrator', 'supervisor', 'auditor') ? 'nav.inbox' : 'nav.inbox_officer') },
+];
+
+function shell() {
+  const app = document.getElementById('app');
+  mount(app,
+    h('a.skip', { href: '#main', onclick: (ev) => { ev.preventDefault(); document.getElementById('main').focus(); } }, t('app.skip')),
+    h('header.topbar',
+      h('a.brand', { href: '#/' },
+        h('img', { src: '/assets/img/emblem.svg', alt: '', width: 28, height: 28 }),
+        h('span.brand-name', t('app.name'))),
+      h('nav#nav.nav', { 'aria-label': t('nav.main') }),
+      h('div#user.user')),
+    h('div#banners.banners', { role: 'region', 'aria-label': t('banner.region'), 'aria-live': 'polite' }),
+    h('main#main', { tabindex: -1 }));
+}
+
+function renderNav() {
+  const nav = document.getElementById('nav');
+  const userBox = document.getElementById('user');
+  const u = session.user();
+  if (!u || !session.token()) {
+    mount(nav);
+    mount(userBox);
+    return;
+  }
+  const { path } = router.current();
+  mount(nav, MENU.filter((m) => session.hasRole(...m.roles)).map((m) =>
+    h('a', { href: '#' + m.path, 'aria-current': m.match.test(path) ? 'page' : undefined }, m.label())));
+  const roles = (u.roles || []).map((r) => t('role.at_unit', {
+    role: label('role', r.role), unit: (r.unit && (r.unit.name || r.unit.code)) || '' }));
+  mount(userBox,
+    h('span.user-name', { title: roles.join('\n') }, u.name || u.login),
+    h('span.user-roles', roles[0] || ''),
+    h('button.btn.btn-small.btn-ghost', { type: 'button', onclick: signOut }, t('nav.signout')));
+}
+
+function signOut() {
+  session.clear();
+  stopBanners();
+  renderNav();
+  router.go('/login', { signed_out: 1 });
+}
+
+async function loadBanners() {
+  const box = document.getElementById('banners');
+  if (!session.token()) {
+    mount(box);
+    return;
+  }
+  try {
+    const list = await endpoints.banners();
+    const items = (Array.isArray(list) ? list : []).filter((b) => !dismissed.has(b.code + '|' + b.message));
+    mount(box, items.map((b) => {
+      const level = ['error', 'warning', 'info'].includes(b.level) ? b.level : 'info';
+      const key = b.code + '|' + b.message;
+      const text = b.code && has('banner.code.' + b.code) ? t('banner.code.' + b.code) : b.message;
+      return h('div.banner', { class: 'banner-' + level, dataset: { code: b.code || '' } },
+        h('strong.banner-level', label('banner.level', level)),
+        h('span.banner-text', text),
+        level === 'error' ? null : h('button.banner-close', {
+          type: 'button', 'aria-label': t('banner.dismiss'), title: t('banner.dismiss'),
+          onclick: () => { dismissed.add(key); loadBanners(); },
+        }, '\u00d7'));
+    }));
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    // Banners are advisory: an endpoint that is missing or failing must not break the page.
+  }
+}
+
+function startBanners() {
+  stopBanners();
+  loadBanners();
+  bannerTimer = setInterval(loadBanners, BANNER_MS);
+}
+
+function stopBanners() {
+  if (bannerTimer) clearInterval(bannerTimer);
+  bannerTimer = null;
+  const box = document.getElementById('banners');
+  if (box) mount(box);
+}
+
+/** Loads /me once per session; answers false when signed out. */
+async function ensureUser() {
+  if (!session.token()) return false;
+  if (session.user() && session.user().roles) return true;
+  const me = await endpoints.me();
+  session.setUser(me);
+  renderNav();
+  startBanners();
+  return true;
+}
+
+/** Wraps a page that needs a signed-in user. */
+function authed(page) {
+  return async (outlet, ctx) => {
+    try {
+      if (!(await ensureUser())) {
+        router.go('/login', { next: ctx.path }, true);
+        return undefined;
+      }
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return undefined;
+      mount(outlet, h('div.notice.notice-error', { role: 'alert' }, err.message));
+      return undefined;
+    }
+    renderNav();
+    return page(outlet, ctx);
+  };
+}
+
+function home(outlet, ctx) {
+  if (session.hasRole(...session.INBOX_ROLES)) {
+    router.go('/inbox', undefined, true);
+    return undefined;
+  }
+  return homePage(outlet, ctx);
+}
+
+// The OIDC callback hands the token over in the fragment: #/auth/callback?token=…&expires_at=…
+function oidcCallback(outlet, { query }) {
+  if (query.token) {
+    session.signIn(query.token, query.expires_at);
+    router.go('/', undefined, true);
+  } else {
+    router.go('/login', undefined, true);
+  }
+}
+
+function boot() {
+  setLocale('zh-CN');
+  document.title = t('app.name');
+  shell();
+  onUnauthorized(() => {
+    stopBanners();
+    renderNav();
+    const { path } = router.current();
+    if (!PUBLIC.includes(path)) router.go('/login', { expired: 1, next: path }, true);
+  });
+  router.guard((path) => (PUBLIC.includes(path) || session.token() ? true : '/login'));
+  router.route('/login', (outlet, ctx) => {
+    stopBanners();
+    renderNav();
+    document.title = t('login.title') + ' - ' + t('app.name');
+    return loginPage(outlet, ctx);
+  });
+  router.route('/auth/callback', oidcCallback);
+  router.route('/', authed(home));
+  router.route('/inbox', authed((outlet, ctx) => {
+    document.title = t('inbox.title') + ' - ' + t('app.name');
+    return inboxPage(outlet, ctx);
+  }));
+  router.route('/orders/:id', authed(orderPage));
+  router.otherwise(authed(notFoundPage));
+  window.addEventListener('routechange', () => { if (session.user()) renderNav(); });
+  router.start();
+}
+
+boot();
