@@ -5,18 +5,27 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"redress/calendar"
 	"redress/models"
 	"redress/store"
 )
 
 // Activities holds what the work-order activities need.
 type Activities struct {
-	DB *store.DB
+	DB        *store.DB
+	Calendars CalendarSource
+}
+
+// CalendarSource gives the working-day calendar that applies to a unit (a *calendar.Cache in
+// the worker).
+type CalendarSource interface {
+	Calendar(ctx context.Context, unitPath string) (*calendar.Calendar, error)
 }
 
 // ErrUnknownUnit is returned (non-retryable) when a unit code does not exist.
@@ -56,7 +65,13 @@ func (a *Activities) ResolveDispatch(ctx context.Context, workOrderID string) (D
 			return Dispatch{}, fmt.Errorf("resolve dispatch %s: units: %w", workOrderID, err)
 		}
 	}
-	var d Dispatch
+	var ev models.Evaluation
+	if err := a.DB.WithContext(ctx).Table("evaluations").Select("evaluations.levels, evaluations.evaluator_phone_hash, evaluations.evaluator_id_hash").
+		Joins("JOIN work_orders ON work_orders.evaluation_id = evaluations.id").
+		Where("work_orders.id = ?", workOrderID).Take(&ev).Error; err != nil {
+		return Dispatch{}, fmt.Errorf("resolve dispatch %s: evaluation: %w", workOrderID, err)
+	}
+	d := Dispatch{Levels: ev.Levels.V, RealName: ev.EvaluatorPhoneHash != "" || ev.EvaluatorIDHash != ""}
 	paths := make([]string, 0, len(found))
 	for _, u := range found {
 		paths = append(paths, u.Path)
@@ -156,6 +171,17 @@ func (a *Activities) RecordEvent(ctx context.Context, ev Event) error {
 		if ev.Row.SupervisionLevel != nil {
 			upd["supervision_level"] = *ev.Row.SupervisionLevel
 		}
+		if ev.Row.DeadlinesSet {
+			upd["deadlines"] = models.NewJSON(ev.Row.Deadlines)
+			if ev.Row.NextDueAt != nil {
+				upd["next_due_at"] = ev.Row.NextDueAt.UTC()
+			} else {
+				upd["next_due_at"] = gorm.Expr("NULL")
+			}
+		}
+		if ev.Row.OverdueDays != nil {
+			upd["overdue_days"] = *ev.Row.OverdueDays
+		}
 		if err := tx.Table("work_orders").Where("id = ? AND version < ?", ev.WorkOrderID, ev.Seq).Updates(upd).Error; err != nil {
 			return fmt.Errorf("record event %s: read-model: %w", te.ID, err)
 		}
@@ -187,4 +213,15 @@ func commonPrefix(paths []string) string {
 		}
 	}
 	return p
+}
+
+// ExcludeRating marks the evaluation of a work order as not adopted (upheld appeal), once.
+func (a *Activities) ExcludeRating(ctx context.Context, workOrderID string) error {
+	err := a.DB.WithContext(ctx).Exec(
+		`UPDATE evaluations SET excluded = ?, excluded_at = ? WHERE NOT excluded AND id = (SELECT evaluation_id FROM work_orders WHERE id = ?)`,
+		true, time.Now().UTC(), workOrderID).Error
+	if err != nil {
+		return fmt.Errorf("exclude rating of %s: %w", workOrderID, err)
+	}
+	return nil
 }

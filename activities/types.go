@@ -5,7 +5,11 @@
 // dependencies; the workflow calls its methods.
 package activities
 
-import "time"
+import (
+	"time"
+
+	"redress/models"
+)
 
 // UnitRef names a unit.
 type UnitRef struct {
@@ -24,6 +28,10 @@ type Dispatch struct {
 	// rules on returns and reviews results.
 	Admin  UnitRef `json:"admin"`
 	Reason string  `json:"reason"`
+	// Levels of the evaluation (an appeal is only for ratings of staff conduct) and whether the
+	// evaluator gave a name (a real-name review needs a reached callback).
+	Levels   map[string]string `json:"levels"`
+	RealName bool              `json:"real_name"`
 }
 
 // Row is what a transition changes in the read-model; nil fields stay as they are.
@@ -35,6 +43,12 @@ type Row struct {
 	ClearStaff       bool       `json:"clear_staff,omitempty"`
 	DispatchedAt     *time.Time `json:"dispatched_at,omitempty"`
 	SupervisionLevel *int       `json:"supervision_level,omitempty"`
+	// Deadlines replaces the order's deadline list; NextDueAt is the nearest open one (nil:
+	// none); both only when DeadlinesSet.
+	DeadlinesSet bool              `json:"deadlines_set,omitempty"`
+	Deadlines    []models.Deadline `json:"deadlines,omitempty"`
+	NextDueAt    *time.Time        `json:"next_due_at,omitempty"`
+	OverdueDays  *int              `json:"overdue_days,omitempty"`
 }
 
 // Event is one timeline entry and the read-model change it brings.

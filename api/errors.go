@@ -99,8 +99,10 @@ func decodeError(err error) error {
 		te *json.UnmarshalTypeError
 		mb *http.MaxBytesError
 	)
+	var he *echo.HTTPError
 	switch {
-	case errors.As(err, &mb):
+	case errors.As(err, &mb), errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
+		// http.MaxBytesReader's error, or Echo's body limit on a body sent without a length.
 		return &apperr.Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: "request body is too large"}
 	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
 		return apperr.BadRequest("malformed_json", "the body is not valid JSON")

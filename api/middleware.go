@@ -198,6 +198,9 @@ func (s *Server) withAuthorization(next echo.HandlerFunc) echo.HandlerFunc {
 		if method == http.MethodHead {
 			method = http.MethodGet
 		}
+		if !s.known[method+" "+route] {
+			return next(c) // no such route: the router's handler answers 404 or 405
+		}
 		allowed := func(sub, dom string) bool {
 			ok, err := s.deps.Enforcer.Enforce(sub, dom, route, method)
 			return err == nil && ok

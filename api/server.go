@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"redress/auth"
+	"redress/calendar"
 	"redress/intake"
 	"redress/pii"
 	"redress/store"
@@ -38,6 +39,10 @@ type Deps struct {
 	Web       fs.FS // the UI's static files; nil serves no UI
 	BodyLimit string
 	TokenTTL  time.Duration
+	// Calendars gives the working-day calendar of a unit ("" for the national one).
+	Calendars interface {
+		Calendar(ctx context.Context, unitPath string) (*calendar.Calendar, error)
+	}
 	// Banners reports conditions an administrator must see (e.g. an uncovered calendar year).
 	Banners func(context.Context) []Banner
 	// Dev enables the demo sign-in (a list of demo users and password-less login).
@@ -49,6 +54,9 @@ type Server struct {
 	deps    Deps
 	e       *echo.Echo
 	metrics *httpMetrics
+	// known holds "METHOD path" of every registered route: a request that matches none is
+	// answered 404 or 405 by the router's handler, not refused by the route policy.
+	known map[string]bool
 }
 
 // New builds the server and registers every route.
@@ -71,9 +79,14 @@ func New(d Deps) *Server {
 	s := &Server{deps: d, e: e, metrics: newHTTPMetrics(d.Registry)}
 
 	// Order matters: the id first (everything logs it), then the log (it sees the final
-	// status), recovery, the body limit, then who is calling and whether they may.
-	e.Use(withRequestID, s.withAccessLog, withRecover, middleware.BodyLimit(d.BodyLimit), s.withAuth, s.withAuthorization, s.withAudit)
+	// status), recovery, the audit (before the checks, so that refused requests are recorded
+	// too), the body limit, then who is calling and whether they may.
+	e.Use(withRequestID, s.withAccessLog, withRecover, s.withAudit, middleware.BodyLimit(d.BodyLimit), s.withAuth, s.withAuthorization)
 	s.routes()
+	s.known = map[string]bool{}
+	for _, r := range e.Routes() {
+		s.known[r.Method+" "+r.Path] = true
+	}
 	return s
 }
 
@@ -104,6 +117,14 @@ func (s *Server) routes() {
 	v1.GET("/work-orders/:id", s.getWorkOrder)
 	v1.GET("/work-orders/:id/timeline", s.getTimeline)
 	v1.POST("/work-orders/:id/actions", s.postAction)
+
+	v1.GET("/calendar/deadline", s.calendarDeadline)
+	v1.GET("/calendar/years", s.calendarYears)
+	v1.GET("/calendar/years/:year", s.calendarYear)
+	v1.POST("/calendar/years", s.importCalendarYear)
+	v1.GET("/calendar/overrides", s.listOverrides)
+	v1.POST("/calendar/overrides", s.setOverride)
+	v1.DELETE("/calendar/overrides", s.removeOverride)
 
 	if s.deps.Web != nil {
 		s.routesWeb()

@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
@@ -73,4 +74,20 @@ func Vars() []Var {
 		}
 	}
 	return out
+}
+
+// MarkdownTable renders Vars as the README's configuration table (columns variable, default,
+// meaning), one row per variable in field order. The README holds it between the markers
+// <!-- config-table:start --> and <!-- config-table:end -->, and a test keeps the two equal.
+func MarkdownTable() string {
+	var b strings.Builder
+	b.WriteString("| variable | default | meaning |\n|---|---|---|\n")
+	for _, v := range Vars() {
+		def := "—"
+		if v.Default != "" {
+			def = "`" + v.Default + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", v.Name, def, strings.ReplaceAll(v.Doc, "|", `\|`))
+	}
+	return b.String()
 }

@@ -160,11 +160,8 @@ func sqlConfig(o Options) (*config.SQL, error) {
 			}
 		}
 	}
-	if o.DatabaseFile == "" {
-		if err := sqliteschema.SetupSchema(c); err != nil {
-			return nil, fmt.Errorf("devserver: set up schema: %w", err)
-		}
-	}
+	// In memory, the SQLite plugin sets the schema up itself when it opens the (pooled, never
+	// closed) connection; setting it up again fails with "table namespaces already exists".
 	ns, err := sqliteschema.NewNamespaceConfig("active", o.Namespace, false, nil)
 	if err != nil {
 		return nil, fmt.Errorf("devserver: namespace config: %w", err)

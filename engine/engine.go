@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -25,13 +27,36 @@ import (
 	"redress/workflows"
 )
 
-// Dial connects to the Temporal frontend and checks it answers.
-func Dial(ctx context.Context, address, namespace string, reg prometheus.Registerer) (client.Client, error) {
+var (
+	metersMu sync.Mutex
+	meters   = map[prometheus.Registerer]metric.Meter{}
+)
+
+// meterFor returns the one meter that exports the SDK's metrics to reg. The exporter is an
+// "unchecked" Prometheus collector that cannot be unregistered, so a second exporter on the
+// same registry (a client dialled again in one process: `redress dev` restarted in-process by
+// the tests) would make every scrape fail with duplicate metrics; each registry gets one.
+func meterFor(reg prometheus.Registerer) (metric.Meter, error) {
+	metersMu.Lock()
+	defer metersMu.Unlock()
+	if m, ok := meters[reg]; ok {
+		return m, nil
+	}
 	exp, err := otelprom.New(otelprom.WithRegisterer(reg), otelprom.WithNamespace("temporal"))
 	if err != nil {
 		return nil, fmt.Errorf("engine: metrics exporter: %w", err)
 	}
-	meter := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp)).Meter("redress")
+	m := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp)).Meter("redress")
+	meters[reg] = m
+	return m, nil
+}
+
+// Dial connects to the Temporal frontend and checks it answers.
+func Dial(ctx context.Context, address, namespace string, reg prometheus.Registerer) (client.Client, error) {
+	meter, err := meterFor(reg)
+	if err != nil {
+		return nil, err
+	}
 	c, err := client.DialContext(ctx, client.Options{
 		HostPort:       address,
 		Namespace:      namespace,
@@ -103,5 +128,31 @@ func (s *Starter) RunReconciler(ctx context.Context, period time.Duration) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// SignalOpenOrders sends a signal to the workflow of every open work order, in pages.
+func (s *Starter) SignalOpenOrders(ctx context.Context, name string, arg any) (int, error) {
+	n, after := 0, ""
+	for {
+		var ids []string
+		err := s.DB.WithContext(ctx).Table("work_orders").
+			Where("workflow_started AND state <> ? AND id > ?", "closed", after).
+			Order("id").Limit(500).Pluck("id", &ids).Error
+		if err != nil {
+			return n, fmt.Errorf("signal open orders: %w", err)
+		}
+		if len(ids) == 0 {
+			return n, nil
+		}
+		for _, id := range ids {
+			err := s.Client.SignalWorkflow(ctx, intake.WorkflowID(id), "", name, arg)
+			var nf *serviceerror.NotFound
+			if err != nil && !errors.As(err, &nf) {
+				return n, fmt.Errorf("signal %s: %w", id, err)
+			}
+			n++
+		}
+		after = ids[len(ids)-1]
 	}
 }

@@ -112,7 +112,7 @@ func (s *Service) SubmitEvaluation(ctx context.Context, scope store.Scope, r Eva
 	if err := r.validate(now); err != nil {
 		return EvaluationResult{}, false, err
 	}
-	reqHash := hashJSON(r)
+	reqHash := requestHash(r)
 	if res, found, err := s.existing(ctx, r.EvaluationID, reqHash); found || err != nil {
 		return res, false, err
 	}
@@ -220,6 +220,17 @@ func (s *Service) SubmitEvaluation(ctx context.Context, scope store.Scope, r Eva
 		}
 	}
 	return res, true, nil
+}
+
+// requestHash fingerprints what a rating says rather than how it was spelled: rated_at as an
+// instant and the cases in any order, so that a client's retry in another zone or order
+// compares equal instead of conflicting.
+func requestHash(r EvaluationRequest) string {
+	t := r.RatedAt.UTC()
+	r.RatedAt = &t
+	r.CaseNos = sortedCopy(r.CaseNos)
+	r.Tags = nonNil(r.Tags)
+	return hashJSON(r)
 }
 
 // existing returns the stored answer for an evaluation_id, or a conflict if the stored

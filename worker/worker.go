@@ -1,11 +1,13 @@
 // Package worker runs the Temporal worker of redress: it registers the workflows and the
-// activities with their dependencies on the task queue, and runs the reconciler beside them.
-// `redress worker` runs it alone; `redress dev` runs it inside the all-in-one process.
+// activities with their dependencies on the task queue, and runs beside them the reconciler
+// (work orders whose workflow never started) and the calendar watcher (open work orders
+// recompute their deadlines when the working-day calendar changes).
 package worker
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -13,6 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"redress/activities"
+	"redress/calendar"
 	"redress/engine"
 	"redress/store"
 	"redress/workflows"
@@ -32,10 +35,15 @@ func Register(w sdkworker.Registry, a *activities.Activities) {
 	w.RegisterActivity(a)
 }
 
-// Run starts the worker and the reconciler and blocks until ctx ends.
+// NewActivities builds the activities over a database.
+func NewActivities(db *store.DB) *activities.Activities {
+	return &activities.Activities{DB: db, Calendars: calendar.NewCache(db, 2*time.Second)}
+}
+
+// Run starts the worker, the reconciler and the calendar watcher and blocks until ctx ends.
 func Run(ctx context.Context, d Deps) error {
 	w := sdkworker.New(d.Client, d.TaskQueue, sdkworker.Options{})
-	Register(w, &activities.Activities{DB: d.DB})
+	Register(w, NewActivities(d.DB))
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: start: %w", err)
 	}
@@ -45,6 +53,36 @@ func Run(ctx context.Context, d Deps) error {
 	if every <= 0 {
 		every = 10 * time.Second
 	}
+	go watchCalendar(ctx, st, every)
 	st.RunReconciler(ctx, every)
 	return nil
+}
+
+// watchCalendar tells every open work order to recompute its deadlines when the calendar data
+// changes (a year imported, an override added or removed), from this process or another.
+func watchCalendar(ctx context.Context, st *engine.Starter, every time.Duration) {
+	last, err := calendar.Stamp(ctx, st.DB)
+	if err != nil {
+		slog.Warn("calendar watcher", "err", err)
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cur, err := calendar.Stamp(ctx, st.DB)
+		if err != nil || cur == last {
+			continue
+		}
+		n, err := st.SignalOpenOrders(ctx, workflows.RecomputeSignal, "calendar changed ("+cur+")")
+		if err != nil {
+			slog.Warn("calendar watcher: signal open work orders", "err", err)
+			continue // try again next tick
+		}
+		slog.Info("calendar changed: open work orders recompute their deadlines", "orders", n, "stamp", cur)
+		last = cur
+	}
 }

@@ -66,11 +66,14 @@ var (
 
 // rules is API.md's actions table; the validator refuses anything outside it.
 var rules = map[string]rule{
-	"dispatch":          {[]string{models.RoleAdministrator}, []string{models.StatePendingDispatch}},
-	"sign":              {unitStaff, []string{models.StateDispatched}},
-	"return":            {unitStaff, []string{models.StateDispatched}},
-	"rule_return":       {[]string{models.RoleAdministrator}, []string{models.StateReturned}},
-	"callback":          {unitStaff, []string{models.StateSigned, models.StateCalledBack}},
+	"dispatch":    {[]string{models.RoleAdministrator}, []string{models.StatePendingDispatch}},
+	"sign":        {unitStaff, []string{models.StateDispatched}},
+	"return":      {unitStaff, []string{models.StateDispatched}},
+	"rule_return": {[]string{models.RoleAdministrator}, []string{models.StateReturned}},
+	"callback":    {unitStaff, []string{models.StateSigned, models.StateCalledBack}},
+	// An administrator's recorded exception lets an order go on without a reached callback
+	// (e.g. the evaluator cannot be reached, or left no contact).
+	"waive_callback":    {[]string{models.RoleAdministrator}, []string{models.StateSigned}},
 	"dispose":           {unitStaff, []string{models.StateCalledBack}},
 	"progress":          {unitStaff, []string{models.StateRectifying}},
 	"complete":          {unitStaff, []string{models.StateRectifying}},
@@ -138,4 +141,4 @@ func AllowedActions(state, unitPath string, c Caller) []string {
 }
 
 // actionOrder is the table's order, for stable lists.
-var actionOrder = []string{"dispatch", "sign", "return", "rule_return", "callback", "dispose", "progress", "complete", "request_extension", "decide_extension", "decide_appeal", "review", "record_feedback", "escalate", "reassign", "reopen"}
+var actionOrder = []string{"dispatch", "sign", "return", "rule_return", "callback", "waive_callback", "dispose", "progress", "complete", "request_extension", "decide_extension", "decide_appeal", "review", "record_feedback", "escalate", "reassign", "reopen"}

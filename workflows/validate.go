@@ -80,6 +80,8 @@ func fields(req ActionRequest) error {
 			return nil
 		}
 		return invalid("method", "invalid_method", "method must be phone, sms or visit")
+	case "waive_callback":
+		return need(req.Note != "", "note", "an exception needs a note saying why")
 	case "dispose":
 		if err := need(req.True != nil, "true", "true (属实) is required"); err != nil {
 			return err

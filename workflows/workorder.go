@@ -46,8 +46,19 @@ type workOrder struct {
 	in   WorkOrderInput
 	id   string // workflow id
 	s    Snapshot
-	busy bool // an action is being applied; the next waits
+	busy bool // an action or an alarm is being applied; the next waits
 	a    *activities.Activities
+
+	policy    activities.Policy
+	dls       []*deadline
+	dirty     bool // clocks changed: the main loop re-arms its timer
+	breaches  int  // deadlines breached so far (a second one means listed supervision)
+	recompute string
+	levels    map[string]string
+	realName  bool
+	reopens   int
+	extension *int      // days of a pending extension request
+	closedAt  time.Time // when the order last closed (the reopen window runs from here)
 }
 
 // WorkOrder is the work-order workflow.
@@ -64,9 +75,17 @@ func (w *workOrder) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, StateQuery, func() (Snapshot, error) { return w.s, nil }); err != nil {
 		return err
 	}
+	ch := workflow.GetSignalChannel(ctx, RecomputeSignal)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var reason string
+			ch.Receive(ctx, &reason)
+			w.recompute, w.dirty = reason, true
+		}
+	})
 	return workflow.SetUpdateHandlerWithOptions(ctx, ActionUpdate, w.act, workflow.UpdateHandlerOptions{
 		Validator: func(ctx workflow.Context, req ActionRequest) error {
-			return check(w.s.State, w.unitPath(), req)
+			return w.check(req)
 		},
 	})
 }
@@ -89,12 +108,14 @@ func (w *workOrder) run(ctx workflow.Context) error {
 	if err := workflow.ExecuteActivity(actx, w.a.ResolveDispatch, w.in.WorkOrderID).Get(ctx, &d); err != nil {
 		return fmt.Errorf("resolve dispatch: %w", err)
 	}
-	w.s.Admin = d.Admin
+	w.s.Admin, w.levels, w.realName = d.Admin, d.Levels, d.RealName
 	w.busy = true
 	if d.Unit != nil {
+		if err := w.dispatchTo(ctx, d.Unit); err != nil {
+			return err
+		}
+		w.s.StaffID = d.StaffID
 		now := workflow.Now(ctx)
-		w.s.State = models.StateDispatched
-		w.s.Unit, w.s.StaffID = d.Unit, d.StaffID
 		err := w.record(ctx, "system", "dispatched", map[string]any{"to_unit": d.Unit.Code, "staff": d.StaffID, "rule": d.Reason},
 			activities.Row{Unit: d.Unit, StaffID: d.StaffID, DispatchedAt: &now})
 		if err != nil {
@@ -102,26 +123,92 @@ func (w *workOrder) run(ctx workflow.Context) error {
 		}
 	} else {
 		admin := d.Admin
+		if err := w.loadPolicy(ctx, admin.Path); err != nil {
+			return err
+		}
 		if err := w.record(ctx, "system", "pending_dispatch", map[string]any{"queue": admin.Code, "reason": d.Reason},
 			activities.Row{Unit: &admin}); err != nil {
 			return err
 		}
 	}
 	w.busy = false
+	return w.watch(ctx)
+}
 
+// watch is the order's clockwork: it sleeps until the nearest alarm of its deadlines, handles
+// it, and starts over whenever an action or the calendar moves a clock. A closed order waits
+// for a reopening for a while, then the workflow ends.
+func (w *workOrder) watch(ctx workflow.Context) error {
 	for {
-		if err := workflow.Await(ctx, func() bool { return w.s.State == models.StateClosed && !w.busy }); err != nil {
+		if w.s.State != models.StateClosed {
+			w.closedAt = time.Time{}
+		} else if w.closedAt.IsZero() {
+			w.closedAt = workflow.Now(ctx)
+		}
+		w.dirty = false
+		wake := func() bool { return w.dirty || w.recompute != "" }
+		var fired bool
+		switch as := w.alarms(); {
+		case w.s.State == models.StateClosed:
+			left := reopenWindow - workflow.Now(ctx).Sub(w.closedAt)
+			ok, err := workflow.AwaitWithTimeout(ctx, left, func() bool { return w.s.State != models.StateClosed || wake() })
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+			}
+		case len(as) == 0:
+			if err := workflow.Await(ctx, wake); err != nil {
+				return err
+			}
+		default:
+			ok, err := workflow.AwaitWithTimeout(ctx, as[0].at.Sub(workflow.Now(ctx)), wake)
+			if err != nil {
+				return err
+			}
+			fired = !ok
+		}
+		if !fired && w.recompute == "" {
+			continue
+		}
+		if err := workflow.Await(ctx, func() bool { return !w.busy }); err != nil {
 			return err
 		}
-		// A closed order may still be reopened for a while; then the workflow ends.
-		reopened, err := workflow.AwaitWithTimeout(ctx, reopenWindow, func() bool { return w.s.State != models.StateClosed })
+		w.busy = true
+		var err error
+		if w.recompute != "" {
+			reason := w.recompute
+			w.recompute = ""
+			err = w.recomputeAll(ctx, reason)
+		}
+		if err == nil {
+			err = w.fire(ctx, workflow.Now(ctx))
+		}
+		w.busy = false
 		if err != nil {
 			return err
 		}
-		if !reopened {
-			return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-		}
 	}
+}
+
+// loadPolicy reads the policy of the unit that now holds the order.
+func (w *workOrder) loadPolicy(ctx workflow.Context, unitPath string) error {
+	return workflow.ExecuteActivity(activityCtx(ctx), w.a.LoadPolicy, unitPath).Get(ctx, &w.policy)
+}
+
+// dispatchTo hands the order to a unit and starts that unit's clocks (a fresh start: the time
+// spent before a misrouting is charged to the misrouting, not to the receiver).
+func (w *workOrder) dispatchTo(ctx workflow.Context, u *activities.UnitRef) error {
+	w.s.State, w.s.Unit, w.s.StaffID = models.StateDispatched, u, nil
+	if err := w.loadPolicy(ctx, u.Path); err != nil {
+		return err
+	}
+	at := workflow.Now(ctx)
+	if err := w.startClock(ctx, DLSign, at, u.Path); err != nil {
+		return err
+	}
+	return w.startClock(ctx, DLCallback, at, u.Path)
 }
 
 func (w *workOrder) unitPath() string {
@@ -135,8 +222,16 @@ func (w *workOrder) unitPath() string {
 func (w *workOrder) record(ctx workflow.Context, actor, typ string, data map[string]any, row activities.Row) error {
 	w.s.Seq++
 	row.State = w.s.State
+	now := workflow.Now(ctx)
+	row.DeadlinesSet = true
+	row.Deadlines, row.NextDueAt = w.deadlineRows(now)
+	lvl, od := w.s.SupervisionLevel, w.overdueDays()
+	row.SupervisionLevel, row.OverdueDays = &lvl, &od
+	if u := w.uncovered(); len(u) > 0 {
+		data["uncovered_calendar"] = u
+	}
 	ev := activities.Event{
-		WorkOrderID: w.in.WorkOrderID, WorkflowID: w.id, Seq: w.s.Seq, At: workflow.Now(ctx),
+		WorkOrderID: w.in.WorkOrderID, WorkflowID: w.id, Seq: w.s.Seq, At: now,
 		Actor: actor, Type: typ, Data: data, Row: row,
 	}
 	if err := workflow.ExecuteActivity(activityCtx(ctx), w.a.RecordEvent, ev).Get(ctx, nil); err != nil {
@@ -151,7 +246,7 @@ func (w *workOrder) act(ctx workflow.Context, req ActionRequest) (ActionResult, 
 	if err := workflow.Await(ctx, func() bool { return !w.busy }); err != nil {
 		return ActionResult{}, err
 	}
-	if err := check(w.s.State, w.unitPath(), req); err != nil {
+	if err := w.check(req); err != nil {
 		return ActionResult{}, err
 	}
 	w.busy = true
@@ -170,77 +265,178 @@ func (w *workOrder) resolveUnit(ctx workflow.Context, code string) (*activities.
 	return &u, nil
 }
 
-// apply moves the state for one action and records it.
+// check adds the order's own rules to the actions table: an appeal only against a rating of
+// staff conduct, and an extension decision only when one was requested.
+func (w *workOrder) check(req ActionRequest) error {
+	if err := check(w.s.State, w.unitPath(), req); err != nil {
+		return err
+	}
+	switch {
+	case req.Action == "dispose" && req.Disposition == "appeal" && !appealable(w.levels):
+		return invalid("disposition", "not_appealable", "only a bad rating of staff conduct (attitude, conduct) may be appealed")
+	case req.Action == "decide_extension" && w.extension == nil:
+		return refuse(ErrWrongState, "no extension has been requested")
+	case req.Action == "reopen" && w.reopens >= w.policy.ReopenLimit:
+		return refuse(ErrWrongState, fmt.Sprintf("the policy allows %d reopening(s)", w.policy.ReopenLimit))
+	}
+	return nil
+}
+
+// staffIndicators are the indicators that rate a person rather than a process or platform.
+var staffIndicators = map[string]bool{"attitude": true, "conduct": true, "staff": true, "service_attitude": true}
+
+func appealable(levels map[string]string) bool {
+	for k, v := range levels {
+		if staffIndicators[k] && models.IsBadLevel(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// apply moves the state and the clocks for one action and records it.
 func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 	actor := req.Caller.Login
 	data := actionData(req)
 	row := activities.Row{}
+	at := workflow.Now(ctx)
+	var err error
 	switch req.Action {
 	case "dispatch", "reassign":
-		u, err := w.resolveUnit(ctx, req.ToUnit)
-		if err != nil {
-			return err
+		u, uerr := w.resolveUnit(ctx, req.ToUnit)
+		if uerr != nil {
+			return uerr
 		}
-		now := workflow.Now(ctx)
-		w.s.State, w.s.Unit, w.s.StaffID = models.StateDispatched, u, nil
-		row.Unit, row.ClearStaff, row.DispatchedAt = u, true, &now
+		if w.s.Unit != nil {
+			data["from_unit"] = w.s.Unit.Code
+		}
+		err = w.dispatchTo(ctx, u)
+		row.Unit, row.ClearStaff, row.DispatchedAt = u, true, &at
 	case "sign":
 		w.s.State = models.StateSigned
+		err = w.meet(ctx, DLSign, at)
 	case "return":
 		w.s.State = models.StateReturned
+		// The receiver's sign clock stops at the return: the ruling decides who pays.
+		err = w.meet(ctx, DLSign, at)
 	case "rule_return":
 		if *req.Accept {
-			u, err := w.resolveUnit(ctx, req.ToUnit)
-			if err != nil {
-				return err
+			u, uerr := w.resolveUnit(ctx, req.ToUnit)
+			if uerr != nil {
+				return uerr
 			}
-			now := workflow.Now(ctx)
-			w.s.Unit, w.s.StaffID = u, nil
-			row.Unit, row.ClearStaff, row.DispatchedAt = u, true, &now
+			data["from_unit"] = w.s.Unit.Code
+			data["charged_to"] = "misrouting"
+			if d := w.current(DLSign); d != nil {
+				data["misrouted_since"] = d.Start
+			}
+			err = w.dispatchTo(ctx, u)
+			row.Unit, row.ClearStaff, row.DispatchedAt = u, true, &at
+		} else {
+			// Return refused: the same unit goes on with its original clocks.
+			w.s.State = models.StateDispatched
+			data["charged_to"] = "receiver"
+			w.reopenClock(DLSign)
 		}
-		w.s.State = models.StateDispatched
 	case "callback":
 		if *req.Reached {
 			w.s.State = models.StateCalledBack
+			err = w.meet(ctx, DLCallback, at)
 		}
+	case "waive_callback":
+		w.s.State = models.StateCalledBack
+		err = w.meet(ctx, DLCallback, at)
 	case "dispose":
 		w.s.Disposition = req.Disposition
 		row.Disposition = &w.s.Disposition
+		if d := w.current(DLRectify); d == nil {
+			err = w.startClock(ctx, DLRectify, at, w.unitPath())
+		} else if d.paused() {
+			err = w.resumeClock(ctx, DLRectify, at)
+		}
+		if err != nil {
+			break
+		}
 		switch req.Disposition {
 		case "ledger":
 			w.s.State = models.StateRectifying
 		case "appeal":
 			w.s.State = models.StateAppealing
-		default:
+			w.pauseClock(DLRectify, at)
+			err = w.startClock(ctx, DLAppealDecision, at, w.s.Admin.Path)
+		default: // rectify_now, explain
 			w.s.State = models.StateReviewing
+			if err = w.meet(ctx, DLRectify, at); err == nil {
+				err = w.startClock(ctx, DLReview, at, w.s.Admin.Path)
+			}
 		}
 	case "complete":
 		w.s.State = models.StateReviewing
+		if err = w.meet(ctx, DLRectify, at); err == nil {
+			err = w.startClock(ctx, DLReview, at, w.s.Admin.Path)
+		}
+	case "request_extension":
+		days := *req.Days
+		w.extension = &days
+	case "decide_extension":
+		days := *w.extension
+		w.extension = nil
+		data["days"] = days
+		if *req.Approve {
+			err = w.extendClock(ctx, DLRectify, days)
+		}
 	case "decide_appeal":
+		if err = w.meet(ctx, DLAppealDecision, at); err != nil {
+			break
+		}
 		if *req.Upheld {
+			// Not adopted: the rating leaves the statistics and the evaluator is told.
 			w.s.State = models.StateReviewing
+			data["rating_excluded"] = true
+			if err = workflow.ExecuteActivity(activityCtx(ctx), w.a.ExcludeRating, w.in.WorkOrderID).Get(ctx, nil); err != nil {
+				break
+			}
+			if err = w.meet(ctx, DLRectify, at); err == nil {
+				err = w.startClock(ctx, DLReview, at, w.s.Admin.Path)
+			}
 		} else {
 			w.s.State = models.StateCalledBack
+			err = w.resumeClock(ctx, DLRectify, at)
 		}
 	case "review":
+		if err = w.meet(ctx, DLReview, at); err != nil {
+			break
+		}
 		if *req.Approve {
 			w.s.State = models.StateFeedback
+			err = w.startClock(ctx, DLFeedback, at, w.unitPath())
 		} else {
+			// Sent back: the rectification clock runs on from where it stopped.
 			w.s.State = models.StateCalledBack
+			w.reopenClock(DLRectify)
 		}
 	case "record_feedback":
 		w.s.State = models.StateClosed
+		err = w.meet(ctx, DLFeedback, at)
 	case "escalate":
 		if w.s.SupervisionLevel < 2 {
 			w.s.SupervisionLevel++
 		}
-		lvl := w.s.SupervisionLevel
-		row.SupervisionLevel = &lvl
-		data["supervision_level"] = lvl
+		data["supervision_level"] = w.s.SupervisionLevel
 	case "reopen":
+		w.reopens++
 		w.s.State = models.StateCalledBack
-	case "progress", "request_extension", "decide_extension":
+		for _, name := range []string{DLRectify, DLReview, DLFeedback} {
+			if d := w.current(name); d != nil {
+				d.Superseded = true
+			}
+		}
+		w.dirty = true
+	case "progress":
 		// recorded on the timeline; the state stays
+	}
+	if err != nil {
+		return err
 	}
 	return w.record(ctx, actor, req.Action, data, row)
 }

@@ -13,6 +13,7 @@ import (
 
 	"redress/api"
 	"redress/auth"
+	"redress/calendar"
 	"redress/config"
 	"redress/engine"
 	"redress/intake"
@@ -45,6 +46,8 @@ func buildAPI(cfg config.Config, db *store.DB, tc client.Client, dev bool) (*api
 		PII:       box,
 		Intake:    &intake.Service{DB: db, PII: box, Starter: starter},
 		Web:       web.FS,
+		Calendars: calendar.NewCache(db, 2*time.Second),
+		Banners:   api.CalendarBanners(db, time.Now),
 		BodyLimit: cfg.BodyLimit,
 		TokenTTL:  cfg.TokenTTL,
 		Dev:       dev,

@@ -1,7 +1,59 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"redress/calendar"
+	"redress/config"
+)
 
 func calendarCmd() *cobra.Command {
-	return &cobra.Command{Use: "calendar", Short: "working-day calendars"}
+	cmd := &cobra.Command{Use: "calendar", Short: "working-day calendars"}
+	var dbf dbFlags
+	imp := &cobra.Command{
+		Use:   "import [--data DIR | --database-url URL] FILE…",
+		Short: "load national working-day calendars in the holiday-cn JSON format",
+		Long: "Each file holds one year ({\"year\":…, \"days\":[{\"date\",\"name\",\"isOffDay\"}]}). " +
+			"Content equal to the year in force changes nothing; different content becomes the year's " +
+			"next version, and open work orders recompute their deadlines (the worker notices the change).",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := config.Load()
+			if err != nil {
+				return err
+			}
+			dbf.resolve(&cfg)
+			db, err := openDB(cmd.Context(), cfg, false)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if err := db.Ready(cmd.Context()); err != nil {
+				return err
+			}
+			for _, path := range args {
+				f, err := os.Open(path)
+				if err != nil {
+					return err
+				}
+				res, err := calendar.ImportHolidayCN(cmd.Context(), db, f, path)
+				f.Close()
+				if err != nil {
+					return err
+				}
+				state := "unchanged"
+				if res.Changed {
+					state = "imported"
+				}
+				fmt.Printf("%d: version %s, %d exceptions, %s\n", res.Year, res.Version, res.Days, state)
+			}
+			return nil
+		},
+	}
+	dbf.add(imp)
+	cmd.AddCommand(imp)
+	return cmd
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"redress/calendar"
 	"redress/config"
 	"redress/devserver"
 	"redress/engine"
@@ -73,6 +74,9 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 		if err := seedDemo(ctx, db); err != nil {
 			return err
 		}
+	}
+	if _, err := calendar.EnsureShipped(ctx, db); err != nil {
+		return err
 	}
 
 	uiPort := cfg.TemporalUIPort

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,7 +40,11 @@ func importCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Println(sum.String())
+			out := cmd.OutOrStdout()
+			fmt.Fprintln(out, sum.String())
+			if !sum.Changed() {
+				fmt.Fprintln(out, "nothing changed")
+			}
 			return nil
 		},
 	}
@@ -93,7 +96,7 @@ func tokenCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(os.Stdout, tok)
+			fmt.Fprintln(cmd.OutOrStdout(), tok)
 			return nil
 		},
 	}

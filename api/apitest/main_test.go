@@ -1,0 +1,44 @@
+package apitest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.temporal.io/sdk/client"
+
+	"redress/devserver"
+	"redress/engine"
+)
+
+// temporalClient talks to the one embedded Temporal server of this test binary.
+var temporalClient client.Client
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	// Request logs and SDK chatter at info level drown the test output.
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	srv, err := devserver.Start(devserver.Options{Namespace: "default"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start embedded temporal:", err)
+		return 1
+	}
+	defer srv.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := engine.Dial(ctx, srv.FrontendAddr, "default", prometheus.NewRegistry())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dial embedded temporal:", err)
+		return 1
+	}
+	defer c.Close()
+	temporalClient = c
+	return m.Run()
+}
