@@ -223,11 +223,11 @@ func (s *Server) removeOverride(c echo.Context) error {
 		return apperr.Invalid("date", "invalid_date", "date must be YYYY-MM-DD")
 	}
 	ch, err := calendar.RemoveOverride(c.Request().Context(), s.deps.DB, u.Path, date, principal(c).User.Login)
+	if errors.Is(err, calendar.ErrOverrideNotFound) {
+		return apperr.NotFound("override")
+	}
 	if err != nil {
 		return err
-	}
-	if !ch.Changed {
-		return apperr.NotFound("override")
 	}
 	return c.JSON(http.StatusOK, ch)
 }

@@ -42,7 +42,7 @@ func meterFor(reg prometheus.Registerer) (metric.Meter, error) {
 	if m, ok := meters[reg]; ok {
 		return m, nil
 	}
-	exp, err := otelprom.New(otelprom.WithRegisterer(reg), otelprom.WithNamespace("temporal"))
+	exp, err := otelprom.New(otelprom.WithRegisterer(reg)) // the SDK names its metrics temporal_…
 	if err != nil {
 		return nil, fmt.Errorf("engine: metrics exporter: %w", err)
 	}

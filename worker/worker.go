@@ -37,7 +37,9 @@ func Register(w sdkworker.Registry, a *activities.Activities) {
 
 // NewActivities builds the activities over a database.
 func NewActivities(db *store.DB) *activities.Activities {
-	return &activities.Activities{DB: db, Calendars: calendar.NewCache(db, 2*time.Second)}
+	// Check the calendar's stamp on every computation: deadlines are computed rarely, and a
+	// recompute after a calendar change must see the change.
+	return &activities.Activities{DB: db, Calendars: calendar.NewCache(db, 0)}
 }
 
 // Run starts the worker, the reconciler and the calendar watcher and blocks until ctx ends.
@@ -53,14 +55,14 @@ func Run(ctx context.Context, d Deps) error {
 	if every <= 0 {
 		every = 10 * time.Second
 	}
-	go watchCalendar(ctx, st, every)
+	go WatchCalendar(ctx, st, every)
 	st.RunReconciler(ctx, every)
 	return nil
 }
 
-// watchCalendar tells every open work order to recompute its deadlines when the calendar data
+// WatchCalendar tells every open work order to recompute its deadlines when the calendar data
 // changes (a year imported, an override added or removed), from this process or another.
-func watchCalendar(ctx context.Context, st *engine.Starter, every time.Duration) {
+func WatchCalendar(ctx context.Context, st *engine.Starter, every time.Duration) {
 	last, err := calendar.Stamp(ctx, st.DB)
 	if err != nil {
 		slog.Warn("calendar watcher", "err", err)
