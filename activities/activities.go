@@ -13,6 +13,7 @@ import (
 
 	"redress/calendar"
 	"redress/models"
+	"redress/notify"
 	"redress/store"
 )
 
@@ -81,6 +82,18 @@ func (a *Activities) ResolveDispatch(ctx context.Context, workOrderID string) (D
 		return Dispatch{}, fmt.Errorf("resolve dispatch %s: %w", workOrderID, err)
 	}
 	d.Admin = admin
+	if len(found) > 0 && platformOnly(d.Levels) {
+		// A rating of the platform, not of the handling: the unit that runs the platform of the
+		// case's jurisdiction answers for it.
+		p, ok, err := a.platformUnit(ctx, commonPrefix(paths))
+		if err != nil {
+			return Dispatch{}, fmt.Errorf("resolve dispatch %s: %w", workOrderID, err)
+		}
+		if ok {
+			d.Unit, d.Reason = &p, "platform"
+			return d, nil
+		}
+	}
 	switch len(found) {
 	case 1:
 		u := ref(found[0])
@@ -136,8 +149,8 @@ func (a *Activities) ResolveUnit(ctx context.Context, code string) (UnitRef, err
 	return ref(u), nil
 }
 
-// RecordEvent appends the event to the timeline and applies its change to the read-model, in
-// one transaction. Both steps are idempotent: the event id is unique, and the row only moves
+// RecordEvent appends the event to the timeline, applies its change to the read-model and puts
+// the notifications it causes in the outbox, in one transaction. Both steps are idempotent: the event id is unique, and the row only moves
 // forward (version < seq), so a retry or a replay changes nothing.
 func (a *Activities) RecordEvent(ctx context.Context, ev Event) error {
 	return a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -149,8 +162,16 @@ func (a *Activities) RecordEvent(ctx context.Context, ev Event) error {
 			ID: fmt.Sprintf("%s/%d", ev.WorkflowID, ev.Seq), WorkOrderID: ev.WorkOrderID, Seq: ev.Seq,
 			At: ev.At.UTC(), Actor: ev.Actor, Type: ev.Type, Data: models.NewJSON(data),
 		}
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&te).Error; err != nil {
-			return fmt.Errorf("record event %s: timeline: %w", te.ID, err)
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&te)
+		if res.Error != nil {
+			return fmt.Errorf("record event %s: timeline: %w", te.ID, res.Error)
+		}
+		if res.RowsAffected == 1 && len(ev.Notify) > 0 {
+			// Only with the event's first write: the outbox keys would absorb a repeat anyway,
+			// but a repeated tracking link must not be minted at all.
+			if err := notify.Enqueue(tx, ev.WorkOrderID, te.ID, ev.At, ev.Notify); err != nil {
+				return fmt.Errorf("record event %s: %w", te.ID, err)
+			}
 		}
 		upd := map[string]any{"version": ev.Seq, "state": ev.Row.State, "updated_at": ev.At.UTC()}
 		if ev.Row.Disposition != nil {
@@ -224,4 +245,48 @@ func (a *Activities) ExcludeRating(ctx context.Context, workOrderID string) erro
 		return fmt.Errorf("exclude rating of %s: %w", workOrderID, err)
 	}
 	return nil
+}
+
+// PlatformIndicators are the indicators that rate the online platform itself (usability,
+// availability) rather than the handling unit or its staff.
+var PlatformIndicators = map[string]bool{"platform": true, "platform_usability": true, "usability": true, "system": true}
+
+// platformOnly reports whether every bad indicator of a rating is about the platform.
+func platformOnly(levels map[string]string) bool {
+	n := 0
+	for k, v := range levels {
+		if k == "overall" || !models.IsBadLevel(v) {
+			continue
+		}
+		if !PlatformIndicators[k] {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
+
+// platformUnit finds the unit of kind platform that serves a unit path: the deepest one whose
+// parent is on the path (a city's platform serves the city's whole subtree).
+func (a *Activities) platformUnit(ctx context.Context, path string) (UnitRef, bool, error) {
+	var cands []models.Unit
+	if err := a.DB.WithContext(ctx).Where("kind = ?", "platform").Find(&cands).Error; err != nil {
+		return UnitRef{}, false, fmt.Errorf("platform units: %w", err)
+	}
+	var best *models.Unit
+	for i := range cands {
+		c := &cands[i]
+		if strings.HasPrefix(path, c.Path) {
+			best = c // the case was handled by the platform unit itself
+			break
+		}
+		parent := c.Path[:strings.LastIndex(strings.TrimSuffix(c.Path, "/"), "/")+1]
+		if strings.HasPrefix(path, parent) && (best == nil || len(c.Path) > len(best.Path)) {
+			best = c
+		}
+	}
+	if best == nil {
+		return UnitRef{}, false, nil
+	}
+	return ref(*best), true, nil
 }

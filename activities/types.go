@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"redress/models"
+	"redress/notify"
 )
 
 // UnitRef names a unit.
@@ -61,4 +62,7 @@ type Event struct {
 	Type        string         `json:"type"`
 	Data        map[string]any `json:"data"`
 	Row         Row            `json:"row"`
+	// Notify lists the notifications the event causes; they enter the outbox in the event's
+	// transaction, once (a retried or replayed event finds its timeline row and adds nothing).
+	Notify []notify.Message `json:"notify,omitempty"`
 }

@@ -33,6 +33,9 @@ func (s *Server) postEvaluation(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
+	// The address the rating arrived from feeds the fraud check when the channel does not
+	// pass its citizen's (client_ip); it is never part of the idempotency hash.
+	req.RequestIP = c.RealIP()
 	res, created, err := s.deps.Intake.SubmitEvaluation(c.Request().Context(), s.integrationScope(c), req)
 	if err != nil {
 		return err

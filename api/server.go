@@ -23,6 +23,7 @@ import (
 	"redress/calendar"
 	"redress/intake"
 	"redress/pii"
+	"redress/policies"
 	"redress/store"
 )
 
@@ -47,6 +48,13 @@ type Deps struct {
 	Banners func(context.Context) []Banner
 	// Dev enables the demo sign-in (a list of demo users and password-less login).
 	Dev bool
+	// Policies is the database-backed route policy (admin API edits it); Enforcer is its
+	// enforcer when set.
+	Policies *policies.Store
+	// OIDC enables sign-in through an OpenID Connect provider; nil answers 404 on its routes.
+	OIDC *auth.OIDC
+	// Results configures statistics, publication, reports and 12345/upstream (issue 8).
+	Results ResultsOptions
 }
 
 // Server is the HTTP API.
@@ -129,6 +137,12 @@ func (s *Server) routes() {
 	if s.deps.Web != nil {
 		s.routesWeb()
 	}
+	s.routesCitizenAndExport()
+	s.routesAccess()
+	s.routesChain()
+	s.routesResults()
+	s.routesIntake()
+	s.routesUnits()
 }
 
 func (s *Server) healthz(c echo.Context) error {

@@ -23,23 +23,25 @@ import (
 
 // orderJSON is a work order as API.md describes it.
 type orderJSON struct {
-	ID               string            `json:"id"`
-	EvaluationID     string            `json:"evaluation_id"`
-	State            string            `json:"state"`
-	Disposition      string            `json:"disposition"`
-	Unit             *unitJSON         `json:"unit"`
-	Staff            *string           `json:"staff"`
-	CaseNos          []string          `json:"case_nos"`
-	Levels           map[string]string `json:"levels"`
-	Comment          string            `json:"comment"`
-	Evaluator        *evaluatorJSON    `json:"evaluator,omitempty"`
-	OpenedAt         time.Time         `json:"opened_at"`
-	DispatchedAt     *time.Time        `json:"dispatched_at"`
-	Deadlines        []models.Deadline `json:"deadlines"`
-	SupervisionLevel int               `json:"supervision_level"`
-	OverdueDays      int               `json:"overdue_days"`
-	AllowedActions   []string          `json:"allowed_actions"`
-	UpdatedAt        time.Time         `json:"updated_at"`
+	ID               string              `json:"id"`
+	EvaluationID     string              `json:"evaluation_id"`
+	State            string              `json:"state"`
+	Disposition      string              `json:"disposition"`
+	Unit             *unitJSON           `json:"unit"`
+	Staff            *string             `json:"staff"`
+	CaseNos          []string            `json:"case_nos"`
+	Levels           map[string]string   `json:"levels"`
+	Comment          string              `json:"comment"`
+	Evaluator        *evaluatorJSON      `json:"evaluator,omitempty"`
+	OpenedAt         time.Time           `json:"opened_at"`
+	DispatchedAt     *time.Time          `json:"dispatched_at"`
+	Deadlines        []orderDeadlineJSON `json:"deadlines"`
+	SupervisionLevel int                 `json:"supervision_level"`
+	OverdueDays      int                 `json:"overdue_days"`
+	AllowedActions   []string            `json:"allowed_actions"`
+	UpdatedAt        time.Time           `json:"updated_at"`
+	// PendingExtension is an undecided extension request (rectifying orders only).
+	PendingExtension *pendingExtensionJSON `json:"pending_extension"`
 }
 
 type evaluatorJSON struct {
@@ -63,13 +65,16 @@ func (s *Server) orderJSON(c echo.Context, r store.OrderRow, withEvaluator bool)
 	o := orderJSON{
 		ID: r.ID, EvaluationID: r.ClientEvalID, State: r.State, Disposition: r.Disposition, Staff: r.StaffID,
 		CaseNos: r.CaseNos.V, Levels: r.Levels.V, Comment: r.Comment, OpenedAt: r.OpenedAt,
-		DispatchedAt: r.DispatchedAt, Deadlines: r.Deadlines.V, SupervisionLevel: r.SupervisionLevel,
+		DispatchedAt: r.DispatchedAt, SupervisionLevel: r.SupervisionLevel,
 		OverdueDays: r.OverdueDays, UpdatedAt: r.UpdatedAt,
 		AllowedActions: workflows.AllowedActions(r.State, r.UnitPath, callerOf(principal(c))),
 	}
-	if o.Deadlines == nil {
-		o.Deadlines = []models.Deadline{}
+	o.Deadlines = s.deadlinesJSON(c.Request().Context(), r.UnitPath, r.Deadlines.V, time.Now())
+	pe, err := s.pendingExtension(c.Request().Context(), r)
+	if err != nil {
+		return o, err
 	}
+	o.PendingExtension = pe
 	if o.AllowedActions == nil {
 		o.AllowedActions = []string{}
 	}

@@ -16,7 +16,7 @@ import (
 type Config struct {
 	// DatabaseURL names the relational database: postgres://… for PostgreSQL, sqlite:PATH for
 	// an SQLite file. Empty under `redress dev` means the SQLite file in the data directory.
-	DatabaseURL string `env:"DATABASE_URL" doc:"PostgreSQL URL (postgres://user:pass@host:5432/db?sslmode=disable) or sqlite:PATH; required by api, worker and migrate; dev defaults to an SQLite file in the data directory"`
+	DatabaseURL string `env:"DATABASE_URL" required:"true" doc:"PostgreSQL URL (postgres://user:pass@host:5432/db?sslmode=disable) or sqlite:PATH; required by api, worker and migrate; dev defaults to an SQLite file in the data directory"`
 	// DataDir is where `redress dev` keeps its state.
 	DataDir string `env:"REDRESS_DATA" envDefault:"./redress-data" doc:"state directory of redress dev (SQLite files, signing key)"`
 	// HTTPAddr is the API and web UI listen address.
@@ -28,18 +28,18 @@ type Config struct {
 	TemporalUIPort    int    `env:"TEMPORAL_UI_PORT" envDefault:"8233" doc:"dev only: port of the embedded Temporal web UI (0 disables it)"`
 
 	// JWTKey signs bearer tokens (HMAC-SHA256). Dev generates one into the data directory.
-	JWTKey      string        `env:"REDRESS_JWT_KEY" doc:"secret that signs bearer tokens (at least 32 bytes); required outside dev"`
+	JWTKey      string        `env:"REDRESS_JWT_KEY" required:"true" doc:"secret that signs bearer tokens (at least 32 bytes); required outside dev"`
 	JWTIssuer   string        `env:"REDRESS_JWT_ISSUER" envDefault:"redress" doc:"issuer written into and required of tokens"`
 	JWTAudience string        `env:"REDRESS_JWT_AUDIENCE" envDefault:"redress-api" doc:"audience written into and required of tokens"`
 	TokenTTL    time.Duration `env:"REDRESS_TOKEN_TTL" envDefault:"8h" doc:"lifetime of tokens issued at sign-in"`
 
 	// PIIKeys encrypt personal data at rest: "id:base64key,id:base64key"; the first encrypts,
 	// all decrypt (rotation). Dev generates one into the data directory.
-	PIIKeys string `env:"REDRESS_PII_KEYS" doc:"keys that encrypt personal data, kid:base64(32 bytes) comma-separated, first one encrypts; required outside dev"`
+	PIIKeys string `env:"REDRESS_PII_KEYS" required:"true" doc:"keys that encrypt personal data, kid:base64(32 bytes) comma-separated, first one encrypts; required outside dev"`
 
 	// PIIHashKey keys the hashes that find one person's records without decrypting; unlike the
 	// encryption keys it cannot rotate without re-hashing, so it is separate.
-	PIIHashKey string `env:"REDRESS_PII_HASH_KEY" doc:"base64 key (32 bytes) of the keyed hashes used to search personal data; required outside dev"`
+	PIIHashKey string `env:"REDRESS_PII_HASH_KEY" required:"true" doc:"base64 key (32 bytes) of the keyed hashes used to search personal data; required outside dev"`
 
 	BodyLimit string `env:"REDRESS_BODY_LIMIT" envDefault:"1M" doc:"largest request body accepted (413 beyond)"`
 	PublicURL string `env:"REDRESS_PUBLIC_URL" envDefault:"http://127.0.0.1:8080" doc:"external base URL, used in tracking links sent to evaluators"`
@@ -47,6 +47,35 @@ type Config struct {
 	// ReconcileEvery is how often the worker looks for bad evaluations whose work-order
 	// workflow has not started (a crash between storing and starting).
 	ReconcileEvery time.Duration `env:"REDRESS_RECONCILE_EVERY" envDefault:"10s" doc:"period of the reconciler that starts work orders lost between database and Temporal"`
+
+	// OIDC* configure sign-in through an OpenID Connect provider (production); with no issuer
+	// the UI's "unified identity" button answers that OIDC is not configured.
+	OIDCIssuer       string        `env:"REDRESS_OIDC_ISSUER" doc:"issuer URL of the OpenID Connect provider (discovery at ISSUER/.well-known/openid-configuration); empty disables OIDC sign-in"`
+	OIDCClientID     string        `env:"REDRESS_OIDC_CLIENT_ID" doc:"OIDC client id registered at the provider"`
+	OIDCClientSecret string        `env:"REDRESS_OIDC_CLIENT_SECRET" doc:"OIDC client secret (empty for a public client; PKCE is always used)"`
+	OIDCRedirectURL  string        `env:"REDRESS_OIDC_REDIRECT_URL" doc:"callback URL registered at the provider; empty means REDRESS_PUBLIC_URL + /api/v1/auth/oidc/callback"`
+	OIDCScopes       string        `env:"REDRESS_OIDC_SCOPES" envDefault:"openid,profile" doc:"scopes requested, comma-separated (openid is always added)"`
+	OIDCLoginClaim   string        `env:"REDRESS_OIDC_LOGIN_CLAIM" envDefault:"preferred_username" doc:"ID-token claim holding the redress login; the user must exist and be enabled"`
+	OIDCRolesClaim   string        `env:"REDRESS_OIDC_ROLES_CLAIM" doc:"optional ID-token claim listing roles as role@unit-code; when set, each sign-in replaces the user's roles with the valid ones listed"`
+	PolicyRefresh    time.Duration `env:"REDRESS_POLICY_REFRESH" envDefault:"3s" doc:"how often an api process checks the database for authorization policy edits made by other processes"`
+
+	// SMS* name the gateway adapter that sends evaluators' SMS (callback notice, outcome with
+	// tracking link); without one the SMS are kept in the local inbox (the dev default).
+	SMSWebhookURL    string `env:"REDRESS_SMS_WEBHOOK_URL" doc:"URL the worker POSTs each evaluator SMS to (JSON, Idempotency-Key header); empty keeps SMS in the local inbox (redress dev)"`
+	SMSWebhookSecret string `env:"REDRESS_SMS_WEBHOOK_SECRET" doc:"shared secret of the SMS webhook: X-Redress-Signature is sha256=HMAC(secret, timestamp + \".\" + body)"`
+	// Notify* tune the notifications outbox dispatcher of the worker.
+	NotifyMaxAttempts int           `env:"REDRESS_NOTIFY_MAX_ATTEMPTS" envDefault:"8" doc:"delivery attempts of a notification before it is dead (an administrator can send it again)"`
+	NotifyPoll        time.Duration `env:"REDRESS_NOTIFY_POLL" envDefault:"1s" doc:"how often the worker looks for due notifications in the outbox"`
+
+	// Results (issue 8): the upstream push, 12345, the statistics jobs and the suppression alarm.
+	UpstreamURL         string        `env:"REDRESS_UPSTREAM_URL" doc:"provincial/national platform endpoint that receives every rating and order outcome (JSON in national codes, Idempotency-Key header); empty queues them until it is set"`
+	UpstreamSecret      string        `env:"REDRESS_UPSTREAM_SECRET" doc:"shared secret of the upstream push: X-Redress-Signature is t=UNIX,v1=hex(HMAC-SHA256(secret, \"UNIX.BODY\"))"`
+	UpstreamMaxAttempts int           `env:"REDRESS_UPSTREAM_MAX_ATTEMPTS" envDefault:"60" doc:"delivery attempts (back-off 2s doubling to 10m, about nine hours) before an upstream or 12345 message is dead"`
+	HotlineURL          string        `env:"REDRESS_HOTLINE_URL" doc:"12345 platform endpoint that receives forwarded work orders; empty queues them until it is set"`
+	HotlineSecret       string        `env:"REDRESS_HOTLINE_SECRET" doc:"shared secret that signs forwarded orders and authenticates the 12345 platform's results (POST /api/v1/hotline/results); empty refuses the results"`
+	ResultsEvery        time.Duration `env:"REDRESS_RESULTS_EVERY" envDefault:"1m" doc:"period of the statistics rollup job (the upstream feed runs at least every 10s)"`
+	AlarmDays           int           `env:"REDRESS_ALARM_DAYS" envDefault:"90" doc:"window of the suppressed-ratings alarm (0 disables it)"`
+	AlarmMinRatings     int           `env:"REDRESS_ALARM_MIN_RATINGS" envDefault:"20000" doc:"active ratings in the window above which a unit with no bad review at all is flagged"`
 }
 
 // Load reads the configuration from the environment.
@@ -61,6 +90,9 @@ func Load() (Config, error) {
 // Var describes one environment variable of Config, for the README table and the compose test.
 type Var struct {
 	Name, Default, Doc string
+	// Required: the production processes refuse to start without it (dev generates or
+	// derives it); every other setting without a default is optional.
+	Required bool
 }
 
 // Vars lists every environment variable Config reads, in field order.
@@ -70,7 +102,7 @@ func Vars() []Var {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		if name := f.Tag.Get("env"); name != "" {
-			out = append(out, Var{Name: name, Default: f.Tag.Get("envDefault"), Doc: f.Tag.Get("doc")})
+			out = append(out, Var{Name: name, Default: f.Tag.Get("envDefault"), Doc: f.Tag.Get("doc"), Required: f.Tag.Get("required") == "true"})
 		}
 	}
 	return out
@@ -84,6 +116,9 @@ func MarkdownTable() string {
 	b.WriteString("| variable | default | meaning |\n|---|---|---|\n")
 	for _, v := range Vars() {
 		def := "—"
+		if v.Required {
+			def = "required"
+		}
 		if v.Default != "" {
 			def = "`" + v.Default + "`"
 		}

@@ -78,7 +78,7 @@ func parseRows(t *testing.T, table string) []row {
 		}
 		name := strings.Trim(strings.TrimSpace(cells[0]), "`")
 		def := strings.TrimSpace(cells[1])
-		if def == "—" {
+		if def == "—" || def == "required" {
 			def = ""
 		}
 		out = append(out, row{name, strings.Trim(def, "`")})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,7 +24,19 @@ type CaseRequest struct {
 	Channel     string      `json:"channel"`
 	CompletedAt *time.Time  `json:"completed_at"`
 	Applicant   Person      `json:"applicant"`
+	// IntakeFailed marks a case whose window intake failed (受理失败): it is stored for the
+	// record but opens no rating (a rating of it is refused, and it gets no default rating).
+	IntakeFailed bool `json:"intake_failed,omitempty"`
 }
+
+// caseRow is a service_cases row with the columns of migration 00004.
+type caseRow struct {
+	models.ServiceCase `gorm:"embedded"`
+	Ratable            bool
+	RatingClosesAt     *time.Time
+}
+
+func (caseRow) TableName() string { return "service_cases" }
 
 // ServiceItem is the kind of business of a case.
 type ServiceItem struct {
@@ -93,8 +106,24 @@ func (s *Service) RegisterCase(ctx context.Context, scope store.Scope, r CaseReq
 	}
 	// The content hash covers what the client sent (identity in clear, never stored), so a
 	// retry compares equal and a changed case is detected.
-	content := hashJSON([]any{r.ServiceItem, r.Unit, r.Staff, r.Channel, completed.Format(time.RFC3339Nano), r.Applicant})
-	c := models.ServiceCase{
+	hashed := []any{r.ServiceItem, r.Unit, r.Staff, r.Channel, completed.Format(time.RFC3339Nano), r.Applicant}
+	if r.IntakeFailed {
+		// Only when set, so that the hashes of cases stored before the field existed hold.
+		hashed = append(hashed, "intake_failed")
+	}
+	content := hashJSON(hashed)
+	var closes *time.Time
+	if !r.IntakeFailed {
+		// The window is frozen at registration (a later policy change does not move it). A
+		// calendar that cannot compute it yet (a year not imported) leaves it NULL: the
+		// default-rating job fills it in once it can, and says so in its log.
+		if t, err := s.windowCloses(ctx, unit.Path, completed); err != nil {
+			slog.WarnContext(ctx, "rating window not computed yet", "case_no", r.CaseNo, "err", err)
+		} else {
+			closes = &t
+		}
+	}
+	c := caseRow{Ratable: !r.IntakeFailed, RatingClosesAt: closes, ServiceCase: models.ServiceCase{
 		ID:                uuid.NewString(),
 		CaseNo:            r.CaseNo,
 		ItemCode:          r.ServiceItem.Code,
@@ -109,7 +138,7 @@ func (s *Service) RegisterCase(ctx context.Context, scope store.Scope, r CaseReq
 		ApplicantIDHash:   s.PII.Hash("id", r.Applicant.IDNumber),
 		ContentHash:       content,
 		CreatedAt:         s.now(),
-	}
+	}}
 	err := s.DB.WithContext(ctx).Create(&c).Error
 	if err == nil {
 		return CaseResult{ID: c.ID, CaseNo: c.CaseNo}, true, nil
@@ -126,3 +155,66 @@ func (s *Service) RegisterCase(ctx context.Context, scope store.Scope, r CaseReq
 	}
 	return CaseResult{ID: existing.ID, CaseNo: existing.CaseNo}, false, nil
 }
+
+// MaxBulkCases bounds one bulk registration; a channel with more sends several requests.
+const MaxBulkCases = 500
+
+// BulkCasesRequest is the body of POST /service-cases/bulk.
+type BulkCasesRequest struct {
+	Cases []CaseRequest `json:"cases"`
+}
+
+// BulkCaseResult answers one case of a bulk registration on its own: status 201 (created),
+// 200 (identical repeat) or the status of its error, with the error in API.md's shape.
+type BulkCaseResult struct {
+	Index  int        `json:"index"`
+	CaseNo string     `json:"case_no"`
+	Status int        `json:"status"`
+	ID     string     `json:"id,omitempty"`
+	Error  *ItemError `json:"error,omitempty"`
+}
+
+// ItemError is API.md's error detail for one item of a bulk answer.
+type ItemError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// RegisterCases registers each case of a bulk request independently (no all-or-nothing: a
+// refused case does not hold back the others). Only a failure of the database itself aborts
+// the whole request, so that the channel retries it (every registration is idempotent).
+func (s *Service) RegisterCases(ctx context.Context, scope store.Scope, r BulkCasesRequest) ([]BulkCaseResult, error) {
+	if len(r.Cases) == 0 {
+		return nil, apperr.Invalid("cases", "required", "cases needs at least one case")
+	}
+	if len(r.Cases) > MaxBulkCases {
+		return nil, apperr.Invalid("cases", "too_many", "at most %d cases in one request", MaxBulkCases)
+	}
+	out := make([]BulkCaseResult, len(r.Cases))
+	for i, c := range r.Cases {
+		res, created, err := s.RegisterCase(ctx, scope, c)
+		out[i] = BulkCaseResult{Index: i, CaseNo: c.CaseNo}
+		if err != nil {
+			ae, ok := apperr.As(err)
+			if !ok {
+				return nil, fmt.Errorf("bulk registration, case %d: %w", i, err)
+			}
+			ie := &ItemError{Code: ae.Code, Message: ae.Message}
+			if ae.Field != "" {
+				ie.Field = fmt.Sprintf("cases[%d].%s", i, ae.Field)
+			}
+			out[i].Status, out[i].Error = ae.Status, ie
+			continue
+		}
+		out[i].ID = res.ID
+		out[i].Status = 200
+		if created {
+			out[i].Status = 201
+		}
+	}
+	return out, nil
+}
+
+// Check validates a case as RegisterCase does, without the database.
+func (r *CaseRequest) Check(now time.Time) error { return r.validate(now) }

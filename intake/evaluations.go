@@ -2,8 +2,13 @@ package intake
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"sort"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -11,11 +16,20 @@ import (
 	"gorm.io/gorm"
 
 	"redress/apperr"
+	"redress/calendar"
+	"redress/codes"
 	"redress/models"
 	"redress/store"
 )
 
 // EvaluationRequest is the body of POST /evaluations.
+//
+// Forms: a rating of one case; a batch rating (several case_nos of one visit, the rating
+// applies to each); a theme-service rating (theme: the overall levels rate the theme, each
+// theme item carries its own levels); a follow-up rating (追评, follow_up_of names the
+// evaluation_id of the evaluator's first rating; case_nos may be left out and are then those
+// of the first). With codes "provincial" or "gb" the channel and the levels are given as the
+// numeric codes of that table (as strings, e.g. "5") and are translated at the edge.
 type EvaluationRequest struct {
 	EvaluationID string            `json:"evaluation_id"`
 	CaseNos      []string          `json:"case_nos"`
@@ -25,6 +39,30 @@ type EvaluationRequest struct {
 	Comment      string            `json:"comment"`
 	RatedAt      *time.Time        `json:"rated_at"`
 	Evaluator    Person            `json:"evaluator"`
+	FollowUpOf   string            `json:"follow_up_of,omitempty"`
+	Theme        *Theme            `json:"theme,omitempty"`
+	DeviceID     string            `json:"device_id,omitempty"`
+	ClientIP     string            `json:"client_ip,omitempty"`
+	Codes        string            `json:"codes,omitempty"`
+	// RequestIP is the address the request came from (set by the HTTP layer, not by the
+	// client); used for fraud detection when client_ip is absent, never part of the hash.
+	RequestIP string `json:"-"`
+}
+
+// Theme is a theme-service rating (主题服务): the request's levels rate the theme as a whole,
+// each item its related service item.
+type Theme struct {
+	Code  string      `json:"code"`
+	Name  string      `json:"name"`
+	Items []ThemeItem `json:"items"`
+}
+
+// ThemeItem rates one service item of a theme; case_no optionally names its case (one of
+// the request's case_nos).
+type ThemeItem struct {
+	ItemCode string            `json:"item_code"`
+	CaseNo   string            `json:"case_no,omitempty"`
+	Levels   map[string]string `json:"levels"`
 }
 
 // EvaluationResult answers an evaluation: the same body for a first submission and a retry.
@@ -34,6 +72,94 @@ type EvaluationResult struct {
 	WorkOrderID *string `json:"work_order_id"`
 }
 
+// Limits of the newer fields.
+const (
+	MaxThemeItems = 20
+	MaxDeviceID   = 128
+)
+
+// Code tables a request may use (codes field).
+const (
+	CodesProvincial = "provincial"
+	CodesGB         = "gb"
+)
+
+// normalize translates a coded request (codes "provincial" or "gb") to canonical names, so
+// that validation, storage and the idempotency hash see one form whatever the client sent.
+func (r *EvaluationRequest) normalize() error {
+	if r.Codes == "" {
+		return nil
+	}
+	var level func(int) (string, error)
+	switch r.Codes {
+	case CodesProvincial:
+		level = codes.LevelFromProvincial
+	case CodesGB:
+		level = codes.LevelFromGB
+	default:
+		return apperr.Invalid("codes", "invalid_codes", "codes must be %q or %q", CodesProvincial, CodesGB)
+	}
+	tr := func(field string, m map[string]string) error {
+		for k, v := range m {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return apperr.Invalid(field+"."+k, "invalid_level", "with codes %q a level is a number 1–5", r.Codes)
+			}
+			l, err := level(n)
+			if err != nil {
+				return apperr.Invalid(field+"."+k, "invalid_level", "level code %d is not in the %s table (1–5)", n, r.Codes)
+			}
+			m[k] = l
+		}
+		return nil
+	}
+	if err := tr("levels", r.Levels); err != nil {
+		return err
+	}
+	if r.Theme != nil {
+		for i := range r.Theme.Items {
+			if err := tr(fmt.Sprintf("theme.items[%d].levels", i), r.Theme.Items[i].Levels); err != nil {
+				return err
+			}
+		}
+	}
+	// Provincial channel codes 1–7 are the only numeric channel table; 7 (system default) is
+	// refused below like the name.
+	if n, err := strconv.Atoi(r.Channel); err == nil {
+		c, err := codes.ChannelFromProvincial(n)
+		if err != nil {
+			return apperr.Invalid("channel", "invalid_channel", "channel code %d is not in the provincial table (1–6)", n)
+		}
+		r.Channel = c
+	}
+	r.Codes = ""
+	return nil
+}
+
+func validLevels(field string, levels map[string]string) error {
+	if levels["overall"] == "" {
+		return apperr.Invalid(field+".overall", "required", "the overall level is required")
+	}
+	if len(levels) > MaxIndicators {
+		return apperr.Invalid(field, "too_many", "at most %d indicators", MaxIndicators)
+	}
+	// Sorted, so that the error named for a request with several faults is always the same.
+	keys := make([]string, 0, len(levels))
+	for k := range levels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !indicatorRe.MatchString(k) {
+			return apperr.Invalid(field+"."+k, "invalid_indicator", "indicator names are lower-case letters, digits and _")
+		}
+		if !models.IsLevel(levels[k]) {
+			return apperr.Invalid(field+"."+k, "invalid_level", "level must be one of %v", models.Levels)
+		}
+	}
+	return nil
+}
+
 func (r *EvaluationRequest) validate(now time.Time) error {
 	if err := requiredText("evaluation_id", r.EvaluationID, MaxEvalID); err != nil {
 		return err
@@ -41,7 +167,18 @@ func (r *EvaluationRequest) validate(now time.Time) error {
 	if !codeRe.MatchString(r.EvaluationID) {
 		return apperr.Invalid("evaluation_id", "invalid_evaluation_id", "evaluation_id may hold letters, digits and . _ : / - only")
 	}
-	if len(r.CaseNos) == 0 {
+	if r.FollowUpOf != "" {
+		if len(r.FollowUpOf) > MaxEvalID || !codeRe.MatchString(r.FollowUpOf) {
+			return apperr.Invalid("follow_up_of", "invalid_evaluation_id", "follow_up_of is the evaluation_id of a first rating")
+		}
+		if r.FollowUpOf == r.EvaluationID {
+			return apperr.Invalid("follow_up_of", "invalid_follow_up", "a rating cannot follow up itself")
+		}
+		if r.Theme != nil {
+			return apperr.Invalid("theme", "invalid_follow_up", "a follow-up rating has no theme")
+		}
+	}
+	if len(r.CaseNos) == 0 && r.FollowUpOf == "" {
 		return apperr.Invalid("case_nos", "required", "case_nos needs at least one case number")
 	}
 	if len(r.CaseNos) > MaxCases {
@@ -60,18 +197,38 @@ func (r *EvaluationRequest) validate(now time.Time) error {
 	if !models.IsChannel(r.Channel) {
 		return apperr.Invalid("channel", "invalid_channel", "channel must be one of %v", models.Channels)
 	}
-	if r.Levels["overall"] == "" {
-		return apperr.Invalid("levels.overall", "required", "the overall level is required")
+	if err := validLevels("levels", r.Levels); err != nil {
+		return err
 	}
-	if len(r.Levels) > MaxIndicators {
-		return apperr.Invalid("levels", "too_many", "at most %d indicators", MaxIndicators)
-	}
-	for k, v := range r.Levels {
-		if !indicatorRe.MatchString(k) {
-			return apperr.Invalid("levels."+k, "invalid_indicator", "indicator names are lower-case letters, digits and _")
+	if r.Theme != nil {
+		if err := requiredText("theme.code", r.Theme.Code, MaxCaseNo); err != nil {
+			return err
 		}
-		if !models.IsLevel(v) {
-			return apperr.Invalid("levels."+k, "invalid_level", "level must be one of %v", models.Levels)
+		if utf8.RuneCountInString(r.Theme.Name) > MaxItemName {
+			return apperr.Invalid("theme.name", "too_long", "theme.name is longer than %d characters", MaxItemName)
+		}
+		if len(r.Theme.Items) == 0 {
+			return apperr.Invalid("theme.items", "required", "a theme rating rates at least one item")
+		}
+		if len(r.Theme.Items) > MaxThemeItems {
+			return apperr.Invalid("theme.items", "too_many", "at most %d theme items", MaxThemeItems)
+		}
+		items := map[string]bool{}
+		for i, it := range r.Theme.Items {
+			f := fmt.Sprintf("theme.items[%d]", i)
+			if it.ItemCode == "" || len(it.ItemCode) > MaxCaseNo || !codeRe.MatchString(it.ItemCode) {
+				return apperr.Invalid(f+".item_code", "invalid_item_code", "item_code is required (letters, digits and . _ : / -)")
+			}
+			if items[it.ItemCode] {
+				return apperr.Invalid(f+".item_code", "duplicate_item_code", "item %q rated twice", it.ItemCode)
+			}
+			items[it.ItemCode] = true
+			if it.CaseNo != "" && !seen[it.CaseNo] {
+				return apperr.Invalid(f+".case_no", "unknown_case", "case %q is not one of case_nos", it.CaseNo)
+			}
+			if err := validLevels(f+".levels", it.Levels); err != nil {
+				return err
+			}
 		}
 	}
 	if len(r.Tags) > MaxTags {
@@ -82,6 +239,9 @@ func (r *EvaluationRequest) validate(now time.Time) error {
 			return apperr.Invalid("tags", "invalid_tag", "a tag is 1–%d characters", MaxTagLen)
 		}
 	}
+	if !utf8.ValidString(r.Comment) {
+		return apperr.Invalid("comment", "invalid_text", "comment is not valid UTF-8")
+	}
 	if utf8.RuneCountInString(r.Comment) > MaxComment {
 		return apperr.Invalid("comment", "too_long", "comment is longer than %d characters", MaxComment)
 	}
@@ -90,6 +250,12 @@ func (r *EvaluationRequest) validate(now time.Time) error {
 	}
 	if r.RatedAt.After(now.Add(clockSkew)) {
 		return apperr.Invalid("rated_at", "in_future", "rated_at is in the future")
+	}
+	if r.DeviceID != "" && (len(r.DeviceID) > MaxDeviceID || !codeRe.MatchString(r.DeviceID)) {
+		return apperr.Invalid("device_id", "invalid_device_id", "device_id is 1–%d letters, digits and . _ : / -", MaxDeviceID)
+	}
+	if r.ClientIP != "" && net.ParseIP(r.ClientIP) == nil {
+		return apperr.Invalid("client_ip", "invalid_ip", "client_ip must be an IPv4 or IPv6 address")
 	}
 	return r.Evaluator.validate("evaluator")
 }
@@ -104,11 +270,63 @@ func bad(levels map[string]string) bool {
 	return false
 }
 
+// badItems lists the theme items rated bad on any indicator.
+func badItems(t *Theme) []string {
+	if t == nil {
+		return nil
+	}
+	var out []string
+	for _, it := range t.Items {
+		if bad(it.Levels) {
+			out = append(out, it.ItemCode)
+		}
+	}
+	return out
+}
+
+// evaluatorKey identifies an evaluator for "one first rating per case and evaluator": the
+// keyed hash of the ID number, else of the phone; anonymous ratings share one key per case
+// (an anonymous evaluator cannot be told from another, so a case takes one anonymous first
+// rating — a second would be indistinguishable from stuffing).
+func (s *Service) evaluatorKey(p Person) string {
+	if p.IDNumber != "" {
+		return "id:" + s.PII.Hash("id", p.IDNumber)
+	}
+	if p.Phone != "" {
+		return "phone:" + s.PII.Hash("phone", p.Phone)
+	}
+	return keyAnonymous
+}
+
+// caseInfo is what a rating needs to know of each case it rates.
+type caseInfo struct {
+	CaseNo         string
+	CompletedAt    time.Time
+	Path           string
+	StaffID        *string
+	Ratable        bool
+	RatingClosesAt *time.Time
+}
+
+func (s *Service) loadCases(ctx context.Context, caseNos []string) ([]caseInfo, error) {
+	var cases []caseInfo
+	err := s.DB.WithContext(ctx).Table("service_cases").
+		Select("service_cases.case_no, service_cases.completed_at, units.path, service_cases.staff_id, service_cases.ratable, service_cases.rating_closes_at").
+		Joins("JOIN units ON units.id = service_cases.unit_id").
+		Where("service_cases.case_no IN ?", caseNos).Order("service_cases.case_no").Scan(&cases).Error
+	return cases, err
+}
+
 // SubmitEvaluation stores an evaluation once. created=false means the same evaluation_id had
 // been stored before (the answer is the stored one); other content under that id is a
-// conflict. A bad evaluation opens exactly one work order, stored in the same transaction.
+// conflict. A bad evaluation opens exactly one work order, stored in the same transaction,
+// however many indicators, theme items or cases are bad. Fraud flags are stored in the same
+// transaction too: a flag never stops a rating.
 func (s *Service) SubmitEvaluation(ctx context.Context, scope store.Scope, r EvaluationRequest) (EvaluationResult, bool, error) {
 	now := s.now()
+	if err := r.normalize(); err != nil {
+		return EvaluationResult{}, false, err
+	}
 	if err := r.validate(now); err != nil {
 		return EvaluationResult{}, false, err
 	}
@@ -116,52 +334,136 @@ func (s *Service) SubmitEvaluation(ctx context.Context, scope store.Scope, r Eva
 	if res, found, err := s.existing(ctx, r.EvaluationID, reqHash); found || err != nil {
 		return res, false, err
 	}
+	key := s.evaluatorKey(r.Evaluator)
 
-	var cases []struct {
-		CaseNo      string
-		CompletedAt time.Time
-		Path        string
+	var first *evalRow
+	if r.FollowUpOf != "" {
+		if key == keyAnonymous {
+			return EvaluationResult{}, false, apperr.Invalid("evaluator", "follow_up_needs_identity", "a follow-up rating needs the evaluator's phone or ID number")
+		}
+		var f evalRow
+		if err := s.DB.WithContext(ctx).Where("evaluation_id = ?", r.FollowUpOf).Limit(1).Find(&f).Error; err != nil {
+			return EvaluationResult{}, false, fmt.Errorf("evaluation %s: first rating: %w", r.EvaluationID, err)
+		}
+		// Another evaluator's rating reads as unknown: the answer must not confirm it exists.
+		if f.ID == "" || f.Kind != KindFirst || f.EvaluatorKey != key {
+			return EvaluationResult{}, false, apperr.Invalid("follow_up_of", "unknown_first_rating", "no first rating %q of this evaluator", r.FollowUpOf)
+		}
+		var firstCases []string
+		if err := s.DB.WithContext(ctx).Table("evaluation_cases").Where("evaluation_id = ?", f.ID).Order("case_no").Pluck("case_no", &firstCases).Error; err != nil {
+			return EvaluationResult{}, false, fmt.Errorf("evaluation %s: first rating's cases: %w", r.EvaluationID, err)
+		}
+		if len(r.CaseNos) == 0 {
+			r.CaseNos = firstCases
+		} else if fmt.Sprint(sortedCopy(r.CaseNos)) != fmt.Sprint(firstCases) {
+			return EvaluationResult{}, false, apperr.Invalid("case_nos", "follow_up_cases", "a follow-up rates the cases of its first rating")
+		}
+		first = &f
 	}
-	if err := s.DB.WithContext(ctx).Table("service_cases").
-		Select("service_cases.case_no, service_cases.completed_at, units.path").
-		Joins("JOIN units ON units.id = service_cases.unit_id").
-		Where("service_cases.case_no IN ?", r.CaseNos).Scan(&cases).Error; err != nil {
+
+	cases, err := s.loadCases(ctx, r.CaseNos)
+	if err != nil {
 		return EvaluationResult{}, false, fmt.Errorf("evaluation %s: cases: %w", r.EvaluationID, err)
 	}
 	found := map[string]bool{}
+	var inScope []caseInfo
 	for _, c := range cases {
 		if !scope.Covers(c.Path) {
 			continue // out of the channel's scope reads as unknown
 		}
 		found[c.CaseNo] = true
-		if r.RatedAt.Before(c.CompletedAt) {
-			return EvaluationResult{}, false, apperr.Invalid("rated_at", "before_completion", "rated_at is before case %q was completed", c.CaseNo)
-		}
+		inScope = append(inScope, c)
 	}
 	for _, c := range r.CaseNos {
 		if !found[c] {
 			return EvaluationResult{}, false, apperr.Invalid("case_nos", "unknown_case", "case %q is not registered", c)
 		}
 	}
+	for _, c := range inScope {
+		if !c.Ratable {
+			return EvaluationResult{}, false, apperr.Invalid("case_nos", "not_ratable", "case %q was not completed (intake failed) and opens no rating", c.CaseNo)
+		}
+		if r.RatedAt.Before(c.CompletedAt) {
+			return EvaluationResult{}, false, apperr.Invalid("rated_at", "before_completion", "rated_at is before case %q was completed", c.CaseNo)
+		}
+		closes := c.RatingClosesAt
+		if closes == nil {
+			t, err := s.windowCloses(ctx, c.Path, c.CompletedAt)
+			switch {
+			case errors.Is(err, calendar.ErrYearNotCovered):
+				// A calendar year not imported yet must not cost a citizen their rating
+				// (ratings are never suppressed): accept it and say so; the default job
+				// waits for the year, so the case cannot get a default meanwhile.
+				slog.WarnContext(ctx, "rating accepted without a window check: calendar year missing", "case_no", c.CaseNo, "err", err)
+				continue
+			case err != nil:
+				return EvaluationResult{}, false, fmt.Errorf("evaluation %s: window of %s: %w", r.EvaluationID, c.CaseNo, err)
+			}
+			closes = &t
+		}
+		// Judged by when the evaluator rated and by when the rating arrived (a device's late
+		// upload is allowed the clock skew only): the default-rating job takes a case only
+		// after the same margin, so an accepted rating and a default never meet.
+		if r.RatedAt.After(*closes) || now.After(closes.Add(clockSkew)) {
+			return EvaluationResult{}, false, apperr.Invalid("rated_at", "rating_window_closed",
+				"the rating window of case %q closed at %s", c.CaseNo, closes.In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339))
+		}
+	}
 
-	isBad := bad(r.Levels)
-	e := models.Evaluation{
-		ID:                 uuid.NewString(),
-		EvaluationID:       r.EvaluationID,
-		Channel:            r.Channel,
-		Overall:            r.Levels["overall"],
-		Levels:             models.NewJSON(r.Levels),
-		Bad:                isBad,
-		Tags:               models.NewJSON(nonNil(r.Tags)),
-		Comment:            r.Comment,
-		RatedAt:            r.RatedAt.UTC(),
-		ReceivedAt:         now,
-		EvaluatorName:      s.PII.Seal(r.Evaluator.Name),
-		EvaluatorPhone:     s.PII.Seal(r.Evaluator.Phone),
-		EvaluatorIDNumber:  s.PII.Seal(r.Evaluator.IDNumber),
-		EvaluatorPhoneHash: s.PII.Hash("phone", r.Evaluator.Phone),
-		EvaluatorIDHash:    s.PII.Hash("id", r.Evaluator.IDNumber),
-		RequestHash:        reqHash,
+	kind, slot := KindFirst, 0
+	var followUpOf *string
+	if first != nil {
+		pol, err := s.ratingPolicy(ctx, inScope[0].Path)
+		if err != nil {
+			return EvaluationResult{}, false, fmt.Errorf("evaluation %s: %w", r.EvaluationID, err)
+		}
+		var n int64
+		if err := s.DB.WithContext(ctx).Table("evaluations").Where("follow_up_of = ?", first.ID).Count(&n).Error; err != nil {
+			return EvaluationResult{}, false, fmt.Errorf("evaluation %s: follow-ups: %w", r.EvaluationID, err)
+		}
+		if int(n) >= pol.FollowUpLimit {
+			return EvaluationResult{}, false, apperr.Conflict("follow_up_limit", "the policy allows %d follow-up rating(s) of a first rating", pol.FollowUpLimit)
+		}
+		kind, slot, followUpOf = KindFollowUp, int(n)+1, &first.ID
+	}
+
+	badItemCodes := badItems(r.Theme)
+	isBad := bad(r.Levels) || len(badItemCodes) > 0
+	theme := ""
+	if r.Theme != nil {
+		theme = jsonText(r.Theme)
+	}
+	ip := r.ClientIP
+	if ip == "" {
+		ip = r.RequestIP
+	}
+	e := evalRow{
+		Evaluation: models.Evaluation{
+			ID:                 uuid.NewString(),
+			EvaluationID:       r.EvaluationID,
+			Channel:            r.Channel,
+			Overall:            r.Levels["overall"],
+			Levels:             models.NewJSON(r.Levels),
+			Bad:                isBad,
+			Tags:               models.NewJSON(nonNil(r.Tags)),
+			Comment:            r.Comment,
+			RatedAt:            r.RatedAt.UTC(),
+			ReceivedAt:         now,
+			EvaluatorName:      s.PII.Seal(r.Evaluator.Name),
+			EvaluatorPhone:     s.PII.Seal(r.Evaluator.Phone),
+			EvaluatorIDNumber:  s.PII.Seal(r.Evaluator.IDNumber),
+			EvaluatorPhoneHash: s.PII.Hash("phone", r.Evaluator.Phone),
+			EvaluatorIDHash:    s.PII.Hash("id", r.Evaluator.IDNumber),
+			RequestHash:        reqHash,
+		},
+		Kind:         kind,
+		FollowUpOf:   followUpOf,
+		EvaluatorKey: key,
+		Theme:        theme,
+		DeviceHash:   s.PII.Hash("device", r.DeviceID),
+		IPHash:       s.PII.Hash("ip", ip),
+		CommentHash:  commentHash(s, r.Comment),
+		UnitPath:     inScope[0].Path,
 	}
 	var wo *models.WorkOrder
 	if isBad {
@@ -181,26 +483,45 @@ func (s *Service) SubmitEvaluation(ctx context.Context, scope store.Scope, r Eva
 			UpdatedAt:    now,
 		}
 	}
-	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	var flags int
+	err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&e).Error; err != nil {
 			return err
 		}
 		links := make([]models.EvaluationCase, len(r.CaseNos))
+		slots := make([]slotRow, len(r.CaseNos))
 		for i, c := range r.CaseNos {
 			links[i] = models.EvaluationCase{EvaluationID: e.ID, CaseNo: c}
+			slots[i] = slotRow{CaseNo: c, EvaluatorKey: key, Slot: slot, EvaluationID: e.ID}
 		}
 		if err := tx.Create(&links).Error; err != nil {
 			return err
 		}
+		if err := tx.Create(&slots).Error; err != nil {
+			return err
+		}
+		n, err := s.flagFraud(ctx, tx, &e, inScope, now)
+		if err != nil {
+			return fmt.Errorf("fraud check: %w", err)
+		}
+		flags = n
 		if wo == nil {
 			return nil
 		}
 		if err := tx.Create(wo).Error; err != nil {
 			return err
 		}
+		data := map[string]any{"evaluation_id": r.EvaluationID, "channel": r.Channel, "case_nos": r.CaseNos}
+		if r.Theme != nil {
+			data["theme"] = r.Theme.Code
+			data["bad_theme_items"] = nonNil(badItemCodes)
+		}
+		if first != nil {
+			data["follow_up_of"] = r.FollowUpOf
+		}
 		return tx.Create(&models.TimelineEvent{
 			ID: wo.WorkflowID + "/0", WorkOrderID: wo.ID, Seq: 0, At: now, Actor: "system", Type: "opened",
-			Data: models.NewJSON(map[string]any{"evaluation_id": r.EvaluationID, "channel": r.Channel, "case_nos": r.CaseNos}),
+			Data: models.NewJSON(data),
 		}).Error
 	})
 	if err != nil {
@@ -209,13 +530,24 @@ func (s *Service) SubmitEvaluation(ctx context.Context, scope store.Scope, r Eva
 			if res, found, err2 := s.existing(ctx, r.EvaluationID, reqHash); found || err2 != nil {
 				return res, false, err2
 			}
+			// Otherwise the evaluator's slot was taken: by their first rating, or by a
+			// follow-up that raced this one.
+			if first != nil {
+				return EvaluationResult{}, false, apperr.Conflict("follow_up_limit", "the follow-up ratings of %q are used up", r.FollowUpOf)
+			}
+			return EvaluationResult{}, false, apperr.Conflict("already_rated", "this evaluator has already rated one of these cases; send a follow-up rating (follow_up_of) instead")
 		}
 		return EvaluationResult{}, false, fmt.Errorf("evaluation %s: store: %w", r.EvaluationID, err)
+	}
+	if flags > 0 {
+		// Ids only: identity never reaches a log line.
+		slog.InfoContext(ctx, "rating flagged for possible fraud", "evaluation", e.ID, "flags", flags)
 	}
 	res := EvaluationResult{ID: e.ID, Bad: isBad, WorkOrderID: e.WorkOrderID}
 	if wo != nil && s.Starter != nil {
 		// The order is safe in the database; if this start fails, the reconciler retries it.
-		if err := s.Starter.StartWorkOrder(ctx, wo.ID); err != nil {
+		// startGuarded (startguard.go) bounds the start so an engine outage never stalls intake.
+		if err := s.startGuarded(ctx, wo.ID); err != nil {
 			slog.WarnContext(ctx, "work order stored, workflow start deferred to reconciler", "work_order", wo.ID, "err", err)
 		}
 	}
@@ -223,8 +555,8 @@ func (s *Service) SubmitEvaluation(ctx context.Context, scope store.Scope, r Eva
 }
 
 // requestHash fingerprints what a rating says rather than how it was spelled: rated_at as an
-// instant and the cases in any order, so that a client's retry in another zone or order
-// compares equal instead of conflicting.
+// instant, the cases in any order and the canonical names of coded values, so that a client's
+// retry in another zone, order or code table compares equal instead of conflicting.
 func requestHash(r EvaluationRequest) string {
 	t := r.RatedAt.UTC()
 	r.RatedAt = &t
@@ -260,4 +592,18 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// Check translates and validates a request as SubmitEvaluation does, without the database
+// (for the request decoders' fuzz targets and for channels' dry runs).
+func (r *EvaluationRequest) Check(now time.Time) error {
+	if err := r.normalize(); err != nil {
+		return err
+	}
+	return r.validate(now)
 }

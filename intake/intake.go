@@ -36,6 +36,10 @@ type Service struct {
 	PII     *pii.Box
 	Starter Starter
 	Now     func() time.Time
+	// Calendars computes rating windows; nil uses a cache over DB.
+	Calendars CalendarSource
+	// Fraud tunes the rating-fraud detector; zero values take the defaults.
+	Fraud FraudConfig
 }
 
 func (s *Service) now() time.Time {

@@ -231,6 +231,11 @@ type AuditEntry struct {
 	Target    string
 	Status    int
 	Outcome   string
+	// UnitPath is the acting unit (the unit of the grant that allowed the request, else the
+	// caller's first unit; empty for anonymous callers): auditors see their subtree's entries.
+	UnitPath string
+	// Action names what was asked: a work-order action's name, else "METHOD route".
+	Action string
 }
 
 // TableName names the audit table.

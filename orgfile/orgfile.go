@@ -490,3 +490,10 @@ func ParsePercent(s string) (float64, error) {
 	}
 	return v / 100, nil
 }
+
+// ValidUnitCode reports whether s may be a unit code (the API creating units uses the same
+// rule as the file).
+func ValidUnitCode(s string) bool { return codeRE.MatchString(s) && len(s) <= 64 }
+
+// ValidKind reports whether s may be a unit kind.
+func ValidKind(s string) bool { return kindRE.MatchString(s) }

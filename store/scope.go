@@ -23,6 +23,9 @@ func (g Grant) Covers(path string) bool {
 	if path == "" {
 		return false
 	}
+	if g.Role == models.RoleSysadmin {
+		return true // the system administrator's role reaches every unit, in every tree
+	}
 	if coversSubtree(g.Role) {
 		return strings.HasPrefix(path, g.UnitPath)
 	}
@@ -49,7 +52,9 @@ func ScopeFor(grants []Grant, roles ...string) Scope {
 			if g.Role != r {
 				continue
 			}
-			if coversSubtree(r) {
+			if r == models.RoleSysadmin {
+				s.Subtrees = append(s.Subtrees, "/") // every unit, in every tree
+			} else if coversSubtree(r) {
 				s.Subtrees = append(s.Subtrees, g.UnitPath)
 			} else {
 				s.Exact = append(s.Exact, g.UnitPath)

@@ -17,6 +17,7 @@ import (
 	"redress/activities"
 	"redress/calendar"
 	"redress/engine"
+	"redress/notify"
 	"redress/store"
 	"redress/workflows"
 )
@@ -27,11 +28,18 @@ type Deps struct {
 	TaskQueue      string
 	DB             *store.DB
 	ReconcileEvery time.Duration
+	// Notify sends the notifications outbox; nil runs no dispatcher in this process.
+	Notify *notify.Dispatcher
+	// Results runs the statistics rollup, the upstream feed and delivery (issue 8); nil runs
+	// none in this process.
+	Results *activities.ResultsJobs
 }
 
 // Register puts the workflows and activities on w (also used by tests' workers).
 func Register(w sdkworker.Registry, a *activities.Activities) {
 	w.RegisterWorkflowWithOptions(workflows.WorkOrder, workflow.RegisterOptions{Name: workflows.WorkOrderName})
+	w.RegisterWorkflowWithOptions(workflows.MonthlyReports, workflow.RegisterOptions{Name: workflows.MonthlyReportsName})
+	w.RegisterWorkflowWithOptions(workflows.DefaultRatings, workflow.RegisterOptions{Name: workflows.DefaultRatingsName}) // issue 4
 	w.RegisterActivity(a)
 }
 
@@ -42,10 +50,12 @@ func NewActivities(db *store.DB) *activities.Activities {
 	return &activities.Activities{DB: db, Calendars: calendar.NewCache(db, 0)}
 }
 
-// Run starts the worker, the reconciler and the calendar watcher and blocks until ctx ends.
+// Run starts the worker, the reconciler, the calendar watcher and the notifications dispatcher
+// and blocks until ctx ends.
 func Run(ctx context.Context, d Deps) error {
 	w := sdkworker.New(d.Client, d.TaskQueue, sdkworker.Options{})
-	Register(w, NewActivities(d.DB))
+	acts := NewActivities(d.DB)
+	Register(w, acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: start: %w", err)
 	}
@@ -56,6 +66,20 @@ func Run(ctx context.Context, d Deps) error {
 		every = 10 * time.Second
 	}
 	go WatchCalendar(ctx, st, every)
+	if d.Notify != nil {
+		go d.Notify.Run(ctx)
+	}
+	if d.Results != nil {
+		// Results (issue 8): background jobs and the monthly reports schedule.
+		d.Results.Run(ctx, acts)
+		if err := workflows.EnsureMonthlyReportsSchedule(ctx, d.Client, d.TaskQueue); err != nil {
+			slog.Warn("monthly reports schedule", "err", err)
+		}
+	}
+	// Issue 4: default ratings of cases whose rating window closed unrated.
+	if err := workflows.EnsureDefaultRatingsSchedule(ctx, d.Client, d.TaskQueue); err != nil {
+		slog.Warn("default ratings schedule", "err", err)
+	}
 	st.RunReconciler(ctx, every)
 	return nil
 }

@@ -258,7 +258,8 @@ func (w *workOrder) fire(ctx workflow.Context, now time.Time) error {
 		switch a.kind {
 		case "remind":
 			d.Reminded = true
-			if err := w.record(ctx, "system", "reminder", data, activities.Row{}); err != nil {
+			msgs := w.toUnit("reminder", w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt)))
+			if err := w.record(ctx, "system", "reminder", data, activities.Row{}, msgs...); err != nil {
 				return err
 			}
 			continue
@@ -293,7 +294,8 @@ func (w *workOrder) fire(ctx workflow.Context, now time.Time) error {
 			w.s.SupervisionLevel = level
 			sup := map[string]any{"level": level, "deadline": d.Name, "reason": a.kind,
 				"notify": notifyFor(level)}
-			if err := w.record(ctx, "system", "supervision", sup, activities.Row{}); err != nil {
+			msgs := w.toSupervision(level, w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt), "level", levelLabel(level)))
+			if err := w.record(ctx, "system", "supervision", sup, activities.Row{}, msgs...); err != nil {
 				return err
 			}
 		}

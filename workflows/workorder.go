@@ -3,6 +3,20 @@
 // officers' actions arrive as Temporal Updates whose validators refuse what the state or the
 // caller does not allow, and every transition is written to the timeline and read-model by an
 // activity before the update answers.
+//
+// Changing the workflow: orders live for weeks, so every change must replay the histories of
+// orders already running. TestReplayRecordedHistories replays real histories recorded from the
+// embedded server (testdata/*.json, written by `REDRESS_RECORD_HISTORIES=1 go test
+// ./api/apitest/ -run 'TestChain|TestFiveSecond'`). A change that adds, removes or reorders a
+// command (an activity, a timer, a child) on an existing path must be guarded:
+//
+//	if v := workflow.GetVersion(ctx, "callback-sms", workflow.DefaultVersion, 1); v == 1 {
+//		// the new behaviour; running orders recorded before the change take the old path
+//	}
+//
+// and recorded histories are kept (add new ones for the new path; never re-record old ones to
+// make a change pass). Changes that only alter activity arguments or handler-local state (the
+// notifications a timeline event carries, a validator's rule) do not need a version.
 package workflows
 
 import (
@@ -14,13 +28,16 @@ import (
 
 	"redress/activities"
 	"redress/models"
+	"redress/notify"
 )
 
 // Names under which the worker registers the workflow and its handlers.
 const (
 	WorkOrderName = "WorkOrder"
 	ActionUpdate  = "action"
-	StateQuery    = "state"
+	// FeedbackUpdate carries the evaluator's own satisfaction from the tracking link.
+	FeedbackUpdate = "evaluator_feedback"
+	StateQuery     = "state"
 )
 
 // reopenWindow is how long a closed order's workflow stays to accept a reopening.
@@ -57,8 +74,12 @@ type workOrder struct {
 	levels    map[string]string
 	realName  bool
 	reopens   int
-	extension *int      // days of a pending extension request
-	closedAt  time.Time // when the order last closed (the reopen window runs from here)
+	// calledBack: the evaluator was reached (or an administrator recorded an exception) by the
+	// unit holding the order; callbackAttempts counts that unit's attempts.
+	calledBack       bool
+	callbackAttempts int
+	extension        *int      // days of a pending extension request
+	closedAt         time.Time // when the order last closed (the reopen window runs from here)
 }
 
 // WorkOrder is the work-order workflow.
@@ -83,11 +104,67 @@ func (w *workOrder) setup(ctx workflow.Context) error {
 			w.recompute, w.dirty = reason, true
 		}
 	})
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, FeedbackUpdate, w.evaluatorFeedback, workflow.UpdateHandlerOptions{
+		Validator: func(ctx workflow.Context, f EvaluatorFeedback) error { return w.checkFeedback(f) },
+	}); err != nil {
+		return err
+	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, ActionUpdate, w.act, workflow.UpdateHandlerOptions{
 		Validator: func(ctx workflow.Context, req ActionRequest) error {
 			return w.check(req)
 		},
 	})
+}
+
+// EvaluatorFeedback is the evaluator's word on the handling, given through the tracking link.
+type EvaluatorFeedback struct {
+	Satisfaction string `json:"satisfaction"`
+	Comment      string `json:"comment,omitempty"`
+}
+
+func (w *workOrder) checkFeedback(f EvaluatorFeedback) error {
+	if w.s.State != models.StateFeedback {
+		return refuse(ErrWrongState, "feedback is not asked for now")
+	}
+	switch f.Satisfaction {
+	case models.Satisfied, models.BasicallySatisfied, models.Dissatisfied:
+	default:
+		return invalid("satisfaction", "invalid_satisfaction", "satisfaction must be satisfied, basically_satisfied or dissatisfied")
+	}
+	if len([]rune(f.Comment)) > 500 {
+		return invalid("comment", "too_long", "comment is longer than 500 characters")
+	}
+	return nil
+}
+
+// evaluatorFeedback records the evaluator's satisfaction and closes the order; a dissatisfied
+// evaluator is brought to the administration, which may reopen.
+func (w *workOrder) evaluatorFeedback(ctx workflow.Context, f EvaluatorFeedback) (ActionResult, error) {
+	if err := workflow.Await(ctx, func() bool { return !w.busy }); err != nil {
+		return ActionResult{}, err
+	}
+	if err := w.checkFeedback(f); err != nil {
+		return ActionResult{}, err
+	}
+	w.busy = true
+	defer func() { w.busy = false }()
+	at := workflow.Now(ctx)
+	w.s.State = models.StateClosed
+	if err := w.meet(ctx, DLFeedback, at); err != nil {
+		return ActionResult{}, err
+	}
+	data := map[string]any{"satisfaction": f.Satisfaction, "by": "tracking_link"}
+	if f.Comment != "" {
+		data["comment"] = f.Comment
+	}
+	var msgs []notify.Message
+	if f.Satisfaction == models.Dissatisfied {
+		msgs = w.toAdmins("dissatisfied", w.params())
+	}
+	if err := w.record(ctx, "evaluator", "evaluator_feedback", data, activities.Row{}, msgs...); err != nil {
+		return ActionResult{}, err
+	}
+	return ActionResult{State: w.s.State, Seq: w.s.Seq}, nil
 }
 
 func activityCtx(ctx workflow.Context) workflow.Context {
@@ -117,7 +194,8 @@ func (w *workOrder) run(ctx workflow.Context) error {
 		w.s.StaffID = d.StaffID
 		now := workflow.Now(ctx)
 		err := w.record(ctx, "system", "dispatched", map[string]any{"to_unit": d.Unit.Code, "staff": d.StaffID, "rule": d.Reason},
-			activities.Row{Unit: d.Unit, StaffID: d.StaffID, DispatchedAt: &now})
+			activities.Row{Unit: d.Unit, StaffID: d.StaffID, DispatchedAt: &now},
+			w.toUnit("new_order", w.params("due", w.dueParam(DLSign)))...)
 		if err != nil {
 			return err
 		}
@@ -127,7 +205,7 @@ func (w *workOrder) run(ctx workflow.Context) error {
 			return err
 		}
 		if err := w.record(ctx, "system", "pending_dispatch", map[string]any{"queue": admin.Code, "reason": d.Reason},
-			activities.Row{Unit: &admin}); err != nil {
+			activities.Row{Unit: &admin}, w.toAdmins("pending_dispatch", w.params("reason", d.Reason))...); err != nil {
 			return err
 		}
 	}
@@ -201,6 +279,8 @@ func (w *workOrder) loadPolicy(ctx workflow.Context, unitPath string) error {
 // spent before a misrouting is charged to the misrouting, not to the receiver).
 func (w *workOrder) dispatchTo(ctx workflow.Context, u *activities.UnitRef) error {
 	w.s.State, w.s.Unit, w.s.StaffID = models.StateDispatched, u, nil
+	// The new unit calls the evaluator back itself.
+	w.calledBack, w.callbackAttempts = false, 0
 	if err := w.loadPolicy(ctx, u.Path); err != nil {
 		return err
 	}
@@ -219,7 +299,7 @@ func (w *workOrder) unitPath() string {
 }
 
 // record appends the next timeline event and applies it to the read-model.
-func (w *workOrder) record(ctx workflow.Context, actor, typ string, data map[string]any, row activities.Row) error {
+func (w *workOrder) record(ctx workflow.Context, actor, typ string, data map[string]any, row activities.Row, msgs ...notify.Message) error {
 	w.s.Seq++
 	row.State = w.s.State
 	now := workflow.Now(ctx)
@@ -230,9 +310,12 @@ func (w *workOrder) record(ctx workflow.Context, actor, typ string, data map[str
 	if u := w.uncovered(); len(u) > 0 {
 		data["uncovered_calendar"] = u
 	}
+	if len(msgs) > 0 {
+		data["notified"] = recipients(msgs)
+	}
 	ev := activities.Event{
 		WorkOrderID: w.in.WorkOrderID, WorkflowID: w.id, Seq: w.s.Seq, At: now,
-		Actor: actor, Type: typ, Data: data, Row: row,
+		Actor: actor, Type: typ, Data: data, Row: row, Notify: msgs,
 	}
 	if err := workflow.ExecuteActivity(activityCtx(ctx), w.a.RecordEvent, ev).Get(ctx, nil); err != nil {
 		return fmt.Errorf("record %s: %w", typ, err)
@@ -278,6 +361,10 @@ func (w *workOrder) check(req ActionRequest) error {
 		return refuse(ErrWrongState, "no extension has been requested")
 	case req.Action == "reopen" && w.reopens >= w.policy.ReopenLimit:
 		return refuse(ErrWrongState, fmt.Sprintf("the policy allows %d reopening(s)", w.policy.ReopenLimit))
+	case req.Action == "dispose" && w.realName && !w.calledBack:
+		// Defence in depth: called_back is only reached this way, but a real-name review must
+		// never go on without a reached callback or an administrator's recorded exception.
+		return refuse(ErrWrongState, "a real-name bad review needs a reached callback or an administrator's exception first")
 	}
 	return nil
 }
@@ -301,6 +388,7 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 	row := activities.Row{}
 	at := workflow.Now(ctx)
 	var err error
+	var msgs []notify.Message
 	switch req.Action {
 	case "dispatch", "reassign":
 		u, uerr := w.resolveUnit(ctx, req.ToUnit)
@@ -312,13 +400,17 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		}
 		err = w.dispatchTo(ctx, u)
 		row.Unit, row.ClearStaff, row.DispatchedAt = u, true, &at
+		msgs = w.toUnit("new_order", w.params("due", w.dueParam(DLSign)))
 	case "sign":
 		w.s.State = models.StateSigned
 		err = w.meet(ctx, DLSign, at)
+		// The evaluator learns who handles the review and by when they will be called.
+		msgs = w.toEvaluator("callback_notice", false, w.params("due", w.dueParam(DLCallback)))
 	case "return":
 		w.s.State = models.StateReturned
 		// The receiver's sign clock stops at the return: the ruling decides who pays.
 		err = w.meet(ctx, DLSign, at)
+		msgs = w.toAdmins("returned", w.params("reason", req.Reason))
 	case "rule_return":
 		if *req.Accept {
 			u, uerr := w.resolveUnit(ctx, req.ToUnit)
@@ -332,6 +424,7 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 			}
 			err = w.dispatchTo(ctx, u)
 			row.Unit, row.ClearStaff, row.DispatchedAt = u, true, &at
+			msgs = w.toUnit("new_order", w.params("due", w.dueParam(DLSign)))
 		} else {
 			// Return refused: the same unit goes on with its original clocks.
 			w.s.State = models.StateDispatched
@@ -339,12 +432,18 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 			w.reopenClock(DLSign)
 		}
 	case "callback":
+		data["attempt"] = w.callbackAttempts + 1
+		w.callbackAttempts++
 		if *req.Reached {
 			w.s.State = models.StateCalledBack
+			w.calledBack = true
 			err = w.meet(ctx, DLCallback, at)
 		}
 	case "waive_callback":
 		w.s.State = models.StateCalledBack
+		w.calledBack = true
+		data["exception"] = true
+		data["attempts_before"] = w.callbackAttempts
 		err = w.meet(ctx, DLCallback, at)
 	case "dispose":
 		w.s.Disposition = req.Disposition
@@ -396,6 +495,7 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 			if err = workflow.ExecuteActivity(activityCtx(ctx), w.a.ExcludeRating, w.in.WorkOrderID).Get(ctx, nil); err != nil {
 				break
 			}
+			msgs = w.toEvaluator("appeal_upheld", true, w.params())
 			if err = w.meet(ctx, DLRectify, at); err == nil {
 				err = w.startClock(ctx, DLReview, at, w.s.Admin.Path)
 			}
@@ -410,6 +510,9 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		if *req.Approve {
 			w.s.State = models.StateFeedback
 			err = w.startClock(ctx, DLFeedback, at, w.unitPath())
+			// The outcome and a tracking link where the evaluator can say whether they are
+			// satisfied with the handling.
+			msgs = w.toEvaluator("feedback", true, w.params())
 		} else {
 			// Sent back: the rectification clock runs on from where it stopped.
 			w.s.State = models.StateCalledBack
@@ -418,11 +521,19 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 	case "record_feedback":
 		w.s.State = models.StateClosed
 		err = w.meet(ctx, DLFeedback, at)
+		data["by"] = "phone"
+		if req.Satisfaction == models.Dissatisfied {
+			msgs = w.toAdmins("dissatisfied", w.params())
+		}
 	case "escalate":
 		if w.s.SupervisionLevel < 2 {
 			w.s.SupervisionLevel++
 		}
 		data["supervision_level"] = w.s.SupervisionLevel
+		msgs = w.toSupervision(w.s.SupervisionLevel, w.params("level", levelLabel(w.s.SupervisionLevel), "note", req.Note))
+		for i := range msgs {
+			msgs[i].Template = "escalated"
+		}
 	case "reopen":
 		w.reopens++
 		w.s.State = models.StateCalledBack
@@ -438,7 +549,7 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 	if err != nil {
 		return err
 	}
-	return w.record(ctx, actor, req.Action, data, row)
+	return w.record(ctx, actor, req.Action, data, row, msgs...)
 }
 
 // actionData is the timeline's record of an action: its fields without the caller's grants.

@@ -62,6 +62,14 @@ type env struct {
 // newEnv runs the workflow with activities that record events instead of writing a
 // database; dispatch resolves to unit u (nil: pending dispatch).
 func newEnv(t *testing.T, u *activities.UnitRef) *env {
+	return newEnvD(t, activities.Dispatch{
+		Unit: u, Admin: szAdmin, Reason: "test", RealName: true,
+		Levels: map[string]string{"overall": models.VeryDissatisfied, "attitude": models.Dissatisfied},
+	})
+}
+
+// newEnvD is newEnv with the dispatch decision given whole.
+func newEnvD(t *testing.T, disp activities.Dispatch) *env {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	e := &env{TestWorkflowEnvironment: s.NewTestWorkflowEnvironment()}
@@ -76,10 +84,7 @@ func newEnv(t *testing.T, u *activities.UnitRef) *env {
 	e.OnActivity(a.MarkStarted, mock.Anything, mock.Anything).Return(nil)
 	e.OnActivity(a.ExcludeRating, mock.Anything, mock.Anything).Return(nil)
 	e.OnActivity(a.LoadPolicy, mock.Anything, mock.Anything).Return(testPolicy, nil)
-	e.OnActivity(a.ResolveDispatch, mock.Anything, mock.Anything).Return(activities.Dispatch{
-		Unit: u, Admin: szAdmin, Reason: "test", RealName: true,
-		Levels: map[string]string{"overall": models.VeryDissatisfied, "attitude": models.Dissatisfied},
-	}, nil)
+	e.OnActivity(a.ResolveDispatch, mock.Anything, mock.Anything).Return(disp, nil)
 	e.OnActivity(a.ResolveUnit, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, code string) (activities.UnitRef, error) {
 			switch code {
@@ -100,8 +105,9 @@ func newEnv(t *testing.T, u *activities.UnitRef) *env {
 // step is one action sent at a moment of the run and the outcome it must have.
 type step struct {
 	req       ActionRequest
-	wantState string // when accepted
-	wantErr   string // error type when refused
+	feedback  *EvaluatorFeedback // sent as the evaluator's feedback update instead of req
+	wantState string             // when accepted
+	wantErr   string             // error type when refused
 }
 
 func (e *env) run(t *testing.T, steps []step) {
@@ -115,7 +121,11 @@ func (e *env) runAt(t *testing.T, gap time.Duration, steps []step) {
 	for i, s := range steps {
 		i, s := i, s
 		e.RegisterDelayedCallback(func() {
-			e.UpdateWorkflow(ActionUpdate, "", &testsuite.TestUpdateCallback{
+			name, arg := ActionUpdate, any(s.req)
+			if s.feedback != nil {
+				name, arg = FeedbackUpdate, *s.feedback
+			}
+			e.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
 				OnReject: func(err error) {
 					if s.wantErr == "" {
 						t.Errorf("step %d %s: rejected: %v", i, s.req.Action, err)
@@ -144,7 +154,7 @@ func (e *env) runAt(t *testing.T, gap time.Duration, steps []step) {
 						t.Errorf("step %d %s: state %s, want %s", i, s.req.Action, got, s.wantState)
 					}
 				},
-			}, s.req)
+			}, arg)
 		}, time.Duration(i+1)*gap)
 	}
 	e.ExecuteWorkflow(WorkOrder, WorkOrderInput{WorkOrderID: "wo-1"})

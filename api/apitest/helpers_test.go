@@ -50,6 +50,7 @@ const (
 type env struct {
 	db      *store.DB
 	srv     *api.Server
+	pol     *policies.Store
 	http    *httptest.Server
 	issuer  *auth.Issuer
 	box     *pii.Box
@@ -61,6 +62,8 @@ type env struct {
 type envOptions struct {
 	starter   intake.Starter // the intake's starter; nil means the engine's on the env's queue
 	bodyLimit string
+	oidc      *auth.OIDC // sign-in through an OIDC provider (issue 6); nil: not configured
+	dev       bool       // the dev sign-in routes (demo users)
 }
 
 var queueUnsafe = regexp.MustCompile(`[^A-Za-z0-9]+`)
@@ -83,10 +86,14 @@ func newEnv(t *testing.T, db *store.DB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enf, err := policies.NewEnforcer()
+	// The route policy from the database, reloaded on edits by any server on it (issue 6).
+	ps, err := policies.Open(ctx, db.DB)
 	if err != nil {
 		t.Fatal(err)
 	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	t.Cleanup(stopWatch)
+	go ps.Watch(wctx, 100*time.Millisecond)
 	queue := "apitest-" + strings.Trim(queueUnsafe.ReplaceAllString(t.Name(), "-"), "-") + "-" + uuid.NewString()[:8]
 	w := sdkworker.New(temporalClient, queue, sdkworker.Options{})
 	worker.Register(w, worker.NewActivities(db))
@@ -105,7 +112,10 @@ func newEnv(t *testing.T, db *store.DB, o envOptions) *env {
 		DB:        db,
 		Temporal:  temporalClient,
 		Tokens:    issuer,
-		Enforcer:  enf,
+		Enforcer:  ps.Enforcer(),
+		Policies:  ps,
+		OIDC:      o.oidc,
+		Dev:       o.dev,
 		PII:       box,
 		Intake:    &intake.Service{DB: db, PII: box, Starter: is},
 		Registry:  reg,
@@ -117,7 +127,7 @@ func newEnv(t *testing.T, db *store.DB, o envOptions) *env {
 	})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &env{db: db, srv: srv, http: hs, issuer: issuer, box: box, queue: queue, starter: starter, tokens: map[string]string{}}
+	return &env{pol: ps, db: db, srv: srv, http: hs, issuer: issuer, box: box, queue: queue, starter: starter, tokens: map[string]string{}}
 }
 
 // token returns a valid token of login.

@@ -137,6 +137,8 @@ func TestEvaluations(t *testing.T) {
 
 		var bad evalResult
 		badBody := evalBody("bad-1", []string{"EV-1"}, models.VeryDissatisfied, time.Now())
+		// Another evaluator than good-1's: one first rating per case and evaluator (issue 4).
+		badBody["evaluator"] = map[string]any{"name": "王五", "phone": "13900002222"}
 		var first response
 		t.Run("bad rating", func(t *testing.T) {
 			first = post(badBody)
@@ -329,7 +331,9 @@ func TestBatchRatings(t *testing.T) {
 		if !bytes.Equal(r.body, oneRes.body) {
 			t.Errorf("respelled retry answered %s, first %s", r.body, oneRes.body)
 		}
-		two := e.postEval(t, evalBody("batch-two", []string{"B-FT-2", "B-NS-1"}, models.VeryDissatisfied, time.Now()))
+		twoBody := evalBody("batch-two", []string{"B-FT-2", "B-NS-1"}, models.VeryDissatisfied, time.Now())
+		twoBody["evaluator"] = map[string]any{"phone": "13900003333"} // B-FT-2's second evaluator
+		two := e.postEval(t, twoBody)
 		if one.WorkOrderID == nil || two.WorkOrderID == nil {
 			t.Fatalf("answers %+v %+v", one, two)
 		}

@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
+	"redress/activities"
 	"redress/api"
 	"redress/auth"
 	"redress/calendar"
@@ -19,12 +21,16 @@ import (
 	"redress/intake"
 	"redress/pii"
 	"redress/policies"
+	"redress/stats"
 	"redress/store"
+	"redress/upstream"
 	"redress/web"
 )
 
 // buildAPI assembles the HTTP server from the configuration and its connections.
-func buildAPI(cfg config.Config, db *store.DB, tc client.Client, dev bool) (*api.Server, error) {
+// The policy store seeds and loads the route policy from the database and, until ctx ends,
+// reloads it whenever another process edits it.
+func buildAPI(ctx context.Context, cfg config.Config, db *store.DB, tc client.Client, dev bool) (*api.Server, error) {
 	tokens, err := auth.NewIssuer(jwtKeyBytes(cfg.JWTKey), cfg.JWTIssuer, cfg.JWTAudience)
 	if err != nil {
 		return nil, fmt.Errorf("REDRESS_JWT_KEY: %w", err)
@@ -33,7 +39,12 @@ func buildAPI(cfg config.Config, db *store.DB, tc client.Client, dev bool) (*api
 	if err != nil {
 		return nil, fmt.Errorf("REDRESS_PII_KEYS / REDRESS_PII_HASH_KEY: %w", err)
 	}
-	enf, err := policies.NewEnforcer()
+	ps, err := policies.Open(ctx, db.DB)
+	if err != nil {
+		return nil, err
+	}
+	go ps.Watch(ctx, cfg.PolicyRefresh)
+	oidcSignIn, err := buildOIDC(cfg, tokens)
 	if err != nil {
 		return nil, err
 	}
@@ -42,12 +53,19 @@ func buildAPI(cfg config.Config, db *store.DB, tc client.Client, dev bool) (*api
 		DB:        db,
 		Temporal:  tc,
 		Tokens:    tokens,
-		Enforcer:  enf,
+		Enforcer:  ps.Enforcer(),
+		Policies:  ps,
+		OIDC:      oidcSignIn,
 		PII:       box,
 		Intake:    &intake.Service{DB: db, PII: box, Starter: starter},
 		Web:       web.FS,
 		Calendars: calendar.NewCache(db, 2*time.Second),
-		Banners:   api.CalendarBanners(db, time.Now),
+		Banners: api.JoinBanners(api.CalendarBanners(db, time.Now),
+			api.ResultsBanners(db, stats.AlarmPolicy{Days: cfg.AlarmDays, MinRatings: cfg.AlarmMinRatings}, time.Now)),
+		Results: api.ResultsOptions{
+			Alarm:         stats.AlarmPolicy{Days: cfg.AlarmDays, MinRatings: cfg.AlarmMinRatings},
+			HotlineSecret: cfg.HotlineSecret,
+		},
 		BodyLimit: cfg.BodyLimit,
 		TokenTTL:  cfg.TokenTTL,
 		Dev:       dev,
@@ -80,4 +98,39 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, ready func(net.
 		return err
 	}
 	return nil
+}
+
+// buildOIDC configures sign-in through the OpenID Connect provider, if one is configured.
+func buildOIDC(cfg config.Config, tokens *auth.Issuer) (*auth.OIDC, error) {
+	if cfg.OIDCIssuer == "" {
+		return nil, nil
+	}
+	redirect := cfg.OIDCRedirectURL
+	if redirect == "" {
+		redirect = strings.TrimRight(cfg.PublicURL, "/") + "/api/v1/auth/oidc/callback"
+	}
+	var scopes []string
+	for _, sc := range strings.Split(cfg.OIDCScopes, ",") {
+		if sc = strings.TrimSpace(sc); sc != "" {
+			scopes = append(scopes, sc)
+		}
+	}
+	o, err := auth.NewOIDC(auth.OIDCConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+		RedirectURL: redirect, Scopes: scopes, LoginClaim: cfg.OIDCLoginClaim, RolesClaim: cfg.OIDCRolesClaim}, tokens)
+	if err != nil {
+		return nil, fmt.Errorf("REDRESS_OIDC_*: %w", err)
+	}
+	return o, nil
+}
+
+// resultsJobs are the worker's results jobs (issue 8) from the configuration.
+func resultsJobs(cfg config.Config) *activities.ResultsJobs {
+	return &activities.ResultsJobs{
+		Endpoints: map[string]upstream.Endpoint{
+			upstream.TargetUpstream: {URL: cfg.UpstreamURL, Secret: cfg.UpstreamSecret},
+			upstream.TargetHotline:  {URL: cfg.HotlineURL, Secret: cfg.HotlineSecret},
+		},
+		MaxAttempts: cfg.UpstreamMaxAttempts,
+		Every:       cfg.ResultsEvery,
+	}
 }

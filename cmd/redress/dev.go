@@ -97,11 +97,15 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 	}
 	defer tc.Close()
 
-	srv, err := buildAPI(cfg, db, tc, true)
+	srv, err := buildAPI(ctx, cfg, db, tc, true)
 	if err != nil {
 		return err
 	}
 
+	notifier, err := buildNotifier(cfg, db)
+	if err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	wctx, cancelWorker := context.WithCancel(ctx)
 	defer cancelWorker()
@@ -109,7 +113,7 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		werr <- worker.Run(wctx, worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery})
+		werr <- worker.Run(wctx, worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery, Notify: notifier, Results: resultsJobs(cfg)})
 	}()
 
 	err = serveHTTP(ctx, cfg.HTTPAddr, srv.Handler(), func(a net.Addr) {

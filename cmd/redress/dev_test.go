@@ -304,14 +304,23 @@ func sign(t *testing.T, base, tok, id string) {
 func checkHealth(t *testing.T, base string) {
 	t.Helper()
 	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
-		st, body := call(t, "GET", base+p, "", nil, nil)
-		if st != http.StatusOK {
+		if st, body := call(t, "GET", base+p, "", nil, nil); st != http.StatusOK {
 			t.Errorf("GET %s = %d %s", p, st, body)
 		}
-		// The metrics carry the API's own and the Temporal SDK's (worker polls, requests).
-		if p == "/metrics" && (!strings.Contains(string(body), "redress_http_requests_total") || !strings.Contains(string(body), "\ntemporal_long_request")) {
-			t.Errorf("GET /metrics lacks the API's or the Temporal SDK's metrics")
+	}
+	// The metrics carry the API's own and the Temporal SDK's (the worker's pollers report
+	// once they have started).
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, body := call(t, "GET", base+"/metrics", "", nil, nil)
+		if strings.Contains(body, "redress_http_requests_total") && strings.Contains(body, "\ntemporal_request") {
+			break
 		}
+		if time.Now().After(deadline) {
+			t.Errorf("GET /metrics lacks the API's or the Temporal SDK's metrics")
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"redress/config"
 	"redress/engine"
+	"redress/policies"
 	"redress/worker"
 )
 
@@ -66,6 +67,9 @@ func migrateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := policies.SeedDefaults(ctx, db.DB); err != nil {
+				return err
+			}
 			slog.Info("database migrated", "version", v)
 			return nil
 		},
@@ -96,7 +100,7 @@ func apiCmd() *cobra.Command {
 				return err
 			}
 			defer tc.Close()
-			srv, err := buildAPI(cfg, db, tc, false)
+			srv, err := buildAPI(ctx, cfg, db, tc, false)
 			if err != nil {
 				return err
 			}
@@ -131,7 +135,11 @@ func workerCmd() *cobra.Command {
 			}
 			defer tc.Close()
 			slog.Info("redress worker running", "task_queue", cfg.TemporalTaskQueue)
-			err = worker.Run(ctx, worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery})
+			notifier, err := buildNotifier(cfg, db)
+			if err != nil {
+				return err
+			}
+			err = worker.Run(ctx, worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery, Notify: notifier, Results: resultsJobs(cfg)})
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}

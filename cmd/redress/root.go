@@ -23,6 +23,8 @@ func rootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(devCmd(), apiCmd(), workerCmd(), migrateCmd(), importCmd(), tokenCmd(), calendarCmd())
+	root.AddCommand(benchCmd()) // issue 9: the benchmark and reliability harness
+	root.AddCommand(piiCmd())   // issue 4: personal-data key rotation
 	return root
 }
 

@@ -40,12 +40,12 @@ const (
 var redressCommands = map[string]string{svcMigrate: "migrate", svcAPI: "api", svcWorker: "worker"}
 
 // secretVars must come from the environment (${NAME:?…}), never from a literal or a default:
-// the database passwords and every redress setting without a default except DATABASE_URL
-// (whose password part is checked on its own).
+// the database passwords and every required redress setting except DATABASE_URL (whose
+// password part is checked on its own).
 func secretVars() []string {
 	out := []string{"POSTGRES_PASSWORD", "TEMPORAL_DB_PASSWORD", "REDRESS_DB_PASSWORD"}
 	for _, v := range config.Vars() {
-		if v.Default == "" && v.Name != "DATABASE_URL" {
+		if v.Required && v.Name != "DATABASE_URL" {
 			out = append(out, v.Name)
 		}
 	}
@@ -744,8 +744,8 @@ func checkRedressServices(c *collector, root string, cf composeFile) {
 		}
 		if name != svcMigrate {
 			for _, v := range config.Vars() {
-				if v.Default == "" && strings.TrimSpace(s.env[v.Name]) == "" {
-					c.add("service %s: %s has no default and is not set", name, v.Name)
+				if v.Required && strings.TrimSpace(s.env[v.Name]) == "" {
+					c.add("service %s: %s is required and not set", name, v.Name)
 				}
 			}
 		} else if s.env["DATABASE_URL"] == "" {

@@ -34,6 +34,7 @@ export const ACTIONS = [
     { name: 'method', type: 'select', label: 'field.method', options: ['phone', 'sms', 'visit'], optionPrefix: 'method', required: true, initial: 'phone' },
     note(),
   ] },
+  { name: 'waive_callback', roles: ['administrator'], from: ['signed'], hint: 'action.hint.waive_callback', fields: [note(true)] },
   { name: 'dispose', roles: UNIT_ROLES, from: ['called_back'], hint: 'action.hint.dispose', fields: [
     { name: 'true', type: 'checkbox', label: 'field.true' },
     { name: 'reasonable', type: 'checkbox', label: 'field.reasonable' },
@@ -70,12 +71,12 @@ export const ACTIONS = [
     { name: 'satisfaction', type: 'select', label: 'field.satisfaction', options: ['satisfied', 'basically_satisfied', 'dissatisfied'], optionPrefix: 'satisfaction', required: true },
     { name: 'comment', type: 'textarea', label: 'field.comment' },
   ] },
-  { name: 'escalate', roles: ['supervisor', 'administrator'], from: OPEN, hint: 'action.hint.escalate', danger: true, fields: [note()] },
+  { name: 'escalate', roles: ['supervisor', 'administrator'], from: OPEN, hint: 'action.hint.escalate', danger: true, fields: [note(true)] },
   { name: 'reassign', roles: ['supervisor', 'administrator'], from: BEFORE_REVIEW, fields: [
     { name: 'to_unit', type: 'text', label: 'field.to_unit', placeholder: 'field.to_unit_placeholder', required: true },
     { name: 'reason', type: 'textarea', label: 'field.reason', required: true },
   ] },
-  { name: 'reopen', roles: ['administrator'], from: ['closed'], hint: 'action.hint.reopen', fields: [note()] },
+  { name: 'reopen', roles: ['administrator'], from: ['closed'], hint: 'action.hint.reopen', fields: [note(true)] },
 ];
 
 const BY_NAME = Object.fromEntries(ACTIONS.map((a) => [a.name, a]));

@@ -89,6 +89,40 @@ export async function request(method, path, opts = {}) {
 
 export const get = (path, opts) => request('GET', path, opts);
 export const post = (path, body, opts = {}) => request('POST', path, { ...opts, body });
+export const del = (path, opts) => request('DELETE', path, opts);
+
+/**
+ * Downloads a file answered by an authenticated GET (exports): fetches it with the token, then
+ * saves it under the server's file name (Content-Disposition) or fallbackName.
+ */
+export async function download(path, fallbackName) {
+  const headers = {};
+  const token = session.token();
+  if (token) headers.Authorization = 'Bearer ' + token;
+  let res;
+  try {
+    res = await fetch(BASE + path, { headers, credentials: 'same-origin' });
+  } catch {
+    throw new ApiError(0, 'network', t('error.network'));
+  }
+  if (!res.ok) {
+    let e = {};
+    try { e = (await res.json()).error || {}; } catch { e = {}; }
+    throw new ApiError(res.status, e.code || 'http_' + res.status, e.message || fallbackMessage(res.status), e.field);
+  }
+  const blob = await res.blob();
+  const cd = res.headers.get('Content-Disposition') || '';
+  const m = /filename="?([^";]+)"?/.exec(cd);
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = m ? m[1] : fallbackName;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+}
+
+const enc = encodeURIComponent;
 
 /** A fresh idempotency key: a UUID, or 32 random hex digits where randomUUID is missing. */
 export function newIdempotencyKey() {
@@ -112,4 +146,39 @@ export const endpoints = {
   act: (id, body, key) => post('/work-orders/' + encodeURIComponent(id) + '/actions', body, {
     headers: { 'Idempotency-Key': key },
   }),
+  evaluatorContact: (id, reason) => post('/work-orders/' + enc(id) + '/evaluator-contact', { reason }),
+  exportOrdersPath: (params) => '/exports/work-orders' + query(params),
+  // Citizens and the public: no token.
+  rateCase: (token) => get('/rate/' + enc(token), { auth: false }),
+  rate: (token, body) => post('/rate/' + enc(token), body, { auth: false }),
+  track: (token) => get('/track/' + enc(token), { auth: false }),
+  trackFeedback: (token, body) => post('/track/' + enc(token) + '/feedback', body, { auth: false }),
+  publicResults: (month) => get('/public/results' + query({ month }), { auth: false }),
+  // Administration.
+  calendarYears: () => get('/calendar/years'),
+  calendarYear: (year, unit) => get('/calendar/years/' + enc(year) + query({ org_unit: unit })),
+  importCalendar: (body) => post('/calendar/years', body),
+  overrides: (unit) => get('/calendar/overrides' + query({ unit })),
+  setOverride: (body) => post('/calendar/overrides', body),
+  removeOverride: (unit, date) => del('/calendar/overrides' + query({ unit, date })),
+  users: (params) => get('/admin/users' + query(params)),
+  createUser: (body) => post('/admin/users', body),
+  setUserDisabled: (login, disabled) => post('/admin/users/' + enc(login) + (disabled ? '/disable' : '/enable'), {}),
+  addRole: (login, body) => post('/admin/users/' + enc(login) + '/roles', body),
+  removeRole: (login, role, unit) => del('/admin/users/' + enc(login) + '/roles/' + enc(role) + '/' + enc(unit)),
+  policies: (params) => get('/admin/policies' + query(params)),
+  addPolicy: (body) => post('/admin/policies', body),
+  removePolicy: (rule) => del('/admin/policies' + query(rule)),
+  units: () => get('/units'),
+  createUnit: (body) => post('/units', body),
+  updateUnit: (code, body) => request('PATCH', '/units/' + enc(code), { body }),
+  unitPolicy: (code) => get('/units/' + enc(code) + '/policy'),
+  setUnitPolicy: (code, doc) => request('PUT', '/units/' + enc(code) + '/policy', { body: doc }),
+  auditLog: (params) => get('/audit-log' + query(params)),
+  auditExportPath: (params) => '/audit-log/export' + query(params),
+  fraudFlags: (params) => get('/fraud-flags' + query(params)),
+  ruleFraudFlag: (id, body) => post('/fraud-flags/' + enc(id) + '/ruling', body),
+  piiAccess: (params) => get('/pii-access' + query(params)),
+  statsUnits: (from, to) => get('/stats/units' + query({ from, to })),
+  notifications: (params) => get('/notifications' + query(params)),
 };

@@ -173,3 +173,9 @@ export function overallLevel(order) {
 export function number(n) {
   return new Intl.NumberFormat(locale()).format(n);
 }
+
+/** Orders sorted by their nearest open deadline (overdue first, none last), then by age. */
+export function sortByDueSafe(items) {
+  return [...(items || [])].sort((a, b) => (nearestDue(a) - nearestDue(b)) ||
+    String(a.opened_at || '').localeCompare(String(b.opened_at || '')));
+}

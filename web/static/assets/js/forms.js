@@ -115,7 +115,7 @@ export function actionForm(def, { submit, onDone, onConflict }) {
   const rows = def.fields.map((f) => ({ f, el: fieldRow(f) }));
   const topError = h('div.form-error', { role: 'alert', tabindex: -1, hidden: true });
   const button = h('button.btn', { type: 'submit', class: def.danger ? 'btn-danger' : 'btn-primary' }, actionLabel(def.name));
-  const form = h('form.action-form', { novalidate: true, 'aria-label': actionLabel(def.name) },
+  const form = h('form.action-form', { novalidate: true, 'aria-label': actionLabel(def.name), dataset: { action: def.name } },
     def.hint ? h('p.hint', t(def.hint)) : null,
     topError,
     rows.map((r) => r.el),

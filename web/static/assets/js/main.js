@@ -9,9 +9,24 @@ import loginPage from './pages/login.js';
 import inboxPage from './pages/inbox.js';
 import orderPage from './pages/order.js';
 import { homePage, notFoundPage } from './pages/home.js';
+import queuesPage from './pages/queues.js';
+import boardPage from './pages/board.js';
+import calendarPage from './pages/calendar.js';
+import auditPage from './pages/audit.js';
+import adminPage from './pages/admin.js';
+import dashboardPage from './pages/dashboard.js';
+import resultsPage from './pages/results.js';
+import ratePage from './pages/rate.js';
+import trackPage from './pages/track.js';
 
 const BANNER_MS = 60000;
-const PUBLIC = ['/login', '/auth/callback'];
+const PUBLIC = ['/login', '/auth/callback', '/results'];
+// Citizens' and the public's pages: no sign-in, no staff menu.
+const CITIZEN = /^\/(rate|track)\/[^/]+$/;
+
+function isPublic(path) {
+  return PUBLIC.includes(path) || CITIZEN.test(path);
+}
 
 const dismissed = new Set();
 let bannerTimer = null;
@@ -20,6 +35,13 @@ let bannerTimer = null;
 const MENU = [
   { path: '/inbox', match: /^\/(inbox|orders\/)/, roles: session.INBOX_ROLES,
     label: () => t(session.hasRole('administrator', 'supervisor', 'auditor') ? 'nav.inbox' : 'nav.inbox_officer') },
+  { path: '/queues/dispatch', match: /^\/queues/, roles: ['administrator'], label: () => t('nav.queues') },
+  { path: '/board', match: /^\/board/, roles: ['supervisor', 'administrator'], label: () => t('nav.board') },
+  { path: '/dashboard', match: /^\/dashboard/, roles: ['administrator', 'supervisor', 'auditor'], label: () => t('nav.dashboard') },
+  { path: '/audit', match: /^\/audit/, roles: ['auditor', 'sysadmin', 'administrator'], label: () => t('nav.audit') },
+  { path: '/calendar', match: /^\/calendar/, roles: ['administrator', 'sysadmin', 'supervisor', 'auditor'], label: () => t('nav.calendar') },
+  { path: '/admin/users', match: /^\/admin/, roles: ['administrator', 'sysadmin'], label: () => t('nav.admin') },
+  { path: '/results', match: /^\/results/, roles: session.INBOX_ROLES.concat(['sysadmin']), label: () => t('nav.results') },
 ];
 
 function shell() {
@@ -132,9 +154,40 @@ function authed(page) {
   };
 }
 
+function titled(key, page) {
+  return (outlet, ctx) => {
+    document.title = t(key) + ' - ' + t('app.name');
+    return page(outlet, ctx);
+  };
+}
+
+/** Wraps a page for citizens and the public: no staff menu, no banners, no session needed. */
+function citizen(page) {
+  return (outlet, ctx) => {
+    document.body.classList.toggle('public', !session.token());
+    if (!session.token()) {
+      stopBanners();
+      renderNav();
+    }
+    return page(outlet, ctx);
+  };
+}
+
 function home(outlet, ctx) {
-  if (session.hasRole(...session.INBOX_ROLES)) {
+  if (session.hasRole('officer', 'unit_leader', 'auditor')) {
     router.go('/inbox', undefined, true);
+    return undefined;
+  }
+  if (session.hasRole('administrator')) {
+    router.go('/queues/dispatch', undefined, true);
+    return undefined;
+  }
+  if (session.hasRole('supervisor')) {
+    router.go('/board', undefined, true);
+    return undefined;
+  }
+  if (session.hasRole('sysadmin')) {
+    router.go('/admin/users', undefined, true);
     return undefined;
   }
   return homePage(outlet, ctx);
@@ -158,9 +211,9 @@ function boot() {
     stopBanners();
     renderNav();
     const { path } = router.current();
-    if (!PUBLIC.includes(path)) router.go('/login', { expired: 1, next: path }, true);
+    if (!isPublic(path)) router.go('/login', { expired: 1, next: path }, true);
   });
-  router.guard((path) => (PUBLIC.includes(path) || session.token() ? true : '/login'));
+  router.guard((path) => (isPublic(path) || session.token() ? true : '/login'));
   router.route('/login', (outlet, ctx) => {
     stopBanners();
     renderNav();
@@ -174,8 +227,21 @@ function boot() {
     return inboxPage(outlet, ctx);
   }));
   router.route('/orders/:id', authed(orderPage));
+  router.route('/queues/:queue', authed(queuesPage));
+  router.route('/board', authed(titled('board.title', boardPage)));
+  router.route('/dashboard', authed(dashboardPage));
+  router.route('/calendar', authed(calendarPage));
+  router.route('/audit', authed(auditPage));
+  router.route('/audit/:tab', authed(auditPage));
+  router.route('/admin/:tab', authed(adminPage));
+  router.route('/results', citizen(resultsPage));
+  router.route('/rate/:token', citizen(ratePage));
+  router.route('/track/:token', citizen(trackPage));
   router.otherwise(authed(notFoundPage));
-  window.addEventListener('routechange', () => { if (session.user()) renderNav(); });
+  window.addEventListener('routechange', (ev) => {
+    if (!isPublic(ev.detail.path)) document.body.classList.remove('public');
+    if (session.user()) renderNav();
+  });
   router.start();
 }
 

@@ -3,9 +3,10 @@
 // every 15 seconds. On narrow screens the table turns into cards (CSS, using data-label).
 import { h, mount, uid } from '../dom.js';
 import { t, label } from '../i18n.js';
-import { endpoints, ApiError } from '../api.js';
+import { endpoints, ApiError, download } from '../api.js';
 import { go, link } from '../router.js';
 import { STATES } from '../actions.js';
+import { toast } from '../ui.js';
 import * as session from '../session.js';
 import {
   nearestDeadline, nearestDue, countdownChip, dueText, stateChip, levelChip, supervisionChip,
@@ -27,6 +28,7 @@ function filtersFrom(query) {
     state: STATES.includes(query.state) ? query.state : '',
     overdue: query.overdue === '1' || query.overdue === 'true',
     q: (query.q || '').slice(0, 200),
+    unit: (query.unit || '').slice(0, 64),
     page: Math.max(1, Number.parseInt(query.page, 10) || 1),
     page_size: PAGE_SIZES.includes(size) ? size : PAGE_SIZES[0],
   };
@@ -34,7 +36,7 @@ function filtersFrom(query) {
 
 function toQuery(f) {
   return {
-    state: f.state, overdue: f.overdue ? '1' : '', q: f.q,
+    state: f.state, overdue: f.overdue ? '1' : '', q: f.q, unit: f.unit,
     page: f.page > 1 ? f.page : '', page_size: f.page_size !== PAGE_SIZES[0] ? f.page_size : '',
   };
 }
@@ -64,7 +66,7 @@ function filterBar(f) {
     const el = form.elements;
     go('/inbox', toQuery({
       state: el.namedItem('state').value, overdue: el.namedItem('overdue').checked,
-      q: el.namedItem('q').value.trim(), page: 1, page_size: Number(el.namedItem('page_size').value),
+      q: el.namedItem('q').value.trim(), unit: f.unit, page: 1, page_size: Number(el.namedItem('page_size').value),
     }));
   };
   form.addEventListener('submit', (ev) => { ev.preventDefault(); apply(); });
@@ -92,7 +94,7 @@ function row(order, now) {
   cell('opened_at', dateTime(order.opened_at)));
 }
 
-function table(items, now) {
+export function orderTable(items, now) {
   const cols = ['state', 'case_no', 'unit', 'level', 'stage', 'due', 'countdown', 'supervision', 'opened_at'];
   return h('div.table-wrap',
     h('table.data.cards-on-narrow',
@@ -113,10 +115,31 @@ function pager(f, total) {
       : h('span.btn.disabled', { 'aria-disabled': 'true' }, t('inbox.next')));
 }
 
+/** Buttons that download what the list shows (all pages, same filters) as CSV or Excel. */
+function exportButtons(f) {
+  const params = { state: f.state, overdue: f.overdue ? 'true' : '', q: f.q, unit: f.unit };
+  const run = (format) => async (ev) => {
+    const btn = ev.currentTarget;
+    btn.disabled = true;
+    try {
+      await download(endpoints.exportOrdersPath({ ...params, format }), 'work-orders.' + format);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      toast(err.message);
+    } finally {
+      btn.disabled = false;
+    }
+  };
+  return h('span.export-buttons',
+    h('button.btn.btn-small', { type: 'button', onclick: run('csv'), dataset: { export: 'csv' } }, t('inbox.export_csv')),
+    h('button.btn.btn-small', { type: 'button', onclick: run('xlsx'), dataset: { export: 'xlsx' } }, t('inbox.export_xlsx')));
+}
+
 export default function inboxPage(outlet, { query }) {
   const f = filtersFrom(query);
   const officer = session.hasRole('officer', 'unit_leader') &&
     !session.hasRole('administrator', 'supervisor', 'auditor');
+  const exporter = session.hasRole('administrator', 'supervisor', 'auditor');
   const updated = h('span.muted.updated', { 'aria-live': 'polite' });
   const errorBox = h('div.notice.notice-error', { role: 'alert', hidden: true });
   const results = h('div.results', { 'aria-busy': 'true' }, h('p.muted', t('common.loading')));
@@ -124,7 +147,9 @@ export default function inboxPage(outlet, { query }) {
     h('div.page-head',
       h('h1#inbox-title', t(officer ? 'inbox.title_officer' : 'inbox.title')),
       h('div.page-tools', updated,
+        exporter ? exportButtons(f) : null,
         h('button.btn.btn-small', { type: 'button', onclick: () => load() }, t('common.refresh')))),
+    f.unit ? h('p.notice.notice-info', t('inbox.unit_filter', { unit: f.unit }), ' ', h('a', { href: link('/inbox', toQuery({ ...f, unit: '' })) }, t('common.reset'))) : null,
     filterBar(f), errorBox, results));
 
   let alive = true;
@@ -132,14 +157,14 @@ export default function inboxPage(outlet, { query }) {
   const load = async () => {
     if (ctrl) ctrl.abort();
     ctrl = new AbortController();
-    const params = { state: f.state, overdue: f.overdue ? 'true' : '', q: f.q, page: f.page, page_size: f.page_size, sort: 'due' };
+    const params = { state: f.state, overdue: f.overdue ? 'true' : '', q: f.q, unit: f.unit, page: f.page, page_size: f.page_size };
     try {
       const res = await endpoints.workOrders(params, ctrl.signal);
       if (!alive) return;
       const now = Date.now();
       const items = (res && res.items) || [];
       errorBox.hidden = true;
-      mount(results, items.length ? table(items, now) : h('p.empty', t('inbox.empty')),
+      mount(results, items.length ? orderTable(items, now) : h('p.empty', t('inbox.empty')),
         pager(f, (res && res.total) || 0));
       results.removeAttribute('aria-busy');
       updated.textContent = t('common.updated_at', { at: dateTime(now, true).slice(11) }) + ' · ' + t('inbox.auto_refresh');

@@ -55,6 +55,29 @@ function summary(o) {
     ]));
 }
 
+/** The evaluator's phone, masked, with a reveal button for whoever may record the callback. */
+function phoneCell(o, ev) {
+  const masked = ev.phone || t('common.none');
+  if (!(o.allowed_actions || []).includes('callback') || !ev.phone) return masked;
+  const out = h('span.reveal', h('span.reveal-value', masked));
+  const btn = h('button.btn.btn-small', { type: 'button', dataset: { reveal: '1' }, onclick: async () => {
+    btn.disabled = true;
+    try {
+      const c = await endpoints.evaluatorContact(o.id, 'callback');
+      const phone = (c && (c.phone || (c.evaluator && c.evaluator.phone))) || masked;
+      const name = c && (c.name || (c.evaluator && c.evaluator.name));
+      mount(out, h('a.reveal-value', { href: 'tel:' + phone }, phone), name ? ' ' + name : '',
+        h('span.muted.reveal-note', t('order.reveal_logged')));
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      btn.disabled = false;
+      out.append(h('span.field-error', err.message));
+    }
+  } }, t('order.reveal'));
+  out.append(' ', btn);
+  return out;
+}
+
 function rating(o) {
   const levels = { ...(o.levels || {}) };
   if (!levels.overall && overallLevel(o)) levels.overall = overallLevel(o);
@@ -71,7 +94,7 @@ function rating(o) {
       o.channel ? [t('order.field.channel'), label('channel', o.channel)] : null,
       o.rated_at ? [t('order.field.rated_at'), dateTime(o.rated_at)] : null,
       [t('order.field.evaluator'), ev.name || t('common.none')],
-      [t('order.field.evaluator_phone'), ev.phone || t('common.none')],
+      [t('order.field.evaluator_phone'), phoneCell(o, ev)],
     ]));
 }
 
@@ -138,16 +161,24 @@ function timeline(events) {
 function actionsPanel(o, me, handlers) {
   const names = allowed(o, me);
   let content;
+  const pe = o.pending_extension;
+  const pending = pe ? h('div.notice.notice-warning', t('order.pending_extension', {
+    days: pe.days ?? '', reason: pe.reason ?? '', at: dateTime(pe.at) })) : null;
   if (names.length === 0) {
     const readonly = session.hasRole('auditor') && !session.hasRole('officer', 'unit_leader', 'administrator', 'supervisor');
     content = h('p.muted', t(readonly ? 'order.actions.readonly' : 'order.actions.none'));
   } else {
-    content = names.map((n, i) => h('details.action', { open: names.length === 1 || i === 0 ? true : undefined },
+    // Open the form that moves the order on; the others (a further callback attempt, escalation,
+    // reassignment…) stay folded until asked for.
+    const secondary = ['escalate', 'reassign', 'waive_callback', 'progress', 'request_extension', 'return',
+      ...(o.state === 'called_back' ? ['callback'] : [])];
+    const main = names.find((n) => !secondary.includes(n)) || names[0];
+    content = names.map((n) => h('details.action', { open: n === main ? true : undefined, dataset: { action: n } },
       h('summary', actionLabel(n)),
       actionForm(definition(n), handlers)));
   }
   return h('section.panel.actions-panel', { 'aria-labelledby': 'sec-actions' },
-    h('h2#sec-actions', t('order.section.actions')), content);
+    h('h2#sec-actions', t('order.section.actions')), pending, content);
 }
 
 export default function orderPage(outlet, { params }) {

@@ -1,0 +1,40 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"redress/reports"
+	"redress/stats"
+	"redress/upstream"
+)
+
+// GenerateMonthlyReports brings the statistics rollups up to date and makes the scheduled
+// report of the month for every administration (idempotent: existing ones are kept).
+func (a *Activities) GenerateMonthlyReports(ctx context.Context, month string) (int, error) {
+	if _, err := (&stats.Roller{DB: a.DB, Calendars: a.Calendars}).Pass(ctx); err != nil {
+		return 0, fmt.Errorf("monthly reports %s: %w", month, err)
+	}
+	return reports.Scheduled(ctx, a.DB, month)
+}
+
+// ResultsJobs are the background jobs of the results (run by every worker beside the
+// Temporal worker; each is idempotent and safe to run in several processes): the statistics
+// rollup, the upstream feed and the delivery queue.
+type ResultsJobs struct {
+	Endpoints   map[string]upstream.Endpoint
+	MaxAttempts int
+	Every       time.Duration
+}
+
+// Run starts the jobs and returns at once; they stop when ctx ends.
+func (j ResultsJobs) Run(ctx context.Context, a *Activities) {
+	every := j.Every
+	if every <= 0 {
+		every = time.Minute
+	}
+	go (&stats.Roller{DB: a.DB, Calendars: a.Calendars}).Run(ctx, every)
+	go (&upstream.Feeder{DB: a.DB}).Run(ctx, min(every, 10*time.Second))
+	go (&upstream.Deliverer{DB: a.DB, Endpoints: j.Endpoints, MaxAttempts: j.MaxAttempts}).Run(ctx, time.Second)
+}

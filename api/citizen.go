@@ -1,0 +1,261 @@
+package api
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"redress/apperr"
+	"redress/intake"
+	"redress/models"
+	"redress/store"
+)
+
+// The QR-code rating flow (扫码评价). A receipt printed for a completed service case carries a QR
+// code that opens the public rating page #/rate/{token}. The token names the case and is signed,
+// so that nobody can rate a case they were not handed a receipt for:
+//
+//	token = "q1." + base64url(case_no) + "." + base64url(HMAC-SHA256(k, "rate\x00" + case_no)[:16])
+//
+// k is derived from the deployment's PII hash key (pii.Box.Hash with its own kind), a secret that
+// is never rotated because lookups depend on it, so printed receipts stay valid as long as the
+// deployment lives; no database row is needed to check a token. Tokens are issued by
+// POST /api/v1/service-cases/{case_no}/qr (channel systems that print receipts, and staff of the
+// case's unit), which answers the token and the page's path.
+//
+// GET /api/v1/rate/{token} answers what the page shows — the service item, the unit and the
+// completion time, never the applicant — and whether the case was rated already.
+// POST /api/v1/rate/{token} stores the rating through the intake (channel qr_code) under the
+// evaluation_id "qr:" + case_no, so the same case is rated once through its receipt: a double
+// submit (two taps, a retry) is stored once and answered as already rated. The evaluator is the
+// case's applicant (the receipt's holder), so that a bad rating can be called back.
+
+const rateTokenPrefix = "q1"
+
+// rateKey derives the QR-token key from the PII hash key.
+func (s *Server) rateKey() []byte {
+	return []byte(s.deps.PII.Hash("qr_rate_token_key", "v1"))
+}
+
+// RateToken signs a case number into a QR rating token.
+func (s *Server) RateToken(caseNo string) string {
+	return rateToken(s.rateKey(), caseNo)
+}
+
+func rateToken(key []byte, caseNo string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("rate\x00" + caseNo))
+	enc := base64.RawURLEncoding
+	return rateTokenPrefix + "." + enc.EncodeToString([]byte(caseNo)) + "." + enc.EncodeToString(m.Sum(nil)[:16])
+}
+
+// caseOfToken checks a token and answers its case number; a bad token reads as not found.
+func (s *Server) caseOfToken(tok string) (string, error) {
+	parts := strings.Split(tok, ".")
+	if len(tok) > 300 || len(parts) != 3 || parts[0] != rateTokenPrefix {
+		return "", apperr.NotFound("rating link")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil || len(raw) == 0 {
+		return "", apperr.NotFound("rating link")
+	}
+	caseNo := string(raw)
+	if !hmac.Equal([]byte(rateToken(s.rateKey(), caseNo)), []byte(tok)) {
+		return "", apperr.NotFound("rating link")
+	}
+	return caseNo, nil
+}
+
+// routesCitizenAndExport registers the QR rating flow and the work-order exports.
+func (s *Server) routesCitizenAndExport() {
+	s.routesCitizen()
+	s.routesExport()
+}
+
+func (s *Server) routesCitizen() {
+	v1 := s.e.Group("/api/v1")
+	v1.GET("/rate/:token", s.getRate)
+	v1.POST("/rate/:token", s.postRate)
+	v1.POST("/service-cases/:case_no/qr", s.postCaseQR)
+}
+
+// rateCase is what the rating page may show of a case: no personal data.
+type rateCase struct {
+	ItemName    string    `json:"item_name"`
+	UnitName    string    `json:"unit_name"`
+	CompletedAt time.Time `json:"completed_at"`
+	Rated       bool      `json:"rated"`
+	// Indicators are the optional indicators the page offers besides the overall level.
+	Indicators []string `json:"indicators"`
+	// Tags are suggested tags; the citizen may pick some.
+	Tags []string `json:"tags"`
+}
+
+// QR rating indicators (the national scheme's 服务评价 dimensions) and suggested tag codes; the
+// UI shows their labels from its catalogue, the rating stores the codes.
+var (
+	rateIndicators = []string{"attitude", "efficiency", "convenience", "environment"}
+	rateTags       = []string{"slow", "unclear_guidance", "many_trips", "bad_attitude", "long_queue", "fast", "helpful", "clear_guidance"}
+)
+
+type caseRow struct {
+	CaseNo      string
+	ItemName    string
+	UnitName    string
+	UnitPath    string
+	CompletedAt time.Time
+	Applicant   string
+	Phone       string
+	IDNumber    string
+}
+
+func (s *Server) loadCase(c echo.Context, caseNo string) (caseRow, error) {
+	var rows []caseRow
+	err := s.deps.DB.WithContext(c.Request().Context()).Table("service_cases").
+		Select("service_cases.case_no, service_cases.item_name, units.name AS unit_name, units.path AS unit_path, "+
+			"service_cases.completed_at, service_cases.applicant_name AS applicant, service_cases.applicant_phone AS phone, "+
+			"service_cases.applicant_id_number AS id_number").
+		Joins("JOIN units ON units.id = service_cases.unit_id").
+		Where("service_cases.case_no = ?", caseNo).Limit(1).Scan(&rows).Error
+	if err != nil {
+		return caseRow{}, err
+	}
+	if len(rows) == 0 {
+		return caseRow{}, apperr.NotFound("service case")
+	}
+	return rows[0], nil
+}
+
+func qrEvaluationID(caseNo string) string { return "qr:" + caseNo }
+
+func (s *Server) rated(c echo.Context, caseNo string) (*models.Evaluation, error) {
+	var evs []models.Evaluation
+	if err := s.deps.DB.WithContext(c.Request().Context()).Where("evaluation_id = ?", qrEvaluationID(caseNo)).Limit(1).Find(&evs).Error; err != nil {
+		return nil, err
+	}
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	return &evs[0], nil
+}
+
+func (s *Server) getRate(c echo.Context) error {
+	caseNo, err := s.caseOfToken(c.Param("token"))
+	if err != nil {
+		return err
+	}
+	cr, err := s.loadCase(c, caseNo)
+	if err != nil {
+		return err
+	}
+	ev, err := s.rated(c, caseNo)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, rateCase{ItemName: cr.ItemName, UnitName: cr.UnitName, CompletedAt: cr.CompletedAt,
+		Rated: ev != nil, Indicators: rateIndicators, Tags: rateTags})
+}
+
+// rateRequest is what the rating page posts.
+type rateRequest struct {
+	Levels  map[string]string `json:"levels"`
+	Tags    []string          `json:"tags"`
+	Comment string            `json:"comment"`
+}
+
+// rateResult answers a rating: whether it was bad (a work order is opened and the citizen will
+// be called back) and whether the case had been rated before (nothing new stored).
+type rateResult struct {
+	Bad          bool `json:"bad"`
+	AlreadyRated bool `json:"already_rated"`
+}
+
+func (s *Server) postRate(c echo.Context) error {
+	caseNo, err := s.caseOfToken(c.Param("token"))
+	if err != nil {
+		return err
+	}
+	var req rateRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	cr, err := s.loadCase(c, caseNo)
+	if err != nil {
+		return err
+	}
+	if ev, err := s.rated(c, caseNo); err != nil {
+		return err
+	} else if ev != nil {
+		return c.JSON(http.StatusOK, rateResult{Bad: ev.Bad, AlreadyRated: true})
+	}
+	// The receipt's holder is the applicant: their identity (sealed at rest) becomes the
+	// evaluator's, so that a bad rating can be called back.
+	name, err1 := s.deps.PII.Open(cr.Applicant)
+	phone, err2 := s.deps.PII.Open(cr.Phone)
+	idNo, err3 := s.deps.PII.Open(cr.IDNumber)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	er := intake.EvaluationRequest{
+		EvaluationID: qrEvaluationID(caseNo), CaseNos: []string{caseNo}, Channel: "qr_code",
+		Levels: req.Levels, Tags: req.Tags, Comment: strings.TrimSpace(req.Comment), RatedAt: &now,
+		Evaluator: intake.Person{Name: name, Phone: phone, IDNumber: idNo},
+	}
+	for _, t := range req.Tags {
+		if !contains(rateTags, t) {
+			return apperr.Invalid("tags", "invalid_tag", "tag %q is not offered", t)
+		}
+	}
+	scope := store.Scope{Exact: []string{cr.UnitPath}}
+	res, _, err := s.deps.Intake.SubmitEvaluation(c.Request().Context(), scope, er)
+	if err != nil {
+		if ae, ok := apperr.As(err); ok && ae.Status == http.StatusConflict {
+			// A concurrent double submit stored first: the case is rated.
+			return c.JSON(http.StatusOK, rateResult{AlreadyRated: true})
+		}
+		return err
+	}
+	return c.JSON(http.StatusCreated, rateResult{Bad: res.Bad})
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// qrJSON answers a QR token request.
+type qrJSON struct {
+	CaseNo string `json:"case_no"`
+	Token  string `json:"token"`
+	// Path is the rating page, relative to the server's root; the QR code encodes the
+	// deployment's public origin followed by it.
+	Path string `json:"path"`
+}
+
+// postCaseQR issues the rating token of a registered case to a channel system that prints the
+// receipt, or to staff of the case's unit (to print or show a code at the window).
+func (s *Server) postCaseQR(c echo.Context) error {
+	caseNo := c.Param("case_no")
+	cr, err := s.loadCase(c, caseNo)
+	if err != nil {
+		return err
+	}
+	p := principal(c)
+	scope := store.ScopeFor(p.Grants, append([]string{models.RoleIntegration}, store.StaffRoles...)...)
+	if !scope.Covers(cr.UnitPath) {
+		return apperr.NotFound("service case")
+	}
+	tok := s.RateToken(caseNo)
+	return c.JSON(http.StatusOK, qrJSON{CaseNo: caseNo, Token: tok, Path: "/#/rate/" + tok})
+}

@@ -1,0 +1,244 @@
+package api
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/xuri/excelize/v2"
+
+	"redress/apperr"
+	"redress/calendar"
+	"redress/models"
+	"redress/store"
+)
+
+// Exports of the work-order list for auditors, administrators and supervisors:
+// GET /api/v1/exports/work-orders?format=csv|xlsx with the list's filters (state, unit,
+// overdue, q), the caller's scope and the list's order, so that a file holds exactly what the
+// screen shows, all pages of it. The columns carry no personal data (the evaluator is not
+// exported). Headers and codes are in Chinese by default (lang=zh-CN), the people who open these
+// files being Chinese administrations; lang=codes gives the API's codes instead, for machines.
+
+// maxExportRows bounds one export; a larger one asks the caller to narrow the filters.
+const maxExportRows = 50000
+
+const exportPage = 500
+
+func (s *Server) routesExport() {
+	s.e.GET("/api/v1/exports/work-orders", s.exportWorkOrders)
+}
+
+var exportColumns = []struct{ code, zh string }{
+	{"id", "工单号"}, {"state", "状态"}, {"unit_code", "责任单位编码"}, {"unit_name", "责任单位"},
+	{"case_nos", "办件编号"}, {"overall", "总体评价"}, {"comment", "评价内容"}, {"channel_eval_id", "评价编号"},
+	{"opened_at", "生成时间"}, {"disposition", "处置方式"}, {"supervision_level", "督办等级"},
+	{"overdue_days", "超期天数"}, {"next_deadline", "当前时限"}, {"next_due_date", "截止日期"},
+}
+
+var exportLabels = map[string]string{
+	"pending_dispatch": "待派单", "dispatched": "待签收", "returned": "已退单", "signed": "待回访",
+	"called_back": "待核实处置", "rectifying": "整改中", "appealing": "申诉中", "reviewing": "待审核",
+	"feedback": "待反馈", "closed": "已办结",
+	"very_satisfied": "非常满意", "satisfied": "满意", "basically_satisfied": "基本满意",
+	"dissatisfied": "不满意", "very_dissatisfied": "非常不满意",
+	"rectify_now": "立行立改", "ledger": "建立台账、限期整改", "explain": "解释说明", "appeal": "申诉",
+	"sign": "签收", "callback": "回访", "rectify": "整改", "appeal_decision": "申诉复核", "review": "审核", "feedback:dl": "反馈",
+}
+
+// exportFilter reads the list's filters; the same validation as GET /work-orders.
+func (s *Server) exportFilter(c echo.Context, scope store.Scope) (store.OrderFilter, error) {
+	f := store.OrderFilter{State: c.QueryParam("state"), Q: c.QueryParam("q"), Now: time.Now().UTC()}
+	if f.State != "" && !validState(f.State) {
+		return f, apperr.Invalid("state", "invalid_state", "unknown state %q", f.State)
+	}
+	switch c.QueryParam("overdue") {
+	case "", "false":
+	case "true", "1":
+		f.Overdue = true
+	default:
+		return f, apperr.Invalid("overdue", "invalid_overdue", "overdue must be true or false")
+	}
+	if len(f.Q) > 100 {
+		return f, apperr.Invalid("q", "too_long", "q is longer than 100 characters")
+	}
+	if code := c.QueryParam("unit"); code != "" {
+		var u models.Unit
+		if err := s.deps.DB.WithContext(c.Request().Context()).Where("code = ?", code).Limit(1).Find(&u).Error; err != nil {
+			return f, err
+		}
+		if u.ID == 0 || !scope.Covers(u.Path) {
+			return f, apperr.Invalid("unit", "unknown_unit", "unit %q is not known", code)
+		}
+		f.UnitPath = u.Path
+	}
+	return f, nil
+}
+
+func (s *Server) exportWorkOrders(c echo.Context) error {
+	ctx := c.Request().Context()
+	format := c.QueryParam("format")
+	if format == "" {
+		format = "csv"
+	}
+	if format != "csv" && format != "xlsx" {
+		return apperr.Invalid("format", "invalid_format", "format must be csv or xlsx")
+	}
+	lang := c.QueryParam("lang")
+	if lang != "" && lang != "zh-CN" && lang != "codes" {
+		return apperr.Invalid("lang", "invalid_lang", "lang must be zh-CN or codes")
+	}
+	codes := lang == "codes"
+	scope := staffScope(c)
+	f, err := s.exportFilter(c, scope)
+	if err != nil {
+		return err
+	}
+	var rows [][]string
+	for page := 1; ; page++ {
+		f.Page, f.PageSize = page, exportPage
+		list, total, err := store.ListOrders(ctx, s.deps.DB, scope, f)
+		if err != nil {
+			return fmt.Errorf("export work orders: %w", err)
+		}
+		if total > maxExportRows {
+			return apperr.Invalid("", "export_too_large", "%d work orders match; narrow the filters to at most %d", total, maxExportRows)
+		}
+		for _, r := range list {
+			rows = append(rows, exportRow(r, codes))
+		}
+		if len(list) < exportPage {
+			break
+		}
+	}
+	header := make([]string, len(exportColumns))
+	for i, col := range exportColumns {
+		header[i] = col.zh
+		if codes {
+			header[i] = col.code
+		}
+	}
+	name := "work-orders-" + time.Now().In(calendar.Zone()).Format("20060102-150405")
+	var buf bytes.Buffer
+	var ctype string
+	if format == "csv" {
+		ctype = "text/csv; charset=utf-8"
+		// A byte-order mark makes spreadsheet programs read the UTF-8 Chinese correctly.
+		buf.WriteString("\ufeff")
+		w := csv.NewWriter(&buf)
+		_ = w.Write(header)
+		for _, r := range rows {
+			_ = w.Write(csvSafe(r))
+		}
+		w.Flush()
+		if err := w.Error(); err != nil {
+			return fmt.Errorf("export work orders: csv: %w", err)
+		}
+	} else {
+		ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+		if err := writeXLSX(&buf, header, rows); err != nil {
+			return fmt.Errorf("export work orders: xlsx: %w", err)
+		}
+	}
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="`+name+"."+format+`"`)
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, ctype, buf.Bytes())
+}
+
+func exportRow(r store.OrderRow, codes bool) []string {
+	lbl := func(v string) string {
+		if codes || v == "" {
+			return v
+		}
+		if l, ok := exportLabels[v]; ok {
+			return l
+		}
+		return v
+	}
+	var next *models.Deadline
+	for i := range r.Deadlines.V {
+		d := &r.Deadlines.V[i]
+		if d.MetAt == nil && !d.Paused && (next == nil || d.DueAt.Before(next.DueAt)) {
+			next = d
+		}
+	}
+	dlName, dlDate := "", ""
+	if next != nil {
+		dlName, dlDate = next.Name, next.DueDate
+		if !codes {
+			if l, ok := exportLabels[next.Name]; ok && next.Name != "feedback" {
+				dlName = l
+			} else if next.Name == "feedback" {
+				dlName = exportLabels["feedback:dl"]
+			}
+		}
+	}
+	sep := ";"
+	if !codes {
+		sep = "、"
+	}
+	return []string{
+		r.ID, lbl(r.State), r.UnitCode, r.UnitName, strings.Join(r.CaseNos.V, sep), lbl(r.Overall), r.Comment,
+		r.ClientEvalID, r.OpenedAt.In(calendar.Zone()).Format("2006-01-02 15:04:05"), lbl(r.Disposition),
+		strconv.Itoa(r.SupervisionLevel), strconv.Itoa(r.OverdueDays), dlName, dlDate,
+	}
+}
+
+// csvSafe defuses spreadsheet formulas in free text (a comment starting with "=" would run as
+// a formula when the file is opened).
+func csvSafe(row []string) []string {
+	out := make([]string, len(row))
+	for i, v := range row {
+		if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+			v = "'" + v
+		}
+		out[i] = v
+	}
+	return out
+}
+
+func writeXLSX(buf *bytes.Buffer, header []string, rows [][]string) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	const sheet = "Sheet1"
+	sw, err := f.NewStreamWriter(sheet)
+	if err != nil {
+		return err
+	}
+	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	if err != nil {
+		return err
+	}
+	_ = sw.SetColWidth(1, 1, 38)
+	_ = sw.SetColWidth(2, len(header), 16)
+	cells := func(vals []string, style int) []any {
+		out := make([]any, len(vals))
+		for i, v := range vals {
+			// Strings are stored as text cells, never as formulas.
+			out[i] = excelize.Cell{Value: v, StyleID: style}
+		}
+		return out
+	}
+	if err := sw.SetRow("A1", cells(header, bold)); err != nil {
+		return err
+	}
+	for i, r := range rows {
+		ref, err := excelize.CoordinatesToCellName(1, i+2)
+		if err != nil {
+			return err
+		}
+		if err := sw.SetRow(ref, cells(r, 0)); err != nil {
+			return err
+		}
+	}
+	if err := sw.Flush(); err != nil {
+		return err
+	}
+	_, err = f.WriteTo(buf)
+	return err
+}

@@ -1,0 +1,231 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
+
+	"redress/apperr"
+	"redress/models"
+	"redress/notify"
+	"redress/store"
+)
+
+// Notifications: the inbox of delivered messages (staff see the messages to their own roles and
+// units; administrators also the evaluators' SMS of their jurisdiction, masked), and the outbox
+// with its dead letters and the re-send action for administrators.
+
+func (s *Server) routesNotifications() {
+	v1 := s.e.Group("/api/v1")
+	v1.GET("/notifications", s.listNotifications)
+	v1.GET("/notifications/outbox", s.listOutbox)
+	v1.POST("/notifications/outbox/:id/resend", s.resendNotification)
+}
+
+type inboxJSON struct {
+	ID            string    `json:"id"`
+	WorkOrderID   string    `json:"work_order_id"`
+	Channel       string    `json:"channel"`
+	RecipientKind string    `json:"recipient_kind"`
+	UnitPath      string    `json:"unit_path,omitempty"`
+	Role          string    `json:"role,omitempty"`
+	Address       string    `json:"address,omitempty"`
+	Template      string    `json:"template"`
+	Body          string    `json:"body"`
+	ReceivedAt    time.Time `json:"received_at"`
+}
+
+type inboxListJSON struct {
+	Items    []inboxJSON `json:"items"`
+	Total    int64       `json:"total"`
+	Page     int         `json:"page"`
+	PageSize int         `json:"page_size"`
+}
+
+// recipientScope restricts a query on a table with unit_path, role and recipient_kind columns
+// (and work_order_id) to what the caller may read: staff messages to a role the caller holds,
+// on the unit itself (officer, unit leader) or within the subtree (the other roles); and for
+// administrators the evaluators' messages of the orders in their subtree.
+func recipientScope(q *gorm.DB, table string, grants []store.Grant) *gorm.DB {
+	var conds []string
+	var args []any
+	for _, g := range grants {
+		if !has(store.StaffRoles, g.Role) {
+			continue
+		}
+		if models.CoversSubtree(g.Role) {
+			conds = append(conds, "("+table+".recipient_kind = ? AND "+table+".role = ? AND "+table+`.unit_path LIKE ? ESCAPE '\')`)
+			args = append(args, notify.KindStaff, g.Role, likeEscape(g.UnitPath))
+		} else {
+			conds = append(conds, "("+table+".recipient_kind = ? AND "+table+".role = ? AND "+table+".unit_path = ?)")
+			args = append(args, notify.KindStaff, g.Role, g.UnitPath)
+		}
+		if g.Role == models.RoleAdministrator {
+			conds = append(conds, "("+table+".recipient_kind = ? AND "+table+`.work_order_id IN (SELECT id FROM work_orders WHERE unit_path LIKE ? ESCAPE '\'))`)
+			args = append(args, notify.KindEvaluator, likeEscape(g.UnitPath))
+		}
+	}
+	if len(conds) == 0 {
+		return q.Where("1 = 0")
+	}
+	return q.Where("("+strings.Join(conds, " OR ")+")", args...)
+}
+
+func likeEscape(p string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(p) + "%"
+}
+
+func has(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) listNotifications(c echo.Context) error {
+	page, err := intParam(c, "page", 1, 1, 1_000_000)
+	if err != nil {
+		return err
+	}
+	size, err := intParam(c, "page_size", 20, 1, 100)
+	if err != nil {
+		return err
+	}
+	p := principal(c)
+	base := func() *gorm.DB {
+		q := s.deps.DB.WithContext(c.Request().Context()).Model(&notify.InboxMessage{})
+		q = recipientScope(q, "notification_inbox", p.Grants)
+		if id := c.QueryParam("work_order_id"); id != "" {
+			q = q.Where("work_order_id = ?", id)
+		}
+		return q
+	}
+	var total int64
+	if err := base().Count(&total).Error; err != nil {
+		return err
+	}
+	var rows []notify.InboxMessage
+	if err := base().Order("received_at DESC, id").Offset((page - 1) * size).Limit(size).Find(&rows).Error; err != nil {
+		return err
+	}
+	out := inboxListJSON{Items: make([]inboxJSON, len(rows)), Total: total, Page: page, PageSize: size}
+	for i, m := range rows {
+		// The local sender stores evaluators' messages masked already.
+		out.Items[i] = inboxJSON{ID: m.ID, WorkOrderID: m.WorkOrderID, Channel: m.Channel, RecipientKind: m.RecipientKind,
+			UnitPath: m.UnitPath, Role: m.Role, Address: m.Address, Template: m.Template, Body: m.Body, ReceivedAt: m.ReceivedAt}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+type outboxJSON struct {
+	ID            string            `json:"id"`
+	WorkOrderID   string            `json:"work_order_id"`
+	Channel       string            `json:"channel"`
+	RecipientKind string            `json:"recipient_kind"`
+	UnitPath      string            `json:"unit_path,omitempty"`
+	Role          string            `json:"role,omitempty"`
+	Template      string            `json:"template"`
+	Params        map[string]string `json:"params"`
+	Status        string            `json:"status"`
+	Attempts      int               `json:"attempts"`
+	NextAttemptAt time.Time         `json:"next_attempt_at"`
+	LastError     string            `json:"last_error"`
+	CreatedAt     time.Time         `json:"created_at"`
+	SentAt        *time.Time        `json:"sent_at"`
+}
+
+// outboxScope: administrators see the outbox of the orders in their subtree; a sysadmin all.
+func outboxScope(q *gorm.DB, grants []store.Grant) *gorm.DB {
+	var conds []string
+	var args []any
+	for _, g := range grants {
+		switch g.Role {
+		case models.RoleSysadmin:
+			return q
+		case models.RoleAdministrator:
+			conds = append(conds, `notifications.work_order_id IN (SELECT id FROM work_orders WHERE unit_path LIKE ? ESCAPE '\')`)
+			args = append(args, likeEscape(g.UnitPath))
+		}
+	}
+	if len(conds) == 0 {
+		return q.Where("1 = 0")
+	}
+	return q.Where("("+strings.Join(conds, " OR ")+")", args...)
+}
+
+func (s *Server) listOutbox(c echo.Context) error {
+	page, err := intParam(c, "page", 1, 1, 1_000_000)
+	if err != nil {
+		return err
+	}
+	size, err := intParam(c, "page_size", 20, 1, 100)
+	if err != nil {
+		return err
+	}
+	status := c.QueryParam("status")
+	switch status {
+	case "", notify.StatusPending, notify.StatusSent, notify.StatusDead:
+	default:
+		return apperr.Invalid("status", "invalid_status", "status must be pending, sent or dead")
+	}
+	base := func() *gorm.DB {
+		q := outboxScope(s.deps.DB.WithContext(c.Request().Context()).Model(&notify.Notification{}), principal(c).Grants)
+		if status != "" {
+			q = q.Where("status = ?", status)
+		}
+		if id := c.QueryParam("work_order_id"); id != "" {
+			q = q.Where("work_order_id = ?", id)
+		}
+		return q
+	}
+	var total int64
+	if err := base().Count(&total).Error; err != nil {
+		return err
+	}
+	var rows []notify.Notification
+	if err := base().Order("created_at DESC, id").Offset((page - 1) * size).Limit(size).Find(&rows).Error; err != nil {
+		return err
+	}
+	items := make([]outboxJSON, len(rows))
+	for i, n := range rows {
+		params := map[string]string{}
+		for k, v := range n.Params.V {
+			if k == "token" && len(v) > 4 {
+				v = v[:4] + "****" // a tracking token is the evaluator's credential
+			}
+			params[k] = v
+		}
+		items[i] = outboxJSON{ID: n.ID, WorkOrderID: n.WorkOrderID, Channel: n.Channel, RecipientKind: n.RecipientKind,
+			UnitPath: n.UnitPath, Role: n.Role, Template: n.Template, Params: params, Status: n.Status, Attempts: n.Attempts,
+			NextAttemptAt: n.NextAttemptAt, LastError: n.LastError, CreatedAt: n.CreatedAt, SentAt: n.SentAt}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items, "total": total, "page": page, "page_size": size})
+}
+
+// resendNotification puts a dead notification back in the queue.
+func (s *Server) resendNotification(c echo.Context) error {
+	ctx := c.Request().Context()
+	id := c.Param("id")
+	var n notify.Notification
+	err := outboxScope(s.deps.DB.WithContext(ctx).Model(&notify.Notification{}), principal(c).Grants).
+		Where("id = ?", id).Take(&n).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return apperr.NotFound("notification")
+	}
+	if err != nil {
+		return err
+	}
+	if err := notify.Resend(ctx, s.deps.DB, id); err != nil {
+		if errors.Is(err, notify.ErrNotDead) {
+			return apperr.Conflict("not_dead", "only a dead notification can be sent again")
+		}
+		return err
+	}
+	return c.JSON(http.StatusAccepted, map[string]string{"id": id, "status": notify.StatusPending})
+}

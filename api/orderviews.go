@@ -1,0 +1,79 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"redress/calendar"
+	"redress/models"
+	"redress/store"
+)
+
+// orderDeadlineJSON is a deadline as the API answers it: the stored deadline plus, for a running
+// working-day deadline, how many working days are left after today (0 means it ends today), so
+// that the UI can show a countdown in working days without its own calendar.
+type orderDeadlineJSON struct {
+	models.Deadline
+	WorkingDaysLeft *int `json:"working_days_left,omitempty"`
+}
+
+// pendingExtensionJSON is a unit leader's extension request that no one has decided yet.
+type pendingExtensionJSON struct {
+	Days   any       `json:"days"`
+	Reason any       `json:"reason"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+}
+
+// deadlinesJSON adds working_days_left to the running working-day deadlines of an order in
+// the unit's calendar. A calendar that cannot answer (a year not imported) leaves the field
+// out rather than failing the whole answer: the UI then falls back to natural days.
+func (s *Server) deadlinesJSON(ctx context.Context, unitPath string, ds []models.Deadline, now time.Time) []orderDeadlineJSON {
+	out := make([]orderDeadlineJSON, len(ds))
+	var cal *calendar.Calendar
+	for i, d := range ds {
+		out[i] = orderDeadlineJSON{Deadline: d}
+		if d.MetAt != nil || d.Paused || d.Unit != string(calendar.WorkingDays) || d.DueAt.IsZero() || !now.Before(d.DueAt) {
+			continue
+		}
+		if cal == nil {
+			if s.deps.Calendars == nil {
+				return out
+			}
+			c, err := s.deps.Calendars.Calendar(ctx, unitPath)
+			if err != nil {
+				slog.WarnContext(ctx, "working days left: calendar", "unit_path", unitPath, "err", err)
+				return out
+			}
+			cal = c
+		}
+		n, err := cal.WorkingDaysBetween(now, d.DueAt)
+		if err != nil {
+			continue
+		}
+		out[i].WorkingDaysLeft = &n
+	}
+	return out
+}
+
+// pendingExtension reads an order's timeline for a request_extension not yet followed by a
+// decide_extension (or a state change that ends the rectification), so that administrators see
+// what they are asked to decide. Only rectifying orders can have one.
+func (s *Server) pendingExtension(ctx context.Context, r store.OrderRow) (*pendingExtensionJSON, error) {
+	if r.State != models.StateRectifying {
+		return nil, nil
+	}
+	var evs []models.TimelineEvent
+	err := s.deps.DB.WithContext(ctx).Where("work_order_id = ? AND type IN ?", r.ID,
+		[]string{"request_extension", "decide_extension", "dispose", "review", "reopen", "decide_appeal"}).
+		Order("seq DESC").Limit(1).Find(&evs).Error
+	if err != nil {
+		return nil, err
+	}
+	if len(evs) == 0 || evs[0].Type != "request_extension" {
+		return nil, nil
+	}
+	e := evs[0]
+	return &pendingExtensionJSON{Days: e.Data.V["days"], Reason: e.Data.V["reason"], At: e.At, Actor: e.Actor}, nil
+}

@@ -1,0 +1,298 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"redress/apperr"
+	"redress/models"
+	"redress/publish"
+	"redress/stats"
+	"redress/store"
+)
+
+// ResultsOptions configure statistics, publication, reports and the 12345/upstream endpoints.
+type ResultsOptions struct {
+	// Alarm holds the thresholds of the suppressed-ratings alarm.
+	Alarm stats.AlarmPolicy
+	// HotlineSecret authenticates the 12345 platform's callbacks (HMAC); empty refuses them.
+	HotlineSecret string
+	Now           func() time.Time
+}
+
+func (s *Server) resultsNow() time.Time {
+	if s.deps.Results.Now != nil {
+		return s.deps.Results.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// routesResults registers the results endpoints (issue 8): statistics, publication, reports,
+// the upstream queue and 12345.
+func (s *Server) routesResults() {
+	v1 := s.e.Group("/api/v1")
+	v1.GET("/stats/units", s.statsUnits)
+	v1.GET("/stats/staff", s.statsDim(stats.DimStaff))
+	v1.GET("/stats/items", s.statsDim(stats.DimItem))
+	v1.GET("/stats/channels", s.statsDim(stats.DimChannel))
+	v1.GET("/stats/trend", s.statsTrend)
+	v1.GET("/stats/alarms", s.statsAlarms)
+	v1.POST("/publications", s.postPublication)
+	v1.GET("/publications", s.listPublications)
+	v1.GET("/publications/:unit/:month/:version", s.getPublication)
+	v1.GET("/public/results", s.publicResults)
+	s.routesReports()
+	s.routesUpstream()
+}
+
+// period reads from/to (dates, Asia/Shanghai); the default is the current month.
+func (s *Server) period(c echo.Context) (stats.Period, error) {
+	now := s.resultsNow()
+	p, _ := stats.MonthPeriod(stats.Day(now)[:7])
+	from, to := c.QueryParam("from"), c.QueryParam("to")
+	if from != "" {
+		if stats.DayStart(from).IsZero() {
+			return p, apperr.Invalid("from", "invalid_date", "from must be a date YYYY-MM-DD")
+		}
+		p.From = stats.Day(stats.DayStart(from))
+	}
+	if to != "" {
+		if stats.DayStart(to).IsZero() {
+			return p, apperr.Invalid("to", "invalid_date", "to must be a date YYYY-MM-DD")
+		}
+		p.To = stats.Day(stats.DayStart(to))
+	}
+	if p.To < p.From {
+		return p, apperr.Invalid("to", "invalid_period", "to is before from")
+	}
+	if stats.DayStart(p.To).Sub(stats.DayStart(p.From)) > 3*366*24*time.Hour {
+		return p, apperr.Invalid("to", "period_too_long", "a period is at most three years")
+	}
+	return p, nil
+}
+
+// statsScope is the caller's units, narrowed to one unit's subtree with ?unit=.
+func (s *Server) statsScope(c echo.Context) (store.Scope, error) {
+	scope := staffScope(c)
+	code := c.QueryParam("unit")
+	if code == "" {
+		return scope, nil
+	}
+	var u models.Unit
+	if err := s.deps.DB.WithContext(c.Request().Context()).Where("code = ?", code).Limit(1).Find(&u).Error; err != nil {
+		return scope, err
+	}
+	if u.ID == 0 || !scope.Covers(u.Path) {
+		return scope, apperr.Invalid("unit", "unknown_unit", "unit %q is not known", code)
+	}
+	if len(scope.Subtrees) > 0 && scope.Covers(u.Path+"x/") {
+		return store.Scope{Subtrees: []string{u.Path}}, nil
+	}
+	return store.Scope{Exact: []string{u.Path}}, nil
+}
+
+func (s *Server) statsUnits(c echo.Context) error {
+	p, err := s.period(c)
+	if err != nil {
+		return err
+	}
+	scope, err := s.statsScope(c)
+	if err != nil {
+		return err
+	}
+	units, err := stats.Units(c.Request().Context(), s.deps.DB, scope, p)
+	if err != nil {
+		return err
+	}
+	r, o := stats.Total(units)
+	return c.JSON(http.StatusOK, map[string]any{"period": p, "units": units, "total": map[string]any{"ratings": r, "orders": o}})
+}
+
+func (s *Server) statsDim(dim string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p, err := s.period(c)
+		if err != nil {
+			return err
+		}
+		scope, err := s.statsScope(c)
+		if err != nil {
+			return err
+		}
+		rows, err := stats.ByDim(c.Request().Context(), s.deps.DB, scope, dim, p)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, map[string]any{"period": p, "items": rows})
+	}
+}
+
+func (s *Server) statsTrend(c echo.Context) error {
+	p, err := s.period(c)
+	if err != nil {
+		return err
+	}
+	g := c.QueryParam("granularity")
+	switch g {
+	case "":
+		g = "day"
+	case "day", "month":
+	default:
+		return apperr.Invalid("granularity", "invalid_granularity", "granularity must be day or month")
+	}
+	scope, err := s.statsScope(c)
+	if err != nil {
+		return err
+	}
+	points, err := stats.Trend(c.Request().Context(), s.deps.DB, scope, p, g)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"period": p, "granularity": g, "points": points})
+}
+
+func (s *Server) statsAlarms(c echo.Context) error {
+	scope := store.ScopeFor(principal(c).Grants, models.RoleAdministrator, models.RoleSupervisor, models.RoleAuditor)
+	until := stats.Day(s.resultsNow().AddDate(0, 0, -1))
+	alarms, err := stats.Alarms(c.Request().Context(), s.deps.DB, scope, until, s.deps.Results.Alarm)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"days": s.deps.Results.Alarm.Days, "min_ratings": s.deps.Results.Alarm.MinRatings, "items": alarms})
+}
+
+// ResultsBanners flags, to an administrator, supervisor or auditor, units in their scope that
+// the suppressed-ratings alarm holds.
+func ResultsBanners(db *store.DB, pol stats.AlarmPolicy, now func() time.Time) func(context.Context) []Banner {
+	return func(ctx context.Context) []Banner {
+		p := PrincipalFrom(ctx)
+		if p == nil {
+			return nil
+		}
+		scope := store.ScopeFor(p.Grants, models.RoleAdministrator, models.RoleSupervisor, models.RoleAuditor)
+		if scope.Empty() {
+			return nil
+		}
+		alarms, err := stats.Alarms(ctx, db, scope, stats.Day(now().AddDate(0, 0, -1)), pol)
+		if err != nil {
+			slog.WarnContext(ctx, "banners: alarms", "err", err)
+			return nil
+		}
+		if len(alarms) == 0 {
+			return nil
+		}
+		return []Banner{{Level: "warning", Code: "suppressed_ratings_suspected",
+			Message: fmt.Sprintf("%d unit(s) had many ratings and no bad review in %d days: check for suppressed ratings (GET /api/v1/stats/alarms).", len(alarms), pol.Days)}}
+	}
+}
+
+// JoinBanners combines banner sources.
+func JoinBanners(fs ...func(context.Context) []Banner) func(context.Context) []Banner {
+	return func(ctx context.Context) []Banner {
+		var out []Banner
+		for _, f := range fs {
+			if f != nil {
+				out = append(out, f(ctx)...)
+			}
+		}
+		return out
+	}
+}
+
+type publishRequest struct {
+	Unit  string `json:"unit"`
+	Month string `json:"month"`
+	Note  string `json:"note"`
+}
+
+// publishUnit finds a unit the caller administers (administrator role covering it).
+func (s *Server) publishUnit(c echo.Context, code string) (models.Unit, error) {
+	var u models.Unit
+	if code == "" {
+		return u, apperr.Invalid("unit", "required", "unit is required")
+	}
+	if err := s.deps.DB.WithContext(c.Request().Context()).Where("code = ?", code).Limit(1).Find(&u).Error; err != nil {
+		return u, err
+	}
+	scope := store.ScopeFor(principal(c).Grants, models.RoleAdministrator)
+	if u.ID == 0 || !scope.Covers(u.Path) {
+		return u, apperr.Invalid("unit", "unknown_unit", "unit %q is not one you administer", code)
+	}
+	return u, nil
+}
+
+func (s *Server) postPublication(c echo.Context) error {
+	var req publishRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if len([]rune(req.Note)) > 500 {
+		return apperr.Invalid("note", "too_long", "note is longer than 500 characters")
+	}
+	u, err := s.publishUnit(c, req.Unit)
+	if err != nil {
+		return err
+	}
+	roller := &stats.Roller{DB: s.deps.DB, Calendars: s.deps.Calendars}
+	sum, err := publish.Publish(c.Request().Context(), s.deps.DB, roller, u, req.Month, principal(c).User.Login, req.Note, s.resultsNow())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, sum)
+}
+
+func (s *Server) listPublications(c echo.Context) error {
+	scope := store.ScopeFor(principal(c).Grants, models.RoleAdministrator, models.RoleSupervisor, models.RoleAuditor)
+	vs, err := publish.Versions(c.Request().Context(), s.deps.DB, scope, c.QueryParam("month"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": vs})
+}
+
+func (s *Server) getPublication(c echo.Context) error {
+	scope := store.ScopeFor(principal(c).Grants, models.RoleAdministrator, models.RoleSupervisor, models.RoleAuditor)
+	var u models.Unit
+	if err := s.deps.DB.WithContext(c.Request().Context()).Where("code = ?", c.Param("unit")).Limit(1).Find(&u).Error; err != nil {
+		return err
+	}
+	if u.ID == 0 || !scope.Covers(u.Path) {
+		return apperr.NotFound("publication")
+	}
+	var v int
+	if _, err := fmt.Sscanf(c.Param("version"), "%d", &v); err != nil || v < 1 {
+		return apperr.NotFound("publication")
+	}
+	p, err := publish.Version(c.Request().Context(), s.deps.DB, u.ID, c.Param("month"), v)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"month": p.Month, "version": p.Version, "published_by": p.PublishedBy,
+		"published_at": p.PublishedAt, "note": p.Note, "figures": p.Figures.V})
+}
+
+// publicResults answers the latest published version of each jurisdiction for a month:
+// counts and rates per unit, nothing personal.
+func (s *Server) publicResults(c echo.Context) error {
+	month := c.QueryParam("month")
+	if month == "" {
+		month = stats.Day(s.resultsNow().AddDate(0, -1, 0))[:7]
+	}
+	if _, err := stats.MonthPeriod(month); err != nil {
+		return apperr.Invalid("month", "invalid_month", "month must be YYYY-MM")
+	}
+	code := c.QueryParam("jurisdiction")
+	if len(code) > 64 {
+		return apperr.Invalid("jurisdiction", "invalid_jurisdiction", "jurisdiction is a unit code")
+	}
+	out, err := publish.Latest(c.Request().Context(), s.deps.DB, month, code)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=300")
+	return c.JSON(http.StatusOK, out)
+}

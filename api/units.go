@@ -1,0 +1,227 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
+
+	"redress/activities"
+	"redress/apperr"
+	"redress/models"
+	"redress/orgfile"
+	"redress/store"
+)
+
+// Units and their scheme policies, for the administration pages: staff see the units they
+// work in, administrators (and sysadmins) create units below their own and set the policy
+// (deadlines, rating window, default level, reminders, limits) of units in their subtree.
+
+func (s *Server) routesUnits() {
+	v1 := s.e.Group("/api/v1")
+	v1.GET("/units", s.listUnits)
+	v1.POST("/units", s.createUnit)
+	v1.PATCH("/units/:code", s.updateUnit)
+	v1.GET("/units/:code/policy", s.getUnitPolicy)
+	v1.PUT("/units/:code/policy", s.putUnitPolicy)
+}
+
+type unitView struct {
+	Code      string `json:"code"`
+	Name      string `json:"name"`
+	Kind      string `json:"kind"`
+	Parent    string `json:"parent"`
+	Path      string `json:"path"`
+	HasPolicy bool   `json:"has_policy"`
+}
+
+// unitReaders are the roles that see units: every staff role and the system roles.
+var unitReaders = append(append([]string{}, store.StaffRoles...), models.RoleSysadmin, models.RoleIntegration)
+
+func (s *Server) listUnits(c echo.Context) error {
+	ctx := c.Request().Context()
+	scope := store.ScopeFor(principal(c).Grants, unitReaders...)
+	var rows []struct {
+		models.Unit
+		ParentCode string
+		Policies   int
+	}
+	err := scope.Apply(s.deps.DB.WithContext(ctx).Table("units"), "units.path").
+		Select("units.*, p.code AS parent_code, (SELECT COUNT(*) FROM policies WHERE policies.unit_id = units.id) AS policies").
+		Joins("LEFT JOIN units p ON p.id = units.parent_id").
+		Order("units.path").Limit(5000).Scan(&rows).Error
+	if err != nil {
+		return err
+	}
+	out := make([]unitView, len(rows))
+	for i, r := range rows {
+		out[i] = unitView{Code: r.Code, Name: r.Name, Kind: r.Kind, Parent: r.ParentCode, Path: r.Path, HasPolicy: r.Policies > 0}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+type unitRequest struct {
+	Code   string  `json:"code"`
+	Name   *string `json:"name"`
+	Kind   *string `json:"kind"`
+	Parent string  `json:"parent"`
+}
+
+// createUnit adds a unit below one the caller administers.
+func (s *Server) createUnit(c echo.Context) error {
+	var req unitRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if !orgfile.ValidUnitCode(req.Code) {
+		return apperr.Invalid("code", "invalid_code", "code must be lower-case letters, digits and '-' (at most 64)")
+	}
+	if req.Name == nil || strings.TrimSpace(*req.Name) == "" || len(*req.Name) > 200 {
+		return apperr.Invalid("name", "required", "name is required (at most 200 bytes)")
+	}
+	kind := "department"
+	if req.Kind != nil {
+		kind = *req.Kind
+	}
+	if !orgfile.ValidKind(kind) {
+		return apperr.Invalid("kind", "invalid_kind", "kind must be a lower-case word (administration, department, platform, hall, …)")
+	}
+	parent, err := s.adminUnit(c, req.Parent, models.RoleAdministrator, models.RoleSysadmin)
+	if err != nil {
+		if ae, ok := apperr.As(err); ok {
+			ae.Field = "parent"
+		}
+		return err
+	}
+	u := models.Unit{Code: req.Code, Name: strings.TrimSpace(*req.Name), Kind: kind, ParentID: &parent.ID,
+		Path: parent.Path + req.Code + "/", CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
+	if err := s.deps.DB.WithContext(c.Request().Context()).Create(&u).Error; err != nil {
+		if errors.Is(err, gorm.ErrDuplicatedKey) || strings.Contains(err.Error(), "UNIQUE") || strings.Contains(err.Error(), "duplicate key") {
+			return apperr.Conflict("unit_exists", "a unit with code %q exists", req.Code)
+		}
+		return err
+	}
+	return c.JSON(http.StatusCreated, unitView{Code: u.Code, Name: u.Name, Kind: u.Kind, Parent: parent.Code, Path: u.Path})
+}
+
+// updateUnit renames a unit or changes its kind (moving a unit goes through the organisation
+// file, which recomputes the paths of its subtree).
+func (s *Server) updateUnit(c echo.Context) error {
+	var req unitRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	u, err := s.adminUnit(c, c.Param("code"), models.RoleAdministrator, models.RoleSysadmin)
+	if err != nil {
+		return apperr.NotFound("unit")
+	}
+	if req.Code != "" && req.Code != u.Code {
+		return apperr.Invalid("code", "immutable", "a unit's code cannot change")
+	}
+	if req.Parent != "" {
+		return apperr.Invalid("parent", "immutable", "move units with the organisation file (redress import)")
+	}
+	upd := map[string]any{"updated_at": time.Now().UTC()}
+	if req.Name != nil {
+		if strings.TrimSpace(*req.Name) == "" || len(*req.Name) > 200 {
+			return apperr.Invalid("name", "required", "name must not be empty (at most 200 bytes)")
+		}
+		upd["name"] = strings.TrimSpace(*req.Name)
+	}
+	if req.Kind != nil {
+		if !orgfile.ValidKind(*req.Kind) {
+			return apperr.Invalid("kind", "invalid_kind", "kind must be a lower-case word")
+		}
+		upd["kind"] = *req.Kind
+	}
+	if err := s.deps.DB.WithContext(c.Request().Context()).Model(&models.Unit{}).Where("id = ?", u.ID).Updates(upd).Error; err != nil {
+		return err
+	}
+	return s.listOne(c, u.Code)
+}
+
+func (s *Server) listOne(c echo.Context, code string) error {
+	var u models.Unit
+	if err := s.deps.DB.WithContext(c.Request().Context()).Where("code = ?", code).First(&u).Error; err != nil {
+		return err
+	}
+	parent := ""
+	if u.ParentID != nil {
+		var p models.Unit
+		if err := s.deps.DB.WithContext(c.Request().Context()).Where("id = ?", *u.ParentID).First(&p).Error; err == nil {
+			parent = p.Code
+		}
+	}
+	return c.JSON(http.StatusOK, unitView{Code: u.Code, Name: u.Name, Kind: u.Kind, Parent: parent, Path: u.Path})
+}
+
+type policyView struct {
+	Unit string `json:"unit"`
+	// Own is the policy set on this unit (null: none; the nearest one above applies).
+	Own *models.PolicyDoc `json:"own"`
+	// Effective is what a work order of this unit uses, defaults filled in.
+	Effective activities.Policy `json:"effective"`
+}
+
+func (s *Server) getUnitPolicy(c echo.Context) error {
+	ctx := c.Request().Context()
+	scope := store.ScopeFor(principal(c).Grants, unitReaders...)
+	var u models.Unit
+	if err := s.deps.DB.WithContext(ctx).Where("code = ?", c.Param("code")).Limit(1).Find(&u).Error; err != nil {
+		return err
+	}
+	if u.ID == 0 || !scope.Covers(u.Path) {
+		return apperr.NotFound("unit")
+	}
+	return s.writePolicy(c, u)
+}
+
+func (s *Server) writePolicy(c echo.Context, u models.Unit) error {
+	ctx := c.Request().Context()
+	var p models.Policy
+	if err := s.deps.DB.WithContext(ctx).Where("unit_id = ?", u.ID).Limit(1).Find(&p).Error; err != nil {
+		return err
+	}
+	eff, err := (&activities.Activities{DB: s.deps.DB}).LoadPolicy(ctx, u.Path)
+	if err != nil {
+		return err
+	}
+	out := policyView{Unit: u.Code, Effective: eff}
+	if p.ID != 0 {
+		out.Own = &p.Doc.V
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// putUnitPolicy sets a unit's own policy; it applies to orders dispatched from then on.
+func (s *Server) putUnitPolicy(c echo.Context) error {
+	var doc models.PolicyDoc
+	if err := decode(c, &doc); err != nil {
+		return err
+	}
+	u, err := s.adminUnit(c, c.Param("code"), models.RoleAdministrator, models.RoleSysadmin)
+	if err != nil {
+		return apperr.NotFound("unit")
+	}
+	if errs := orgfile.ValidatePolicy(doc); len(errs) > 0 {
+		return apperr.Invalid("", "invalid_policy", "%s", errors.Join(errs...).Error())
+	}
+	now := time.Now().UTC()
+	err = s.deps.DB.WithContext(c.Request().Context()).Transaction(func(tx *gorm.DB) error {
+		var p models.Policy
+		if err := tx.Where("unit_id = ?", u.ID).Limit(1).Find(&p).Error; err != nil {
+			return err
+		}
+		if p.ID == 0 {
+			return tx.Create(&models.Policy{UnitID: u.ID, Doc: models.NewJSON(doc), CreatedAt: now, UpdatedAt: now}).Error
+		}
+		return tx.Model(&models.Policy{}).Where("id = ?", p.ID).Updates(map[string]any{"doc": models.NewJSON(doc), "updated_at": now}).Error
+	})
+	if err != nil {
+		return err
+	}
+	return s.writePolicy(c, u)
+}

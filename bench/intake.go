@@ -1,0 +1,445 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"redress/models"
+	"redress/pii"
+	"redress/store"
+)
+
+// DemoDepartments are the demo organisation's units that handle services.
+var DemoDepartments = []string{"sz-ft-tax", "sz-ft-amr", "sz-ft-hrss", "sz-ft-hukou", "sz-ft-realty",
+	"sz-ns-tax", "sz-ns-amr", "sz-ns-hrss", "sz-ns-hukou", "sz-ns-realty"}
+
+// SeedCases stores n completed service cases named prefix-0…n-1 straight into the database
+// (registering them is not what is measured), spread over units (DemoDepartments if nil).
+func SeedCases(ctx context.Context, databaseURL, prefix string, n int, units []string) ([]string, error) {
+	db, err := store.Open(ctx, databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if units == nil {
+		units = DemoDepartments
+	}
+	var rows []models.Unit
+	if err := db.WithContext(ctx).Where("code IN ?", units).Find(&rows).Error; err != nil || len(rows) == 0 {
+		return nil, fmt.Errorf("seed cases: units %v: %v (found %d)", units, err, len(rows))
+	}
+	completed := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Microsecond)
+	nos := make([]string, n)
+	batch := make([]models.ServiceCase, 0, 500)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := db.WithContext(ctx).Create(&batch).Error
+		batch = batch[:0]
+		return err
+	}
+	for i := range n {
+		no := fmt.Sprintf("%s-%d", prefix, i)
+		nos[i] = no
+		batch = append(batch, models.ServiceCase{ID: uuid.NewString(), CaseNo: no, ItemCode: "T01", ItemName: "税务登记",
+			UnitID: rows[i%len(rows)].ID, Channel: "window_device", CompletedAt: completed, ContentHash: "bench", CreatedAt: completed})
+		if len(batch) == cap(batch) {
+			if err := flush(); err != nil {
+				return nil, fmt.Errorf("seed cases: %w", err)
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, fmt.Errorf("seed cases: %w", err)
+	}
+	return nos, nil
+}
+
+// ratedAt is the rating time of every rating the harness sends: fixed, so that a resent rating
+// is the same request (intake answers a changed one under the same id with a conflict).
+var ratedAt = time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+
+// Rating returns the body of one rating of caseNo; bad ones are 非常不满意. Each evaluator
+// rates a case once (intake refuses a second first rating), so the harness gives every rating
+// its own case and its evaluator a phone number derived from the rating's id.
+func Rating(evalID, caseNo string, bad bool) []byte {
+	// Most ratings carry no comment; a bad one says what went wrong, in its own words.
+	level, comment := "satisfied", ""
+	if bad {
+		level, comment = "very_dissatisfied", "办理很慢，等了两个小时（"+evalID+"）"
+	}
+	rated := ratedAt.Format(time.RFC3339)
+	return fmt.Appendf(nil, `{"evaluation_id":%q,"case_nos":[%q],"channel":"qr_code","levels":{"overall":%q,"attitude":%q},`+
+		`"tags":["bench"],"comment":%q,"rated_at":%q,"evaluator":{"name":"张三","phone":"139%08d"}}`,
+		evalID, caseNo, level, level, comment, rated, crc32.ChecksumIEEE([]byte(evalID))%100000000)
+}
+
+// LoadResult is one intake run.
+type LoadResult struct {
+	Sent, OK, Failed int64
+	Elapsed          time.Duration
+	Latencies        []time.Duration // sorted, of the 2xx answers
+	Accepted         []string        // evaluation ids answered 2xx
+	Bad              []string        // of those, the bad ones
+	Statuses         map[int]int64
+	// Unknown are the ratings (by number) whose answer was lost or a 5xx: they may or may
+	// not be stored, and must be resent (Resend) before the promises are checked.
+	Unknown []int64
+}
+
+// Rate is accepted ratings per second.
+func (r LoadResult) Rate() float64 { return float64(r.OK) / r.Elapsed.Seconds() }
+
+// IntakeLoad posts ratings with conc concurrent clients for d (closed loop: each client sends
+// its next rating when the previous one is answered). One rating in badEvery is bad (0: none).
+// Rating n rates Cases[n] (the load stops when they are used up); evaluation ids are prefix-n.
+type IntakeLoad struct {
+	Base, Token, Prefix string
+	Cases               []string
+	BadEvery            int
+	Conc                int
+	Duration            time.Duration
+	// Pace, if set, makes the load open loop: one rating every Pace regardless of answers.
+	Pace time.Duration
+	// Max stops after this many ratings (0: no limit).
+	Max int64
+}
+
+// Run runs the load until Duration passes or ctx ends.
+func (l IntakeLoad) Run(ctx context.Context) LoadResult {
+	c := Client()
+	ctx, cancel := context.WithTimeout(ctx, l.Duration)
+	defer cancel()
+	var next atomic.Int64
+	var mu sync.Mutex
+	res := LoadResult{Statuses: map[int]int64{}}
+	one := func(n int64) {
+		id, body, bad := l.body(n)
+		t0 := time.Now()
+		st, _, err := Do(context.WithoutCancel(ctx), c, "POST", l.Base+"/api/v1/evaluations", l.Token, body)
+		d := time.Since(t0)
+		mu.Lock()
+		defer mu.Unlock()
+		res.Sent++
+		res.Statuses[st]++
+		if err == nil && st >= 200 && st < 300 {
+			res.OK++
+			res.Latencies = append(res.Latencies, d)
+			res.Accepted = append(res.Accepted, id)
+			if bad {
+				res.Bad = append(res.Bad, id)
+			}
+		} else {
+			res.Failed++
+			if err != nil || st >= 500 {
+				res.Unknown = append(res.Unknown, n)
+			}
+		}
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	if l.Pace > 0 {
+		// At most 64 ratings in flight: past that the generator waits (and falls behind its
+		// pace) instead of opening connections without bound.
+		inflight := make(chan struct{}, 64)
+		t := time.NewTicker(l.Pace)
+	loop:
+		for {
+			select {
+			case <-ctx.Done():
+				break loop
+			case <-t.C:
+				n := next.Add(1) - 1
+				if (l.Max > 0 && n >= l.Max) || n >= int64(len(l.Cases)) {
+					break loop
+				}
+				select {
+				case inflight <- struct{}{}:
+				case <-ctx.Done():
+					break loop
+				}
+				wg.Add(1)
+				go func() { defer wg.Done(); defer func() { <-inflight }(); one(n) }()
+			}
+		}
+		t.Stop()
+	} else {
+		for range l.Conc {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					n := next.Add(1) - 1
+					if (l.Max > 0 && n >= l.Max) || n >= int64(len(l.Cases)) {
+						return
+					}
+					one(n)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	res.Elapsed = time.Since(start)
+	Sorted(res.Latencies)
+	return res
+}
+
+// body returns rating n's id and body.
+func (l IntakeLoad) body(n int64) (string, []byte, bool) {
+	id := fmt.Sprintf("%s-%d", l.Prefix, n)
+	bad := l.BadEvery > 0 && n%int64(l.BadEvery) == int64(l.BadEvery-1)
+	return id, Rating(id, l.Cases[n], bad), bad
+}
+
+// Resend sends the given ratings again, each until it is answered 2xx (or limit passes), and
+// returns them as accepted: the idempotency promise says a resent rating is stored once.
+func (l IntakeLoad) Resend(ctx context.Context, ns []int64, limit time.Duration) (LoadResult, error) {
+	c := Client()
+	res := LoadResult{Statuses: map[int]int64{}}
+	deadline := time.Now().Add(limit)
+	for _, n := range ns {
+		id, body, bad := l.body(n)
+		for {
+			st, raw, err := Do(ctx, c, "POST", l.Base+"/api/v1/evaluations", l.Token, body)
+			if err == nil && st >= 200 && st < 300 {
+				res.OK++
+				res.Accepted = append(res.Accepted, id)
+				if bad {
+					res.Bad = append(res.Bad, id)
+				}
+				break
+			}
+			if (err == nil && st < 500) || time.Now().After(deadline) {
+				return res, fmt.Errorf("resend %s: %d %s %v", id, st, raw, err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	return res, nil
+}
+
+// CopyCeiling inserts n ratings (evaluation, its case link, and for one in badEvery a work
+// order and its opening timeline event: the rows intake writes) straight into PostgreSQL with
+// COPY in one transaction, and returns the rows-per-second rate. The rows are built (and their
+// personal data sealed) before the clock starts: only the database's work is timed.
+func CopyCeiling(ctx context.Context, databaseURL string, cases []string, n, badEvery int) (float64, error) {
+	keys := NewKeys()
+	box, err := pii.ParseKeys(keys.PII, keys.PIIHash)
+	if err != nil {
+		return 0, err
+	}
+	now := time.Now().UTC()
+	levels := `{"attitude":"satisfied","overall":"satisfied"}`
+	var evals, links, orders, events [][]any
+	for i := range n {
+		id := uuid.NewString()
+		bad := badEvery > 0 && i%badEvery == badEvery-1
+		var wo any
+		caseNo := cases[i%len(cases)]
+		if bad {
+			w := uuid.NewString()
+			wo = w
+			nos, _ := json.Marshal([]string{caseNo})
+			orders = append(orders, []any{w, id, "work-order-" + w, false, models.StatePendingDispatch, string(nos), "very_dissatisfied", levels, "办理很慢", now, "[]", now})
+			events = append(events, []any{"work-order-" + w + "/0", w, 0, now, "system", "opened", `{"evaluation_id":"x"}`})
+		}
+		evals = append(evals, []any{id, fmt.Sprintf("copy-%s", id), "qr_code", "satisfied", levels, bad, `["bench"]`, "办理很慢，等了两个小时",
+			now.Add(-time.Hour), now, box.Seal("张三"), box.Seal("13800001234"), box.Seal("440301199001011234"),
+			box.Hash("phone", "13800001234"), box.Hash("id", "440301199001011234"), "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", wo})
+		links = append(links, []any{id, caseNo})
+	}
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	start := time.Now()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // after Commit it is a no-op
+	copies := []struct {
+		table string
+		cols  []string
+		rows  [][]any
+	}{
+		{"evaluations", []string{"id", "evaluation_id", "channel", "overall", "levels", "bad", "tags", "comment", "rated_at", "received_at",
+			"evaluator_name", "evaluator_phone", "evaluator_id_number", "evaluator_phone_hash", "evaluator_id_hash", "request_hash", "work_order_id"}, evals},
+		{"evaluation_cases", []string{"evaluation_id", "case_no"}, links},
+		{"work_orders", []string{"id", "evaluation_id", "workflow_id", "workflow_started", "state", "case_nos", "overall", "levels", "comment", "opened_at", "deadlines", "updated_at"}, orders},
+		{"timeline_events", []string{"id", "work_order_id", "seq", "at", "actor", "type", "data"}, events},
+	}
+	for _, c := range copies {
+		if len(c.rows) == 0 {
+			continue
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromRows(c.rows)); err != nil {
+			return 0, fmt.Errorf("copy %s: %w", c.table, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// InboxLatency posts bad ratings at rate per second for d and measures, for each, the time
+// from sending the POST to its order standing dispatched to its unit in the read-model the
+// inbox reads (polled every 5 ms). It returns the sorted latencies and how many never showed
+// within the grace period after the load.
+func InboxLatency(ctx context.Context, base, token, databaseURL, prefix string, cases []string, rate int, d time.Duration) ([]time.Duration, int, error) {
+	db, err := store.Open(ctx, databaseURL)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer db.Close()
+	c := Client()
+	type sent struct {
+		at time.Time
+		wo string
+	}
+	var mu sync.Mutex
+	pending := map[string]time.Time{} // work order id → POST sent
+	var lat []time.Duration
+	var failed atomic.Int64
+	loadCtx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var wg sync.WaitGroup
+	go func() {
+		t := time.NewTicker(time.Second / time.Duration(rate))
+		defer t.Stop()
+		for n := 0; ; n++ {
+			select {
+			case <-loadCtx.Done():
+				return
+			case <-t.C:
+			}
+			wg.Add(1)
+			go func(n int) {
+				defer wg.Done()
+				t0 := time.Now()
+				st, body, err := Do(ctx, c, "POST", base+"/api/v1/evaluations", token, Rating(fmt.Sprintf("%s-%d", prefix, n), cases[n%len(cases)], true))
+				var r struct {
+					WorkOrderID *string `json:"work_order_id"`
+				}
+				if err != nil || st >= 300 || json.Unmarshal(body, &r) != nil || r.WorkOrderID == nil {
+					failed.Add(1)
+					return
+				}
+				mu.Lock()
+				pending[*r.WorkOrderID] = t0
+				mu.Unlock()
+			}(n)
+		}
+	}()
+	poll := func() error {
+		mu.Lock()
+		ids := make([]string, 0, len(pending))
+		for id := range pending {
+			ids = append(ids, id)
+		}
+		mu.Unlock()
+		if len(ids) == 0 {
+			return nil
+		}
+		var seen []string
+		// The inbox's own condition: dispatched to a unit.
+		if err := db.WithContext(ctx).Table("work_orders").Where("id IN ? AND state = ? AND unit_path <> ''", ids, models.StateDispatched).
+			Pluck("id", &seen).Error; err != nil {
+			return err
+		}
+		now := time.Now()
+		mu.Lock()
+		for _, id := range seen {
+			if t0, ok := pending[id]; ok {
+				lat = append(lat, now.Sub(t0))
+				delete(pending, id)
+			}
+		}
+		mu.Unlock()
+		return nil
+	}
+	for loadCtx.Err() == nil {
+		if err := poll(); err != nil {
+			return nil, 0, err
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	wg.Wait()
+	grace := time.Now().Add(30 * time.Second)
+	for time.Now().Before(grace) {
+		if err := poll(); err != nil {
+			return nil, 0, err
+		}
+		mu.Lock()
+		left := len(pending)
+		mu.Unlock()
+		if left == 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return Sorted(lat), len(pending) + int(failed.Load()), nil
+}
+
+// BulkCases registers service cases through POST /service-cases/bulk, size per request, with
+// conc concurrent clients for d, and returns cases registered per second and the request
+// latencies. Every case must come back created (201 inside the answer).
+func BulkCases(ctx context.Context, base, token, prefix string, size, conc int, d time.Duration) (float64, []time.Duration, error) {
+	c := Client()
+	ctx2, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var next atomic.Int64
+	var created atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	var firstErr error
+	completed := time.Now().UTC().Add(-3 * time.Hour).Format(time.RFC3339)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx2.Err() == nil {
+				b := next.Add(1) - 1
+				cases := make([]map[string]any, size)
+				for i := range cases {
+					cases[i] = map[string]any{"case_no": fmt.Sprintf("%s-%d-%d", prefix, b, i), "service_item": map[string]string{"code": "T01", "name": "税务登记"},
+						"unit": DemoDepartments[i%len(DemoDepartments)], "channel": "window_device", "completed_at": completed,
+						"applicant": map[string]string{"name": "张三", "phone": "13800001234"}}
+				}
+				t0 := time.Now()
+				st, body, err := Do(context.WithoutCancel(ctx2), c, "POST", base+"/api/v1/service-cases/bulk", token, map[string]any{"cases": cases})
+				var res struct {
+					Summary struct{ Created int } `json:"summary"`
+				}
+				mu.Lock()
+				if err != nil || st != 200 || json.Unmarshal(body, &res) != nil || res.Summary.Created != size {
+					if firstErr == nil {
+						firstErr = fmt.Errorf("bulk cases: %d %s %v", st, trunc(body), err)
+					}
+					mu.Unlock()
+					return
+				}
+				lat = append(lat, time.Since(t0))
+				mu.Unlock()
+				created.Add(int64(size))
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(created.Load()) / time.Since(start).Seconds(), Sorted(lat), firstErr
+}

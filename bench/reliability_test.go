@@ -1,0 +1,170 @@
+//go:build unix
+
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The short form of the reliability suite, run by CI's `go test ./...`: the same scenarios as
+// `redress bench reliability`, fewer kills and a 20-second soak. REDRESS_BENCH_LONG=1 runs the
+// long form (10 kills, 10-minute soak) instead.
+
+var bin string // the redress binary under test, built once by TestMain
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		if b := os.Getenv("REDRESS_BENCH_BIN"); b != "" {
+			bin = b
+			return m.Run()
+		}
+		dir, err := os.MkdirTemp("", "redress-bench-test-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		bin = filepath.Join(dir, "redress")
+		// The system under test is the real binary: processes to kill -9, not goroutines.
+		cmd := exec.Command("go", "build", "-o", bin, "redress/cmd/redress")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build redress: %v\n%s", err, out)
+			return 1
+		}
+		return m.Run()
+	}())
+}
+
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func options(t *testing.T) Options {
+	if testing.Short() {
+		t.Skip("runs redress processes and the embedded Temporal server")
+	}
+	return Options{Bin: bin, Work: t.TempDir(), Report: &Report{Out: logWriter{t}}}
+}
+
+func long() bool { return os.Getenv("REDRESS_BENCH_LONG") == "1" }
+
+func testContext(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func requirePostgres(t *testing.T) {
+	if err := PostgresReachable(context.Background()); err != nil {
+		if os.Getenv("REDRESS_REQUIRE_POSTGRES") == "1" {
+			t.Fatalf("PostgreSQL required but unreachable: %v", err)
+		}
+		t.Skipf("PostgreSQL unreachable: %v", err)
+	}
+}
+
+// TestReliabilityDevKill9: kill -9 of `redress dev` at random points while ratings and sign
+// actions flow; nothing accepted is lost or duplicated, every bad rating has one order and one
+// workflow with its deadline timer armed, every sign answered 200 holds.
+func TestReliabilityDevKill9(t *testing.T) {
+	o := options(t)
+	t.Parallel()
+	kills := 2
+	if long() {
+		kills = 10
+	}
+	if err := DevKill9(testContext(t, 10*time.Minute), o, kills); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReliabilityProd: `redress api` + `redress worker` on PostgreSQL and an embedded Temporal
+// server: kill -9 of the worker, PostgreSQL restarted under load, Temporal down for a while.
+// The restart runs on a private cluster of the test's own (never disturbing the shared one)
+// or, failing that, on the local cluster when root with pg_ctlcluster.
+func TestReliabilityProd(t *testing.T) {
+	o := options(t)
+	requirePostgres(t)
+	t.Parallel()
+	so := ProdScenarioOptions{WorkerKills: 1, PGRestart: true, TemporalOutage: 3 * time.Second}
+	if long() {
+		so = ProdScenarioOptions{WorkerKills: 5, PGRestart: true, TemporalOutage: 30 * time.Second}
+	}
+	// The restart runs on a private cluster (pgprivate.go) where one can run, else on the
+	// shared one; CI's machine (root, Debian's PostgreSQL) can always run it.
+	if perr := CanRunPrivatePostgres(); perr != nil {
+		if err := CanRestartPostgres(); err != nil {
+			if os.Geteuid() == 0 {
+				t.Fatalf("as root, neither a private PostgreSQL (%v) nor a restart of the local cluster (%v) is possible", perr, err)
+			}
+			t.Logf("PostgreSQL restart scenario not run: %v; %v", perr, err)
+			so.PGRestart = false
+		}
+	}
+	if err := ProdScenarios(testContext(t, 10*time.Minute), o, so); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReliabilitySoak: a steady mixed load with goroutines (and heap) flat.
+func TestReliabilitySoak(t *testing.T) {
+	o := options(t)
+	t.Parallel()
+	d := 20 * time.Second
+	if long() {
+		d = 10 * time.Minute
+	}
+	if err := Soak(testContext(t, d+5*time.Minute), o, d); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFuzzEndpoints: hostile input at volume through the running server: clean 4xx answers in
+// the error shape, no change to stored data.
+func TestFuzzEndpoints(t *testing.T) {
+	o := options(t)
+	t.Parallel()
+	n := 1500
+	if long() {
+		n = 20000
+	}
+	if err := RunFuzz(testContext(t, 5*time.Minute), o, n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCheckAnswer pins the fuzz oracle itself, so that a broken oracle cannot pass everything.
+func TestCheckAnswer(t *testing.T) {
+	for _, c := range []struct {
+		method string
+		st     int
+		body   string
+		huge   bool
+		ok     bool
+	}{
+		{"POST", 422, `{"error":{"code":"invalid_channel","message":"channel must be …"}}`, false, true},
+		{"POST", 400, `{"error":{"code":"Bad Request","message":"x"}}`, false, false},
+		{"POST", 400, `{"message":"Bad Request"}`, false, false},
+		{"POST", 500, `{"error":{"code":"internal","message":"x"}}`, false, false},
+		{"POST", 201, `{"id":"x"}`, false, false},
+		{"POST", 413, `{"error":{"code":"body_too_large","message":"x"}}`, true, true},
+		{"POST", 400, `{"error":{"code":"invalid_json","message":"x"}}`, true, false},
+		{"GET", 200, `{"items":[]}`, false, true},
+		{"GET", 404, `not json`, false, false},
+	} {
+		if got := checkAnswer(c.method, c.st, []byte(c.body), c.huge) == ""; got != c.ok {
+			t.Errorf("checkAnswer(%s %d %s huge=%v) ok=%v, want %v", c.method, c.st, c.body, c.huge, got, c.ok)
+		}
+	}
+}

@@ -1,0 +1,218 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Options configure a harness run.
+type Options struct {
+	Bin      string        // the redress binary to run as the system under test
+	Work     string        // scratch directory
+	Duration time.Duration // of each intake measurement
+	Conc     int           // concurrent clients of the intake measurements
+	Report   *Report
+}
+
+// System is one running system under test: `redress dev` on SQLite or on a PostgreSQL
+// database the harness created.
+type System struct {
+	Dialect string
+	Dev     DevOptions
+	Proc    *Proc
+	PG      *PGDatabase
+	DBURL   string // of the database the system uses
+	Tokens  map[string]string
+}
+
+// StartSystem starts `redress dev` on dialect "sqlite" or "postgres".
+func StartSystem(ctx context.Context, o Options, dialect string) (*System, error) {
+	dir, err := os.MkdirTemp(o.Work, dialect+"-")
+	if err != nil {
+		return nil, err
+	}
+	s := &System{Dialect: dialect}
+	if dialect == "postgres" {
+		if s.PG, err = CreateDatabase(ctx, "redress_bench"); err != nil {
+			return nil, err
+		}
+		s.DBURL = s.PG.URL
+	}
+	if s.Dev, err = NewDevOptions(o.Bin, dir, s.DBURL); err != nil {
+		return nil, err
+	}
+	if dialect == "sqlite" {
+		s.DBURL = "sqlite:" + filepath.Join(s.Dev.Data, "redress.db")
+	}
+	if s.Proc, err = StartDev(ctx, s.Dev); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Tokens = map[string]string{}
+	for _, l := range []string{"channel", "ft-officer", "sz-admin", "sz-supervisor", "ft-leader"} {
+		if s.Tokens[l], err = s.Dev.Keys.Token(l); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Base is the system's API base URL.
+func (s *System) Base() string { return s.Proc.Base }
+
+// TemporalAddr is the embedded Temporal frontend.
+func (s *System) TemporalAddr() string {
+	return net.JoinHostPort("127.0.0.1", fmt.Sprint(s.Dev.TemporalPort))
+}
+
+// Close stops the process and drops the database.
+func (s *System) Close() {
+	if s.Proc != nil {
+		s.Proc.Stop()
+	}
+	if s.PG != nil {
+		_ = s.PG.Drop()
+	}
+}
+
+// RunIntake measures point 1: intake throughput and latency on PostgreSQL and SQLite at
+// 0.02 % and 5 % bad, and the COPY ceiling of PostgreSQL for the same rows.
+func RunIntake(ctx context.Context, o Options) error {
+	r := o.Report
+	for _, dialect := range []string{"postgres", "sqlite"} {
+		sys, err := StartSystem(ctx, o, dialect)
+		if err != nil {
+			return err
+		}
+		err = func() error {
+			defer sys.Close()
+			// Every rating rates its own case: enough for 4 000 ratings/s per run.
+			per := int(4000*o.Duration.Seconds()) + 5000
+			t0 := time.Now()
+			cases, err := SeedCases(ctx, sys.DBURL, "BC", 2*per+10000, nil)
+			if err != nil {
+				return err
+			}
+			r.Note("%s: %d service cases seeded in %s", dialect, len(cases), time.Since(t0).Round(time.Millisecond))
+			// Warm up connections, caches and the lazy parts (policy cache, prepared statements).
+			IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: "warm", Cases: cases[2*per:], Conc: o.Conc, Duration: 2 * time.Second}.Run(ctx)
+			for i, bad := range []struct {
+				every int
+				label string
+			}{{5000, "0.02 %"}, {20, "5 %"}} {
+				res := IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: fmt.Sprintf("ld%d", bad.every), Cases: cases[i*per : (i+1)*per],
+					BadEvery: bad.every, Conc: o.Conc, Duration: o.Duration}.Run(ctx)
+				line := fmt.Sprintf("intake %-8s bad %-6s POST /evaluations conc %d: %d accepted in %.1fs = %.0f ratings/s, p50 %s, p99 %s, failed %d %v",
+					dialect, bad.label, o.Conc, res.OK, res.Elapsed.Seconds(), res.Rate(), ms(Percentile(res.Latencies, 50)), ms(Percentile(res.Latencies, 99)), res.Failed, nonOK(res.Statuses))
+				if dialect == "postgres" {
+					n := int(res.OK)
+					if n < 1000 {
+						n = 1000
+					}
+					ceil, err := CopyCeiling(ctx, sys.DBURL, cases, n, bad.every)
+					if err != nil {
+						return err
+					}
+					line += fmt.Sprintf("; COPY ceiling %.0f ratings/s (%d rows); ratio %.2f", ceil, n, res.Rate()/ceil)
+				}
+				r.Add("%s", line)
+			}
+			// The bulk form (service cases; ratings have no bulk endpoint): 500 per request.
+			rate, lat, err := BulkCases(ctx, sys.Base(), sys.Tokens["channel"], "BK", 500, 4, o.Duration)
+			if err != nil {
+				return err
+			}
+			r.Add("intake %-8s POST /service-cases/bulk (500 cases a request, 4 clients): %.0f cases/s, request p50 %s, p99 %s",
+				dialect, rate, ms(Percentile(lat, 50)), ms(Percentile(lat, 99)))
+			return nil
+		}()
+		if err != nil {
+			return fmt.Errorf("intake on %s: %w", dialect, err)
+		}
+	}
+	return nil
+}
+
+func nonOK(m map[int]int64) map[int]int64 {
+	out := map[int]int64{}
+	for k, v := range m {
+		if k < 200 || k >= 300 {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// RunInbox measures point 2: bad rating to the unit's inbox at rate bad ratings per second.
+func RunInbox(ctx context.Context, o Options, rate int, d time.Duration) error {
+	for _, dialect := range []string{"postgres", "sqlite"} {
+		sys, err := StartSystem(ctx, o, dialect)
+		if err != nil {
+			return err
+		}
+		err = func() error {
+			defer sys.Close()
+			cases, err := SeedCases(ctx, sys.DBURL, "IC", 5000, nil)
+			if err != nil {
+				return err
+			}
+			// Warm up: a few orders through the engine first.
+			if _, _, err := InboxLatency(ctx, sys.Base(), sys.Tokens["channel"], sys.DBURL, "warm", cases[4000:], 10, 2*time.Second); err != nil {
+				return err
+			}
+			lat, missing, err := InboxLatency(ctx, sys.Base(), sys.Tokens["channel"], sys.DBURL, "inbox", cases, rate, d)
+			if err != nil {
+				return err
+			}
+			o.Report.Add("inbox %-8s %d bad ratings/s for %s: %d orders, POST → in the unit's inbox p50 %s, p99 %s, max %s; missing %d",
+				dialect, rate, d, len(lat), ms(Percentile(lat, 50)), ms(Percentile(lat, 99)), ms(Percentile(lat, 100)), missing)
+			return nil
+		}()
+		if err != nil {
+			return fmt.Errorf("inbox on %s: %w", dialect, err)
+		}
+	}
+	return nil
+}
+
+// RunWorkflow measures point 3 on `redress dev` (embedded Temporal): n whole orders through
+// every stage with conc drivers, next to n×5 empty workflows on the same server.
+func RunWorkflow(ctx context.Context, o Options, n, conc int) error {
+	sys, err := StartSystem(ctx, o, "sqlite")
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	cases, err := SeedCases(ctx, sys.DBURL, "WC", n, []string{"sz-ft-tax"})
+	if err != nil {
+		return err
+	}
+	c := Client()
+	var ids []string
+	for i, cs := range cases {
+		st, body, err := Do(ctx, c, "POST", sys.Base()+"/api/v1/evaluations", sys.Tokens["channel"], Rating(fmt.Sprintf("wf-%d", i), cs, true))
+		var res struct {
+			WorkOrderID *string `json:"work_order_id"`
+		}
+		if err != nil || st != 201 || json.Unmarshal(body, &res) != nil || res.WorkOrderID == nil {
+			return fmt.Errorf("workflow bench: rating %d = %d %s %v", i, st, body, err)
+		}
+		ids = append(ids, *res.WorkOrderID)
+	}
+	if err := WaitDispatched(ctx, sys.DBURL, ids, time.Minute); err != nil {
+		return err
+	}
+	res, err := WorkflowThroughput(ctx, sys.Base(), sys.Tokens, sys.TemporalAddr(), ids, conc, n*5)
+	if err != nil {
+		return err
+	}
+	o.Report.Add("workflow: %d whole orders (5 actions each) with %d drivers = %.1f orders/s (%.1f actions/s, action p50 %s p99 %s); empty workflow on the same server %.1f/s; ratio %.3f (orders) / %.2f (actions)",
+		res.Orders, conc, res.OrdersRate, res.OrdersRate*5, ms(res.StageLatP50), ms(res.StageLatP99), res.EmptyRate, res.Ratio, res.Ratio*5)
+	return nil
+}

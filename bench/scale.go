@@ -1,0 +1,326 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"redress/calendar"
+	"redress/models"
+	"redress/orgfile"
+	"redress/pii"
+	"redress/store"
+)
+
+// ScaleOptions configure point 4.
+type ScaleOptions struct {
+	Ratings, Orders int
+	Units           int    // generated departments beside the demo ones (default 1000)
+	DatabaseURL     string // reuse a generated database
+	Keep            bool   // keep the generated database
+	Samples         int    // requests per measured query (default 200)
+}
+
+// RunScale generates (unless DatabaseURL names an existing one) Ratings ratings with their
+// service cases and Orders work orders in a fresh PostgreSQL database with COPY, starts
+// `redress dev` on it and measures the p99 of the inbox page, a unit's month statistics and
+// the public results page.
+func RunScale(ctx context.Context, o Options, so ScaleOptions) error {
+	if so.Units == 0 {
+		so.Units = 1000
+	}
+	if so.Samples == 0 {
+		so.Samples = 200
+	}
+	dbURL := so.DatabaseURL
+	if dbURL == "" {
+		pg, err := CreateDatabase(ctx, "redress_scale")
+		if err != nil {
+			return err
+		}
+		if !so.Keep {
+			defer pg.Drop() //nolint:errcheck // best effort
+		} else {
+			o.Report.Note("scale database kept: %s", pg.URL)
+		}
+		dbURL = pg.URL
+		t0 := time.Now()
+		if err := Generate(ctx, dbURL, so, o.Report); err != nil {
+			return err
+		}
+		o.Report.Add("scale: generated %d ratings (+ as many service cases and case links) and %d work orders over %d units with COPY in %s",
+			so.Ratings, so.Orders, so.Units+len(DemoDepartments), time.Since(t0).Round(time.Second))
+	}
+	dir := o.Work
+	dev, err := NewDevOptions(o.Bin, dir+"/scale", dbURL)
+	if err != nil {
+		return err
+	}
+	p, err := StartDev(ctx, dev)
+	if err != nil {
+		return err
+	}
+	defer p.Stop()
+	tok := func(l string) string { t, _ := dev.Keys.Token(l); return t }
+	c := Client()
+	now := time.Now().In(calendar.Zone())
+	month := now.AddDate(0, -1, 0).Format("2006-01")
+	from := now.AddDate(0, -1, 0).Format("2006-01") + "-01"
+	to := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, calendar.Zone()).AddDate(0, 0, -1).Format("2006-01-02")
+
+	// The statistics read daily rollups that the worker's roller computes; its first pass
+	// over the generated year is a one-time catch-up, timed here.
+	t0 := time.Now()
+	if err := waitRollup(ctx, dbURL, t0, 45*time.Minute); err != nil {
+		return err
+	}
+	o.Report.Add("scale: first statistics rollup over the generated data finished %s after start", time.Since(t0).Round(time.Second))
+	// Publish last month's results for the public page, as an administrator would.
+	for try := 0; ; try++ {
+		st, body, err := Do(ctx, c, "POST", p.Base+"/api/v1/publications", tok("sz-admin"), map[string]any{"unit": "sz", "month": month})
+		if err == nil && st < 300 {
+			break
+		}
+		o.Report.Note("publish %s for the public page: %d %s %v", month, st, trunc(body), err)
+		if try == 5 {
+			break
+		}
+		time.Sleep(2 * time.Second)
+	}
+	queries := []struct{ name, login, path, target string }{
+		{"inbox page (officer, one unit)", "ft-officer", "/api/v1/work-orders", "50 ms"},
+		{"inbox page (administrator, whole city)", "sz-admin", "/api/v1/work-orders", "50 ms"},
+		{"inbox page overdue filter (supervisor)", "sz-supervisor", "/api/v1/work-orders?overdue=true", "50 ms"},
+		{"unit month statistics (unit leader)", "ft-leader", "/api/v1/stats/units?from=" + from + "&to=" + to, "100 ms"},
+		{"month statistics, every unit (administrator)", "sz-admin", "/api/v1/stats/units?from=" + from + "&to=" + to, "100 ms"},
+		{"public results page", "", "/api/v1/public/results?month=" + month, "100 ms"},
+	}
+	for _, q := range queries {
+		var lat []time.Duration
+		var status int
+		var body []byte
+		for i := 0; i < so.Samples+20; i++ {
+			t0 := time.Now()
+			st, b, err := Do(ctx, c, "GET", p.Base+q.path, tok(q.login), nil)
+			if err != nil {
+				return err
+			}
+			status, body = st, b
+			if i >= 20 { // the first 20 warm caches and connections
+				lat = append(lat, time.Since(t0))
+			}
+		}
+		Sorted(lat)
+		o.Report.Add("scale: %-46s GET %s → %d (%d bytes): p50 %s, p99 %s (target p99 < %s)", q.name, q.path, status, len(body),
+			ms(Percentile(lat, 50)), ms(Percentile(lat, 99)), q.target)
+		if status >= 300 {
+			o.Report.Note("answer: %s", trunc(body))
+		}
+	}
+	return nil
+}
+
+// waitRollup waits until the statistics roller has completed a pass that began after since.
+func waitRollup(ctx context.Context, dbURL string, since time.Time, limit time.Duration) error {
+	db, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		var marks []time.Time
+		// A failed poll (the database restarting under another test) is retried until limit.
+		_ = db.WithContext(ctx).Raw("SELECT mark FROM job_marks WHERE name LIKE ?", "stats%").Scan(&marks).Error
+		for _, m := range marks {
+			if m.After(since.Add(-time.Second)) {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	return fmt.Errorf("statistics rollup not done within %s", limit)
+}
+
+func trunc(b []byte) string {
+	if len(b) > 300 {
+		return string(b[:300]) + "…"
+	}
+	return string(b)
+}
+
+// Generate fills a fresh database: migrated schema, demo organisation, so.Units generated
+// departments, and so.Ratings service cases, ratings and case links and so.Orders work orders
+// (each on a bad rating) with their opening timeline events, spread over the last twelve
+// months. Everything goes in with COPY, tables in dependency order, two at a time.
+func Generate(ctx context.Context, dbURL string, so ScaleOptions, rep *Report) error {
+	db, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
+		return err
+	}
+	if _, err := calendar.EnsureShipped(ctx, db); err != nil {
+		return err
+	}
+	// Generated departments, half under each district, path built like their siblings'.
+	var parents []models.Unit
+	if err := db.WithContext(ctx).Where("code IN ?", []string{"sz-ft", "sz-ns", "sz-ft-tax"}).Order("code").Find(&parents).Error; err != nil || len(parents) != 3 {
+		return fmt.Errorf("scale: demo units: %v", err)
+	}
+	ft, ns, ftTax := parents[0], parents[1], parents[2]
+	childSuffix := strings.TrimPrefix(ftTax.Path, ft.Path+"sz-ft-tax") // what follows a code in a path
+	for i := range so.Units {
+		parent := ft
+		if i%2 == 1 {
+			parent = ns
+		}
+		code := fmt.Sprintf("gen-%04d", i)
+		u := models.Unit{Code: code, Name: fmt.Sprintf("生成单位%04d", i), Kind: "department", ParentID: &parent.ID, Path: parent.Path + code + childSuffix}
+		if err := db.WithContext(ctx).Create(&u).Error; err != nil {
+			return fmt.Errorf("scale: unit %s: %w", code, err)
+		}
+	}
+	var units []models.Unit
+	if err := db.WithContext(ctx).Where("kind = ?", "department").Order("id").Find(&units).Error; err != nil {
+		return err
+	}
+	keys := NewKeys()
+	box, err := pii.ParseKeys(keys.PII, keys.PIIHash)
+	if err != nil {
+		return err
+	}
+	sealedName, sealedPhone, sealedID := box.Seal("张三"), box.Seal("13800001234"), box.Seal("440301199001011234")
+	phoneHash, idHash := box.Hash("phone", "13800001234"), box.Hash("id", "440301199001011234")
+	levelsGood := `{"attitude":"satisfied","overall":"satisfied"}`
+	levelsBad := `{"attitude":"very_dissatisfied","overall":"very_dissatisfied"}`
+	now := time.Now().UTC()
+	year := 365 * 24 * time.Hour
+	n, m := so.Ratings, so.Orders
+	badEvery := max(1, n/max(1, m))
+	// Deterministic per-row values: row i is rated at a time spread over the year, at unit
+	// i % len(units); row i is bad (with an order) when i % badEvery == 0 and the order count
+	// is not yet reached.
+	// Units by a multiplicative hash of the row, so that the bad rows (every badEvery-th) are
+	// spread over all units as evenly as the good ones.
+	unitOf := func(i int) models.Unit { return units[int((uint64(i)*2654435761)>>7)%len(units)] }
+	ratedAt := func(i int) time.Time { return now.Add(-time.Duration(float64(year) * float64(n-i) / float64(n))) }
+	isBad := func(i int) bool { return i%badEvery == 0 && i/badEvery < m }
+	evalID := func(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
+	woID := func(i int) string { return fmt.Sprintf("00000000-0000-4000-9000-%012d", i) }
+	caseNo := func(i int) string { return fmt.Sprintf("SC-%09d", i) }
+	orderState := func(i int) string {
+		// Most orders of the year are closed; the last weeks' are spread over the open states.
+		if ratedAt(i).Before(now.Add(-30 * 24 * time.Hour)) {
+			return models.StateClosed
+		}
+		open := []string{models.StateDispatched, models.StateSigned, models.StateCalledBack, models.StateRectifying, models.StateReviewing, models.StateFeedback}
+		return open[i%len(open)]
+	}
+	type table struct {
+		name string
+		cols []string
+		rows func(i int) []any // nil: skip this i
+	}
+	tables := [][]table{
+		{{"service_cases", []string{"id", "case_no", "item_code", "item_name", "unit_id", "channel", "completed_at", "applicant_name", "applicant_phone", "content_hash", "created_at"},
+			func(i int) []any {
+				t := ratedAt(i).Add(-2 * time.Hour)
+				return []any{fmt.Sprintf("00000000-0000-4000-a000-%012d", i), caseNo(i), fmt.Sprintf("T%02d", i%40), "税务登记", unitOf(i).ID, "window_device", t, sealedName, sealedPhone, "gen", t}
+			}},
+			{"evaluations", []string{"id", "evaluation_id", "channel", "overall", "levels", "bad", "tags", "comment", "rated_at", "received_at",
+				"evaluator_name", "evaluator_phone", "evaluator_id_number", "evaluator_phone_hash", "evaluator_id_hash", "request_hash", "work_order_id"},
+				func(i int) []any {
+					t := ratedAt(i)
+					if isBad(i) {
+						return []any{evalID(i), fmt.Sprintf("GEN-%09d", i), "qr_code", "very_dissatisfied", levelsBad, true, `[]`, "办理很慢，等了两个小时", t, t,
+							sealedName, sealedPhone, sealedID, phoneHash, idHash, "gen", woID(i)}
+					}
+					return []any{evalID(i), fmt.Sprintf("GEN-%09d", i), "qr_code", "satisfied", levelsGood, false, `[]`, "", t, t,
+						sealedName, sealedPhone, sealedID, phoneHash, idHash, "gen", nil}
+				}}},
+		{{"evaluation_cases", []string{"evaluation_id", "case_no"}, func(i int) []any { return []any{evalID(i), caseNo(i)} }},
+			{"work_orders", []string{"id", "evaluation_id", "workflow_id", "workflow_started", "state", "disposition", "unit_id", "unit_path", "case_nos", "overall", "levels", "comment",
+				"opened_at", "dispatched_at", "next_due_at", "deadlines", "updated_at"},
+				func(i int) []any {
+					if !isBad(i) {
+						return nil
+					}
+					u := unitOf(i)
+					t := ratedAt(i)
+					st := orderState(i)
+					var due any
+					disp := ""
+					if st != models.StateClosed {
+						due = t.Add(3 * 24 * time.Hour)
+					} else {
+						disp = "rectify_now"
+					}
+					nos, _ := json.Marshal([]string{caseNo(i)})
+					return []any{woID(i), evalID(i), "work-order-" + woID(i), true, st, disp, u.ID, u.Path, string(nos), "very_dissatisfied", levelsBad, "办理很慢，等了两个小时",
+						t, t.Add(time.Minute), due, "[]", t}
+				}}},
+		{{"timeline_events", []string{"id", "work_order_id", "seq", "at", "actor", "type", "data"},
+			func(i int) []any {
+				if !isBad(i) {
+					return nil
+				}
+				return []any{"work-order-" + woID(i) + "/0", woID(i), 0, ratedAt(i), "system", "opened", `{"channel":"qr_code"}`}
+			}}},
+	}
+	for _, stage := range tables {
+		var wg sync.WaitGroup
+		errs := make(chan error, len(stage))
+		for _, t := range stage {
+			wg.Add(1)
+			go func(t table) {
+				defer wg.Done()
+				t0 := time.Now()
+				conn, err := pgx.Connect(ctx, dbURL)
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer conn.Close(ctx)
+				i := 0
+				src := pgx.CopyFromFunc(func() ([]any, error) {
+					for i < n {
+						r := t.rows(i)
+						i++
+						if r != nil {
+							return r, nil
+						}
+					}
+					return nil, nil
+				})
+				k, err := conn.CopyFrom(ctx, pgx.Identifier{t.name}, t.cols, src)
+				if err != nil {
+					errs <- fmt.Errorf("copy %s: %w", t.name, err)
+					return
+				}
+				rep.Note("scale: %s: %d rows in %s", t.name, k, time.Since(t0).Round(time.Second))
+			}(t)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			return err
+		}
+	}
+	// The rollups the statistics read start from the generated data's beginning.
+	return db.WithContext(ctx).Exec("ANALYZE").Error
+}

@@ -1,0 +1,211 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"redress/models"
+)
+
+// Stage is one officer or administrator action of the full path of a work order.
+type Stage struct {
+	Login string
+	Body  map[string]any
+	Want  string // state after it
+}
+
+// FullPath drives an order from dispatched to closed: sign, callback, dispose rectify_now,
+// review approve, record_feedback.
+var FullPath = []Stage{
+	{"ft-officer", map[string]any{"action": "sign"}, models.StateSigned},
+	{"ft-officer", map[string]any{"action": "callback", "reached": true, "method": "phone", "note": "已电话回访"}, models.StateCalledBack},
+	{"ft-officer", map[string]any{"action": "dispose", "true": true, "reasonable": true, "disposition": "rectify_now", "measures": "当场整改，已增设窗口"}, models.StateReviewing},
+	{"sz-admin", map[string]any{"action": "review", "approve": true, "note": "整改到位"}, models.StateFeedback},
+	{"ft-officer", map[string]any{"action": "record_feedback", "satisfaction": "satisfied", "comment": "满意"}, models.StateClosed},
+}
+
+// DriveOrder takes one dispatched order through FullPath.
+func DriveOrder(ctx context.Context, c *Driver, base string, tokens map[string]string, id string) error {
+	for i, s := range FullPath {
+		var st int
+		var body []byte
+		var err error
+		// A 5xx (engine momentarily busy) is retried under the same Idempotency-Key, which
+		// makes the retry the same update.
+		for try := 0; try < 5; try++ {
+			st, body, err = c.Do(ctx, base+"/api/v1/work-orders/"+id+"/actions", tokens[s.Login], s.Body, id+"-"+s.Body["action"].(string))
+			if err == nil && st < 500 {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if err != nil {
+			return fmt.Errorf("order %s stage %d: %w", id, i, err)
+		}
+		var o struct {
+			State string `json:"state"`
+		}
+		if st != 200 || json.Unmarshal(body, &o) != nil || o.State != s.Want {
+			return fmt.Errorf("order %s %v = %d %s, want state %s", id, s.Body["action"], st, body, s.Want)
+		}
+	}
+	return nil
+}
+
+// Driver posts actions and keeps their latencies.
+type Driver struct {
+	c   *http.Client
+	mu  sync.Mutex
+	lat []time.Duration
+}
+
+// NewDriver makes a Driver.
+func NewDriver() *Driver { return &Driver{c: Client()} }
+
+// Do posts one action under an Idempotency-Key (a retry is then the same update).
+func (d *Driver) Do(ctx context.Context, url, token string, body any, key string) (int, []byte, error) {
+	t0 := time.Now()
+	st, b, err := Do(ctx, d.c, "POST", url, token, body, "Idempotency-Key", key)
+	if err == nil && st == 200 {
+		d.mu.Lock()
+		d.lat = append(d.lat, time.Since(t0))
+		d.mu.Unlock()
+	}
+	return st, b, err
+}
+
+func (d *Driver) latencies() []time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]time.Duration(nil), d.lat...)
+}
+
+// WorkflowResult is one workflow-throughput run.
+type WorkflowResult struct {
+	Orders      int
+	OrdersRate  float64 // whole orders per second
+	Empty       int
+	EmptyRate   float64 // empty workflows per second on the same server
+	Ratio       float64
+	StageLatP50 time.Duration
+	StageLatP99 time.Duration
+}
+
+// WorkflowThroughput drives orders (already dispatched) through every stage with conc
+// concurrent drivers, then runs empty workflows on the same Temporal server (a worker in this
+// process on its own task queue) with the same concurrency, and reports both rates.
+func WorkflowThroughput(ctx context.Context, base string, tokens map[string]string, temporalAddr string, orders []string, conc, empty int) (WorkflowResult, error) {
+	res := WorkflowResult{Orders: len(orders), Empty: empty}
+	w := NewDriver()
+	var next atomic.Int64
+	var firstErr error
+	var mu sync.Mutex
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n := int(next.Add(1) - 1)
+				if n >= len(orders) || ctx.Err() != nil {
+					return
+				}
+				if err := DriveOrder(ctx, w, base, tokens, orders[n]); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return res, firstErr
+	}
+	res.OrdersRate = float64(len(orders)) / time.Since(start).Seconds()
+	lat := Sorted(w.latencies())
+	res.StageLatP50, res.StageLatP99 = Percentile(lat, 50), Percentile(lat, 99)
+
+	rate, err := EmptyWorkflowRate(ctx, temporalAddr, empty, conc)
+	if err != nil {
+		return res, err
+	}
+	res.EmptyRate = rate
+	res.Ratio = res.OrdersRate / res.EmptyRate
+	return res, nil
+}
+
+// emptyWorkflow does nothing: its rate is what the engine can do at all.
+func emptyWorkflow(ctx workflow.Context) error { return nil }
+
+// EmptyWorkflowRate starts and awaits n empty workflows, conc at a time, on the Temporal
+// frontend at addr (namespace default), with a worker in this process.
+func EmptyWorkflowRate(ctx context.Context, addr string, n, conc int) (float64, error) {
+	c, err := client.DialContext(ctx, client.Options{HostPort: addr, Namespace: "default", Logger: quietLogger{}})
+	if err != nil {
+		return 0, fmt.Errorf("dial temporal %s: %w", addr, err)
+	}
+	defer c.Close()
+	queue := fmt.Sprintf("bench-empty-%d", time.Now().UnixNano())
+	wk := worker.New(c, queue, worker.Options{})
+	wk.RegisterWorkflowWithOptions(emptyWorkflow, workflow.RegisterOptions{Name: "bench-empty"})
+	if err := wk.Start(); err != nil {
+		return 0, err
+	}
+	defer wk.Stop()
+	var next atomic.Int64
+	var firstErr error
+	var mu sync.Mutex
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if int(i) >= n || ctx.Err() != nil {
+					return
+				}
+				run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("%s-%d", queue, i), TaskQueue: queue}, "bench-empty")
+				if err == nil {
+					err = run.Get(ctx, nil)
+				}
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return 0, firstErr
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// quietLogger drops the SDK's log lines (the harness prints its own).
+type quietLogger struct{}
+
+func (quietLogger) Debug(string, ...any) {}
+func (quietLogger) Info(string, ...any)  {}
+func (quietLogger) Warn(string, ...any)  {}
+func (quietLogger) Error(string, ...any) {}

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"redress/config"
+	"redress/notify"
+	"redress/pii"
+	"redress/store"
+)
+
+// buildNotifier assembles the worker's notifications dispatcher: staff messages go to the local
+// inbox; evaluators' SMS to the SMS gateway's webhook when one is configured, else (redress
+// dev, or a deployment without a gateway yet) to the local inbox as well, masked, so they show
+// in the UI.
+func buildNotifier(cfg config.Config, db *store.DB) (*notify.Dispatcher, error) {
+	box, err := pii.ParseKeys(cfg.PIIKeys, cfg.PIIHashKey)
+	if err != nil {
+		return nil, fmt.Errorf("notifications: REDRESS_PII_KEYS / REDRESS_PII_HASH_KEY: %w", err)
+	}
+	local := &notify.Local{DB: db}
+	var sms notify.Sender = local
+	if cfg.SMSWebhookURL != "" {
+		sms = &notify.Webhook{URL: cfg.SMSWebhookURL, Secret: cfg.SMSWebhookSecret, Client: &http.Client{Timeout: 10 * time.Second}}
+	} else {
+		slog.Info("no SMS gateway configured (REDRESS_SMS_WEBHOOK_URL): evaluators' SMS are kept in the local inbox")
+	}
+	return &notify.Dispatcher{
+		DB: db, Box: box, PublicURL: cfg.PublicURL,
+		Senders:     map[string]notify.Sender{notify.ChannelInbox: local, notify.ChannelSMS: sms},
+		MaxAttempts: cfg.NotifyMaxAttempts, Poll: cfg.NotifyPoll,
+	}, nil
+}

@@ -1,0 +1,511 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"redress/api"
+	"redress/auth"
+	"redress/calendar"
+	"redress/devserver"
+	"redress/engine"
+	"redress/intake"
+	"redress/migrations"
+	"redress/models"
+	"redress/orgfile"
+	"redress/pii"
+	"redress/policies"
+	"redress/store"
+	"redress/store/storetest"
+	"redress/web"
+	"redress/worker"
+)
+
+// system is the whole of redress dev in this process: embedded Temporal, a migrated SQLite
+// database with the demo organisation, the worker (reconciler included) and the API with the
+// demo sign-in and the embedded UI, behind a real HTTP server.
+type system struct {
+	base   string
+	db     *store.DB
+	srv    *api.Server
+	intake *intake.Service
+}
+
+func startSystem(t *testing.T) *system {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+
+	ts, err := devserver.Start(devserver.Options{Namespace: "default"})
+	if err != nil {
+		t.Fatalf("start embedded temporal: %v", err)
+	}
+	t.Cleanup(ts.Stop)
+	dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer dcancel()
+	tc, err := engine.Dial(dctx, ts.FrontendAddr, "default", prometheus.NewRegistry())
+	if err != nil {
+		t.Fatalf("dial temporal: %v", err)
+	}
+	t.Cleanup(tc.Close)
+
+	db := storetest.Open(t, migrations.SQLite)
+	if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
+		t.Fatalf("demo organisation: %v", err)
+	}
+	if _, err := calendar.EnsureShipped(ctx, db); err != nil {
+		t.Fatalf("shipped calendar: %v", err)
+	}
+	queue := "e2e"
+	wdone := make(chan error, 1)
+	go func() {
+		wdone <- worker.Run(ctx, worker.Deps{Client: tc, TaskQueue: queue, DB: db, ReconcileEvery: time.Second})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-wdone:
+		case <-time.After(20 * time.Second):
+		}
+	})
+
+	spec, hashKey := pii.NewKeySpec("k1")
+	box, err := pii.ParseKeys(spec, hashKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer, err := auth.NewIssuer([]byte("e2e-signing-key-0123456789abcdef-0123"), "redress", "redress-api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := policies.Open(ctx, db.DB)
+	if err != nil {
+		t.Fatalf("policies: %v", err)
+	}
+	in := &intake.Service{DB: db, PII: box, Starter: &engine.Starter{Client: tc, TaskQueue: queue, DB: db}}
+	reg := prometheus.NewRegistry()
+	srv := api.New(api.Deps{
+		DB: db, Temporal: tc, Tokens: issuer, Enforcer: ps.Enforcer(), Policies: ps, PII: box, Intake: in,
+		Registry: reg, Gatherer: reg, Web: web.FS, Calendars: calendar.NewCache(db, 0),
+		Banners: api.CalendarBanners(db, time.Now), Dev: true,
+	})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return &system{base: hs.URL, db: db, srv: srv, intake: in}
+}
+
+// registerCase posts a completed case of the Futian tax office, as a channel system does.
+func (s *system) registerCase(t *testing.T, caseNo string) {
+	t.Helper()
+	done := time.Now().Add(-time.Hour)
+	var u models.Unit
+	if err := s.db.Where("code = ?", "sz-ft-tax").First(&u).Error; err != nil {
+		t.Fatalf("unit: %v", err)
+	}
+	_, _, err := s.intake.RegisterCase(context.Background(), store.Scope{Subtrees: []string{u.Path}}, intake.CaseRequest{
+		CaseNo: caseNo, ServiceItem: intake.ServiceItem{Code: "tax-reg", Name: "Tax registration"},
+		Unit: "sz-ft-tax", Channel: "window_device", CompletedAt: &done,
+		Applicant: intake.Person{Name: "Zhang San", Phone: "13812341234", IDNumber: "440301199001011234"},
+	})
+	if err != nil {
+		t.Fatalf("register case: %v", err)
+	}
+}
+
+// chromiumPath finds Debian's chromium; REDRESS_CHROMIUM overrides.
+func chromiumPath() string {
+	if p := os.Getenv("REDRESS_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	return ""
+}
+
+// artifacts is where screenshots go: $REDRESS_ARTIFACTS, else ./test-artifacts at the module root.
+func artifacts(t *testing.T) string {
+	dir := os.Getenv("REDRESS_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "test-artifacts")
+	}
+	dir = filepath.Join(dir, "browser")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// browser is one headless Chromium tab that records console errors and uncaught exceptions.
+type browser struct {
+	ctx  context.Context
+	dir  string
+	mu   sync.Mutex
+	errs []string
+	shot int
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	path := chromiumPath()
+	if path == "" {
+		if os.Getenv("REDRESS_REQUIRE_BROWSER") == "1" {
+			t.Fatal("chromium not found and REDRESS_REQUIRE_BROWSER=1 (apt-get install chromium)")
+		}
+		t.Skip("chromium not found; set REDRESS_REQUIRE_BROWSER=1 to make this a failure")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(acancel)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	b := &browser{ctx: ctx, dir: artifacts(t)}
+	chromedp.ListenTarget(ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			b.fail("exception: " + e.ExceptionDetails.Text + " " + exceptionText(e.ExceptionDetails))
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.APITypeError || e.Type == runtime.APITypeAssert {
+				var parts []string
+				for _, a := range e.Args {
+					parts = append(parts, string(a.Value)+a.Description)
+				}
+				b.fail("console." + string(e.Type) + ": " + strings.Join(parts, " "))
+			}
+		case *log.EventEntryAdded:
+			if e.Entry.Level == log.LevelError {
+				b.fail("log: " + e.Entry.Text + " " + e.Entry.URL)
+			}
+		}
+	})
+	if err := chromedp.Run(ctx, log.Enable(), runtime.Enable()); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return b
+}
+
+func exceptionText(d *runtime.ExceptionDetails) string {
+	if d.Exception != nil {
+		return d.Exception.Description
+	}
+	return ""
+}
+
+func (b *browser) fail(msg string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.errs = append(b.errs, msg)
+}
+
+// checkConsole fails the test on any console error or exception seen so far.
+func (b *browser) checkConsole(t *testing.T, step string) {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.errs) > 0 {
+		t.Fatalf("%s: the page logged errors:\n%s", step, strings.Join(b.errs, "\n"))
+	}
+}
+
+// run runs actions with a time limit, failing the test (with a screenshot) on error.
+func (b *browser) run(t *testing.T, step string, actions ...chromedp.Action) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
+	defer cancel()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		b.screenshot(t, "failed-"+step)
+		var body string
+		_ = chromedp.Run(b.ctx, chromedp.Text("body", &body, chromedp.ByQuery))
+		t.Fatalf("%s: %v\npage text: %s", step, err, body)
+	}
+	b.checkConsole(t, step)
+}
+
+// screenshot saves the whole page as a PNG artifact.
+func (b *browser) screenshot(t *testing.T, name string) {
+	t.Helper()
+	b.shot++
+	var buf []byte
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&buf, 100)); err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	p := filepath.Join(b.dir, fmt.Sprintf("%02d-%s.png", b.shot, name))
+	if err := os.WriteFile(p, buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot %s", p)
+}
+
+// phone and desktop set the viewport: 375 px wide like a phone, or a desktop screen.
+func phone() chromedp.Action   { return chromedp.EmulateViewport(375, 740, chromedp.EmulateMobile) }
+func desktop() chromedp.Action { return chromedp.EmulateViewport(1280, 900) }
+
+// noHorizontalScroll fails when the page is wider than the viewport (unusable at 375 px).
+func noHorizontalScroll(t *testing.T, b *browser, step string) {
+	t.Helper()
+	var over bool
+	b.run(t, step+"-width", chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &over))
+	if over {
+		var w int
+		_ = chromedp.Run(b.ctx, chromedp.Evaluate(`document.documentElement.scrollWidth`, &w))
+		t.Errorf("%s: the page is %d px wide, wider than the 375 px screen", step, w)
+	}
+}
+
+// setSelect sets a select's value and fires change, as a user's pick does.
+func setSelect(sel, value string) chromedp.Action {
+	return chromedp.Evaluate(fmt.Sprintf(`(() => { const s = document.querySelector(%q); s.value = %q; s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`, sel, value), nil)
+}
+
+// signIn uses the demo picker of the sign-in page.
+func signIn(t *testing.T, b *browser, base, login string) {
+	t.Helper()
+	b.run(t, "sign-in-"+login,
+		chromedp.Navigate(base+"/#/login"),
+		chromedp.Evaluate(`sessionStorage.clear()`, nil),
+		chromedp.Navigate(base+"/#/login?signed_out=1"),
+		chromedp.WaitVisible(fmt.Sprintf(`button.user-pick[aria-label*=%q]`, login), chromedp.ByQuery),
+		chromedp.Click(fmt.Sprintf(`button.user-pick[aria-label*=%q]`, login), chromedp.ByQuery),
+		chromedp.WaitVisible(`#user .user-name`, chromedp.ByQuery),
+	)
+}
+
+// waitAction waits until the order page offers the action's form and unfolds it, as a user
+// opening the form does.
+func waitAction(name string) chromedp.Action {
+	return chromedp.Tasks{
+		chromedp.WaitReady(fmt.Sprintf(`form[data-action=%q]`, name), chromedp.ByQuery),
+		chromedp.Evaluate(fmt.Sprintf(`document.querySelector('details[data-action=%q]').open = true`, name), nil),
+		chromedp.WaitVisible(fmt.Sprintf(`form[data-action=%q] button[type=submit]`, name), chromedp.ByQuery),
+	}
+}
+
+func submitAction(name string) chromedp.Action {
+	return chromedp.Click(fmt.Sprintf(`form[data-action=%q] button[type=submit]`, name), chromedp.ByQuery)
+}
+
+// TestCitizenToOfficerToAdministrator walks the issue's story through the real UI: a citizen
+// rates a case badly on the QR page (375 px), the officer sees the order in the inbox (375 px),
+// signs it, records a callback and a disposition, the administrator approves the review, and
+// the citizen follows the outcome on the tracking page.
+func TestCitizenToOfficerToAdministrator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Temporal and Chromium")
+	}
+	sys := startSystem(t)
+	b := newBrowser(t)
+	caseNo := "E2E-" + time.Now().Format("150405")
+	sys.registerCase(t, caseNo)
+	token := sys.srv.RateToken(caseNo)
+
+	// 1. The citizen rates on a phone.
+	b.run(t, "rate-open", phone(),
+		chromedp.Navigate(sys.base+"/#/rate/"+token),
+		chromedp.WaitVisible(`.level-btn[data-level="very_dissatisfied"]`, chromedp.ByQuery))
+	noHorizontalScroll(t, b, "rate")
+	b.screenshot(t, "citizen-rate-page")
+	b.run(t, "rate-fill",
+		chromedp.Click(`.level-big .level-btn[data-level="very_dissatisfied"]`, chromedp.ByQuery),
+		chromedp.Click(`.tag[data-tag="slow"]`, chromedp.ByQuery),
+		chromedp.SendKeys(`textarea[name="comment"]`, "waited two hours, asked to come back twice", chromedp.ByQuery),
+	)
+	b.screenshot(t, "citizen-rate-filled")
+	b.run(t, "rate-submit",
+		chromedp.Click(`.rate-form button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.rate-done`, chromedp.ByQuery))
+	b.screenshot(t, "citizen-rate-done")
+
+	// 2. The officer finds it in the inbox (on a phone), once the workflow has dispatched it.
+	signIn(t, b, sys.base, "ft-officer")
+	b.run(t, "inbox", phone(),
+		chromedp.Navigate(sys.base+"/#/inbox"),
+		chromedp.WaitVisible(fmt.Sprintf(`//table//a[contains(., %q)]`, caseNo), chromedp.BySearch))
+	noHorizontalScroll(t, b, "inbox")
+	b.screenshot(t, "officer-inbox")
+
+	// 3. Sign, call back, dispose through the forms.
+	b.run(t, "open-order", desktop(),
+		chromedp.Click(fmt.Sprintf(`//table//a[contains(., %q)]`, caseNo), chromedp.BySearch),
+		waitAction("sign"))
+	b.screenshot(t, "officer-order-dispatched")
+	b.run(t, "sign", submitAction("sign"), waitAction("callback"))
+	b.screenshot(t, "officer-order-signed")
+	b.run(t, "callback",
+		chromedp.Click(`form[data-action="callback"] input[name="reached"]`, chromedp.ByQuery),
+		chromedp.SendKeys(`form[data-action="callback"] textarea[name="note"]`, "reached by phone, explained the delay", chromedp.ByQuery),
+		submitAction("callback"), waitAction("dispose"))
+	b.screenshot(t, "officer-order-called-back")
+	b.run(t, "dispose-validation", submitAction("dispose"),
+		chromedp.WaitVisible(`form[data-action="dispose"] .field.invalid`, chromedp.ByQuery))
+	b.run(t, "dispose",
+		chromedp.Click(`form[data-action="dispose"] input[name="true"]`, chromedp.ByQuery),
+		chromedp.Click(`form[data-action="dispose"] input[name="reasonable"]`, chromedp.ByQuery),
+		setSelect(`form[data-action="dispose"] select[name="disposition"]`, "rectify_now"),
+		chromedp.WaitVisible(`form[data-action="dispose"] textarea[name="measures"]`, chromedp.ByQuery),
+		chromedp.SendKeys(`form[data-action="dispose"] textarea[name="measures"]`, "added a second window at peak hours", chromedp.ByQuery),
+		submitAction("dispose"),
+		chromedp.WaitVisible(`.chip-cyan`, chromedp.ByQuery),
+		chromedp.WaitNotPresent(`form[data-action="dispose"]`, chromedp.ByQuery))
+	b.screenshot(t, "officer-order-disposed")
+
+	// 4. The administrator approves the result from the review queue.
+	signIn(t, b, sys.base, "sz-admin")
+	b.run(t, "review-queue",
+		chromedp.Navigate(sys.base+"/#/queues/reviews"),
+		chromedp.WaitVisible(fmt.Sprintf(`//table//a[contains(., %q)]`, caseNo), chromedp.BySearch))
+	b.screenshot(t, "admin-review-queue")
+	b.run(t, "review",
+		chromedp.Click(fmt.Sprintf(`//table//a[contains(., %q)]`, caseNo), chromedp.BySearch),
+		waitAction("review"),
+		chromedp.Click(`form[data-action="review"] input[value="yes"]`, chromedp.ByQuery),
+		submitAction("review"),
+		chromedp.WaitNotPresent(`form[data-action="review"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.chip-teal`, chromedp.ByQuery))
+	b.screenshot(t, "admin-approved")
+
+	// Other daily pages of the administrator render without errors.
+	visit := func(who string, pages ...string) {
+		for _, p := range pages {
+			name := who + strings.NewReplacer("/#/", "-", "/", "-").Replace(p)
+			b.run(t, name, chromedp.Navigate(sys.base+p),
+				chromedp.WaitVisible(`main h1`, chromedp.ByQuery), chromedp.Sleep(800*time.Millisecond))
+			b.screenshot(t, name)
+		}
+	}
+	visit("admin", "/#/queues/dispatch", "/#/dashboard", "/#/board", "/#/admin/users", "/#/admin/policies")
+	b.run(t, "calendar-year", chromedp.Navigate(sys.base+"/#/calendar"),
+		chromedp.WaitVisible(`.cal-year .cal-month`, chromedp.ByQuery))
+	b.screenshot(t, "admin-calendar")
+
+	// The supervisor's board and the auditor's pages.
+	signIn(t, b, sys.base, "sz-supervisor")
+	visit("supervisor", "/#/board")
+	signIn(t, b, sys.base, "sz-auditor")
+	visit("auditor", "/#/audit/log", "/#/inbox")
+	b.run(t, "auditor-order",
+		chromedp.Click(fmt.Sprintf(`//table//a[contains(., %q)]`, caseNo), chromedp.BySearch),
+		chromedp.WaitVisible(`ol.timeline li`, chromedp.ByQuery))
+	b.screenshot(t, "auditor-order-timeline")
+
+	// The public results page needs no sign-in.
+	b.run(t, "public-results", chromedp.Evaluate(`sessionStorage.clear()`, nil), phone(),
+		chromedp.Navigate(sys.base+"/#/results"), chromedp.WaitVisible(`main h1`, chromedp.ByQuery), chromedp.Sleep(800*time.Millisecond))
+	noHorizontalScroll(t, b, "results")
+	b.screenshot(t, "public-results")
+
+	// 5. The citizen follows the outcome on the tracking page.
+	trackURL := trackLink(t, sys, caseNo)
+	if trackURL == "" {
+		t.Fatal("no tracking link reached the evaluator within 30 s of the approval")
+	}
+	signOut := chromedp.Evaluate(`sessionStorage.clear()`, nil)
+	b.run(t, "track", phone(), signOut,
+		chromedp.Navigate(trackURL),
+		chromedp.WaitVisible(`.track-summary`, chromedp.ByQuery))
+	noHorizontalScroll(t, b, "track")
+	b.screenshot(t, "citizen-track")
+	var hasForm bool
+	b.run(t, "track-form", chromedp.Evaluate(`!!document.querySelector('form.track-feedback')`, &hasForm))
+	if hasForm {
+		b.run(t, "track-feedback",
+			chromedp.Click(`form.track-feedback input[value="satisfied"]`, chromedp.ByQuery),
+			chromedp.Click(`form.track-feedback button[type=submit]`, chromedp.ByQuery),
+			chromedp.WaitNotPresent(`form.track-feedback`, chromedp.ByQuery))
+		b.screenshot(t, "citizen-track-feedback")
+	}
+}
+
+// trackLink finds the tracking page of the case's work order from the messages sent to the
+// evaluator (the outbox), or answers "" when none came.
+func trackLink(t *testing.T, sys *system, caseNo string) string {
+	t.Helper()
+	var wo models.WorkOrder
+	if err := sys.db.Where("case_nos LIKE ?", "%"+caseNo+"%").First(&wo).Error; err != nil {
+		t.Fatalf("work order of %s: %v", caseNo, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		tok, err := findTrackToken(sys, wo.ID)
+		if errors.Is(err, errNoTracking) {
+			return ""
+		}
+		if err != nil {
+			t.Fatalf("tracking token: %v", err)
+		}
+		if tok != "" {
+			res, err := http.Get(sys.base + "/api/v1/track/" + tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode == http.StatusNotFound || res.StatusCode == http.StatusMethodNotAllowed {
+				return ""
+			}
+			return sys.base + "/#/track/" + tok
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return ""
+}
+
+var errNoTracking = errors.New("no tracking in this build")
+
+// findTrackToken reads the tracking token out of the outbox: the messages to the evaluator
+// carry it in their params (the sender turns it into the link).
+func findTrackToken(sys *system, workOrderID string) (string, error) {
+	if !sys.db.Migrator().HasTable("notifications") {
+		return "", errNoTracking
+	}
+	var params []string
+	if err := sys.db.Table("notifications").Where("work_order_id = ?", workOrderID).Order("created_at DESC").Pluck("params", &params).Error; err != nil {
+		return "", err
+	}
+	for _, p := range params {
+		var m map[string]string
+		if err := json.Unmarshal([]byte(p), &m); err != nil {
+			continue
+		}
+		if tok := m["token"]; tok != "" {
+			return tok, nil
+		}
+	}
+	return "", nil
+}

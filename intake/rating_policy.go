@@ -1,0 +1,123 @@
+package intake
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"redress/calendar"
+	"redress/models"
+)
+
+// Rating-policy defaults (DOMAIN.md): a 7-natural-day window after completion, 基本满意 as
+// the default rating (Guangdong/Shenzhen), one follow-up rating.
+const (
+	DefaultWindowDays    = 7
+	DefaultFollowUpLimit = 1
+	DefaultLevel         = models.BasicallySatisfied
+)
+
+// RatingPolicy is the part of the nearest policy the intake needs, defaults filled in.
+type RatingPolicy struct {
+	Window        models.Budget
+	DefaultLevel  string
+	FollowUpLimit int
+}
+
+// CalendarSource gives the working-day calendar of a unit (a *calendar.Cache in production).
+type CalendarSource interface {
+	Calendar(ctx context.Context, unitPath string) (*calendar.Calendar, error)
+}
+
+// calendarCache is the fallback calendar source when the Service was built without one.
+var (
+	cacheOnce sync.Mutex
+	caches    = map[any]*calendar.Cache{}
+)
+
+func (s *Service) calendars() CalendarSource {
+	if s.Calendars != nil {
+		return s.Calendars
+	}
+	cacheOnce.Lock()
+	defer cacheOnce.Unlock()
+	c := caches[s.DB]
+	if c == nil {
+		c = calendar.NewCache(s.DB, 0)
+		caches[s.DB] = c
+	}
+	return c
+}
+
+// ratingPolicy returns the rating rules of the nearest policy above unitPath; each rule a
+// policy leaves out is taken from the next policy up, then from the defaults.
+func (s *Service) ratingPolicy(ctx context.Context, unitPath string) (RatingPolicy, error) {
+	codes := strings.Split(strings.Trim(unitPath, "/"), "/")
+	var rows []struct {
+		Path string
+		Doc  models.JSON[models.PolicyDoc]
+	}
+	err := s.DB.WithContext(ctx).Table("policies").
+		Select("units.path, policies.doc").
+		Joins("JOIN units ON units.id = policies.unit_id").
+		Where("units.code IN ?", codes).Scan(&rows).Error
+	if err != nil {
+		return RatingPolicy{}, fmt.Errorf("rating policy %s: %w", unitPath, err)
+	}
+	sort.Slice(rows, func(i, j int) bool { return len(rows[i].Path) > len(rows[j].Path) })
+	var p RatingPolicy
+	windowSet, followSet := false, false
+	for _, r := range rows {
+		if !strings.HasPrefix(unitPath, r.Path) {
+			continue
+		}
+		if !windowSet && r.Doc.V.RatingWindow != nil {
+			p.Window, windowSet = *r.Doc.V.RatingWindow, true
+		}
+		if p.DefaultLevel == "" && models.IsLevel(r.Doc.V.DefaultLevel) {
+			p.DefaultLevel = r.Doc.V.DefaultLevel
+		}
+		if !followSet && r.Doc.V.FollowUps != nil && *r.Doc.V.FollowUps >= 0 {
+			p.FollowUpLimit, followSet = *r.Doc.V.FollowUps, true
+		}
+	}
+	if !windowSet {
+		n := DefaultWindowDays
+		p.Window = models.Budget{NaturalDays: &n}
+	}
+	if p.DefaultLevel == "" {
+		p.DefaultLevel = DefaultLevel
+	}
+	if !followSet {
+		p.FollowUpLimit = DefaultFollowUpLimit
+	}
+	return p, nil
+}
+
+// windowCloses computes when the rating window of a case completed at completedAt closes:
+// the policy's budget counted by the calendar of the case's unit from the completion (the day
+// of completion does not count; natural days end at 24:00 China time), never extended to a
+// working day (ExtendToWorkingDay is off for the rating window).
+func (s *Service) windowCloses(ctx context.Context, unitPath string, completedAt time.Time) (time.Time, error) {
+	p, err := s.ratingPolicy(ctx, unitPath)
+	if err != nil {
+		return time.Time{}, err
+	}
+	b, err := calendar.BudgetFromModel(p.Window)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("rating window of %s: %w", unitPath, err)
+	}
+	b.ExtendToWorkingDay = false
+	cal, err := s.calendars().Calendar(ctx, unitPath)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("rating window of %s: calendar: %w", unitPath, err)
+	}
+	res, err := cal.Add(completedAt, b)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("rating window of %s: %w", unitPath, err)
+	}
+	return res.DueAt.UTC(), nil
+}

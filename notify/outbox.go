@@ -1,0 +1,178 @@
+// Package notify is the notifications outbox of redress. A notification is enqueued in the same
+// database transaction as the timeline event that causes it (see Enqueue, called by the
+// RecordEvent activity), under an idempotency key made of the event id and the recipient, so a
+// replayed workflow or a retried activity enqueues nothing twice. The Dispatcher, which runs in
+// the worker process, sends due rows through pluggable Senders (an HTTP webhook for an SMS
+// gateway, the local inbox that the UI lists), retries failures with exponential back-off,
+// records every attempt and parks a notification as dead after the last one; Resend puts a
+// dead one back in the queue.
+//
+// Recipients are groups, not people: the evaluator of a work order (SMS, phone resolved from
+// the sealed evaluation at send time, so the outbox holds no phone number), or the holders of a
+// role on a unit (officers and leaders of the responsible unit, the supervisors and auditors
+// whose subtree covers it, the administrators of the jurisdiction).
+package notify
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"redress/models"
+)
+
+// Channels.
+const (
+	ChannelSMS   = "sms"   // to the evaluator's phone
+	ChannelInbox = "inbox" // in-system message to staff
+)
+
+// Recipient kinds.
+const (
+	KindEvaluator = "evaluator"
+	KindStaff     = "staff"
+)
+
+// Statuses of an outbox row.
+const (
+	StatusPending = "pending"
+	StatusSent    = "sent"
+	StatusDead    = "dead"
+)
+
+// Message is a notification a timeline event asks for. Key names the recipient within the
+// event (the outbox id is Key(event id, Key)).
+type Message struct {
+	Key      string            `json:"key"`
+	Channel  string            `json:"channel"`
+	Kind     string            `json:"kind"`
+	UnitPath string            `json:"unit_path,omitempty"` // staff: the unit whose role holders receive it
+	Role     string            `json:"role,omitempty"`
+	Template string            `json:"template"`
+	Params   map[string]string `json:"params,omitempty"`
+	// Track asks for a fresh tracking token for the evaluator: only its hash is stored, and the
+	// message carries the token until it is sent.
+	Track bool `json:"track,omitempty"`
+}
+
+// Notification is one outbox row.
+type Notification struct {
+	ID            string `gorm:"primaryKey"`
+	WorkOrderID   string
+	EventID       string
+	Channel       string
+	RecipientKind string
+	UnitPath      string
+	Role          string
+	Template      string
+	Params        models.JSON[map[string]string]
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+	CreatedAt     time.Time
+	SentAt        *time.Time
+}
+
+// Attempt is one delivery attempt.
+type Attempt struct {
+	ID             int64 `gorm:"primaryKey"`
+	NotificationID string
+	At             time.Time
+	Sender         string
+	OK             bool
+	Error          string
+	DurationMS     int
+}
+
+// TableName names the attempts table.
+func (Attempt) TableName() string { return "notification_attempts" }
+
+// InboxMessage is a message delivered by the local sender.
+type InboxMessage struct {
+	ID            string `gorm:"primaryKey"`
+	WorkOrderID   string
+	Channel       string
+	RecipientKind string
+	UnitPath      string
+	Role          string
+	Address       string // masked phone of an evaluator's SMS
+	Template      string
+	Body          string
+	ReceivedAt    time.Time
+}
+
+// TableName names the inbox table.
+func (InboxMessage) TableName() string { return "notification_inbox" }
+
+// TrackingToken is the stored hash of a tracking link's token.
+type TrackingToken struct {
+	TokenHash   string `gorm:"primaryKey"`
+	WorkOrderID string
+	EventID     string
+	CreatedAt   time.Time
+}
+
+// HashToken is how a tracking token is stored and looked up.
+func HashToken(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+func newToken() (string, error) {
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("tracking token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// Enqueue writes the messages of one timeline event into the outbox, inside the caller's
+// transaction tx. Rows already there (same event and recipient) are left alone.
+func Enqueue(tx *gorm.DB, workOrderID, eventID string, at time.Time, msgs []Message) error {
+	for _, m := range msgs {
+		params := map[string]string{}
+		for k, v := range m.Params {
+			params[k] = v
+		}
+		if m.Track {
+			tok, err := newToken()
+			if err != nil {
+				return err
+			}
+			tt := TrackingToken{TokenHash: HashToken(tok), WorkOrderID: workOrderID, EventID: eventID, CreatedAt: at.UTC()}
+			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&tt)
+			if res.Error != nil {
+				return fmt.Errorf("enqueue %s: tracking token: %w", eventID, res.Error)
+			}
+			if res.RowsAffected == 0 {
+				continue // this event's link exists already: its message was enqueued with it
+			}
+			params["token"] = tok
+		}
+		n := Notification{
+			ID: Key(eventID, m.Key), WorkOrderID: workOrderID, EventID: eventID, Channel: m.Channel,
+			RecipientKind: m.Kind, UnitPath: m.UnitPath, Role: m.Role, Template: m.Template,
+			Params: models.NewJSON(params), Status: StatusPending, NextAttemptAt: at.UTC(), CreatedAt: at.UTC(),
+		}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&n).Error; err != nil {
+			return fmt.Errorf("enqueue %s: %w", n.ID, err)
+		}
+	}
+	return nil
+}
+
+func jsonOf(p map[string]string) any { return models.NewJSON(p) }
+
+// Key is the idempotency key of an event's message to a recipient: a hash of both, so that it
+// is the same however often the event is recorded, and safe in a URL and an HTTP header.
+func Key(eventID, recipient string) string {
+	h := sha256.Sum256([]byte(eventID + "\x00" + recipient))
+	return hex.EncodeToString(h[:16])
+}

@@ -1,0 +1,56 @@
+package notify
+
+import (
+	"sort"
+	"strings"
+)
+
+// Templates are the message texts by template code. SMS gateways in China send registered
+// templates with parameters, so a message travels as code + params, and Text renders it for
+// the gateway's record and for the local inbox. {link} is the tracking link built from the
+// token at send time.
+var Templates = map[string]string{
+	"new_order":        "【好差评】差评工单{order}已派至{unit}，请于{due}前签收办理。",
+	"pending_dispatch": "【好差评】差评工单{order}无法自动派单（{reason}），请人工派单。",
+	"returned":         "【好差评】差评工单{order}被{unit}退单，理由：{reason}。请裁定。",
+	"reminder":         "【好差评】差评工单{order}的{deadline}时限将于{due}届满，请抓紧办理。",
+	"supervision":      "【好差评】督办通知：差评工单{order}（{unit}）的{deadline}时限已超期（{due}），现予{level}。",
+	"escalated":        "【好差评】差评工单{order}（{unit}）现予{level}：{note}",
+	"callback_notice":  "【好差评】您对{unit}的评价已收到，工作人员将于{due}前与您联系回访，请留意来电。",
+	"appeal_upheld":    "【好差评】您对{unit}的评价经复核不予采纳，复核结果请查看：{link}",
+	"feedback":         "【好差评】您反映的问题已由{unit}办理完毕，办理结果及满意度评价请访问：{link}",
+	"dissatisfied":     "【好差评】评价人对差评工单{order}的办理结果不满意，可决定是否重新办理。",
+}
+
+// DeadlineLabels names the stages in messages.
+var DeadlineLabels = map[string]string{
+	"sign": "签收", "callback": "回访", "rectify": "整改", "appeal_decision": "申诉复核",
+	"review": "审核", "feedback": "反馈",
+}
+
+// LevelLabels names the supervision levels in messages.
+var LevelLabels = map[string]string{"1": "督办", "2": "挂牌督办"}
+
+// Text renders a template with its parameters; an unknown template renders its code and
+// parameters so that nothing is silently dropped.
+func Text(template string, params map[string]string) string {
+	t, ok := Templates[template]
+	if !ok {
+		keys := make([]string, 0, len(params))
+		for k := range params {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var b strings.Builder
+		b.WriteString(template)
+		for _, k := range keys {
+			b.WriteString(" " + k + "=" + params[k])
+		}
+		return b.String()
+	}
+	pairs := make([]string, 0, 2*len(params))
+	for k, v := range params {
+		pairs = append(pairs, "{"+k+"}", v)
+	}
+	return strings.NewReplacer(pairs...).Replace(t)
+}

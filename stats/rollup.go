@@ -1,0 +1,389 @@
+package stats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"redress/calendar"
+	"redress/models"
+	"redress/store"
+)
+
+// CalendarSource gives the working-day calendar of a unit (a *calendar.Cache).
+type CalendarSource interface {
+	Calendar(ctx context.Context, unitPath string) (*calendar.Calendar, error)
+}
+
+// CalendarWorkingDays counts handling time the way deadlines count: the day of the start does
+// not count, the day of the end does (an order opened on Monday and approved on Tuesday took
+// one working day).
+func CalendarWorkingDays(src CalendarSource) WorkingDays {
+	return func(ctx context.Context, unitPath string, from, to time.Time) (int, error) {
+		cal, err := src.Calendar(ctx, unitPath)
+		if err != nil {
+			return 0, err
+		}
+		end := DayStart(Day(to)).AddDate(0, 0, 1)
+		return cal.WorkingDaysBetween(from, end)
+	}
+}
+
+// Day is the Asia/Shanghai date of t as YYYY-MM-DD: the day a figure belongs to.
+func Day(t time.Time) string { return t.In(calendar.Zone()).Format(time.DateOnly) }
+
+// DayStart is the instant a YYYY-MM-DD day begins in Asia/Shanghai.
+func DayStart(day string) time.Time {
+	t, err := time.ParseInLocation(time.DateOnly, day, calendar.Zone())
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// Roller keeps the daily rollups current. Each pass finds the days touched since its mark —
+// ratings received or excluded, work orders changed — minus a safety window for transactions
+// that committed late, and recomputes each such day whole from the raw rows, so a pass is
+// idempotent and may run in several workers at once.
+type Roller struct {
+	DB        *store.DB
+	Calendars CalendarSource
+	// Lag is the safety window re-read before the mark (default 10 minutes).
+	Lag time.Duration
+	Now func() time.Time
+}
+
+const markName = "stats_rollup"
+
+func (r *Roller) now() time.Time {
+	if r.Now != nil {
+		return r.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Run passes every period until ctx ends.
+func (r *Roller) Run(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := r.Pass(ctx); err != nil && ctx.Err() == nil {
+			slog.Warn("stats rollup", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Pass recomputes the days touched since the mark and moves the mark; it answers the days.
+func (r *Roller) Pass(ctx context.Context) ([]string, error) {
+	now := r.now()
+	mark, err := LoadMark(ctx, r.DB, markName)
+	if err != nil {
+		return nil, err
+	}
+	lag := r.Lag
+	if lag <= 0 {
+		lag = 10 * time.Minute
+	}
+	since := mark.Add(-lag)
+	days := map[string]bool{}
+	collect := func(q string, args ...any) error {
+		rows, err := r.DB.WithContext(ctx).Raw(q, args...).Rows()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var t time.Time
+			if err := rows.Scan(&t); err != nil {
+				return err
+			}
+			days[Day(t)] = true
+		}
+		return rows.Err()
+	}
+	if err := collect(`SELECT rated_at FROM evaluations WHERE received_at >= ? OR excluded_at >= ?`, since, since); err != nil {
+		return nil, fmt.Errorf("stats rollup: changed ratings: %w", err)
+	}
+	if err := collect(`SELECT opened_at FROM work_orders WHERE updated_at >= ? OR opened_at >= ?`, since, since); err != nil {
+		return nil, fmt.Errorf("stats rollup: changed orders: %w", err)
+	}
+	out := make([]string, 0, len(days))
+	for d := range days {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	for _, d := range out {
+		if err := r.RecomputeDay(ctx, d); err != nil {
+			return nil, err
+		}
+	}
+	if err := SaveMark(ctx, r.DB, markName, now); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// LoadMark reads a job's high-water mark (zero time when it never ran).
+func LoadMark(ctx context.Context, db *store.DB, name string) (time.Time, error) {
+	var m struct{ Mark time.Time }
+	err := db.WithContext(ctx).Table("job_marks").Select("mark").Where("name = ?", name).Take(&m).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return time.Unix(0, 0).UTC(), nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("load mark %s: %w", name, err)
+	}
+	return m.Mark.UTC(), nil
+}
+
+// SaveMark stores a job's high-water mark; it never moves back.
+func SaveMark(ctx context.Context, db *store.DB, name string, mark time.Time) error {
+	err := db.WithContext(ctx).Table("job_marks").Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "name"}},
+		DoUpdates: clause.Assignments(map[string]any{"mark": gorm.Expr("CASE WHEN job_marks.mark > excluded.mark THEN job_marks.mark ELSE excluded.mark END"), "updated_at": time.Now().UTC()}),
+	}).Create(map[string]any{"name": name, "mark": mark.UTC(), "updated_at": time.Now().UTC()}).Error
+	if err != nil {
+		return fmt.Errorf("save mark %s: %w", name, err)
+	}
+	return nil
+}
+
+// ratingRow is one row of stats_ratings_daily.
+type ratingRow struct {
+	Day      string
+	Dim      string
+	DimKey   string
+	UnitID   int64
+	UnitPath string
+	Label    string
+	AVs      int `gorm:"column:a_vs"`
+	AS       int `gorm:"column:a_s"`
+	ABs      int `gorm:"column:a_bs"`
+	AD       int `gorm:"column:a_d"`
+	AVd      int `gorm:"column:a_vd"`
+	DVs      int `gorm:"column:d_vs"`
+	DS       int `gorm:"column:d_s"`
+	DBs      int `gorm:"column:d_bs"`
+	DD       int `gorm:"column:d_d"`
+	DVd      int `gorm:"column:d_vd"`
+	Bad      int
+	Excluded int
+}
+
+func (ratingRow) TableName() string { return "stats_ratings_daily" }
+
+func (r ratingRow) ratings() Ratings {
+	return Ratings{
+		Active:   LevelCounts{r.AVs, r.AS, r.ABs, r.AD, r.AVd},
+		Default:  LevelCounts{r.DVs, r.DS, r.DBs, r.DD, r.DVd},
+		Bad:      r.Bad,
+		Excluded: r.Excluded,
+	}
+}
+
+// orderRow is one row of stats_orders_daily.
+type orderRow struct {
+	Day                string
+	UnitID             int64
+	UnitPath           string
+	Orders             int
+	RealName           int
+	CalledBack         int
+	CalledBackRealName int
+	Rectified          int
+	Explained          int
+	Appealed           int
+	Upheld             int
+	Rejected           int
+	Closed             int
+	OnTime             int
+	Overdue            int
+	OverdueDays        int
+	Supervised         int
+	Handled            int
+	HandlingDays       int
+}
+
+func (orderRow) TableName() string { return "stats_orders_daily" }
+
+func (r orderRow) orders() Orders {
+	return Orders{Orders: r.Orders, RealName: r.RealName, CalledBack: r.CalledBack, CalledBackRealName: r.CalledBackRealName,
+		Rectified: r.Rectified, Explained: r.Explained, Appealed: r.Appealed, Upheld: r.Upheld, Rejected: r.Rejected,
+		Closed: r.Closed, OnTime: r.OnTime, Overdue: r.Overdue, OverdueDays: r.OverdueDays, Supervised: r.Supervised,
+		Handled: r.Handled, HandlingWorkingDays: r.HandlingDays}
+}
+
+// dims are the rating dimensions: the key and label expressions of each.
+var dims = []struct{ name, key, label string }{
+	{DimUnit, "u.code", "MAX(u.name)"},
+	{DimStaff, "COALESCE(sc.staff_id, '')", "MAX(COALESCE(st.name, ''))"},
+	{DimItem, "sc.item_code", "MAX(sc.item_name)"},
+	{DimChannel, "e.channel", "e.channel"},
+}
+
+// Dimensions of the rating rollup.
+const (
+	DimUnit    = "unit"
+	DimStaff   = "staff"
+	DimItem    = "item"
+	DimChannel = "channel"
+)
+
+// countExpr counts distinct evaluations matching cond, so a batch rating of several cases
+// counts once per group.
+func countExpr(cond, as string) string {
+	return "COUNT(DISTINCT CASE WHEN " + cond + " THEN e.id END) AS " + as
+}
+
+func levelCols() string {
+	s := ""
+	abbrev := map[string]string{models.VerySatisfied: "vs", models.Satisfied: "s", models.BasicallySatisfied: "bs", models.Dissatisfied: "d", models.VeryDissatisfied: "vd"}
+	for _, l := range models.Levels {
+		s += countExpr("NOT e.excluded AND e.channel <> '"+models.ChannelDefault+"' AND e.overall = '"+l+"'", "a_"+abbrev[l]) + ", "
+		s += countExpr("NOT e.excluded AND e.channel = '"+models.ChannelDefault+"' AND e.overall = '"+l+"'", "d_"+abbrev[l]) + ", "
+	}
+	return s + countExpr("NOT e.excluded AND e.bad", "bad") + ", " + countExpr("e.excluded", "excluded")
+}
+
+// RecomputeDay replaces a day's rollup rows with fresh aggregates of the raw rows, in one
+// transaction (readers see the old day or the new one, never half).
+func (r *Roller) RecomputeDay(ctx context.Context, day string) error {
+	start := DayStart(day)
+	end := start.AddDate(0, 0, 1)
+	var all []ratingRow
+	for _, d := range dims {
+		var rows []ratingRow
+		q := `SELECT sc.unit_id AS unit_id, MAX(u.path) AS unit_path, ` + d.key + ` AS dim_key, ` + d.label + ` AS label, ` + levelCols() + `
+		        FROM evaluations e
+		        JOIN evaluation_cases ec ON ec.evaluation_id = e.id
+		        JOIN service_cases sc ON sc.case_no = ec.case_no
+		        JOIN units u ON u.id = sc.unit_id
+		        LEFT JOIN staff st ON st.id = sc.staff_id
+		       WHERE e.rated_at >= ? AND e.rated_at < ? AND e.kind <> 'follow_up'
+		       GROUP BY sc.unit_id, ` + d.key
+		if d.name == DimChannel {
+			q = `SELECT sc.unit_id AS unit_id, MAX(u.path) AS unit_path, e.channel AS dim_key, e.channel AS label, ` + levelCols() + `
+		        FROM evaluations e
+		        JOIN evaluation_cases ec ON ec.evaluation_id = e.id
+		        JOIN service_cases sc ON sc.case_no = ec.case_no
+		        JOIN units u ON u.id = sc.unit_id
+		       WHERE e.rated_at >= ? AND e.rated_at < ? AND e.kind <> 'follow_up'
+		       GROUP BY sc.unit_id, e.channel`
+		}
+		if err := r.DB.WithContext(ctx).Raw(q, start, end).Scan(&rows).Error; err != nil {
+			return fmt.Errorf("stats rollup %s: %s: %w", day, d.name, err)
+		}
+		for i := range rows {
+			rows[i].Day, rows[i].Dim = day, d.name
+		}
+		all = append(all, rows...)
+	}
+	orders, err := r.orderRows(ctx, day, start, end)
+	if err != nil {
+		return err
+	}
+	return r.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("day = ?", day).Delete(&ratingRow{}).Error; err != nil {
+			return fmt.Errorf("stats rollup %s: clear ratings: %w", day, err)
+		}
+		if err := tx.Where("day = ?", day).Delete(&orderRow{}).Error; err != nil {
+			return fmt.Errorf("stats rollup %s: clear orders: %w", day, err)
+		}
+		if len(all) > 0 {
+			if err := tx.CreateInBatches(all, 500).Error; err != nil {
+				return fmt.Errorf("stats rollup %s: write ratings: %w", day, err)
+			}
+		}
+		if len(orders) > 0 {
+			if err := tx.CreateInBatches(orders, 500).Error; err != nil {
+				return fmt.Errorf("stats rollup %s: write orders: %w", day, err)
+			}
+		}
+		return nil
+	})
+}
+
+// OrderRecord is a work order as the figures need it.
+type OrderRecord struct {
+	ID          string
+	UnitID      int64
+	UnitPath    string
+	OpenedAt    time.Time
+	OverdueDays int
+	RealName    bool
+}
+
+// LoadOrders reads the orders opened in [from, to) with their responsible unit (the
+// administration's queue while pending) and timelines.
+func LoadOrders(ctx context.Context, db *store.DB, from, to time.Time) ([]OrderRecord, map[string][]TimelineEvent, error) {
+	var recs []OrderRecord
+	err := db.WithContext(ctx).Raw(`
+		SELECT w.id AS id, u.id AS unit_id, u.path AS unit_path, w.opened_at AS opened_at, w.overdue_days AS overdue_days,
+		       CASE WHEN e.evaluator_phone_hash <> '' OR e.evaluator_id_hash <> '' THEN 1 ELSE 0 END AS real_name
+		  FROM work_orders w
+		  JOIN evaluations e ON e.id = w.evaluation_id
+		  JOIN units u ON u.path = w.unit_path
+		 WHERE w.opened_at >= ? AND w.opened_at < ?
+		 ORDER BY w.id`, from, to).Scan(&recs).Error
+	if err != nil {
+		return nil, nil, fmt.Errorf("load orders: %w", err)
+	}
+	events := map[string][]TimelineEvent{}
+	for i := 0; i < len(recs); i += 500 {
+		j := min(i+500, len(recs))
+		ids := make([]string, 0, j-i)
+		for _, r := range recs[i:j] {
+			ids = append(ids, r.ID)
+		}
+		var evs []models.TimelineEvent
+		if err := db.WithContext(ctx).Where("work_order_id IN ?", ids).Order("work_order_id, seq").Find(&evs).Error; err != nil {
+			return nil, nil, fmt.Errorf("load timelines: %w", err)
+		}
+		for _, e := range evs {
+			events[e.WorkOrderID] = append(events[e.WorkOrderID], TimelineEvent{Type: e.Type, At: e.At, Data: e.Data.V})
+		}
+	}
+	return recs, events, nil
+}
+
+func (r *Roller) orderRows(ctx context.Context, day string, start, end time.Time) ([]orderRow, error) {
+	recs, events, err := LoadOrders(ctx, r.DB, start, end)
+	if err != nil {
+		return nil, fmt.Errorf("stats rollup %s: %w", day, err)
+	}
+	byUnit := map[int64]*Orders{}
+	paths := map[int64]string{}
+	wd := CalendarWorkingDays(r.Calendars)
+	for _, rec := range recs {
+		o := byUnit[rec.UnitID]
+		if o == nil {
+			o = &Orders{}
+			byUnit[rec.UnitID], paths[rec.UnitID] = o, rec.UnitPath
+		}
+		if err := o.AddOrder(ctx, Facts(rec.RealName, events[rec.ID]), rec.UnitPath, rec.OpenedAt, rec.OverdueDays, wd); err != nil {
+			return nil, fmt.Errorf("stats rollup %s: order %s: %w", day, rec.ID, err)
+		}
+	}
+	out := make([]orderRow, 0, len(byUnit))
+	for id, o := range byUnit {
+		out = append(out, orderRow{Day: day, UnitID: id, UnitPath: paths[id], Orders: o.Orders, RealName: o.RealName,
+			CalledBack: o.CalledBack, CalledBackRealName: o.CalledBackRealName, Rectified: o.Rectified, Explained: o.Explained,
+			Appealed: o.Appealed, Upheld: o.Upheld, Rejected: o.Rejected, Closed: o.Closed, OnTime: o.OnTime,
+			Overdue: o.Overdue, OverdueDays: o.OverdueDays, Supervised: o.Supervised, Handled: o.Handled, HandlingDays: o.HandlingWorkingDays})
+	}
+	return out, nil
+}

@@ -1,0 +1,193 @@
+package stats_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"redress/calendar"
+	"redress/models"
+	"redress/stats"
+	"redress/stats/statstest"
+	"redress/store"
+	"redress/store/storetest"
+)
+
+func TestFormulas(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	cases := []struct {
+		name               string
+		r                  stats.Ratings
+		rate, score, activ *float64
+	}{
+		{"none", stats.Ratings{}, nil, nil, nil},
+		{"all very satisfied", stats.Ratings{Active: stats.LevelCounts{VerySatisfied: 4}}, f(1), f(10), f(1)},
+		{"mixed with defaults", stats.Ratings{Active: stats.LevelCounts{VerySatisfied: 1, Satisfied: 1, BasicallySatisfied: 1, Dissatisfied: 1},
+			Default: stats.LevelCounts{BasicallySatisfied: 4}}, f(0.75), f(6.75), f(0.5)},
+		{"only defaults", stats.Ratings{Default: stats.LevelCounts{BasicallySatisfied: 3}}, nil, nil, f(0)},
+		{"one of three", stats.Ratings{Active: stats.LevelCounts{Satisfied: 1, VeryDissatisfied: 2}}, f(0.3333), f(2.67), f(1)},
+	}
+	eq := func(a, b *float64) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.r.Derive()
+			if !eq(c.r.SatisfactionRate, c.rate) || !eq(c.r.Score, c.score) || !eq(c.r.ActiveRate, c.activ) {
+				t.Fatalf("rate %v score %v active %v", show(c.r.SatisfactionRate), show(c.r.Score), show(c.r.ActiveRate))
+			}
+		})
+	}
+}
+
+func show(f *float64) any {
+	if f == nil {
+		return nil
+	}
+	return *f
+}
+
+// TestRollupsAgreeWithRaw generates ratings and orders over two months, runs the rollup job,
+// and checks the figures from the rollups equal those recomputed from the raw rows — and
+// that a rating excluded later (upheld appeal) moves both alike after the next pass.
+func TestRollupsAgreeWithRaw(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		statstest.Seed(t, db)
+		from := time.Date(2025, 3, 1, 0, 0, 0, 0, calendar.Zone())
+		bad := statstest.Generate(t, db, 1, 300, from, 55*24*time.Hour)
+		if bad == 0 {
+			t.Fatal("the generator made no bad reviews")
+		}
+		cals := calendar.NewCache(db, 0)
+		roller := &stats.Roller{DB: db, Calendars: cals}
+		days, err := roller.Pass(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(days) < 40 {
+			t.Fatalf("rollup recomputed %d days, want the ~55 generated", len(days))
+		}
+		scope := store.Scope{Subtrees: []string{"/gd/sz/"}}
+		check := func(p stats.Period) []stats.UnitFigures {
+			t.Helper()
+			got, err := stats.Units(ctx, db, scope, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := stats.FromRaw(ctx, db, stats.CalendarWorkingDays(cals), scope, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, b := js(t, got), js(t, want); a != b {
+				t.Fatalf("rollups and raw differ for %v:\nrollup %s\nraw    %s", p, a, b)
+			}
+			return got
+		}
+		p, _ := stats.MonthPeriod("2025-03")
+		units := check(p)
+		total, orders := stats.Total(units)
+		if total.Total == 0 || total.Default.Total() == 0 || orders.Orders == 0 || orders.Handled == 0 || orders.Overdue == 0 {
+			t.Fatalf("degenerate data: %+v %+v", total, orders)
+		}
+		check(stats.Period{From: "2025-03-10", To: "2025-04-20"})
+
+		// A later exclusion (upheld appeal) changes an old day: the next pass must see it.
+		var e models.Evaluation
+		if err := db.Where("bad AND NOT excluded AND rated_at < ?", time.Date(2025, 3, 31, 0, 0, 0, 0, time.UTC)).Order("id").First(&e).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Model(&models.Evaluation{}).Where("id = ?", e.ID).Updates(map[string]any{"excluded": true, "excluded_at": time.Now().UTC()}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := roller.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		after := check(p)
+		ta, _ := stats.Total(after)
+		if ta.Excluded != total.Excluded+1 || ta.Bad != total.Bad-1 {
+			t.Fatalf("exclusion not reflected: excluded %d→%d bad %d→%d", total.Excluded, ta.Excluded, total.Bad, ta.Bad)
+		}
+
+		// A second pass with nothing new recomputes only the safety window and changes nothing.
+		if _, err := roller.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check(p)
+
+		// Dimensions: every dimension's active ratings add up to the units' when no rating
+		// spans units (channels) and staff/items cover every rating at least once.
+		for _, dim := range []string{stats.DimStaff, stats.DimItem, stats.DimChannel} {
+			rows, err := stats.ByDim(ctx, db, scope, dim, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := 0
+			for _, r := range rows {
+				sum += r.Ratings.Total + r.Ratings.Excluded
+			}
+			if sum < ta.Total+ta.Excluded {
+				t.Fatalf("%s: %d ratings, fewer than the units' %d", dim, sum, ta.Total+ta.Excluded)
+			}
+		}
+		tr, err := stats.Trend(ctx, db, scope, stats.Period{From: "2025-03-01", To: "2025-04-30"}, "month")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tr) != 2 || tr[0].Period != "2025-03" || tr[0].Ratings.Total != ta.Total {
+			t.Fatalf("trend (units' total %d) %s", ta.Total, js(t, tr))
+		}
+
+		// Scope: an officer's single unit sees only that unit.
+		one, err := stats.Units(ctx, db, store.Scope{Exact: []string{"/gd/sz/sz-ft/sz-ft-tax/"}}, p)
+		if err != nil || len(one) != 1 || one[0].Code != "sz-ft-tax" {
+			t.Fatalf("scoped units: %v %+v", err, one)
+		}
+	})
+}
+
+func TestAlarms(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		statstest.Seed(t, db)
+		from := time.Date(2025, 5, 1, 0, 0, 0, 0, calendar.Zone())
+		statstest.Generate(t, db, 7, 120, from, 20*24*time.Hour)
+		if _, err := (&stats.Roller{DB: db, Calendars: calendar.NewCache(db, 0)}).Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		scope := store.Scope{Subtrees: []string{"/gd/"}}
+		// Make one unit's ratings all good: it must be flagged, the others not.
+		if err := db.Exec(`DELETE FROM stats_ratings_daily WHERE bad > 0 OR excluded > 0`).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Exec(`UPDATE stats_ratings_daily SET bad = 1 WHERE unit_path <> ? AND dim = 'unit'`, "/gd/sz/sz-ft/sz-ft-tax/").Error; err != nil {
+			t.Fatal(err)
+		}
+		cases := []struct {
+			name string
+			pol  stats.AlarmPolicy
+			want int
+		}{
+			{"off", stats.AlarmPolicy{}, 0},
+			{"volume too low", stats.AlarmPolicy{Days: 30, MinRatings: 100000}, 0},
+			{"flagged", stats.AlarmPolicy{Days: 30, MinRatings: 5}, 1},
+		}
+		for _, c := range cases {
+			got, err := stats.Alarms(ctx, db, scope, "2025-05-25", c.pol)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != c.want || (c.want == 1 && got[0].Code != "sz-ft-tax") {
+				t.Fatalf("%s: %+v", c.name, got)
+			}
+		}
+	})
+}
+
+func js(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

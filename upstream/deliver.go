@@ -1,0 +1,206 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"gorm.io/gorm"
+
+	"redress/store"
+)
+
+// Endpoint is where a target's messages go.
+type Endpoint struct {
+	URL    string
+	Secret string
+}
+
+// Deliverer sends due messages. Several may run at once (in several workers): each claims a
+// message with a lease before sending it.
+type Deliverer struct {
+	DB        *store.DB
+	Endpoints map[string]Endpoint // by target; a target without an endpoint waits
+	Client    *http.Client
+	// BaseDelay and MaxDelay bound the exponential back-off (defaults 2s and 10m).
+	BaseDelay, MaxDelay time.Duration
+	// MaxAttempts before a message that keeps failing is dead (default 60: with the default
+	// delays, about nine hours of outage).
+	MaxAttempts int
+	Batch       int
+	Lease       time.Duration
+	Now         func() time.Time
+}
+
+func (d *Deliverer) now() time.Time {
+	if d.Now != nil {
+		return d.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (d *Deliverer) defaults() {
+	if d.BaseDelay <= 0 {
+		d.BaseDelay = 2 * time.Second
+	}
+	if d.MaxDelay <= 0 {
+		d.MaxDelay = 10 * time.Minute
+	}
+	if d.MaxAttempts <= 0 {
+		d.MaxAttempts = 60
+	}
+	if d.Batch <= 0 {
+		d.Batch = 100
+	}
+	if d.Lease <= 0 {
+		d.Lease = time.Minute
+	}
+	if d.Client == nil {
+		d.Client = &http.Client{Timeout: 15 * time.Second}
+	}
+}
+
+// Run delivers every period until ctx ends.
+func (d *Deliverer) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := d.Pass(ctx); err != nil && ctx.Err() == nil {
+			slog.Warn("upstream delivery", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Pass sends the due messages once each and answers how many arrived. When a target fails
+// with a transient error, the rest of its messages wait for the next pass (a receiver that is
+// down is not hammered).
+func (d *Deliverer) Pass(ctx context.Context) (int, error) {
+	d.defaults()
+	now := d.now()
+	var due []Message
+	err := d.DB.WithContext(ctx).Where("status = ? AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)", StatusPending, now, now).
+		Order("next_attempt_at, id").Limit(d.Batch).Find(&due).Error
+	if err != nil {
+		return 0, fmt.Errorf("upstream: due messages: %w", err)
+	}
+	down := map[string]bool{}
+	sent := 0
+	for _, m := range due {
+		if ctx.Err() != nil {
+			return sent, ctx.Err()
+		}
+		ep, ok := d.Endpoints[m.Target]
+		if !ok || ep.URL == "" || down[m.Target] {
+			continue
+		}
+		lease := d.now().Add(d.Lease)
+		res := d.DB.WithContext(ctx).Model(&Message{}).
+			Where("id = ? AND status = ? AND (lease_until IS NULL OR lease_until < ?)", m.ID, StatusPending, d.now()).
+			Update("lease_until", lease)
+		if res.Error != nil {
+			return sent, fmt.Errorf("upstream: claim %s: %w", m.ID, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			continue // another deliverer has it
+		}
+		ok, transient, err := d.send(ctx, ep, m)
+		if ok {
+			sent++
+		} else if transient {
+			down[m.Target] = true
+		}
+		if err != nil {
+			return sent, err
+		}
+	}
+	return sent, nil
+}
+
+// send makes one attempt and records its outcome. ok: delivered; transient: worth retrying.
+func (d *Deliverer) send(ctx context.Context, ep Endpoint, m Message) (ok, transient bool, err error) {
+	start := d.now()
+	body := []byte(m.Payload)
+	code, sendErr := d.post(ctx, ep, m, body)
+	dur := int(time.Since(start).Milliseconds())
+	att := Attempt{MessageID: m.ID, At: start, StatusCode: code, DurationMs: dur}
+	upd := map[string]any{"attempts": m.Attempts + 1, "last_status": code, "lease_until": nil}
+	switch {
+	case sendErr == nil && (code/100 == 2 || code == http.StatusConflict):
+		// 409: the receiver already holds this key — it arrived before.
+		ok = true
+		att.OK = true
+		upd["status"], upd["sent_at"], upd["last_error"] = StatusSent, d.now(), ""
+	default:
+		msg := fmt.Sprintf("HTTP %d", code)
+		if sendErr != nil {
+			msg = sendErr.Error()
+		}
+		att.Error = truncate(msg, 500)
+		upd["last_error"] = att.Error
+		transient = sendErr != nil || code >= 500 || code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code == http.StatusTooEarly
+		if !transient || m.Attempts+1 >= d.MaxAttempts {
+			upd["status"] = StatusDead
+			slog.Warn("upstream message dead", "id", m.ID, "target", m.Target, "attempts", m.Attempts+1, "err", msg)
+		} else {
+			upd["next_attempt_at"] = d.now().Add(d.backoff(m.Attempts + 1))
+		}
+	}
+	err = d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&att).Error; err != nil {
+			return err
+		}
+		return tx.Model(&Message{}).Where("id = ?", m.ID).Updates(upd).Error
+	})
+	if err != nil {
+		return ok, transient, fmt.Errorf("upstream: record attempt of %s: %w", m.ID, err)
+	}
+	return ok, transient, nil
+}
+
+func (d *Deliverer) post(ctx context.Context, ep Endpoint, m Message, body []byte) (int, error) {
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, ep.URL, bytes.NewReader(body))
+	if err != nil {
+		return 0, fmt.Errorf("request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", m.ID)
+	req.Header.Set("X-Redress-Kind", m.Kind)
+	req.Header.Set("X-Redress-Signature", Sign(ep.Secret, d.now(), body))
+	resp, err := d.Client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, nil
+}
+
+// backoff is BaseDelay·2^(n-1), capped at MaxDelay, plus up to 20 % jitter so that many
+// messages failing together do not retry in lockstep.
+func (d *Deliverer) backoff(n int) time.Duration {
+	b := d.BaseDelay
+	for i := 1; i < n && b < d.MaxDelay; i++ {
+		b *= 2
+	}
+	b = min(b, d.MaxDelay)
+	return b + time.Duration(rand.Int64N(int64(b)/5+1))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,297 @@
+package upstream_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"redress/calendar"
+	"redress/stats/statstest"
+	"redress/store"
+	"redress/store/storetest"
+	"redress/upstream"
+)
+
+const secret = "test-upstream-secret"
+
+// receiver is a real HTTP receiver on loopback that dedupes by idempotency key, fails
+// sometimes (before or after storing, like a lost acknowledgement), refuses some keys for good,
+// and can be taken down and brought back on the same address.
+type receiver struct {
+	t        *testing.T
+	addr     string
+	mu       sync.Mutex
+	got      map[string]json.RawMessage // key → payload, stored once
+	posts    map[string]int
+	flaky    bool
+	refuse   map[string]bool
+	srv      *http.Server
+	badSigns int
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{t: t, got: map[string]json.RawMessage{}, posts: map[string]int{}, refuse: map[string]bool{}}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.addr = l.Addr().String()
+	r.serve(l)
+	t.Cleanup(r.down)
+	return r
+}
+
+func (r *receiver) serve(l net.Listener) {
+	r.srv = &http.Server{Handler: http.HandlerFunc(r.handle)}
+	go func() { _ = r.srv.Serve(l) }()
+}
+
+func (r *receiver) down() {
+	if r.srv != nil {
+		_ = r.srv.Close()
+		r.srv = nil
+	}
+}
+
+func (r *receiver) up() {
+	var l net.Listener
+	var err error
+	for i := 0; i < 50; i++ { // the port may linger for a moment after Close
+		if l, err = net.Listen("tcp", r.addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		r.t.Fatalf("receiver back on %s: %v", r.addr, err)
+	}
+	r.serve(l)
+}
+
+func (r *receiver) handle(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	key := req.Header.Get("Idempotency-Key")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := upstream.Verify(secret, req.Header.Get("X-Redress-Signature"), body, time.Now(), time.Minute); err != nil {
+		r.badSigns++
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	r.posts[key]++
+	if r.refuse[key] {
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		return
+	}
+	if r.flaky && rand.IntN(4) == 0 {
+		w.WriteHeader(http.StatusServiceUnavailable) // failed before storing
+		return
+	}
+	if _, dup := r.got[key]; !dup {
+		r.got[key] = body
+	}
+	if r.flaky && rand.IntN(6) == 0 {
+		w.WriteHeader(http.StatusInternalServerError) // stored, but the answer is lost
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (r *receiver) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.got)
+}
+
+func ids(t *testing.T, db *store.DB, status string) map[string]bool {
+	t.Helper()
+	var rows []upstream.Message
+	q := db.Model(&upstream.Message{})
+	if status != "" {
+		q = q.Where("status = ?", status)
+	}
+	if err := q.Find(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, m := range rows {
+		out[m.ID] = true
+	}
+	return out
+}
+
+// drain runs delivery passes until nothing is pending or the time is up.
+func drain(t *testing.T, ctx context.Context, db *store.DB, d *upstream.Deliverer, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if _, err := d.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(ids(t, db, upstream.StatusPending)) == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("still pending after %s: %d", limit, len(ids(t, db, upstream.StatusPending)))
+}
+
+func TestEveryMessageArrivesExactlyOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		statstest.Seed(t, db)
+		statstest.Generate(t, db, 11, 60, time.Date(2025, 8, 1, 0, 0, 0, 0, calendar.Zone()), 5*24*time.Hour)
+		rcv := newReceiver(t)
+		rcv.flaky = true
+		// Outcome events carry their historical times: the first pass reads everything.
+		feeder := &upstream.Feeder{DB: db, Lag: 365 * 24 * time.Hour}
+		if _, err := feeder.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		all := ids(t, db, "")
+		if _, err := feeder.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if again := ids(t, db, ""); len(again) != len(all) {
+			t.Fatalf("a second feed pass enqueued %d more", len(again)-len(all))
+		}
+		ratings, outcomes := 0, 0
+		for id := range all {
+			switch {
+			case len(id) > 7 && id[:7] == "rating:":
+				ratings++
+			case len(id) > 8 && id[:8] == "outcome:":
+				outcomes++
+			}
+		}
+		if ratings != 60 || outcomes == 0 {
+			t.Fatalf("enqueued %d ratings, %d outcomes", ratings, outcomes)
+		}
+		d := &upstream.Deliverer{DB: db, Endpoints: map[string]upstream.Endpoint{upstream.TargetUpstream: {URL: "http://" + rcv.addr + "/push", Secret: secret}},
+			BaseDelay: 5 * time.Millisecond, MaxDelay: 40 * time.Millisecond, MaxAttempts: 1000}
+		drain(t, ctx, db, d, 60*time.Second)
+		if rcv.count() != len(all) {
+			t.Fatalf("receiver holds %d of %d messages", rcv.count(), len(all))
+		}
+		for id := range all {
+			if _, ok := rcv.got[id]; !ok {
+				t.Fatalf("message %s never arrived", id)
+			}
+		}
+		if n := len(ids(t, db, upstream.StatusSent)); n != len(all) {
+			t.Fatalf("%d sent of %d", n, len(all))
+		}
+		// The payload is in the national codes.
+		var p upstream.RatingPayload
+		for id, b := range rcv.got {
+			if id[:7] == "rating:" {
+				if err := json.Unmarshal(b, &p); err != nil {
+					t.Fatal(err)
+				}
+				break
+			}
+		}
+		if p.Level < 1 || p.Level > 5 || p.Channel < 1 || p.Channel > 7 || len(p.Units) == 0 {
+			t.Fatalf("payload not in national codes: %+v", p)
+		}
+		if rcv.badSigns != 0 {
+			t.Fatalf("%d requests had a bad signature", rcv.badSigns)
+		}
+
+		// The receiver goes down; new ratings keep coming; nothing is lost and nothing dies.
+		rcv.down()
+		rcv.flaky = false
+		before := len(all)
+		statstest.Generate(t, db, 12, 30, time.Date(2025, 8, 10, 0, 0, 0, 0, calendar.Zone()), 2*24*time.Hour)
+		if _, err := feeder.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		until := time.Now().Add(700 * time.Millisecond)
+		for time.Now().Before(until) {
+			if _, err := d.Pass(ctx); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		pending := ids(t, db, upstream.StatusPending)
+		if len(pending) < 30 || len(ids(t, db, upstream.StatusDead)) != 0 {
+			t.Fatalf("while down: %d pending, %d dead", len(pending), len(ids(t, db, upstream.StatusDead)))
+		}
+		var failed int64
+		db.Model(&upstream.Attempt{}).Where("NOT ok").Count(&failed)
+		if failed == 0 {
+			t.Fatal("no failed attempt was recorded while the receiver was down")
+		}
+		rcv.up()
+		drain(t, ctx, db, d, 60*time.Second)
+		all = ids(t, db, "")
+		if rcv.count() != len(all) || len(all) < before+30 {
+			t.Fatalf("after the outage the receiver holds %d of %d", rcv.count(), len(all))
+		}
+
+		// A message the receiver refuses for good is dead at once; re-sent, it arrives.
+		statstest.Generate(t, db, 13, 1, time.Date(2025, 8, 20, 0, 0, 0, 0, calendar.Zone()), time.Hour)
+		key := "rating:E13-0"
+		rcv.mu.Lock()
+		rcv.refuse[key] = true
+		rcv.mu.Unlock()
+		if _, err := feeder.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		dead, err := upstream.List(ctx, db, store.Scope{}, true, upstream.StatusDead, "", 50)
+		if err != nil || len(dead) != 1 || dead[0].ID != key {
+			t.Fatalf("dead letters: %v %+v", err, dead)
+		}
+		if _, err := upstream.Resend(ctx, db, store.Scope{Exact: []string{"/nowhere/"}}, false, key); err == nil {
+			t.Fatal("a message outside the caller's scope was re-sent")
+		}
+		rcv.mu.Lock()
+		rcv.refuse[key] = false
+		rcv.mu.Unlock()
+		if _, err := upstream.Resend(ctx, db, store.Scope{Subtrees: []string{"/gd/"}}, false, key); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := upstream.Resend(ctx, db, store.Scope{}, true, key); err == nil {
+			t.Fatal("a pending message was re-sent")
+		}
+		drain(t, ctx, db, d, 10*time.Second)
+		if _, ok := rcv.got[key]; !ok {
+			t.Fatal("the re-sent message did not arrive")
+		}
+	})
+}
+
+func TestVerify(t *testing.T) {
+	body := []byte(`{"a":1}`)
+	now := time.Now()
+	good := upstream.Sign(secret, now, body)
+	cases := []struct {
+		name   string
+		header string
+		body   []byte
+		now    time.Time
+		ok     bool
+	}{
+		{"good", good, body, now, true},
+		{"other body", good, []byte(`{"a":2}`), now, false},
+		{"other secret", upstream.Sign("x", now, body), body, now, false},
+		{"replayed later", good, body, now.Add(10 * time.Minute), false},
+		{"malformed", "v1=abc", body, now, false},
+	}
+	for _, c := range cases {
+		err := upstream.Verify(secret, c.header, c.body, c.now, 5*time.Minute)
+		if (err == nil) != c.ok || (err != nil && !errors.Is(err, upstream.ErrBadSignature)) {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}

@@ -1,0 +1,115 @@
+// The public rating page a QR code on a receipt opens (#/rate/{token}): the service that was
+// done, five levels as big buttons, optional indicators and tags, a comment. No sign-in; built
+// for a phone screen first.
+import { h, mount, uid } from '../dom.js';
+import { t, label } from '../i18n.js';
+import { endpoints, ApiError } from '../api.js';
+import { dateTime } from '../format.js';
+
+const LEVELS = ['very_satisfied', 'satisfied', 'basically_satisfied', 'dissatisfied', 'very_dissatisfied'];
+const BAD = ['dissatisfied', 'very_dissatisfied'];
+
+function levelButtons(name, onPick, big) {
+  const group = h('div.level-buttons', { role: 'radiogroup', 'aria-label': name, class: big ? 'level-big' : 'level-small' });
+  const buttons = LEVELS.map((lv) => h('button.level-btn', {
+    type: 'button', role: 'radio', 'aria-checked': 'false', dataset: { level: lv },
+    class: 'level-' + lv,
+    onclick: () => {
+      for (const b of buttons) b.setAttribute('aria-checked', String(b === btnOf(lv)));
+      onPick(lv);
+    },
+  }, h('span.level-face', { 'aria-hidden': 'true' }, t('rate.face.' + lv)), h('span.level-text', label('level', lv))));
+  const btnOf = (lv) => buttons[LEVELS.indexOf(lv)];
+  group.append(...buttons);
+  return group;
+}
+
+export default function ratePage(outlet, { params }) {
+  let alive = true;
+  const token = params.token;
+  document.title = t('rate.title') + ' - ' + t('app.name');
+  const box = h('div.citizen-card', h('p.muted', t('common.loading')));
+  mount(outlet, h('section.citizen', { 'aria-labelledby': 'rate-title' },
+    h('h1#rate-title', t('rate.title')), box));
+
+  endpoints.rateCase(token).then((c) => {
+    if (!alive) return;
+    if (c.rated) {
+      mount(box, h('div.notice.notice-info', { role: 'status' }, t('rate.already')));
+      return;
+    }
+    draw(c);
+  }).catch((err) => {
+    if (!alive || !(err instanceof ApiError)) throw err;
+    mount(box, h('div.notice.notice-error', { role: 'alert' }, err.status === 404 ? t('rate.bad_link') : err.message));
+  });
+
+  function draw(c) {
+    const chosen = { overall: '' };
+    const tags = new Set();
+    const err = h('div.form-error', { role: 'alert', hidden: true });
+    const badHint = h('p.notice.notice-warning', { hidden: true }, t('rate.bad_hint'));
+    const commentId = uid('comment');
+    const comment = h('textarea', { id: commentId, name: 'comment', rows: 4, maxlength: 500, placeholder: t('rate.comment_placeholder') });
+    const submit = h('button.btn.btn-primary.btn-lg.btn-block', { type: 'submit', disabled: true }, t('rate.submit'));
+    const indicators = h('details.rate-more',
+      h('summary', t('rate.more')),
+      (c.indicators || []).map((ind) => h('div.rate-indicator',
+        h('div.rate-indicator-name', label('indicator', ind)),
+        levelButtons(label('indicator', ind), (lv) => { chosen[ind] = lv; }, false))));
+    const tagBox = h('div.tag-list', { role: 'group', 'aria-label': t('rate.tags') },
+      (c.tags || []).map((tag) => h('button.tag', {
+        type: 'button', 'aria-pressed': 'false', dataset: { tag },
+        onclick: (ev) => {
+          const on = !tags.has(tag);
+          if (on) tags.add(tag); else tags.delete(tag);
+          ev.currentTarget.setAttribute('aria-pressed', String(on));
+        },
+      }, label('rate.tag', tag))));
+    const form = h('form.rate-form', { novalidate: true },
+      h('dl.kv.rate-case',
+        h('dt', t('rate.item')), h('dd', c.item_name),
+        h('dt', t('rate.unit')), h('dd', c.unit_name),
+        h('dt', t('rate.completed_at')), h('dd', dateTime(c.completed_at))),
+      h('h2', t('rate.overall')),
+      levelButtons(t('rate.overall'), (lv) => {
+        chosen.overall = lv;
+        submit.disabled = false;
+        badHint.hidden = !BAD.includes(lv);
+      }, true),
+      badHint,
+      indicators,
+      h('h2', t('rate.tags')), tagBox,
+      h('div.field', h('label', { for: commentId }, t('rate.comment')), comment),
+      err, submit);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      err.hidden = true;
+      if (!chosen.overall) {
+        err.textContent = t('rate.pick_level');
+        err.hidden = false;
+        return;
+      }
+      const levels = Object.fromEntries(Object.entries(chosen).filter(([, v]) => v));
+      submit.disabled = true;
+      submit.setAttribute('aria-busy', 'true');
+      try {
+        const res = await endpoints.rate(token, { levels, tags: [...tags], comment: comment.value.trim() });
+        if (!alive) return;
+        mount(box, h('div.rate-done', { role: 'status' },
+          h('p.rate-done-title', t(res.already_rated ? 'rate.already' : 'rate.thanks')),
+          res.bad && !res.already_rated ? h('p', t('rate.bad_received')) : null));
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e;
+        err.textContent = e.message;
+        err.hidden = false;
+        submit.disabled = false;
+      } finally {
+        submit.removeAttribute('aria-busy');
+      }
+    });
+    mount(box, form);
+  }
+
+  return () => { alive = false; };
+}

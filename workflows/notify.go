@@ -1,0 +1,116 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"redress/models"
+	"redress/notify"
+)
+
+// Who is told what. Messages ride on the timeline event that causes them and enter the outbox in
+// its transaction (see activities.RecordEvent), so an order's notifications are exactly its
+// events' notifications, once each.
+
+func staffMsg(template, unitPath, role string, params map[string]string) notify.Message {
+	return notify.Message{Key: "staff:" + role + ":" + unitPath, Channel: notify.ChannelInbox, Kind: notify.KindStaff,
+		UnitPath: unitPath, Role: role, Template: template, Params: params}
+}
+
+// toUnit addresses the officers and the leader of the unit holding the order (the
+// administration's administrators while it waits for dispatch).
+func (w *workOrder) toUnit(template string, params map[string]string) []notify.Message {
+	if w.s.Unit == nil {
+		return w.toAdmins(template, params)
+	}
+	return []notify.Message{
+		staffMsg(template, w.s.Unit.Path, models.RoleOfficer, params),
+		staffMsg(template, w.s.Unit.Path, models.RoleUnitLeader, params),
+	}
+}
+
+// toAdmins addresses the administrators of the order's administration.
+func (w *workOrder) toAdmins(template string, params map[string]string) []notify.Message {
+	return []notify.Message{staffMsg(template, w.s.Admin.Path, models.RoleAdministrator, params)}
+}
+
+// toSupervision addresses a supervision notice: the unit's leader and the supervisors whose
+// subtree covers the unit; listed supervision (level 2) also the auditors (效能监督).
+func (w *workOrder) toSupervision(level int, params map[string]string) []notify.Message {
+	path := w.unitPath()
+	out := []notify.Message{staffMsg("supervision", path, models.RoleSupervisor, params)}
+	if w.s.Unit != nil {
+		out = append(out, staffMsg("supervision", path, models.RoleUnitLeader, params))
+	} else {
+		out = append(out, staffMsg("supervision", path, models.RoleAdministrator, params))
+	}
+	if level >= 2 {
+		out = append(out, staffMsg("supervision", path, models.RoleAuditor, params))
+	}
+	return out
+}
+
+// toEvaluator addresses an SMS to the evaluator; nothing when the rating was anonymous.
+func (w *workOrder) toEvaluator(template string, track bool, params map[string]string) []notify.Message {
+	if !w.realName {
+		return nil
+	}
+	return []notify.Message{{Key: "evaluator:" + template, Channel: notify.ChannelSMS, Kind: notify.KindEvaluator,
+		Template: template, Params: params, Track: track}}
+}
+
+// params are the message parameters every template may use.
+func (w *workOrder) params(extra ...string) map[string]string {
+	p := map[string]string{"order": shortID(w.in.WorkOrderID)}
+	if w.s.Unit != nil {
+		p["unit"] = w.s.Unit.Name
+	} else {
+		p["unit"] = w.s.Admin.Name
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		p[extra[i]] = extra[i+1]
+	}
+	return p
+}
+
+// dueParam renders a deadline's instant for a message ("" when it is not computed).
+func (w *workOrder) dueParam(name string) string {
+	d := w.current(name)
+	if d == nil || !d.computed() {
+		return ""
+	}
+	return fmtCST(d.Calc.DueAt)
+}
+
+func fmtCST(t time.Time) string {
+	return t.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04")
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+func deadlineLabel(name string) string {
+	if l, ok := notify.DeadlineLabels[name]; ok {
+		return l
+	}
+	return name
+}
+
+func levelLabel(level int) string { return notify.LevelLabels[fmt.Sprint(level)] }
+
+// recipients summarises messages for the timeline (who was told, never an address).
+func recipients(msgs []notify.Message) []string {
+	out := make([]string, 0, len(msgs))
+	for _, m := range msgs {
+		if m.Kind == notify.KindEvaluator {
+			out = append(out, "evaluator:"+m.Channel)
+		} else {
+			out = append(out, m.Role+"@"+m.UnitPath)
+		}
+	}
+	return out
+}

@@ -1,0 +1,50 @@
+package workflows
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// TestReplayRecordedHistories replays the histories of real runs (recorded from the embedded
+// server by api/apitest with REDRESS_RECORD_HISTORIES=1) against the workflow code as it is
+// now. A change that would make running orders fail to replay — a command added, removed or
+// reordered without workflow.GetVersion — fails here.
+func TestReplayRecordedHistories(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no recorded histories in testdata/ (record them: REDRESS_RECORD_HISTORIES=1 go test ./api/apitest/ -run 'TestChain|TestFiveSecond')")
+	}
+	logger := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			r, err := os.Open(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			h, err := client.HistoryFromJSON(r, client.HistoryJSONOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(h.Events) < 10 {
+				t.Fatalf("only %d events", len(h.Events))
+			}
+			rp := worker.NewWorkflowReplayer()
+			rp.RegisterWorkflowWithOptions(WorkOrder, workflow.RegisterOptions{Name: WorkOrderName})
+			if err := rp.ReplayWorkflowHistory(logger, h); err != nil {
+				t.Fatalf("replay: %v", err)
+			}
+		})
+	}
+}
