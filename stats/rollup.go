@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"redress/calendar"
+	"redress/migrations"
 	"redress/models"
 	"redress/store"
 )
@@ -297,6 +298,14 @@ func (r *Roller) RecomputeDay(ctx context.Context, day string) error {
 		return err
 	}
 	return r.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Two recomputations of one day (the background job and a publication) must not
+		// interleave their delete and insert: on PostgreSQL they queue on a lock per day;
+		// SQLite serialises writers anyway.
+		if r.DB.Dialect == migrations.Postgres {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtext('stats-rollup:' || ?))", day).Error; err != nil {
+				return fmt.Errorf("stats rollup %s: lock: %w", day, err)
+			}
+		}
 		if err := tx.Where("day = ?", day).Delete(&ratingRow{}).Error; err != nil {
 			return fmt.Errorf("stats rollup %s: clear ratings: %w", day, err)
 		}

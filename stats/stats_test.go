@@ -191,3 +191,31 @@ func js(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// The background rollup and a publication may recompute the same day at once; neither fails
+// and the day holds one set of rows.
+func TestConcurrentRecomputeOfOneDay(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		statstest.Seed(t, db)
+		from := time.Date(2025, 3, 1, 0, 0, 0, 0, calendar.Zone())
+		statstest.Generate(t, db, 2, 60, from, 24*time.Hour)
+		roller := &stats.Roller{DB: db, Calendars: calendar.NewCache(db, 0)}
+		errs := make(chan error, 6)
+		for i := 0; i < 6; i++ {
+			go func() { errs <- roller.RecomputeDay(ctx, "2025-03-01") }()
+		}
+		for i := 0; i < 6; i++ {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		var dup int64
+		if err := db.Raw(`SELECT COUNT(*) FROM (SELECT day, dim, unit_id, dim_key FROM stats_ratings_daily GROUP BY day, dim, unit_id, dim_key HAVING COUNT(*) > 1) d`).Scan(&dup).Error; err != nil {
+			t.Fatal(err)
+		}
+		if dup != 0 {
+			t.Fatalf("%d duplicated rollup rows", dup)
+		}
+	})
+}
