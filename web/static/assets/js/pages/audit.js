@@ -57,18 +57,25 @@ function fraudFlags(box) {
   const load = () => loadInto(list, () => endpoints.fraudFlags({}), (res) => dataTable([
     { label: t('fraud.at'), render: (f) => dateTime(f.created_at || f.at || f.flagged_at) },
     { label: t('fraud.rule'), render: (f) => label('fraud.rule', f.rule || f.reason || f.kind) },
-    { label: t('fraud.detail'), render: (f) => f.detail || f.summary || (f.evaluation_ids ? t('fraud.count', { n: f.evaluation_ids.length }) : t('common.none')) },
+    { label: t('fraud.detail'), render: (f) => f.detail || f.summary || evidenceText(f.evidence) || (f.evaluation_ids ? t('fraud.count', { n: f.evaluation_ids.length }) : t('common.none')) },
     { label: t('fraud.status'), render: (f) => label('fraud.status', f.status || (f.ruling ? 'ruled' : 'open')) },
-    { label: t('common.actions'), render: (f) => (admin && !f.ruling && (f.status || 'open') === 'open' ? ruling(f, load) : (f.ruling ? label('fraud.ruling', f.ruling.decision || f.ruling) : t('common.none'))) },
+    { label: t('common.actions'), render: (f) => (admin && (f.status || 'open') === 'open' ? ruling(f, load) : (f.ruled_by ? f.ruled_by + (f.ruling_note ? ': ' + f.ruling_note : '') : t('common.none'))) },
   ], listOf(res), { empty: t('fraud.empty') }));
   load();
+}
+
+// evidenceText shows what the server found: how many ratings, over what span.
+function evidenceText(ev) {
+  if (!ev || typeof ev !== 'object') return '';
+  const n = Array.isArray(ev.evaluation_ids) ? ev.evaluation_ids.length : ev.count;
+  return typeof n === 'number' ? t('fraud.count', { n }) : '';
 }
 
 function ruling(f, reload) {
   const note = h('input', { type: 'text', 'aria-label': t('field.note'), placeholder: t('field.note') });
   const act = (decision) => async () => {
     try {
-      await endpoints.ruleFraudFlag(f.id, { decision, note: note.value.trim() });
+      await endpoints.ruleFraudFlag(f.id, { upheld: decision === 'upheld', note: note.value.trim() });
       toast(t('fraud.ruled'));
       reload();
     } catch (e) {
@@ -77,7 +84,7 @@ function ruling(f, reload) {
     }
   };
   return h('div.inline-form', note,
-    h('button.btn.btn-small.btn-danger', { type: 'button', onclick: act('confirmed') }, t('fraud.confirm')),
+    h('button.btn.btn-small.btn-danger', { type: 'button', onclick: act('upheld') }, t('fraud.confirm')),
     h('button.btn.btn-small', { type: 'button', onclick: act('dismissed') }, t('fraud.dismiss')));
 }
 
