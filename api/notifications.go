@@ -106,12 +106,8 @@ func (s *Server) listNotifications(c echo.Context) error {
 		}
 		return q
 	}
-	var total int64
-	if err := base().Count(&total).Error; err != nil {
-		return err
-	}
-	var rows []notify.InboxMessage
-	if err := base().Order("received_at DESC, id").Offset((page - 1) * size).Limit(size).Find(&rows).Error; err != nil {
+	rows, total, err := store.Page[notify.InboxMessage](base, "received_at DESC, id", page, size)
+	if err != nil {
 		return err
 	}
 	out := inboxListJSON{Items: make([]inboxJSON, len(rows)), Total: total, Page: page, PageSize: size}
@@ -184,12 +180,8 @@ func (s *Server) listOutbox(c echo.Context) error {
 		}
 		return q
 	}
-	var total int64
-	if err := base().Count(&total).Error; err != nil {
-		return err
-	}
-	var rows []notify.Notification
-	if err := base().Order("created_at DESC, id").Offset((page - 1) * size).Limit(size).Find(&rows).Error; err != nil {
+	rows, total, err := store.Page[notify.Notification](base, "created_at DESC, id", page, size)
+	if err != nil {
 		return err
 	}
 	items := make([]outboxJSON, len(rows))

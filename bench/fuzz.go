@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -257,20 +256,11 @@ func Checksum(ctx context.Context, databaseURL string) (string, error) {
 
 // RunFuzz measures point 6 on `redress dev` (SQLite) with one work order present.
 func RunFuzz(ctx context.Context, o Options, n int) error {
-	dir, err := os.MkdirTemp(o.Work, "fuzz-")
-	if err != nil {
-		return err
-	}
-	dev, err := NewDevOptions(o.Bin, dir, "")
-	if err != nil {
-		return err
-	}
-	p, err := StartDev(ctx, dev)
+	p, dev, dbURL, err := startFreshDev(ctx, o, "fuzz")
 	if err != nil {
 		return err
 	}
 	defer p.Stop()
-	dbURL := "sqlite:" + filepath.Join(dev.Data, "redress.db")
 	problems, checked, err := FuzzSystem(ctx, p.Base, dbURL, dev.Keys, n)
 	if err != nil {
 		return err

@@ -119,16 +119,7 @@ func (s *signer) check(ctx context.Context, databaseURL string) error {
 // resends every rating whose answer was lost and proves the promises (Verify), and that every
 // sign answered 200 held.
 func DevKill9(ctx context.Context, o Options, kills int) error {
-	dir, err := os.MkdirTemp(o.Work, "kill9-")
-	if err != nil {
-		return err
-	}
-	dev, err := NewDevOptions(o.Bin, dir, "")
-	if err != nil {
-		return err
-	}
-	dbURL := "sqlite:" + filepath.Join(dev.Data, "redress.db")
-	p, err := StartDev(ctx, dev)
+	p, dev, dbURL, err := startFreshDev(ctx, o, "kill9")
 	if err != nil {
 		return err
 	}
@@ -432,20 +423,11 @@ func ProdScenarios(ctx context.Context, o Options, so ProdScenarioOptions) error
 // for d and samples its goroutines and heap from /metrics: after the first fifth (warm-up) they
 // must stay flat: goroutines within +25 % + 20 and heap within ×1.5 + 16 MB of the warm level.
 func Soak(ctx context.Context, o Options, d time.Duration) error {
-	dir, err := os.MkdirTemp(o.Work, "soak-")
-	if err != nil {
-		return err
-	}
-	dev, err := NewDevOptions(o.Bin, dir, "")
-	if err != nil {
-		return err
-	}
-	p, err := StartDev(ctx, dev)
+	p, dev, dbURL, err := startFreshDev(ctx, o, "soak")
 	if err != nil {
 		return err
 	}
 	defer p.Stop()
-	dbURL := "sqlite:" + filepath.Join(dev.Data, "redress.db")
 	cases, err := SeedCases(ctx, dbURL, "SK", int(50*d.Seconds())+1000, []string{"sz-ft-tax"})
 	if err != nil {
 		return err

@@ -360,3 +360,21 @@ func (d *PGDatabase) Drop() error {
 
 // errStopped is returned by load loops that ended because their context did.
 var errStopped = errors.New("stopped")
+
+// startFreshDev starts `redress dev` on its embedded SQLite in a new directory under o.Work
+// (named after prefix) and returns the process, its options and its database URL.
+func startFreshDev(ctx context.Context, o Options, prefix string) (*Proc, DevOptions, string, error) {
+	dir, err := os.MkdirTemp(o.Work, prefix+"-")
+	if err != nil {
+		return nil, DevOptions{}, "", err
+	}
+	dev, err := NewDevOptions(o.Bin, dir, "")
+	if err != nil {
+		return nil, DevOptions{}, "", err
+	}
+	p, err := StartDev(ctx, dev)
+	if err != nil {
+		return nil, DevOptions{}, "", err
+	}
+	return p, dev, "sqlite:" + filepath.Join(dev.Data, "redress.db"), nil
+}
