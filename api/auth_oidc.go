@@ -136,7 +136,11 @@ func (s *Server) mapRoles(ctx context.Context, u models.User, claimed []string) 
 			roles = append(roles, ra)
 		}
 	}
-	return store.ReplaceRoles(ctx, s.deps.DB, u.ID, roles)
+	if err := store.ReplaceRoles(ctx, s.deps.DB, u.ID, roles); err != nil {
+		return err
+	}
+	s.principals.forget()
+	return nil
 }
 
 // auditSignIn records a sign-in attempt (a GET, which the audit middleware does not record).

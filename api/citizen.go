@@ -207,6 +207,9 @@ func (s *Server) postRate(c echo.Context) error {
 		EvaluationID: qrEvaluationID(caseNo), CaseNos: []string{caseNo}, Channel: "qr_code",
 		Levels: req.Levels, Tags: req.Tags, Comment: strings.TrimSpace(req.Comment), RatedAt: &now,
 		Evaluator: intake.Person{Name: name, Phone: phone, IDNumber: idNo},
+		// The citizen's browser posts this form itself: its address feeds the address-burst
+		// fraud check (never the idempotency hash).
+		RequestIP: c.RealIP(),
 	}
 	for _, t := range req.Tags {
 		if !contains(rateTags, t) {

@@ -33,9 +33,9 @@ func (s *Server) postEvaluation(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	// The address the rating arrived from feeds the fraud check when the channel does not
-	// pass its citizen's (client_ip); it is never part of the idempotency hash.
-	req.RequestIP = c.RealIP()
+	// The request's own address is not the citizen's: only integration channels post here, so
+	// it is the channel's gateway, and counting it would flag every rating of a busy channel as
+	// an address burst. Channels pass the citizen's address as client_ip when they know it.
 	res, created, err := s.deps.Intake.SubmitEvaluation(c.Request().Context(), s.integrationScope(c), req)
 	if err != nil {
 		return err

@@ -157,7 +157,7 @@ func (s *Server) withAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return unauthorized("the token is invalid or expired")
 		}
-		p, err := s.loadPrincipal(c.Request().Context(), claims.Login)
+		p, err := s.signedInPrincipal(c.Request().Context(), claims.Login)
 		if err != nil {
 			return err
 		}
@@ -226,23 +226,32 @@ func (s *Server) withAudit(next echo.HandlerFunc) echo.HandlerFunc {
 		if m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions {
 			return next(c)
 		}
+		entryFor := func(status int) models.AuditEntry {
+			entry := models.AuditEntry{
+				At: time.Now().UTC(), RequestID: requestID(c), Method: m, Path: c.Path(),
+				Target: c.Param("id"), Status: status, Outcome: outcome(status),
+			}
+			if p := principal(c); p != nil {
+				entry.Login = p.User.Login
+				entry.Roles = strings.Join(grantStrings(p.Grants), " ")
+			}
+			if action, ok := c.Get("action").(string); ok {
+				entry.Target = strings.TrimSpace(entry.Target + " " + action)
+			}
+			entry.UnitPath, entry.Action = auditUnitAndAction(c)
+			return entry
+		}
+		// A service may write the entry in its own transaction (store.AuditHook).
+		hook := &store.AuditHook{Entry: entryFor}
+		c.SetRequest(c.Request().WithContext(store.WithAuditHook(c.Request().Context(), hook)))
 		err := next(c)
 		if err != nil {
 			c.Error(err)
 		}
-		status := c.Response().Status
-		entry := models.AuditEntry{
-			At: time.Now().UTC(), RequestID: requestID(c), Method: m, Path: c.Path(),
-			Target: c.Param("id"), Status: status, Outcome: outcome(status),
+		if hook.Written() {
+			return nil
 		}
-		if p := principal(c); p != nil {
-			entry.Login = p.User.Login
-			entry.Roles = strings.Join(grantStrings(p.Grants), " ")
-		}
-		if action, ok := c.Get("action").(string); ok {
-			entry.Target = strings.TrimSpace(entry.Target + " " + action)
-		}
-		entry.UnitPath, entry.Action = auditUnitAndAction(c)
+		entry := entryFor(c.Response().Status)
 		// The audit write must not depend on the client staying connected.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), 5*time.Second)
 		defer cancel()

@@ -7,12 +7,14 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 	"time"
 
-	"github.com/casbin/casbin/v2"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,18 +29,27 @@ import (
 	"redress/store"
 )
 
+// Enforcer decides whether (role, unit path, route, method) is allowed: casbin's enforcer, or
+// policies.Cached in front of it.
+type Enforcer interface {
+	Enforce(rvals ...any) (bool, error)
+}
+
 // Deps are the server's collaborators.
 type Deps struct {
 	DB        *store.DB
 	Temporal  client.Client
 	Tokens    *auth.Issuer
-	Enforcer  casbin.IEnforcer
+	Enforcer  Enforcer
 	PII       *pii.Box
 	Intake    *intake.Service
 	Registry  prometheus.Registerer
 	Gatherer  prometheus.Gatherer
 	Web       fs.FS // the UI's static files; nil serves no UI
 	BodyLimit string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed; none means a
+	// request's address is its connection's (clients cannot forge it).
+	TrustedProxies []*net.IPNet
 	TokenTTL  time.Duration
 	// Calendars gives the working-day calendar of a unit ("" for the national one).
 	Calendars interface {
@@ -65,6 +76,8 @@ type Server struct {
 	// known holds "METHOD path" of every registered route: a request that matches none is
 	// answered 404 or 405 by the router's handler, not refused by the route policy.
 	known map[string]bool
+	// principals caches signed-in callers' accounts and roles (principals.go).
+	principals principalCache
 }
 
 // New builds the server and registers every route.
@@ -84,6 +97,16 @@ func New(d Deps) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = handleError
+	// Echo's default believes any X-Forwarded-For, which would let a citizen pick the address
+	// the fraud checks count.
+	e.IPExtractor = echo.ExtractIPDirect()
+	if len(d.TrustedProxies) > 0 {
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range d.TrustedProxies {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
 	s := &Server{deps: d, e: e, metrics: newHTTPMetrics(d.Registry)}
 
 	// Order matters: the id first (everything logs it), then the log (it sees the final
@@ -165,4 +188,28 @@ func (s *Server) readyz(c echo.Context) error {
 		checks["temporal"], status = "unreachable", http.StatusServiceUnavailable
 	}
 	return c.JSON(status, map[string]any{"status": map[bool]string{true: "ready", false: "not_ready"}[status == http.StatusOK], "checks": checks})
+}
+
+// ParseTrustedProxies parses a comma-separated list of CIDRs (a bare address is one host).
+func ParseTrustedProxies(list string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			if ip := net.ParseIP(f); ip != nil && ip.To4() != nil {
+				f += "/32"
+			} else {
+				f += "/128"
+			}
+		}
+		_, n, err := net.ParseCIDR(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

@@ -41,7 +41,10 @@ type Config struct {
 	// encryption keys it cannot rotate without re-hashing, so it is separate.
 	PIIHashKey string `env:"REDRESS_PII_HASH_KEY" required:"true" doc:"base64 key (32 bytes) of the keyed hashes used to search personal data; required outside dev"`
 
-	BodyLimit string `env:"REDRESS_BODY_LIMIT" envDefault:"1M" doc:"largest request body accepted (413 beyond)"`
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed; without them
+	// the address a request came from is the connection's, which a client cannot forge.
+	TrustedProxies string `env:"REDRESS_TRUSTED_PROXIES" doc:"CIDRs of reverse proxies whose X-Forwarded-For names the client (comma-separated); empty uses the connection's address"`
+	BodyLimit      string `env:"REDRESS_BODY_LIMIT" envDefault:"1M" doc:"largest request body accepted (413 beyond)"`
 	PublicURL string `env:"REDRESS_PUBLIC_URL" envDefault:"http://127.0.0.1:8080" doc:"external base URL, used in tracking links sent to evaluators"`
 	LogLevel  string `env:"REDRESS_LOG_LEVEL" envDefault:"info" doc:"debug, info, warn or error"`
 	// ReconcileEvery is how often the worker looks for bad evaluations whose work-order

@@ -84,7 +84,7 @@ func (s *Starter) StartWorkOrder(ctx context.Context, workOrderID string) error 
 		TaskQueue:                s.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, workflows.WorkOrderName, workflows.WorkOrderInput{WorkOrderID: workOrderID})
+	}, workflows.WorkOrderName, workflows.WorkOrderInput{WorkOrderID: workOrderID, Local: true})
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &already) {
 		return fmt.Errorf("start work order %s: %w", workOrderID, err)

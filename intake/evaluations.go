@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sort"
 	"strconv"
 	"time"
@@ -44,8 +45,9 @@ type EvaluationRequest struct {
 	DeviceID     string            `json:"device_id,omitempty"`
 	ClientIP     string            `json:"client_ip,omitempty"`
 	Codes        string            `json:"codes,omitempty"`
-	// RequestIP is the address the request came from (set by the HTTP layer, not by the
-	// client); used for fraud detection when client_ip is absent, never part of the hash.
+	// RequestIP is the citizen's address as the HTTP layer saw it, when the citizen posted the
+	// rating themselves (the QR rating page; not a channel relaying it): used for fraud
+	// detection when client_ip is absent, never part of the hash.
 	RequestIP string `json:"-"`
 }
 
@@ -331,9 +333,21 @@ func (s *Service) SubmitEvaluation(ctx context.Context, scope store.Scope, r Eva
 		return EvaluationResult{}, false, err
 	}
 	reqHash := requestHash(r)
-	if res, found, err := s.existing(ctx, r.EvaluationID, reqHash); found || err != nil {
-		return res, false, err
+	// The stored answer of a retry is looked up only when this submission is refused (the
+	// insert's unique keys refuse a repeat): a lookup before every rating cost a round trip
+	// that nearly always found nothing (BENCHMARKS.md, point 1). A retry must get the stored
+	// answer even when the checks would now refuse it (a window closed since, the follow-up
+	// slot it took itself), so every refusal looks first.
+	res, created, err := s.submit(ctx, scope, r, reqHash, now)
+	if _, refused := apperr.As(err); refused {
+		if res, found, err2 := s.existing(ctx, r.EvaluationID, reqHash); found || err2 != nil {
+			return res, false, err2
+		}
 	}
+	return res, created, err
+}
+
+func (s *Service) submit(ctx context.Context, scope store.Scope, r EvaluationRequest, reqHash string, now time.Time) (EvaluationResult, bool, error) {
 	key := s.evaluatorKey(r.Evaluator)
 
 	var first *evalRow
@@ -505,6 +519,10 @@ func (s *Service) SubmitEvaluation(ctx context.Context, scope store.Scope, r Eva
 			return fmt.Errorf("fraud check: %w", err)
 		}
 		flags = n
+		// The request's audit entry goes in with the rating (one commit, not two).
+		if err := store.WriteAudit(ctx, tx, http.StatusCreated); err != nil {
+			return err
+		}
 		if wo == nil {
 			return nil
 		}
@@ -524,14 +542,14 @@ func (s *Service) SubmitEvaluation(ctx context.Context, scope store.Scope, r Eva
 			Data: models.NewJSON(data),
 		}).Error
 	})
+	if err == nil {
+		store.MarkAuditWritten(ctx)
+	}
 	if err != nil {
 		if isDuplicate(err) {
-			// A concurrent retry of the same request won the race: answer what it stored.
-			if res, found, err2 := s.existing(ctx, r.EvaluationID, reqHash); found || err2 != nil {
-				return res, false, err2
-			}
-			// Otherwise the evaluator's slot was taken: by their first rating, or by a
-			// follow-up that raced this one.
+			// A repeat of a stored request (SubmitEvaluation then answers what is stored), or
+			// the evaluator's slot was taken: by their first rating, or by a follow-up that
+			// raced this one.
 			if first != nil {
 				return EvaluationResult{}, false, apperr.Conflict("follow_up_limit", "the follow-up ratings of %q are used up", r.FollowUpOf)
 			}

@@ -3,6 +3,7 @@ package intake
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -104,51 +105,46 @@ func (s *Service) flagFraud(ctx context.Context, tx *gorm.DB, e *evalRow, cases 
 		flags = append(flags, FraudFlag{ID: uuid.NewString(), EvaluationID: e.ID, Kind: kind, UnitPath: e.UnitPath,
 			Evidence: models.NewJSON(ev), Status: FlagOpen, CreatedAt: now})
 	}
-	burst := func(column, hash string, window time.Duration, max int) (map[string]any, error) {
-		if hash == "" {
-			return nil, nil
+	type check struct {
+		kind, column, hash, source string
+		window                     time.Duration
+		max                        int
+	}
+	var checks []check
+	for _, c := range []check{
+		{FlagIdentityBurst, "evaluator_id_hash", e.EvaluatorIDHash, "id_number", cfg.Window, cfg.MaxPerSource},
+		{FlagIdentityBurst, "evaluator_phone_hash", e.EvaluatorPhoneHash, "phone", cfg.Window, cfg.MaxPerSource},
+		{FlagDeviceBurst, "device_hash", e.DeviceHash, "device", cfg.Window, cfg.MaxPerSource},
+		{FlagAddressBurst, "ip_hash", e.IPHash, "address", cfg.Window, cfg.MaxPerSource},
+		{FlagCommentBurst, "comment_hash", e.CommentHash, "", cfg.CommentWindow, cfg.MaxSameComment},
+	} {
+		if c.hash != "" {
+			checks = append(checks, c)
 		}
-		var ids []string
-		// "column <> ''" repeats the partial indexes' predicate (migration 00004) so that the
-		// planner may use them: with the hash a bound parameter, SQLite (and PostgreSQL's
-		// generic plans) cannot prove it non-empty, and every rating scanned the whole
-		// ratings table — a third of intake's CPU in the benchmark profile (BENCHMARKS.md).
-		err := tx.WithContext(ctx).Table("evaluations").Where(column+" = ? AND "+column+" <> '' AND received_at > ?", hash, now.Add(-window)).
-			Order("received_at DESC").Limit(max*4).Pluck("evaluation_id", &ids).Error
-		if err != nil || len(ids) < max {
-			return nil, err
+	}
+	srcs := make([]source, len(checks))
+	for i, c := range checks {
+		srcs[i] = source{column: c.column, hash: c.hash, since: now.Add(-c.window), limit: c.max * 4}
+	}
+	recent, err := recentBySource(ctx, tx, srcs)
+	if err != nil {
+		return 0, err
+	}
+	for i, c := range checks {
+		ids := recent[i]
+		if hasKind(flags, c.kind) || len(ids) < c.max {
+			continue
 		}
 		if len(ids) > maxEvidence {
 			ids = ids[:maxEvidence]
 		}
 		// Evidence names the ratings by their evaluation_id and the source only by kind:
 		// the hash is not shown, the identity never.
-		return map[string]any{"count_at_least": len(ids), "window": window.String(), "threshold": max, "evaluation_ids": ids}, nil
-	}
-	for _, c := range []struct{ kind, column, hash, source string }{
-		{FlagIdentityBurst, "evaluator_id_hash", e.EvaluatorIDHash, "id_number"},
-		{FlagIdentityBurst, "evaluator_phone_hash", e.EvaluatorPhoneHash, "phone"},
-		{FlagDeviceBurst, "device_hash", e.DeviceHash, "device"},
-		{FlagAddressBurst, "ip_hash", e.IPHash, "address"},
-	} {
-		if hasKind(flags, c.kind) {
-			continue
-		}
-		ev, err := burst(c.column, c.hash, cfg.Window, cfg.MaxPerSource)
-		if err != nil {
-			return 0, err
-		}
-		if ev != nil {
+		ev := map[string]any{"count_at_least": len(ids), "window": c.window.String(), "threshold": c.max, "evaluation_ids": ids}
+		if c.source != "" {
 			ev["source"] = c.source
-			add(c.kind, ev)
 		}
-	}
-	ev, err := burst("comment_hash", e.CommentHash, cfg.CommentWindow, cfg.MaxSameComment)
-	if err != nil {
-		return 0, err
-	}
-	if ev != nil {
-		add(FlagCommentBurst, ev)
+		add(c.kind, ev)
 	}
 	// Own staff: the handling staff's identity hashes (staff_identities) against the
 	// evaluator's.
@@ -197,4 +193,53 @@ func hasKind(fs []FraudFlag, kind string) bool {
 		}
 	}
 	return false
+}
+
+// source is one burst look-up: the ratings received since a time with the same keyed hash in
+// a column, newest first, at most limit.
+type source struct {
+	column, hash string
+	since        time.Time
+	limit        int
+}
+
+// recentBySource answers every look-up in one statement (a UNION ALL of one bounded query
+// per source): the burst checks were up to five round trips per rating. The answer's i-th
+// list belongs to srcs[i].
+//
+// "column <> ''" repeats the partial indexes' predicate (migration 00004) so that the planner
+// may use them: with the hash a bound parameter, SQLite (and PostgreSQL's generic plans)
+// cannot prove it non-empty, and every rating scanned the whole ratings table — a third of
+// intake's CPU in the benchmark profile (BENCHMARKS.md).
+func recentBySource(ctx context.Context, tx *gorm.DB, srcs []source) ([][]string, error) {
+	out := make([][]string, len(srcs))
+	if len(srcs) == 0 {
+		return out, nil
+	}
+	var sql strings.Builder
+	args := make([]any, 0, 3*len(srcs))
+	for i, src := range srcs {
+		if i > 0 {
+			sql.WriteString(" UNION ALL ")
+		}
+		// column comes from flagFraud's fixed list, never from input.
+		fmt.Fprintf(&sql, "SELECT %d AS src, evaluation_id, received_at FROM (SELECT evaluation_id, received_at FROM evaluations WHERE %s = ? AND %s <> '' AND received_at > ? ORDER BY received_at DESC LIMIT ?) q%d",
+			i, src.column, src.column, i)
+		args = append(args, src.hash, src.since, src.limit)
+	}
+	var rows []struct {
+		Src          int
+		EvaluationID string
+		ReceivedAt   time.Time
+	}
+	if err := tx.WithContext(ctx).Raw(sql.String(), args...).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("recent ratings by source: %w", err)
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].ReceivedAt.After(rows[j].ReceivedAt) })
+	for _, r := range rows {
+		if r.Src >= 0 && r.Src < len(out) {
+			out[r.Src] = append(out[r.Src], r.EvaluationID)
+		}
+	}
+	return out, nil
 }

@@ -63,8 +63,9 @@ func (r Rule) WithinSubtree(unitPath string) bool {
 // api process on the database reloads within one poll period, and the editing process reloads
 // at once.
 type Store struct {
-	db  *gorm.DB
-	enf *casbin.SyncedEnforcer
+	db     *gorm.DB
+	enf    *casbin.SyncedEnforcer
+	cached *Cached // enf's decisions, reset after every reload
 
 	mu  sync.Mutex // serialises reloads
 	rev int64      // revision of the policy the enforcer holds
@@ -95,15 +96,16 @@ func Open(ctx context.Context, db *gorm.DB) (*Store, error) {
 	enf.AddNamedDomainMatchingFunc("g", "keyMatch", util.KeyMatch)
 	// Edits go through the Store (with the revision bump), never through the enforcer.
 	enf.EnableAutoSave(false)
-	s := &Store{db: db, enf: enf, rev: -1}
+	s := &Store{db: db, enf: enf, cached: NewCached(enf), rev: -1}
 	if err := s.Reload(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// Enforcer is this process's enforcer, kept current by Reload, Refresh and Watch.
-func (s *Store) Enforcer() *casbin.SyncedEnforcer { return s.enf }
+// Enforcer is this process's enforcer (with its decisions cached), kept current by Reload,
+// Refresh and Watch.
+func (s *Store) Enforcer() *Cached { return s.cached }
 
 // Revision is the policy revision the enforcer holds.
 func (s *Store) Revision() int64 {
@@ -138,6 +140,7 @@ func (s *Store) reloadLocked(ctx context.Context) error {
 	if err := s.enf.LoadPolicy(); err != nil {
 		return fmt.Errorf("policies: reload: %w", err)
 	}
+	s.cached.Reset()
 	s.rev = rev
 	return nil
 }

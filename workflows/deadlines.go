@@ -79,7 +79,7 @@ func (w *workOrder) compute(ctx workflow.Context, d *deadline) error {
 		RemindShare: w.policy.RemindShare,
 	}
 	var c activities.DeadlineCalc
-	if err := workflow.ExecuteActivity(activityCtx(ctx), w.a.ComputeDeadline, spec).Get(ctx, &c); err != nil {
+	if err := w.exec(ctx, w.a.ComputeDeadline, spec).Get(ctx, &c); err != nil {
 		return fmt.Errorf("compute deadline %s: %w", d.Name, err)
 	}
 	d.Calc = c
@@ -97,7 +97,7 @@ func (w *workOrder) meet(ctx workflow.Context, name string, at time.Time) error 
 	w.dirty = true
 	if d.computed() && at.After(d.Calc.DueAt) {
 		var n int
-		if err := workflow.ExecuteActivity(activityCtx(ctx), w.a.OverdueDays, d.UnitPath, d.Calc.DueAt, at).Get(ctx, &n); err != nil {
+		if err := w.exec(ctx, w.a.OverdueDays, d.UnitPath, d.Calc.DueAt, at).Get(ctx, &n); err != nil {
 			return fmt.Errorf("overdue days %s: %w", name, err)
 		}
 		d.Overdue = n

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
 	"os"
@@ -26,6 +27,23 @@ func TestReplayRecordedHistories(t *testing.T) {
 		t.Fatal("no recorded histories in testdata/ (record them: REDRESS_RECORD_HISTORIES=1 go test ./api/apitest/ -run 'TestChain|TestFiveSecond')")
 	}
 	logger := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// Both generations must be here: orders started before the local-activities change
+	// (scheduled activities) are still running somewhere, and so are new ones.
+	var before, since int
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(`"markerName":  "LocalActivity"`)) {
+			since++
+		} else {
+			before++
+		}
+	}
+	if before == 0 || since == 0 {
+		t.Fatalf("recorded histories: %d from before the local-activities change, %d since; both are needed", before, since)
+	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r, err := os.Open(f)

@@ -14,8 +14,9 @@
 //		// the new behaviour; running orders recorded before the change take the old path
 //	}
 //
-// and recorded histories are kept (add new ones for the new path; never re-record old ones to
-// make a change pass). Changes that only alter activity arguments or handler-local state (the
+// and recorded histories are kept (add new ones for the new path by bumping historyGeneration
+// in api/apitest, which never overwrites a recorded file; never re-record old ones to make a
+// change pass). Changes that only alter activity arguments or handler-local state (the
 // notifications a timeline event carries, a validator's rule) do not need a version.
 package workflows
 
@@ -46,6 +47,11 @@ const reopenWindow = 30 * 24 * time.Hour
 // WorkOrderInput starts a work order.
 type WorkOrderInput struct {
 	WorkOrderID string `json:"work_order_id"`
+	// Local runs the order's activities as local activities (every order started since that
+	// change; older histories have no such field and keep their scheduled activities). An
+	// input field, not workflow.GetVersion: a version marker also upserts a search attribute,
+	// one more visibility write per order on the path BENCHMARKS.md point 2 measures.
+	Local bool `json:"local,omitempty"`
 }
 
 // Snapshot is what the state query answers.
@@ -80,11 +86,12 @@ type workOrder struct {
 	callbackAttempts int
 	extension        *int      // days of a pending extension request
 	closedAt         time.Time // when the order last closed (the reopen window runs from here)
+	local bool // in.Local: the activities run as local activities
 }
 
 // WorkOrder is the work-order workflow.
 func WorkOrder(ctx workflow.Context, in WorkOrderInput) error {
-	w := &workOrder{in: in, id: workflow.GetInfo(ctx).WorkflowExecution.ID}
+	w := &workOrder{in: in, id: workflow.GetInfo(ctx).WorkflowExecution.ID, local: in.Local}
 	if err := w.setup(ctx); err != nil {
 		return err
 	}
@@ -167,22 +174,38 @@ func (w *workOrder) evaluatorFeedback(ctx workflow.Context, f EvaluatorFeedback)
 	return ActionResult{State: w.s.State, Seq: w.s.Seq}, nil
 }
 
+// retryPolicy retries an activity until it succeeds: every activity of the order is a short
+// database transaction that is safe to repeat, and giving up would strand the order.
+var retryPolicy = temporal.RetryPolicy{
+	InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+}
+
 func activityCtx(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-		},
-	})
+	rp := retryPolicy
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: &rp})
+}
+
+// Local activities: a scheduled activity costs the engine a task queue round trip and two
+// more workflow tasks; the order's activities are short transactions on the database the
+// worker holds anyway, so running them inside the workflow task takes an order from intake to
+// its unit's inbox in one workflow task instead of seven (BENCHMARKS.md, point 2).
+
+// exec runs one of the order's activities, locally for orders started with in.Local.
+func (w *workOrder) exec(ctx workflow.Context, activity any, args ...any) workflow.Future {
+	if !w.local {
+		return workflow.ExecuteActivity(activityCtx(ctx), activity, args...)
+	}
+	rp := retryPolicy
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: &rp})
+	return workflow.ExecuteLocalActivity(lctx, activity, args...)
 }
 
 func (w *workOrder) run(ctx workflow.Context) error {
-	actx := activityCtx(ctx)
-	if err := workflow.ExecuteActivity(actx, w.a.MarkStarted, w.in.WorkOrderID).Get(ctx, nil); err != nil {
+	if err := w.exec(ctx, w.a.MarkStarted, w.in.WorkOrderID).Get(ctx, nil); err != nil {
 		return fmt.Errorf("mark started: %w", err)
 	}
 	var d activities.Dispatch
-	if err := workflow.ExecuteActivity(actx, w.a.ResolveDispatch, w.in.WorkOrderID).Get(ctx, &d); err != nil {
+	if err := w.exec(ctx, w.a.ResolveDispatch, w.in.WorkOrderID).Get(ctx, &d); err != nil {
 		return fmt.Errorf("resolve dispatch: %w", err)
 	}
 	w.s.Admin, w.levels, w.realName = d.Admin, d.Levels, d.RealName
@@ -272,7 +295,7 @@ func (w *workOrder) watch(ctx workflow.Context) error {
 
 // loadPolicy reads the policy of the unit that now holds the order.
 func (w *workOrder) loadPolicy(ctx workflow.Context, unitPath string) error {
-	return workflow.ExecuteActivity(activityCtx(ctx), w.a.LoadPolicy, unitPath).Get(ctx, &w.policy)
+	return w.exec(ctx, w.a.LoadPolicy, unitPath).Get(ctx, &w.policy)
 }
 
 // dispatchTo hands the order to a unit and starts that unit's clocks (a fresh start: the time
@@ -317,7 +340,7 @@ func (w *workOrder) record(ctx workflow.Context, actor, typ string, data map[str
 		WorkOrderID: w.in.WorkOrderID, WorkflowID: w.id, Seq: w.s.Seq, At: now,
 		Actor: actor, Type: typ, Data: data, Row: row, Notify: msgs,
 	}
-	if err := workflow.ExecuteActivity(activityCtx(ctx), w.a.RecordEvent, ev).Get(ctx, nil); err != nil {
+	if err := w.exec(ctx, w.a.RecordEvent, ev).Get(ctx, nil); err != nil {
 		return fmt.Errorf("record %s: %w", typ, err)
 	}
 	return nil
@@ -342,7 +365,7 @@ func (w *workOrder) act(ctx workflow.Context, req ActionRequest) (ActionResult, 
 
 func (w *workOrder) resolveUnit(ctx workflow.Context, code string) (*activities.UnitRef, error) {
 	var u activities.UnitRef
-	if err := workflow.ExecuteActivity(activityCtx(ctx), w.a.ResolveUnit, code).Get(ctx, &u); err != nil {
+	if err := w.exec(ctx, w.a.ResolveUnit, code).Get(ctx, &u); err != nil {
 		return nil, invalid("to_unit", "unknown_unit", "unit %q is not known", code)
 	}
 	return &u, nil
@@ -492,7 +515,7 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 			// Not adopted: the rating leaves the statistics and the evaluator is told.
 			w.s.State = models.StateReviewing
 			data["rating_excluded"] = true
-			if err = workflow.ExecuteActivity(activityCtx(ctx), w.a.ExcludeRating, w.in.WorkOrderID).Get(ctx, nil); err != nil {
+			if err = w.exec(ctx, w.a.ExcludeRating, w.in.WorkOrderID).Get(ctx, nil); err != nil {
 				break
 			}
 			msgs = w.toEvaluator("appeal_upheld", true, w.params())

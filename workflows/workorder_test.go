@@ -157,7 +157,7 @@ func (e *env) runAt(t *testing.T, gap time.Duration, steps []step) {
 			}, arg)
 		}, time.Duration(i+1)*gap)
 	}
-	e.ExecuteWorkflow(WorkOrder, WorkOrderInput{WorkOrderID: "wo-1"})
+	e.ExecuteWorkflow(WorkOrder, WorkOrderInput{WorkOrderID: "wo-1", Local: true})
 }
 
 func TestWholeChain(t *testing.T) {
@@ -272,7 +272,7 @@ func TestDeadlinesAcrossNationalDay(t *testing.T) {
 	e := newEnv(t, &ftTax)
 	start := time.Date(2026, 9, 30, 10, 0, 0, 0, cst)
 	e.SetStartTime(start)
-	e.ExecuteWorkflow(WorkOrder, WorkOrderInput{WorkOrderID: "wo-1"})
+	e.ExecuteWorkflow(WorkOrder, WorkOrderInput{WorkOrderID: "wo-1", Local: true})
 
 	disp := e.events[0]
 	cb := dueOf(t, disp, DLCallback)
@@ -390,7 +390,7 @@ func TestUncoveredYearThenImport(t *testing.T) {
 		}
 		e.SignalWorkflow(RecomputeSignal, "calendar changed (test)")
 	}, 2*time.Hour)
-	e.ExecuteWorkflow(WorkOrder, WorkOrderInput{WorkOrderID: "wo-1"})
+	e.ExecuteWorkflow(WorkOrder, WorkOrderInput{WorkOrderID: "wo-1", Local: true})
 
 	disp := e.events[0]
 	if cb := dueOf(t, disp, DLCallback); cb.DueDate != "" || !cb.DueAt.IsZero() {

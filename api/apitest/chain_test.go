@@ -3,8 +3,10 @@ package apitest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -489,12 +491,18 @@ func TestFiveSecondPolicy(t *testing.T) {
 // REDRESS_RECORD_HISTORIES=1 (SQLite run only), for the replay test of package workflows: a
 // change to the workflow that would break orders already running fails that test. Recorded
 // histories are committed; record new ones when the workflow gains a path, never rewrite old
-// ones to make a change pass.
+// ones to make a change pass: a file that exists is left alone, and the name carries
+// historyGeneration so that a new generation is recorded beside the old.
+// historyGeneration names the workflow code the recorded histories come from: "" before the
+// local-activities change, "@local" since.
+const historyGeneration = "@local"
+
 func (e *env) recordHistory(t *testing.T, name, orderID string) {
 	t.Helper()
 	if os.Getenv("REDRESS_RECORD_HISTORIES") != "1" || e.db.Dialect != migrations.SQLite {
 		return
 	}
+	name += historyGeneration
 	ctx := context.Background()
 	it := temporalClient.GetWorkflowHistory(ctx, intake.WorkflowID(orderID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	h := &historypb.History{}
@@ -514,7 +522,16 @@ func (e *env) recordHistory(t *testing.T, name, orderID string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644); err != nil {
+	f, err := os.OpenFile(filepath.Join(dir, name+".json"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		t.Logf("workflows/testdata/%s.json exists: kept (bump historyGeneration to record a new generation)", name)
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(b); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("recorded %d events of %s into workflows/testdata/%s.json", len(h.Events), orderID, name)

@@ -48,6 +48,10 @@ func buildAPI(ctx context.Context, cfg config.Config, db *store.DB, tc client.Cl
 	if err != nil {
 		return nil, err
 	}
+	proxies, err := api.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("REDRESS_TRUSTED_PROXIES: %w", err)
+	}
 	starter := &engine.Starter{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db}
 	return api.New(api.Deps{
 		DB:        db,
@@ -66,8 +70,9 @@ func buildAPI(ctx context.Context, cfg config.Config, db *store.DB, tc client.Cl
 			Alarm:         stats.AlarmPolicy{Days: cfg.AlarmDays, MinRatings: cfg.AlarmMinRatings},
 			HotlineSecret: cfg.HotlineSecret,
 		},
-		BodyLimit: cfg.BodyLimit,
-		TokenTTL:  cfg.TokenTTL,
+		BodyLimit:      cfg.BodyLimit,
+		TrustedProxies: proxies,
+		TokenTTL:       cfg.TokenTTL,
 		Dev:       dev,
 	}), nil
 }

@@ -52,16 +52,16 @@ func benchCmd() *cobra.Command {
 	cmd.PersistentFlags().BoolVar(&keep, "keep", false, "keep the scratch directory (logs of the processes under test)")
 
 	var (
-		inboxRate           int
-		inboxFor            time.Duration
-		wfOrders, wfConc    int
-		ratings, orders     int
-		long                bool
-		scaleURL            string
-		scaleKeep           bool
-		fuzzCount           int
-		profileOut, profDB  string
-		skipScale, skipRely bool
+		inboxRate               int
+		inboxFor                time.Duration
+		wfOrders, wfConc        int
+		ratings, orders         int
+		long                    bool
+		scaleURL                string
+		scaleKeep               bool
+		fuzzCount, profBadEvery int
+		profileOut, profDB      string
+		skipScale, skipRely     bool
 	)
 	run := func(name string, f func(context.Context, bench.Options) error) *cobra.Command {
 		return &cobra.Command{Use: name, RunE: func(c *cobra.Command, _ []string) error {
@@ -103,10 +103,13 @@ func benchCmd() *cobra.Command {
 	fuzzC := run("fuzz", func(ctx context.Context, o bench.Options) error { return bench.RunFuzz(ctx, o, fuzzCount) })
 	fuzzC.Short = "point 6: hostile input at volume against the public endpoints"
 	fuzzC.Flags().IntVar(&fuzzCount, "count", 5000, "requests")
-	profC := run("profile", func(ctx context.Context, o bench.Options) error { return profileIntake(ctx, o, profDB, profileOut) })
+	profC := run("profile", func(ctx context.Context, o bench.Options) error {
+		return profileIntake(ctx, o, profDB, profileOut, profBadEvery)
+	})
 	profC.Short = "CPU profile of intake under load: runs redress dev inside this process with pprof"
 	profC.Flags().StringVar(&profileOut, "out", "intake.pprof", "profile file")
 	profC.Flags().StringVar(&profDB, "db", "postgres", "postgres or sqlite")
+	profC.Flags().IntVar(&profBadEvery, "bad-every", 20, "one rating in this many is bad (1: all, to profile order dispatch)")
 	allC := run("all", func(ctx context.Context, o bench.Options) error {
 		steps := []struct {
 			name string
@@ -147,8 +150,8 @@ func benchCmd() *cobra.Command {
 
 // profileIntake runs `redress dev` inside this process (so that one CPU profile covers the
 // HTTP layer, intake, the database driver and the embedded engine) and profiles it while the
-// intake load of `redress bench intake` runs at 5 % bad.
-func profileIntake(ctx context.Context, o bench.Options, dialect, out string) error {
+// intake load of `redress bench intake` runs with one rating in badEvery bad.
+func profileIntake(ctx context.Context, o bench.Options, dialect, out string, badEvery int) error {
 	cfg, err := config.Load()
 	if err != nil {
 		return err
@@ -199,7 +202,7 @@ func profileIntake(ctx context.Context, o bench.Options, dialect, out string) er
 	if err := pprof.StartCPUProfile(f); err != nil {
 		return err
 	}
-	res := bench.IntakeLoad{Base: base, Token: tok, Prefix: "prof", Cases: cases, BadEvery: 20, Conc: o.Conc, Duration: o.Duration}.Run(ctx)
+	res := bench.IntakeLoad{Base: base, Token: tok, Prefix: "prof", Cases: cases, BadEvery: badEvery, Conc: o.Conc, Duration: o.Duration}.Run(ctx)
 	pprof.StopCPUProfile()
 	o.Report.Add("profile %s: %.0f ratings/s in-process (harness and server share the CPUs), p50 %.1f ms p99 %.1f ms; profile in %s (go tool pprof -top %s)",
 		dialect, res.Rate(), float64(bench.Percentile(res.Latencies, 50))/1e6, float64(bench.Percentile(res.Latencies, 99))/1e6, out, out)
