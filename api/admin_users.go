@@ -251,7 +251,6 @@ func (s *Server) adminSetDisabled(c echo.Context, disabled bool) error {
 	if err := store.SetDisabled(ctx, s.deps.DB, u.ID, disabled); err != nil {
 		return err
 	}
-	s.principals.forget()
 	u.Disabled = disabled
 	return c.JSON(http.StatusOK, toAdminUserJSON(u))
 }
@@ -274,7 +273,6 @@ func (s *Server) adminAddRole(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.principals.forget()
 	if !added {
 		return apperr.Conflict("role_exists", "the user holds %s on %s already", req.Role, req.Unit)
 	}
@@ -307,7 +305,6 @@ func (s *Server) adminRemoveRole(c echo.Context) error {
 	if _, err := store.RemoveRole(ctx, s.deps.DB, u.ID, store.RoleAt{Role: role, UnitID: held.UnitID}); err != nil {
 		return err
 	}
-	s.principals.forget()
 	// The user may now be outside the caller's view; answer what they still hold anyway.
 	u, _, err = store.FindUser(ctx, s.deps.DB, u.Login)
 	if err != nil {

@@ -136,11 +136,7 @@ func (s *Server) mapRoles(ctx context.Context, u models.User, claimed []string) 
 			roles = append(roles, ra)
 		}
 	}
-	if err := store.ReplaceRoles(ctx, s.deps.DB, u.ID, roles); err != nil {
-		return err
-	}
-	s.principals.forget()
-	return nil
+	return store.ReplaceRoles(ctx, s.deps.DB, u.ID, roles)
 }
 
 // auditSignIn records a sign-in attempt (a GET, which the audit middleware does not record).

@@ -101,7 +101,7 @@ func (s *Server) exportWorkOrders(c echo.Context) error {
 	}
 	var rows [][]string
 	for page := 1; ; page++ {
-		f.Page, f.PageSize = page, exportPage
+		f.Page, f.PageSize, f.CountCap = page, exportPage, maxExportRows
 		list, total, err := store.ListOrders(ctx, s.deps.DB, scope, f)
 		if err != nil {
 			return fmt.Errorf("export work orders: %w", err)

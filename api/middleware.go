@@ -157,7 +157,7 @@ func (s *Server) withAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return unauthorized("the token is invalid or expired")
 		}
-		p, err := s.signedInPrincipal(c.Request().Context(), claims.Login)
+		p, err := s.loadPrincipal(c.Request().Context(), claims.Login)
 		if err != nil {
 			return err
 		}

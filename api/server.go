@@ -50,7 +50,7 @@ type Deps struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed; none means a
 	// request's address is its connection's (clients cannot forge it).
 	TrustedProxies []*net.IPNet
-	TokenTTL  time.Duration
+	TokenTTL       time.Duration
 	// Calendars gives the working-day calendar of a unit ("" for the national one).
 	Calendars interface {
 		Calendar(ctx context.Context, unitPath string) (*calendar.Calendar, error)
@@ -76,8 +76,6 @@ type Server struct {
 	// known holds "METHOD path" of every registered route: a request that matches none is
 	// answered 404 or 405 by the router's handler, not refused by the route policy.
 	known map[string]bool
-	// principals caches signed-in callers' accounts and roles (principals.go).
-	principals principalCache
 }
 
 // New builds the server and registers every route.

@@ -97,11 +97,16 @@ func (s *Server) orderJSON(c echo.Context, r store.OrderRow, withEvaluator bool)
 	return o, nil
 }
 
+// inboxCountCap is where a work-order list stops counting (store.OrderFilter.CountCap).
+const inboxCountCap = 10000
+
 type listJSON struct {
-	Items    []orderJSON `json:"items"`
-	Total    int64       `json:"total"`
-	Page     int         `json:"page"`
-	PageSize int         `json:"page_size"`
+	Items []orderJSON `json:"items"`
+	Total int64       `json:"total"`
+	// TotalCapped: more than Total orders match (the count stops at inboxCountCap).
+	TotalCapped bool `json:"total_capped,omitempty"`
+	Page        int  `json:"page"`
+	PageSize    int  `json:"page_size"`
 }
 
 func intParam(c echo.Context, name string, def, min, max int) (int, error) {
@@ -161,11 +166,15 @@ func (s *Server) listWorkOrders(c echo.Context) error {
 		}
 		f.UnitPath = u.Path
 	}
+	f.CountCap = inboxCountCap
 	rows, total, err := store.ListOrders(ctx, s.deps.DB, scope, f)
 	if err != nil {
 		return err
 	}
 	out := listJSON{Items: make([]orderJSON, 0, len(rows)), Total: total, Page: page, PageSize: size}
+	if total > inboxCountCap {
+		out.Total, out.TotalCapped = inboxCountCap, true
+	}
 	for _, r := range rows {
 		o, err := s.orderJSON(c, r, false)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	"redress/models"
 	"redress/store"
@@ -45,9 +46,11 @@ func Units(ctx context.Context, db *store.DB, scope store.Scope, p Period) ([]Un
 		out[i] = UnitFigures{Code: u.Code, Name: u.Name, Path: u.Path}
 		byID[u.ID] = &out[i]
 	}
+	// Summed by the database: a month of a city's daily rows is tens of thousands of rows,
+	// and reading them one by one took a second (BENCHMARKS.md, point 4).
 	var rr []ratingRow
-	q := db.WithContext(ctx).Model(&ratingRow{}).Where("dim = ? AND day >= ? AND day <= ?", DimUnit, p.From, p.To)
-	if err := scope.Apply(q, "unit_path").Find(&rr).Error; err != nil {
+	q := db.WithContext(ctx).Model(&ratingRow{}).Select(sums("unit_id", ratingCounts)).Where("dim = ? AND day >= ? AND day <= ?", DimUnit, p.From, p.To)
+	if err := scope.Apply(q, "unit_path").Group("unit_id").Find(&rr).Error; err != nil {
 		return nil, fmt.Errorf("stats units: ratings: %w", err)
 	}
 	for _, r := range rr {
@@ -56,8 +59,8 @@ func Units(ctx context.Context, db *store.DB, scope store.Scope, p Period) ([]Un
 		}
 	}
 	var or []orderRow
-	q = db.WithContext(ctx).Model(&orderRow{}).Where("day >= ? AND day <= ?", p.From, p.To)
-	if err := scope.Apply(q, "unit_path").Find(&or).Error; err != nil {
+	q = db.WithContext(ctx).Model(&orderRow{}).Select(sums("unit_id", orderCounts)).Where("day >= ? AND day <= ?", p.From, p.To)
+	if err := scope.Apply(q, "unit_path").Group("unit_id").Find(&or).Error; err != nil {
 		return nil, fmt.Errorf("stats units: orders: %w", err)
 	}
 	for _, r := range or {
@@ -70,6 +73,23 @@ func Units(ctx context.Context, db *store.DB, scope store.Scope, p Period) ([]Un
 		out[i].Orders.Derive()
 	}
 	return out, nil
+}
+
+// The count columns of the two rollup tables (ratingRow, orderRow).
+var (
+	ratingCounts = []string{"a_vs", "a_s", "a_bs", "a_d", "a_vd", "d_vs", "d_s", "d_bs", "d_d", "d_vd", "bad", "excluded"}
+	orderCounts  = []string{"orders", "real_name", "called_back", "called_back_real_name", "rectified", "explained", "appealed",
+		"upheld", "rejected", "closed", "on_time", "overdue", "overdue_days", "supervised", "handled", "handling_days"}
+)
+
+// sums selects the group column and the sum of each count column under its own name.
+func sums(group string, cols []string) string {
+	var b strings.Builder
+	b.WriteString(group)
+	for _, c := range cols {
+		fmt.Fprintf(&b, ", SUM(%s) AS %s", c, c)
+	}
+	return b.String()
 }
 
 // Total sums unit figures (a jurisdiction's total).
@@ -156,16 +176,16 @@ func Trend(ctx context.Context, db *store.DB, scope store.Scope, p Period, granu
 		return agg[k]
 	}
 	var rr []ratingRow
-	q := db.WithContext(ctx).Model(&ratingRow{}).Where("dim = ? AND day >= ? AND day <= ?", DimUnit, p.From, p.To)
-	if err := scope.Apply(q, "unit_path").Find(&rr).Error; err != nil {
+	q := db.WithContext(ctx).Model(&ratingRow{}).Select(sums("day", ratingCounts)).Where("dim = ? AND day >= ? AND day <= ?", DimUnit, p.From, p.To)
+	if err := scope.Apply(q, "unit_path").Group("day").Find(&rr).Error; err != nil {
 		return nil, fmt.Errorf("stats trend: ratings: %w", err)
 	}
 	for _, r := range rr {
 		get(r.Day).Ratings.Plus(r.ratings())
 	}
 	var or []orderRow
-	q = db.WithContext(ctx).Model(&orderRow{}).Where("day >= ? AND day <= ?", p.From, p.To)
-	if err := scope.Apply(q, "unit_path").Find(&or).Error; err != nil {
+	q = db.WithContext(ctx).Model(&orderRow{}).Select(sums("day", orderCounts)).Where("day >= ? AND day <= ?", p.From, p.To)
+	if err := scope.Apply(q, "unit_path").Group("day").Find(&or).Error; err != nil {
 		return nil, fmt.Errorf("stats trend: orders: %w", err)
 	}
 	for _, r := range or {

@@ -23,6 +23,11 @@ type OrderFilter struct {
 	Page     int
 	PageSize int
 	Now      time.Time
+	// CountCap stops counting the matching orders past this many (0 counts them all): the
+	// total of a whole city's million orders cost seconds a page (BENCHMARKS.md, point 4),
+	// and nobody pages through more than a few thousand. ListOrders then answers
+	// CountCap+1 as the total, which reads as "more than CountCap".
+	CountCap int
 }
 
 // OrderRow is a work order with the names a list shows.
@@ -34,21 +39,27 @@ type OrderRow struct {
 }
 
 // ListOrders returns one page of the work orders in scope, nearest deadline first, and the
-// total matching.
+// total matching (up to f.CountCap+1).
 func ListOrders(ctx context.Context, db *DB, scope Scope, f OrderFilter) ([]OrderRow, int64, error) {
 	base := func() *gorm.DB {
 		return filterOrders(scope.Apply(db.WithContext(ctx).Table("work_orders"), "work_orders.unit_path"), f)
 	}
 	var total int64
-	if err := base().Count(&total).Error; err != nil {
+	count := base()
+	if f.CountCap > 0 {
+		count = db.WithContext(ctx).Table("(?) AS capped", base().Select("1").Limit(f.CountCap+1))
+	}
+	if err := count.Count(&total).Error; err != nil {
 		return nil, 0, fmt.Errorf("list work orders: count: %w", err)
 	}
 	var rows []OrderRow
 	err := base().Select(orderColumns).
 		Joins("LEFT JOIN units ON units.id = work_orders.unit_id").
 		Joins("JOIN evaluations ON evaluations.id = work_orders.evaluation_id").
-		// Open orders with a deadline first, nearest first; then by age.
-		Order("CASE WHEN work_orders.next_due_at IS NULL THEN 1 ELSE 0 END, work_orders.next_due_at, work_orders.opened_at").
+		// Open orders with a deadline first, nearest first; then by age. Written so that the
+		// work_orders_due index (migration 00009) serves it: a page of a large scope reads
+		// its first rows in order instead of sorting the scope.
+		Order("work_orders.next_due_at ASC NULLS LAST, work_orders.opened_at, work_orders.id").
 		Offset((f.Page - 1) * f.PageSize).Limit(f.PageSize).Scan(&rows).Error
 	if err != nil {
 		return nil, 0, fmt.Errorf("list work orders: %w", err)

@@ -159,6 +159,7 @@ export default {
     'inbox.page_size': '每页条数',
     'inbox.empty': '没有符合条件的工单。',
     'inbox.total': '共 {total} 条',
+    'inbox.total_capped': '超过 {total} 条',
     'inbox.page': '第 {page} / {pages} 页',
     'inbox.prev': '上一页',
     'inbox.next': '下一页',

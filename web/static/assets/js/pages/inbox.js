@@ -103,11 +103,13 @@ export function orderTable(items, now) {
       h('tbody', sortByDue(items).map((o) => row(o, now)))));
 }
 
-function pager(f, total) {
-  const pages = Math.max(1, Math.ceil(total / f.page_size));
+function pager(f, total, capped) {
+  // A capped total means "more than total": the last page is not known, so next stays open.
+  const pages = capped ? Math.max(f.page + 1, Math.ceil(total / f.page_size))
+    : Math.max(1, Math.ceil(total / f.page_size));
   const to = (p) => link('/inbox', toQuery({ ...f, page: p }));
   return h('nav.pager', { 'aria-label': t('inbox.page', { page: f.page, pages }) },
-    h('span.muted', t('inbox.total', { total })),
+    h('span.muted', t(capped ? 'inbox.total_capped' : 'inbox.total', { total })),
     f.page > 1 ? h('a.btn', { href: to(f.page - 1), rel: 'prev' }, t('inbox.prev'))
       : h('span.btn.disabled', { 'aria-disabled': 'true' }, t('inbox.prev')),
     h('span', t('inbox.page', { page: f.page, pages })),
@@ -165,7 +167,7 @@ export default function inboxPage(outlet, { query }) {
       const items = (res && res.items) || [];
       errorBox.hidden = true;
       mount(results, items.length ? orderTable(items, now) : h('p.empty', t('inbox.empty')),
-        pager(f, (res && res.total) || 0));
+        pager(f, (res && res.total) || 0, !!(res && res.total_capped)));
       results.removeAttribute('aria-busy');
       updated.textContent = t('common.updated_at', { at: dateTime(now, true).slice(11) }) + ' · ' + t('inbox.auto_refresh');
     } catch (err) {
