@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"redress/intake"
 	"redress/models"
 	"redress/pii"
 	"redress/store"
@@ -60,6 +61,19 @@ func SeedCases(ctx context.Context, databaseURL, prefix string, n int, units []s
 	}
 	if err := flush(); err != nil {
 		return nil, fmt.Errorf("seed cases: %w", err)
+	}
+	// Registration freezes each case's rating window into it; so does the seed, so that
+	// ratings take the path they take in production.
+	in := &intake.Service{DB: db}
+	for _, u := range rows {
+		closes, err := in.WindowCloses(ctx, u.Path, completed)
+		if err != nil {
+			return nil, fmt.Errorf("seed cases: rating window of %s: %w", u.Code, err)
+		}
+		if err := db.WithContext(ctx).Table("service_cases").Where("unit_id = ? AND case_no LIKE ?", u.ID, prefix+"-%").
+			Update("rating_closes_at", closes).Error; err != nil {
+			return nil, fmt.Errorf("seed cases: %w", err)
+		}
 	}
 	return nos, nil
 }

@@ -117,7 +117,7 @@ func (s *Service) RegisterCase(ctx context.Context, scope store.Scope, r CaseReq
 		// The window is frozen at registration (a later policy change does not move it). A
 		// calendar that cannot compute it yet (a year not imported) leaves it NULL: the
 		// default-rating job fills it in once it can, and says so in its log.
-		if t, err := s.windowCloses(ctx, unit.Path, completed); err != nil {
+		if t, err := s.WindowCloses(ctx, unit.Path, completed); err != nil {
 			slog.WarnContext(ctx, "rating window not computed yet", "case_no", r.CaseNo, "err", err)
 		} else {
 			closes = &t

@@ -48,7 +48,7 @@ func (s *Service) ApplyDefaultRatings(ctx context.Context, batch int) (DefaultRu
 		return run, fmt.Errorf("default ratings: cases without a window: %w", err)
 	}
 	for _, c := range open {
-		t, err := s.windowCloses(ctx, c.Path, c.CompletedAt)
+		t, err := s.WindowCloses(ctx, c.Path, c.CompletedAt)
 		if err != nil {
 			run.Pending++
 			slog.WarnContext(ctx, "default ratings: rating window cannot be computed", "case_no", c.CaseNo, "err", err)

@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
 
 	"redress/apperr"
 	"redress/calendar"
@@ -402,7 +401,7 @@ func (s *Service) submit(ctx context.Context, scope store.Scope, r EvaluationReq
 		}
 		closes := c.RatingClosesAt
 		if closes == nil {
-			t, err := s.windowCloses(ctx, c.Path, c.CompletedAt)
+			t, err := s.WindowCloses(ctx, c.Path, c.CompletedAt)
 			switch {
 			case errors.Is(err, calendar.ErrYearNotCovered):
 				// A calendar year not imported yet must not cost a citizen their rating
@@ -497,38 +496,22 @@ func (s *Service) submit(ctx context.Context, scope store.Scope, r EvaluationReq
 			UpdatedAt:    now,
 		}
 	}
-	var flags int
-	err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(&e).Error; err != nil {
-			return err
-		}
-		links := make([]models.EvaluationCase, len(r.CaseNos))
-		slots := make([]slotRow, len(r.CaseNos))
-		for i, c := range r.CaseNos {
-			links[i] = models.EvaluationCase{EvaluationID: e.ID, CaseNo: c}
-			slots[i] = slotRow{CaseNo: c, EvaluatorKey: key, Slot: slot, EvaluationID: e.ID}
-		}
-		if err := tx.Create(&links).Error; err != nil {
-			return err
-		}
-		if err := tx.Create(&slots).Error; err != nil {
-			return err
-		}
-		n, err := s.flagFraud(ctx, tx, &e, inScope, now)
-		if err != nil {
-			return fmt.Errorf("fraud check: %w", err)
-		}
-		flags = n
-		// The request's audit entry goes in with the rating (one commit, not two).
-		if err := store.WriteAudit(ctx, tx, http.StatusCreated); err != nil {
-			return err
-		}
-		if wo == nil {
-			return nil
-		}
-		if err := tx.Create(wo).Error; err != nil {
-			return err
-		}
+	flags, err := s.detectFraud(ctx, s.DB.DB, &e, inScope, now)
+	if err != nil {
+		return EvaluationResult{}, false, fmt.Errorf("evaluation %s: fraud check: %w", r.EvaluationID, err)
+	}
+	// Everything a rating stores goes in as one statement (store.InsertAll), parents first.
+	links := make([]models.EvaluationCase, len(r.CaseNos))
+	slots := make([]slotRow, len(r.CaseNos))
+	for i, c := range r.CaseNos {
+		links[i] = models.EvaluationCase{EvaluationID: e.ID, CaseNo: c}
+		slots[i] = slotRow{CaseNo: c, EvaluatorKey: key, Slot: slot, EvaluationID: e.ID}
+	}
+	rows := []any{&e, &links, &slots}
+	if len(flags) > 0 {
+		rows = append(rows, &flags)
+	}
+	if wo != nil {
 		data := map[string]any{"evaluation_id": r.EvaluationID, "channel": r.Channel, "case_nos": r.CaseNos}
 		if r.Theme != nil {
 			data["theme"] = r.Theme.Code
@@ -537,12 +520,18 @@ func (s *Service) submit(ctx context.Context, scope store.Scope, r EvaluationReq
 		if first != nil {
 			data["follow_up_of"] = r.FollowUpOf
 		}
-		return tx.Create(&models.TimelineEvent{
+		rows = append(rows, wo, &models.TimelineEvent{
 			ID: wo.WorkflowID + "/0", WorkOrderID: wo.ID, Seq: 0, At: now, Actor: "system", Type: "opened",
 			Data: models.NewJSON(data),
-		}).Error
-	})
-	if err == nil {
+		})
+	}
+	// The request's audit entry goes in with the rating (one commit, not two).
+	audit, audited := store.AuditEntryFor(ctx, http.StatusCreated)
+	if audited {
+		rows = append(rows, &audit)
+	}
+	err = store.InsertAll(ctx, s.DB, rows...)
+	if err == nil && audited {
 		store.MarkAuditWritten(ctx)
 	}
 	if err != nil {
@@ -557,9 +546,9 @@ func (s *Service) submit(ctx context.Context, scope store.Scope, r EvaluationReq
 		}
 		return EvaluationResult{}, false, fmt.Errorf("evaluation %s: store: %w", r.EvaluationID, err)
 	}
-	if flags > 0 {
+	if len(flags) > 0 {
 		// Ids only: identity never reaches a log line.
-		slog.InfoContext(ctx, "rating flagged for possible fraud", "evaluation", e.ID, "flags", flags)
+		slog.InfoContext(ctx, "rating flagged for possible fraud", "evaluation", e.ID, "flags", len(flags))
 	}
 	res := EvaluationResult{ID: e.ID, Bad: isBad, WorkOrderID: e.WorkOrderID}
 	if wo != nil && s.Starter != nil {

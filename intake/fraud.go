@@ -17,8 +17,8 @@ import (
 // Rating fraud (刷评) is flagged, never dropped: a flagged rating is stored and counted like any
 // other until an administrator rules; an upheld flag excludes the rating from statistics (the
 // evaluations.excluded column that statistics already honour), a dismissed one changes
-// nothing. Detection runs in the rating's own transaction, so a stored rating always has its
-// flags. The kinds:
+// nothing. Detection runs just before the rating is stored and its flags are stored in the
+// same statement, so a stored rating always has its flags. The kinds:
 const (
 	FlagIdentityBurst = "identity_burst" // many ratings from one phone or ID number
 	FlagDeviceBurst   = "device_burst"   // many ratings from one device
@@ -96,9 +96,10 @@ const (
 // maxEvidence bounds the other ratings an evidence lists.
 const maxEvidence = 20
 
-// flagFraud checks the just-inserted rating e against recent ones and stores a flag per kind
-// found; it answers how many.
-func (s *Service) flagFraud(ctx context.Context, tx *gorm.DB, e *evalRow, cases []caseInfo, now time.Time) (int, error) {
+// detectFraud checks rating e, about to be stored, against the ratings stored before it and
+// answers a flag per kind found, for the caller to store with the rating. e counts itself
+// (the rating that reaches the threshold is the one flagged) and heads its evidence.
+func (s *Service) detectFraud(ctx context.Context, db *gorm.DB, e *evalRow, cases []caseInfo, now time.Time) ([]FraudFlag, error) {
 	cfg := s.Fraud.withDefaults()
 	var flags []FraudFlag
 	add := func(kind string, ev map[string]any) {
@@ -126,12 +127,12 @@ func (s *Service) flagFraud(ctx context.Context, tx *gorm.DB, e *evalRow, cases 
 	for i, c := range checks {
 		srcs[i] = source{column: c.column, hash: c.hash, since: now.Add(-c.window), limit: c.max * 4}
 	}
-	recent, err := recentBySource(ctx, tx, srcs)
+	recent, err := recentBySource(ctx, db, srcs)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	for i, c := range checks {
-		ids := recent[i]
+		ids := append([]string{e.EvaluationID}, recent[i]...)
 		if hasKind(flags, c.kind) || len(ids) < c.max {
 			continue
 		}
@@ -160,8 +161,8 @@ func (s *Service) flagFraud(ctx context.Context, tx *gorm.DB, e *evalRow, cases 
 			IDHash    string
 			PhoneHash string
 		}
-		if err := tx.WithContext(ctx).Table("staff_identities").Where("staff_id IN ?", staffIDs).Find(&rows).Error; err != nil {
-			return 0, err
+		if err := db.WithContext(ctx).Table("staff_identities").Where("staff_id IN ?", staffIDs).Find(&rows).Error; err != nil {
+			return nil, err
 		}
 		for _, r := range rows {
 			var by string
@@ -177,13 +178,7 @@ func (s *Service) flagFraud(ctx context.Context, tx *gorm.DB, e *evalRow, cases 
 			break
 		}
 	}
-	if len(flags) == 0 {
-		return 0, nil
-	}
-	if err := tx.Create(&flags).Error; err != nil {
-		return 0, fmt.Errorf("store flags: %w", err)
-	}
-	return len(flags), nil
+	return flags, nil
 }
 
 func hasKind(fs []FraudFlag, kind string) bool {
@@ -211,7 +206,7 @@ type source struct {
 // may use them: with the hash a bound parameter, SQLite (and PostgreSQL's generic plans)
 // cannot prove it non-empty, and every rating scanned the whole ratings table — a third of
 // intake's CPU in the benchmark profile (BENCHMARKS.md).
-func recentBySource(ctx context.Context, tx *gorm.DB, srcs []source) ([][]string, error) {
+func recentBySource(ctx context.Context, db *gorm.DB, srcs []source) ([][]string, error) {
 	out := make([][]string, len(srcs))
 	if len(srcs) == 0 {
 		return out, nil
@@ -222,7 +217,7 @@ func recentBySource(ctx context.Context, tx *gorm.DB, srcs []source) ([][]string
 		if i > 0 {
 			sql.WriteString(" UNION ALL ")
 		}
-		// column comes from flagFraud's fixed list, never from input.
+		// column comes from detectFraud's fixed list, never from input.
 		fmt.Fprintf(&sql, "SELECT %d AS src, evaluation_id, received_at FROM (SELECT evaluation_id, received_at FROM evaluations WHERE %s = ? AND %s <> '' AND received_at > ? ORDER BY received_at DESC LIMIT ?) q%d",
 			i, src.column, src.column, i)
 		args = append(args, src.hash, src.since, src.limit)
@@ -232,7 +227,7 @@ func recentBySource(ctx context.Context, tx *gorm.DB, srcs []source) ([][]string
 		EvaluationID string
 		ReceivedAt   time.Time
 	}
-	if err := tx.WithContext(ctx).Raw(sql.String(), args...).Scan(&rows).Error; err != nil {
+	if err := db.WithContext(ctx).Raw(sql.String(), args...).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("recent ratings by source: %w", err)
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].ReceivedAt.After(rows[j].ReceivedAt) })

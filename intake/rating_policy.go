@@ -97,11 +97,12 @@ func (s *Service) ratingPolicy(ctx context.Context, unitPath string) (RatingPoli
 	return p, nil
 }
 
-// windowCloses computes when the rating window of a case completed at completedAt closes:
+// WindowCloses computes when the rating window of a case completed at completedAt closes:
 // the policy's budget counted by the calendar of the case's unit from the completion (the day
 // of completion does not count; natural days end at 24:00 China time), never extended to a
-// working day (ExtendToWorkingDay is off for the rating window).
-func (s *Service) windowCloses(ctx context.Context, unitPath string, completedAt time.Time) (time.Time, error) {
+// working day (ExtendToWorkingDay is off for the rating window). Registration freezes it into
+// the case; tools that seed cases straight into the database use it to do the same.
+func (s *Service) WindowCloses(ctx context.Context, unitPath string, completedAt time.Time) (time.Time, error) {
 	p, err := s.ratingPolicy(ctx, unitPath)
 	if err != nil {
 		return time.Time{}, err
