@@ -419,11 +419,21 @@ func ProdScenarios(ctx context.Context, o Options, so ProdScenarioOptions) error
 	return nil
 }
 
+// soakWorkflowCache is the workflow cache of the soak's system (see Soak).
+const soakWorkflowCache = 200
+
 // Soak runs `redress dev` under a steady mixed load (50 ratings/s, 5 % bad, officers signing)
 // for d and samples its goroutines and heap from /metrics: after the first fifth (warm-up) they
 // must stay flat: goroutines within +25 % + 20 and heap within ×1.5 + 16 MB of the warm level.
+//
+// Every bad rating opens an order whose workflow stays running (for weeks, in production), and
+// the worker keeps running workflows in memory up to REDRESS_WORKFLOW_CACHE: goroutines and
+// heap grow with the cache until it is full, by design. The soak runs with a cache of
+// soakWorkflowCache, which the load fills during the warm-up of the long form (2.5 orders a
+// second), so what it checks is that nothing else grows; evicted orders replay their history
+// at their next event, which the signing officers exercise.
 func Soak(ctx context.Context, o Options, d time.Duration) error {
-	p, dev, dbURL, err := startFreshDev(ctx, o, "soak")
+	p, dev, dbURL, err := startFreshDev(ctx, o, "soak", fmt.Sprintf("REDRESS_WORKFLOW_CACHE=%d", soakWorkflowCache))
 	if err != nil {
 		return err
 	}

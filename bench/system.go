@@ -212,6 +212,7 @@ type DevOptions struct {
 	TemporalPort int    // fixed across restarts
 	Keys         Keys
 	LogDir       string
+	Env          []string // more NAME=value for the process
 }
 
 // NewDevOptions fills the addresses and keys of a dev system in dir.
@@ -234,7 +235,7 @@ func StartDev(ctx context.Context, o DevOptions) (*Proc, error) {
 	if o.DatabaseURL != "" {
 		args = append(args, "--database-url", o.DatabaseURL)
 	}
-	return StartProc(ctx, "dev", o.Bin, args, o.Keys.env(), o.LogDir, o.HTTPAddr)
+	return StartProc(ctx, "dev", o.Bin, args, o.Keys.env(o.Env...), o.LogDir, o.HTTPAddr)
 }
 
 // ProdOptions describe `redress api` and `redress worker` processes against PostgreSQL and a
@@ -363,7 +364,7 @@ var errStopped = errors.New("stopped")
 
 // startFreshDev starts `redress dev` on its embedded SQLite in a new directory under o.Work
 // (named after prefix) and returns the process, its options and its database URL.
-func startFreshDev(ctx context.Context, o Options, prefix string) (*Proc, DevOptions, string, error) {
+func startFreshDev(ctx context.Context, o Options, prefix string, env ...string) (*Proc, DevOptions, string, error) {
 	dir, err := os.MkdirTemp(o.Work, prefix+"-")
 	if err != nil {
 		return nil, DevOptions{}, "", err
@@ -372,6 +373,7 @@ func startFreshDev(ctx context.Context, o Options, prefix string) (*Proc, DevOpt
 	if err != nil {
 		return nil, DevOptions{}, "", err
 	}
+	dev.Env = env
 	p, err := StartDev(ctx, dev)
 	if err != nil {
 		return nil, DevOptions{}, "", err

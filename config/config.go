@@ -45,10 +45,12 @@ type Config struct {
 	// the address a request came from is the connection's, which a client cannot forge.
 	TrustedProxies string `env:"REDRESS_TRUSTED_PROXIES" doc:"CIDRs of reverse proxies whose X-Forwarded-For names the client (comma-separated); empty uses the connection's address"`
 	BodyLimit      string `env:"REDRESS_BODY_LIMIT" envDefault:"1M" doc:"largest request body accepted (413 beyond)"`
-	PublicURL string `env:"REDRESS_PUBLIC_URL" envDefault:"http://127.0.0.1:8080" doc:"external base URL, used in tracking links sent to evaluators"`
-	LogLevel  string `env:"REDRESS_LOG_LEVEL" envDefault:"info" doc:"debug, info, warn or error"`
+	PublicURL      string `env:"REDRESS_PUBLIC_URL" envDefault:"http://127.0.0.1:8080" doc:"external base URL, used in tracking links sent to evaluators"`
+	LogLevel       string `env:"REDRESS_LOG_LEVEL" envDefault:"info" doc:"debug, info, warn or error"`
 	// ReconcileEvery is how often the worker looks for bad evaluations whose work-order
 	// workflow has not started (a crash between storing and starting).
+	// WorkflowCache bounds the running work orders a worker keeps in memory between events.
+	WorkflowCache  int           `env:"REDRESS_WORKFLOW_CACHE" envDefault:"1000" doc:"running work orders a worker keeps in memory between their events (Temporal's sticky cache); beyond it the least recently used is evicted and replays its history at its next event. Memory and goroutines grow with it until it is full"`
 	ReconcileEvery time.Duration `env:"REDRESS_RECONCILE_EVERY" envDefault:"10s" doc:"period of the reconciler that starts work orders lost between database and Temporal"`
 
 	// OIDC* configure sign-in through an OpenID Connect provider (production); with no issuer

@@ -310,12 +310,24 @@ type caseInfo struct {
 }
 
 func (s *Service) loadCases(ctx context.Context, caseNos []string) ([]caseInfo, error) {
-	var cases []caseInfo
-	err := s.DB.WithContext(ctx).Table("service_cases").
+	// Scanned by hand, like the caller's account: every rating runs it (BENCHMARKS.md, point 1).
+	rs, err := s.DB.WithContext(ctx).Table("service_cases").
 		Select("service_cases.case_no, service_cases.completed_at, units.path, service_cases.staff_id, service_cases.ratable, service_cases.rating_closes_at").
 		Joins("JOIN units ON units.id = service_cases.unit_id").
-		Where("service_cases.case_no IN ?", caseNos).Order("service_cases.case_no").Scan(&cases).Error
-	return cases, err
+		Where("service_cases.case_no IN ?", caseNos).Order("service_cases.case_no").Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var cases []caseInfo
+	for rs.Next() {
+		var c caseInfo
+		if err := rs.Scan(&c.CaseNo, &c.CompletedAt, &c.Path, &c.StaffID, &c.Ratable, &c.RatingClosesAt); err != nil {
+			return nil, err
+		}
+		cases = append(cases, c)
+	}
+	return cases, rs.Err()
 }
 
 // SubmitEvaluation stores an evaluation once. created=false means the same evaluation_id had
@@ -500,7 +512,8 @@ func (s *Service) submit(ctx context.Context, scope store.Scope, r EvaluationReq
 	if err != nil {
 		return EvaluationResult{}, false, fmt.Errorf("evaluation %s: fraud check: %w", r.EvaluationID, err)
 	}
-	// Everything a rating stores goes in as one statement (store.InsertAll), parents first.
+	// Everything a rating stores goes in as one statement (store.InsertAll), parents first,
+	// with the ratings of concurrent requests (store.Committer).
 	links := make([]models.EvaluationCase, len(r.CaseNos))
 	slots := make([]slotRow, len(r.CaseNos))
 	for i, c := range r.CaseNos {
@@ -530,7 +543,7 @@ func (s *Service) submit(ctx context.Context, scope store.Scope, r EvaluationReq
 	if audited {
 		rows = append(rows, &audit)
 	}
-	err = store.InsertAll(ctx, s.DB, rows...)
+	err = s.insert(ctx, rows...)
 	if err == nil && audited {
 		store.MarkAuditWritten(ctx)
 	}

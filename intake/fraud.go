@@ -222,12 +222,25 @@ func recentBySource(ctx context.Context, db *gorm.DB, srcs []source) ([][]string
 			i, src.column, src.column, i)
 		args = append(args, src.hash, src.since, src.limit)
 	}
-	var rows []struct {
+	type row struct {
 		Src          int
 		EvaluationID string
 		ReceivedAt   time.Time
 	}
-	if err := db.WithContext(ctx).Raw(sql.String(), args...).Scan(&rows).Error; err != nil {
+	var rows []row
+	rs, err := db.WithContext(ctx).Raw(sql.String(), args...).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("recent ratings by source: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var r row
+		if err := rs.Scan(&r.Src, &r.EvaluationID, &r.ReceivedAt); err != nil {
+			return nil, fmt.Errorf("recent ratings by source: %w", err)
+		}
+		rows = append(rows, r)
+	}
+	if err := rs.Err(); err != nil {
 		return nil, fmt.Errorf("recent ratings by source: %w", err)
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].ReceivedAt.After(rows[j].ReceivedAt) })

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -40,6 +41,16 @@ type Service struct {
 	Calendars CalendarSource
 	// Fraud tunes the rating-fraud detector; zero values take the defaults.
 	Fraud FraudConfig
+
+	// writes stores ratings with those of concurrent requests (group commit).
+	writesOnce sync.Once
+	writes     store.Committer
+}
+
+// insert stores a rating's rows through the group committer.
+func (s *Service) insert(ctx context.Context, rows ...any) error {
+	s.writesOnce.Do(func() { s.writes.DB = s.DB })
+	return s.writes.Insert(ctx, rows...)
 }
 
 func (s *Service) now() time.Time {

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 
 	"redress/models"
@@ -47,6 +49,46 @@ func TestInsertAll(t *testing.T) {
 		one := models.AuditEntry{Method: "POST", Path: "/insert-all-3", Status: 201, Outcome: "ok"}
 		if err := store.InsertAll(ctx, db, &one); err != nil || count("audit_log", "path = ?", "/insert-all-3") != 1 {
 			t.Fatalf("one row: %v", err)
+		}
+	})
+}
+
+// TestCommitter: concurrent requests' rows are written together, and a request whose rows are
+// refused (here a unit code taken) fails alone: every other request's rows are stored.
+func TestCommitter(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := db.Create(&models.Unit{Code: "cm-taken", Name: "占", Kind: "department", Path: "/cm-taken/"}).Error; err != nil {
+			t.Fatal(err)
+		}
+		c := &store.Committer{DB: db, MaxGroup: 16, Writers: 2}
+		const n = 60
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				code := fmt.Sprintf("cm-%d", i)
+				if i == 17 {
+					code = "cm-taken"
+				}
+				u := models.Unit{Code: code, Name: "单位", Kind: "department", Path: "/" + code + "/"}
+				a := []models.AuditEntry{{Method: "POST", Path: "/committer", Target: code, Status: 201, Outcome: "ok"}}
+				errs[i] = c.Insert(ctx, &u, &a)
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if (err != nil) != (i == 17) {
+				t.Errorf("request %d: %v", i, err)
+			}
+		}
+		var units, audits int64
+		db.Table("units").Where("code LIKE ? AND code <> ?", "cm-%", "cm-taken").Count(&units)
+		db.Table("audit_log").Where("path = ?", "/committer").Count(&audits)
+		if units != n-1 || audits != n-1 {
+			t.Fatalf("stored %d units and %d audit entries, want %d each", units, audits, n-1)
 		}
 	})
 }

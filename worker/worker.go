@@ -28,6 +28,10 @@ type Deps struct {
 	TaskQueue      string
 	DB             *store.DB
 	ReconcileEvery time.Duration
+	// WorkflowCache bounds the workflows kept in memory between their events (0: the SDK's
+	// default of 10 000). Orders live for weeks: each cached one holds its state and
+	// goroutines, so the cache, not the load, decides how far they grow.
+	WorkflowCache int
 	// Notify sends the notifications outbox; nil runs no dispatcher in this process.
 	Notify *notify.Dispatcher
 	// Results runs the statistics rollup, the upstream feed and delivery (issue 8); nil runs
@@ -53,6 +57,10 @@ func NewActivities(db *store.DB) *activities.Activities {
 // Run starts the worker, the reconciler, the calendar watcher and the notifications dispatcher
 // and blocks until ctx ends.
 func Run(ctx context.Context, d Deps) error {
+	if d.WorkflowCache > 0 {
+		// Process-wide in the SDK, read when the first worker starts.
+		sdkworker.SetStickyWorkflowCacheSize(d.WorkflowCache)
+	}
 	w := sdkworker.New(d.Client, d.TaskQueue, sdkworker.Options{})
 	acts := NewActivities(d.DB)
 	Register(w, acts)

@@ -73,7 +73,7 @@ func buildAPI(ctx context.Context, cfg config.Config, db *store.DB, tc client.Cl
 		BodyLimit:      cfg.BodyLimit,
 		TrustedProxies: proxies,
 		TokenTTL:       cfg.TokenTTL,
-		Dev:       dev,
+		Dev:            dev,
 	}), nil
 }
 

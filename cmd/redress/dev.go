@@ -113,7 +113,7 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		werr <- worker.Run(wctx, worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery, Notify: notifier, Results: resultsJobs(cfg)})
+		werr <- worker.Run(wctx, worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery, WorkflowCache: cfg.WorkflowCache, Notify: notifier, Results: resultsJobs(cfg)})
 	}()
 
 	err = serveHTTP(ctx, cfg.HTTPAddr, srv.Handler(), func(a net.Addr) {

@@ -139,7 +139,7 @@ func workerCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			err = worker.Run(ctx, worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery, Notify: notifier, Results: resultsJobs(cfg)})
+			err = worker.Run(ctx, worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery, WorkflowCache: cfg.WorkflowCache, Notify: notifier, Results: resultsJobs(cfg)})
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}
