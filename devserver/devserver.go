@@ -90,7 +90,10 @@ func Start(o Options) (*Server, error) {
 		hosts[primitives.ServiceName(name)] = static.SingleLocalHost(net.JoinHostPort(host, strconv.Itoa(svc.RPC.GRPCPort)))
 	}
 	dyn := dynamicconfig.StaticClient{
-		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
+		// Running workflows' mutable states kept in memory (an hour each at most): every open
+		// work order's costs tens of kB, and at 8 096 the 10-minute soak saw the heap double
+		// (BENCHMARKS.md, point 5). An evicted one is read back from SQLite at its next event.
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 512,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 	}
 	srv, err := temporal.NewServer(

@@ -47,6 +47,15 @@ func Register(w sdkworker.Registry, a *activities.Activities) {
 	w.RegisterActivity(a)
 }
 
+// SetWorkflowCache sizes the SDK's workflow cache (n <= 0 leaves the default). The cache is
+// one per process and sized when the process's first worker starts: a process that embeds
+// the Temporal server (redress dev) must call this before the server starts its own workers.
+func SetWorkflowCache(n int) {
+	if n > 0 {
+		sdkworker.SetStickyWorkflowCacheSize(n)
+	}
+}
+
 // NewActivities builds the activities over a database.
 func NewActivities(db *store.DB) *activities.Activities {
 	// Check the calendar's stamp on every computation: deadlines are computed rarely, and a
@@ -57,10 +66,7 @@ func NewActivities(db *store.DB) *activities.Activities {
 // Run starts the worker, the reconciler, the calendar watcher and the notifications dispatcher
 // and blocks until ctx ends.
 func Run(ctx context.Context, d Deps) error {
-	if d.WorkflowCache > 0 {
-		// Process-wide in the SDK, read when the first worker starts.
-		sdkworker.SetStickyWorkflowCacheSize(d.WorkflowCache)
-	}
+	SetWorkflowCache(d.WorkflowCache)
 	w := sdkworker.New(d.Client, d.TaskQueue, sdkworker.Options{})
 	acts := NewActivities(d.DB)
 	Register(w, acts)

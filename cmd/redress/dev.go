@@ -79,6 +79,9 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 		return err
 	}
 
+	// The SDK's workflow cache is one per process, sized when its first worker starts: here
+	// that is one of the embedded server's own workers, so the size is set before the server.
+	worker.SetWorkflowCache(cfg.WorkflowCache)
 	uiPort := cfg.TemporalUIPort
 	ts, err := devserver.Start(devserver.Options{
 		DatabaseFile: filepath.Join(cfg.DataDir, "temporal.db"),
