@@ -202,8 +202,8 @@ type source struct {
 // per source): the burst checks were up to five round trips per rating. The answer's i-th
 // list belongs to srcs[i].
 //
-// "column <> ''" repeats the partial indexes' predicate (migration 00004) so that the planner
-// may use them: with the hash a bound parameter, SQLite (and PostgreSQL's generic plans)
+// Each query repeats the partial indexes' predicate, the column not empty (migration 00004),
+// so that the planner may use them: with the hash a bound parameter, SQLite (and PostgreSQL's generic plans)
 // cannot prove it non-empty, and every rating scanned the whole ratings table — a third of
 // intake's CPU in the benchmark profile (BENCHMARKS.md).
 func recentBySource(ctx context.Context, db *gorm.DB, srcs []source) ([][]string, error) {

@@ -86,7 +86,7 @@ type workOrder struct {
 	callbackAttempts int
 	extension        *int      // days of a pending extension request
 	closedAt         time.Time // when the order last closed (the reopen window runs from here)
-	local bool // in.Local: the activities run as local activities
+	local            bool      // in.Local: the activities run as local activities
 }
 
 // WorkOrder is the work-order workflow.
@@ -176,27 +176,24 @@ func (w *workOrder) evaluatorFeedback(ctx workflow.Context, f EvaluatorFeedback)
 
 // retryPolicy retries an activity until it succeeds: every activity of the order is a short
 // database transaction that is safe to repeat, and giving up would strand the order.
-var retryPolicy = temporal.RetryPolicy{
-	InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+func retryPolicy() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: time.Minute}
 }
 
 func activityCtx(ctx workflow.Context) workflow.Context {
-	rp := retryPolicy
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: &rp})
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: retryPolicy()})
 }
 
-// Local activities: a scheduled activity costs the engine a task queue round trip and two
-// more workflow tasks; the order's activities are short transactions on the database the
-// worker holds anyway, so running them inside the workflow task takes an order from intake to
-// its unit's inbox in one workflow task instead of seven (BENCHMARKS.md, point 2).
-
-// exec runs one of the order's activities, locally for orders started with in.Local.
+// exec runs one of the order's activities, locally for orders started with in.Local. A
+// scheduled activity costs the engine a task queue round trip and two more workflow tasks; the
+// order's activities are short transactions on the database the worker holds anyway, so
+// running them inside the workflow task takes an order from intake to its unit's inbox in one
+// workflow task instead of seven (BENCHMARKS.md, point 2).
 func (w *workOrder) exec(ctx workflow.Context, activity any, args ...any) workflow.Future {
 	if !w.local {
 		return workflow.ExecuteActivity(activityCtx(ctx), activity, args...)
 	}
-	rp := retryPolicy
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: &rp})
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: retryPolicy()})
 	return workflow.ExecuteLocalActivity(lctx, activity, args...)
 }
 
