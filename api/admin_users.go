@@ -116,11 +116,7 @@ func (s *Server) routesAdmin() {
 }
 
 func (s *Server) adminListUsers(c echo.Context) error {
-	page, err := intParam(c, "page", 1, 1, 1_000_000)
-	if err != nil {
-		return err
-	}
-	size, err := intParam(c, "page_size", 50, 1, 200)
+	page, size, err := pageParams(c, 50, 200)
 	if err != nil {
 		return err
 	}

@@ -129,11 +129,7 @@ type auditList struct {
 
 // listAuditLog answers the audit log in the caller's scope, newest first, paged.
 func (s *Server) listAuditLog(c echo.Context) error {
-	page, err := intParam(c, "page", 1, 1, 1_000_000)
-	if err != nil {
-		return err
-	}
-	size, err := intParam(c, "page_size", 50, 1, 500)
+	page, size, err := pageParams(c, 50, 500)
 	if err != nil {
 		return err
 	}

@@ -89,11 +89,7 @@ func has(list []string, s string) bool {
 }
 
 func (s *Server) listNotifications(c echo.Context) error {
-	page, err := intParam(c, "page", 1, 1, 1_000_000)
-	if err != nil {
-		return err
-	}
-	size, err := intParam(c, "page_size", 20, 1, 100)
+	page, size, err := pageParams(c, 20, 100)
 	if err != nil {
 		return err
 	}
@@ -156,11 +152,7 @@ func outboxScope(q *gorm.DB, grants []store.Grant) *gorm.DB {
 }
 
 func (s *Server) listOutbox(c echo.Context) error {
-	page, err := intParam(c, "page", 1, 1, 1_000_000)
-	if err != nil {
-		return err
-	}
-	size, err := intParam(c, "page_size", 20, 1, 100)
+	page, size, err := pageParams(c, 20, 100)
 	if err != nil {
 		return err
 	}

@@ -121,6 +121,17 @@ func intParam(c echo.Context, name string, def, min, max int) (int, error) {
 	return n, nil
 }
 
+// pageParams reads page (from 1) and page_size (1..maxSize, default defSize) of a list.
+func pageParams(c echo.Context, defSize, maxSize int) (page, size int, err error) {
+	if page, err = intParam(c, "page", 1, 1, 1_000_000); err != nil {
+		return 0, 0, err
+	}
+	if size, err = intParam(c, "page_size", defSize, 1, maxSize); err != nil {
+		return 0, 0, err
+	}
+	return page, size, nil
+}
+
 func validState(s string) bool {
 	switch s {
 	case models.StatePendingDispatch, models.StateDispatched, models.StateReturned, models.StateSigned,
@@ -133,11 +144,7 @@ func validState(s string) bool {
 
 func (s *Server) listWorkOrders(c echo.Context) error {
 	ctx := c.Request().Context()
-	page, err := intParam(c, "page", 1, 1, 1_000_000)
-	if err != nil {
-		return err
-	}
-	size, err := intParam(c, "page_size", 20, 1, 100)
+	page, size, err := pageParams(c, 20, 100)
 	if err != nil {
 		return err
 	}

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"golang.org/x/sync/errgroup"
 
 	"redress/models"
 )
@@ -106,34 +106,11 @@ type WorkflowResult struct {
 func WorkflowThroughput(ctx context.Context, base string, tokens map[string]string, temporalAddr string, orders []string, conc, empty int) (WorkflowResult, error) {
 	res := WorkflowResult{Orders: len(orders), Empty: empty}
 	w := NewDriver()
-	var next atomic.Int64
-	var firstErr error
-	var mu sync.Mutex
 	start := time.Now()
-	var wg sync.WaitGroup
-	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				n := int(next.Add(1) - 1)
-				if n >= len(orders) || ctx.Err() != nil {
-					return
-				}
-				if err := DriveOrder(ctx, w, base, tokens, orders[n]); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return res, firstErr
+	if err := eachConcurrently(ctx, len(orders), conc, func(n int) error {
+		return DriveOrder(ctx, w, base, tokens, orders[n])
+	}); err != nil {
+		return res, err
 	}
 	res.OrdersRate = float64(len(orders)) / time.Since(start).Seconds()
 	lat := Sorted(w.latencies())
@@ -166,38 +143,15 @@ func EmptyWorkflowRate(ctx context.Context, addr string, n, conc int) (float64, 
 		return 0, err
 	}
 	defer wk.Stop()
-	var next atomic.Int64
-	var firstErr error
-	var mu sync.Mutex
 	start := time.Now()
-	var wg sync.WaitGroup
-	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if int(i) >= n || ctx.Err() != nil {
-					return
-				}
-				run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("%s-%d", queue, i), TaskQueue: queue}, "bench-empty")
-				if err == nil {
-					err = run.Get(ctx, nil)
-				}
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return 0, firstErr
+	if err := eachConcurrently(ctx, n, conc, func(i int) error {
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("%s-%d", queue, i), TaskQueue: queue}, "bench-empty")
+		if err != nil {
+			return err
+		}
+		return run.Get(ctx, nil)
+	}); err != nil {
+		return 0, err
 	}
 	return float64(n) / time.Since(start).Seconds(), nil
 }
@@ -209,3 +163,17 @@ func (quietLogger) Debug(string, ...any) {}
 func (quietLogger) Info(string, ...any)  {}
 func (quietLogger) Warn(string, ...any)  {}
 func (quietLogger) Error(string, ...any) {}
+
+// eachConcurrently calls f(0) … f(n-1), conc at a time, and stops starting new calls at the
+// first error (which it returns) or when ctx ends.
+func eachConcurrently(ctx context.Context, n, conc int, f func(i int) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(conc)
+	for i := range n {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error { return f(i) })
+	}
+	return g.Wait()
+}

@@ -189,15 +189,9 @@ func Get(ctx context.Context, db *store.DB, scope store.Scope, all bool, id stri
 // Resend puts a dead message back in the queue with a fresh attempt budget. A message that is
 // not dead is a conflict (pending ones are being retried; sent ones arrived).
 func Resend(ctx context.Context, db *store.DB, scope store.Scope, all bool, id string) (Message, error) {
-	q := db.WithContext(ctx).Model(&Message{}).Where("id = ?", id)
-	if !all {
-		q = scope.Apply(q, "unit_path")
-	}
-	var m Message
-	if err := q.Take(&m).Error; errors.Is(err, gorm.ErrRecordNotFound) {
-		return m, apperr.NotFound("message")
-	} else if err != nil {
-		return m, fmt.Errorf("resend %s: %w", id, err)
+	m, err := Get(ctx, db, scope, all, id)
+	if err != nil {
+		return m, err
 	}
 	if m.Status != StatusDead {
 		return m, apperr.Conflict("not_dead", "only a dead message can be sent again (this one is %s)", m.Status)
