@@ -19,6 +19,7 @@ import (
 func (s *Server) routesIntake() {
 	v1 := s.e.Group("/api/v1")
 	v1.POST("/service-cases/bulk", s.postServiceCasesBulk)
+	v1.POST("/evaluations/bulk", s.postEvaluationsBulk)
 	v1.GET("/evaluations", s.searchEvaluations)
 	v1.POST("/work-orders/:id/evaluator-contact", s.revealEvaluatorContact)
 	v1.GET("/pii-access", s.listPIIAccess)
@@ -38,9 +39,37 @@ func (s *Server) postServiceCasesBulk(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	statuses := make([]int, len(res))
+	for i, r := range res {
+		statuses[i] = r.Status
+	}
+	return c.JSON(http.StatusOK, map[string]any{"results": res, "summary": bulkSummary(statuses)})
+}
+
+// postEvaluationsBulk stores many ratings, each answered as POST /evaluations would answer it:
+// 200 with one result per rating (status 201, 200 or the rating's error).
+func (s *Server) postEvaluationsBulk(c echo.Context) error {
+	var req intake.BulkEvaluationsRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	res, err := s.deps.Intake.SubmitEvaluations(c.Request().Context(), s.integrationScope(c), req)
+	if err != nil {
+		return err
+	}
+	statuses := make([]int, len(res))
+	for i, r := range res {
+		statuses[i] = r.Status
+	}
+	return c.JSON(http.StatusOK, map[string]any{"results": res, "summary": bulkSummary(statuses)})
+}
+
+// bulkSummary counts a bulk answer's items: created (201), unchanged (200, a repeat) and
+// failed.
+func bulkSummary(statuses []int) map[string]int {
 	summary := map[string]int{"created": 0, "unchanged": 0, "failed": 0}
-	for _, r := range res {
-		switch r.Status {
+	for _, st := range statuses {
+		switch st {
 		case http.StatusCreated:
 			summary["created"]++
 		case http.StatusOK:
@@ -49,7 +78,7 @@ func (s *Server) postServiceCasesBulk(c echo.Context) error {
 			summary["failed"]++
 		}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"results": res, "summary": summary})
+	return summary
 }
 
 func paging(c echo.Context) (int, int, error) {

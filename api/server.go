@@ -76,6 +76,8 @@ type Server struct {
 	// known holds "METHOD path" of every registered route: a request that matches none is
 	// answered 404 or 405 by the router's handler, not refused by the route policy.
 	known map[string]bool
+	// principals loads the callers of requests that arrive together in one query (group read).
+	principals store.Batch[string, *Principal]
 }
 
 // New builds the server and registers every route.
@@ -106,6 +108,7 @@ func New(d Deps) *Server {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
 	}
 	s := &Server{deps: d, e: e, metrics: newHTTPMetrics(d.Registry)}
+	s.principals.Run, s.principals.Runners = s.loadPrincipals, 1
 
 	// Order matters: the id first (everything logs it), then the log (it sees the final
 	// status), recovery, the audit (before the checks, so that refused requests are recorded

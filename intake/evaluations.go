@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"redress/apperr"
 	"redress/calendar"
 	"redress/codes"
+	"redress/migrations"
 	"redress/models"
 	"redress/store"
 )
@@ -307,27 +309,91 @@ type caseInfo struct {
 	StaffID        *string
 	Ratable        bool
 	RatingClosesAt *time.Time
+	// The handling staff's identity hashes (staff_identities), for the own-staff fraud check.
+	StaffIDHash, StaffPhoneHash *string
 }
 
+const casesSelect = `SELECT service_cases.case_no, service_cases.completed_at, units.path, service_cases.staff_id, service_cases.ratable,
+	service_cases.rating_closes_at, staff_identities.id_hash, staff_identities.phone_hash
+	FROM service_cases JOIN units ON units.id = service_cases.unit_id
+	LEFT JOIN staff_identities ON staff_identities.staff_id = service_cases.staff_id`
+
 func (s *Service) loadCases(ctx context.Context, caseNos []string) ([]caseInfo, error) {
-	// Scanned by hand, like the caller's account: every rating runs it (BENCHMARKS.md, point 1).
-	rs, err := s.DB.WithContext(ctx).Table("service_cases").
-		Select("service_cases.case_no, service_cases.completed_at, units.path, service_cases.staff_id, service_cases.ratable, service_cases.rating_closes_at").
-		Joins("JOIN units ON units.id = service_cases.unit_id").
-		Where("service_cases.case_no IN ?", caseNos).Order("service_cases.case_no").Rows()
+	var (
+		rs  *sql.Rows
+		err error
+	)
+	if s.DB.Dialect == migrations.Postgres {
+		// One statement text whatever the number of cases (the array is one parameter), so
+		// that the driver's prepared statement serves every batch of Service.lookups. Sent
+		// beside GORM, which would expand the array into a list.
+		var sqlDB *sql.DB
+		if sqlDB, err = s.DB.DB.DB(); err != nil {
+			return nil, err
+		}
+		rs, err = sqlDB.QueryContext(ctx, casesSelect+" WHERE service_cases.case_no = ANY($1) ORDER BY service_cases.case_no", caseNos)
+	} else {
+		rs, err = s.DB.WithContext(ctx).Raw(casesSelect+" WHERE service_cases.case_no IN ? ORDER BY service_cases.case_no", caseNos).Rows()
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
+	// Scanned by hand, like the caller's account: every rating runs it (BENCHMARKS.md, point 1).
 	var cases []caseInfo
 	for rs.Next() {
 		var c caseInfo
-		if err := rs.Scan(&c.CaseNo, &c.CompletedAt, &c.Path, &c.StaffID, &c.Ratable, &c.RatingClosesAt); err != nil {
+		if err := rs.Scan(&c.CaseNo, &c.CompletedAt, &c.Path, &c.StaffID, &c.Ratable, &c.RatingClosesAt, &c.StaffIDHash, &c.StaffPhoneHash); err != nil {
 			return nil, err
 		}
 		cases = append(cases, c)
 	}
 	return cases, rs.Err()
+}
+
+// lookup is what one rating reads before it is stored: its cases and its fraud sources' recent
+// ratings. The look-ups of concurrent ratings go to the database together (Service.lookups).
+type lookup struct {
+	caseNos []string
+	srcs    []source
+}
+
+type lookedUp struct {
+	cases  []caseInfo
+	recent [][]string
+}
+
+// lookupAll answers the look-ups of ratings that arrived together: two statements for all of
+// them, where each rating cost two of its own.
+func (s *Service) lookupAll(ctx context.Context, in []lookup) ([]lookedUp, error) {
+	var caseNos []string
+	var srcs []source
+	for _, l := range in {
+		caseNos = append(caseNos, l.caseNos...)
+		srcs = append(srcs, l.srcs...)
+	}
+	cases, err := s.loadCases(ctx, caseNos)
+	if err != nil {
+		return nil, fmt.Errorf("cases: %w", err)
+	}
+	recent, err := recentBySource(ctx, s.DB, srcs)
+	if err != nil {
+		return nil, err
+	}
+	byNo := make(map[string]caseInfo, len(cases))
+	for _, c := range cases {
+		byNo[c.CaseNo] = c
+	}
+	out := make([]lookedUp, len(in))
+	for i, l := range in {
+		for _, no := range l.caseNos {
+			if c, ok := byNo[no]; ok {
+				out[i].cases = append(out[i].cases, c)
+			}
+		}
+		out[i].recent, recent = recent[:len(l.srcs)], recent[len(l.srcs):]
+	}
+	return out, nil
 }
 
 // SubmitEvaluation stores an evaluation once. created=false means the same evaluation_id had
@@ -386,57 +452,19 @@ func (s *Service) submit(ctx context.Context, scope store.Scope, r EvaluationReq
 		first = &f
 	}
 
-	cases, err := s.loadCases(ctx, r.CaseNos)
+	rt := s.newRating(r, reqHash, key, now)
+	srcs, index := s.fraudSources([]*rating{rt}, now)
+	s.lookupsOnce.Do(func() { s.lookups.Run, s.lookups.Runners = s.lookupAll, 1 })
+	got, err := s.lookups.Do(ctx, lookup{caseNos: r.CaseNos, srcs: srcs})
 	if err != nil {
-		return EvaluationResult{}, false, fmt.Errorf("evaluation %s: cases: %w", r.EvaluationID, err)
+		return EvaluationResult{}, false, fmt.Errorf("evaluation %s: look-ups: %w", r.EvaluationID, err)
 	}
-	found := map[string]bool{}
-	var inScope []caseInfo
-	for _, c := range cases {
-		if !scope.Covers(c.Path) {
-			continue // out of the channel's scope reads as unknown
-		}
-		found[c.CaseNo] = true
-		inScope = append(inScope, c)
+	inScope, err := s.checkCases(ctx, scope, &r, got.cases, now)
+	if err != nil {
+		return EvaluationResult{}, false, err
 	}
-	for _, c := range r.CaseNos {
-		if !found[c] {
-			return EvaluationResult{}, false, apperr.Invalid("case_nos", "unknown_case", "case %q is not registered", c)
-		}
-	}
-	for _, c := range inScope {
-		if !c.Ratable {
-			return EvaluationResult{}, false, apperr.Invalid("case_nos", "not_ratable", "case %q was not completed (intake failed) and opens no rating", c.CaseNo)
-		}
-		if r.RatedAt.Before(c.CompletedAt) {
-			return EvaluationResult{}, false, apperr.Invalid("rated_at", "before_completion", "rated_at is before case %q was completed", c.CaseNo)
-		}
-		closes := c.RatingClosesAt
-		if closes == nil {
-			t, err := s.WindowCloses(ctx, c.Path, c.CompletedAt)
-			switch {
-			case errors.Is(err, calendar.ErrYearNotCovered):
-				// A calendar year not imported yet must not cost a citizen their rating
-				// (ratings are never suppressed): accept it and say so; the default job
-				// waits for the year, so the case cannot get a default meanwhile.
-				slog.WarnContext(ctx, "rating accepted without a window check: calendar year missing", "case_no", c.CaseNo, "err", err)
-				continue
-			case err != nil:
-				return EvaluationResult{}, false, fmt.Errorf("evaluation %s: window of %s: %w", r.EvaluationID, c.CaseNo, err)
-			}
-			closes = &t
-		}
-		// Judged by when the evaluator rated and by when the rating arrived (a device's late
-		// upload is allowed the clock skew only): the default-rating job takes a case only
-		// after the same margin, so an accepted rating and a default never meet.
-		if r.RatedAt.After(*closes) || now.After(closes.Add(clockSkew)) {
-			return EvaluationResult{}, false, apperr.Invalid("rated_at", "rating_window_closed",
-				"the rating window of case %q closed at %s", c.CaseNo, closes.In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339))
-		}
-	}
+	rt.place(inScope)
 
-	kind, slot := KindFirst, 0
-	var followUpOf *string
 	if first != nil {
 		pol, err := s.ratingPolicy(ctx, inScope[0].Path)
 		if err != nil {
@@ -449,95 +477,12 @@ func (s *Service) submit(ctx context.Context, scope store.Scope, r EvaluationReq
 		if int(n) >= pol.FollowUpLimit {
 			return EvaluationResult{}, false, apperr.Conflict("follow_up_limit", "the policy allows %d follow-up rating(s) of a first rating", pol.FollowUpLimit)
 		}
-		kind, slot, followUpOf = KindFollowUp, int(n)+1, &first.ID
+		rt.followUp(first.ID, int(n)+1)
 	}
-
-	badItemCodes := badItems(r.Theme)
-	isBad := bad(r.Levels) || len(badItemCodes) > 0
-	theme := ""
-	if r.Theme != nil {
-		theme = jsonText(r.Theme)
-	}
-	ip := r.ClientIP
-	if ip == "" {
-		ip = r.RequestIP
-	}
-	e := evalRow{
-		Evaluation: models.Evaluation{
-			ID:                 uuid.NewString(),
-			EvaluationID:       r.EvaluationID,
-			Channel:            r.Channel,
-			Overall:            r.Levels["overall"],
-			Levels:             models.NewJSON(r.Levels),
-			Bad:                isBad,
-			Tags:               models.NewJSON(nonNil(r.Tags)),
-			Comment:            r.Comment,
-			RatedAt:            r.RatedAt.UTC(),
-			ReceivedAt:         now,
-			EvaluatorName:      s.PII.Seal(r.Evaluator.Name),
-			EvaluatorPhone:     s.PII.Seal(r.Evaluator.Phone),
-			EvaluatorIDNumber:  s.PII.Seal(r.Evaluator.IDNumber),
-			EvaluatorPhoneHash: s.PII.Hash("phone", r.Evaluator.Phone),
-			EvaluatorIDHash:    s.PII.Hash("id", r.Evaluator.IDNumber),
-			RequestHash:        reqHash,
-		},
-		Kind:         kind,
-		FollowUpOf:   followUpOf,
-		EvaluatorKey: key,
-		Theme:        theme,
-		DeviceHash:   s.PII.Hash("device", r.DeviceID),
-		IPHash:       s.PII.Hash("ip", ip),
-		CommentHash:  commentHash(s, r.Comment),
-		UnitPath:     inScope[0].Path,
-	}
-	var wo *models.WorkOrder
-	if isBad {
-		id := uuid.NewString()
-		e.WorkOrderID = &id
-		wo = &models.WorkOrder{
-			ID:           id,
-			EvaluationID: e.ID,
-			WorkflowID:   WorkflowID(id),
-			State:        models.StatePendingDispatch,
-			CaseNos:      models.NewJSON(r.CaseNos),
-			Overall:      e.Overall,
-			Levels:       e.Levels,
-			Comment:      r.Comment,
-			OpenedAt:     now,
-			Deadlines:    models.NewJSON([]models.Deadline{}),
-			UpdatedAt:    now,
-		}
-	}
-	flags, err := s.detectFraud(ctx, s.DB.DB, &e, inScope, now)
-	if err != nil {
-		return EvaluationResult{}, false, fmt.Errorf("evaluation %s: fraud check: %w", r.EvaluationID, err)
-	}
+	s.flagFraud([]*rating{rt}, index, got.recent, now)
 	// Everything a rating stores goes in as one statement (store.InsertAll), parents first,
 	// with the ratings of concurrent requests (store.Committer).
-	links := make([]models.EvaluationCase, len(r.CaseNos))
-	slots := make([]slotRow, len(r.CaseNos))
-	for i, c := range r.CaseNos {
-		links[i] = models.EvaluationCase{EvaluationID: e.ID, CaseNo: c}
-		slots[i] = slotRow{CaseNo: c, EvaluatorKey: key, Slot: slot, EvaluationID: e.ID}
-	}
-	rows := []any{&e, &links, &slots}
-	if len(flags) > 0 {
-		rows = append(rows, &flags)
-	}
-	if wo != nil {
-		data := map[string]any{"evaluation_id": r.EvaluationID, "channel": r.Channel, "case_nos": r.CaseNos}
-		if r.Theme != nil {
-			data["theme"] = r.Theme.Code
-			data["bad_theme_items"] = nonNil(badItemCodes)
-		}
-		if first != nil {
-			data["follow_up_of"] = r.FollowUpOf
-		}
-		rows = append(rows, wo, &models.TimelineEvent{
-			ID: wo.WorkflowID + "/0", WorkOrderID: wo.ID, Seq: 0, At: now, Actor: "system", Type: "opened",
-			Data: models.NewJSON(data),
-		})
-	}
+	rows := rt.rows()
 	// The request's audit entry goes in with the rating (one commit, not two).
 	audit, audited := store.AuditEntryFor(ctx, http.StatusCreated)
 	if audited {
@@ -559,19 +504,202 @@ func (s *Service) submit(ctx context.Context, scope store.Scope, r EvaluationReq
 		}
 		return EvaluationResult{}, false, fmt.Errorf("evaluation %s: store: %w", r.EvaluationID, err)
 	}
-	if len(flags) > 0 {
-		// Ids only: identity never reaches a log line.
-		slog.InfoContext(ctx, "rating flagged for possible fraud", "evaluation", e.ID, "flags", len(flags))
+	rt.stored(ctx)
+	if rt.wo != nil && s.Starter != nil {
+		s.startOrder(ctx, rt.wo.ID)
 	}
-	res := EvaluationResult{ID: e.ID, Bad: isBad, WorkOrderID: e.WorkOrderID}
-	if wo != nil && s.Starter != nil {
-		// The order is safe in the database; if this start fails, the reconciler retries it.
-		// startGuarded (startguard.go) bounds the start so an engine outage never stalls intake.
-		if err := s.startGuarded(ctx, wo.ID); err != nil {
-			slog.WarnContext(ctx, "work order stored, workflow start deferred to reconciler", "work_order", wo.ID, "err", err)
+	return rt.result(), true, nil
+}
+
+// checkCases keeps the cases (as loadCases read them, possibly with others') that r rates and
+// the scope covers, and refuses r unless every case of r is there and open to rating at now.
+func (s *Service) checkCases(ctx context.Context, scope store.Scope, r *EvaluationRequest, cases []caseInfo, now time.Time) ([]caseInfo, error) {
+	wanted := make(map[string]bool, len(r.CaseNos))
+	for _, c := range r.CaseNos {
+		wanted[c] = true
+	}
+	found := map[string]bool{}
+	var inScope []caseInfo
+	for _, c := range cases {
+		if !wanted[c.CaseNo] || !scope.Covers(c.Path) {
+			continue // out of the channel's scope reads as unknown
+		}
+		found[c.CaseNo] = true
+		inScope = append(inScope, c)
+	}
+	for _, c := range r.CaseNos {
+		if !found[c] {
+			return nil, apperr.Invalid("case_nos", "unknown_case", "case %q is not registered", c)
 		}
 	}
-	return res, true, nil
+	for _, c := range inScope {
+		if !c.Ratable {
+			return nil, apperr.Invalid("case_nos", "not_ratable", "case %q was not completed (intake failed) and opens no rating", c.CaseNo)
+		}
+		if r.RatedAt.Before(c.CompletedAt) {
+			return nil, apperr.Invalid("rated_at", "before_completion", "rated_at is before case %q was completed", c.CaseNo)
+		}
+		closes := c.RatingClosesAt
+		if closes == nil {
+			t, err := s.WindowCloses(ctx, c.Path, c.CompletedAt)
+			switch {
+			case errors.Is(err, calendar.ErrYearNotCovered):
+				// A calendar year not imported yet must not cost a citizen their rating
+				// (ratings are never suppressed): accept it and say so; the default job
+				// waits for the year, so the case cannot get a default meanwhile.
+				slog.WarnContext(ctx, "rating accepted without a window check: calendar year missing", "case_no", c.CaseNo, "err", err)
+				continue
+			case err != nil:
+				return nil, fmt.Errorf("evaluation %s: window of %s: %w", r.EvaluationID, c.CaseNo, err)
+			}
+			closes = &t
+		}
+		// Judged by when the evaluator rated and by when the rating arrived (a device's late
+		// upload is allowed the clock skew only): the default-rating job takes a case only
+		// after the same margin, so an accepted rating and a default never meet.
+		if r.RatedAt.After(*closes) || now.After(closes.Add(clockSkew)) {
+			return nil, apperr.Invalid("rated_at", "rating_window_closed",
+				"the rating window of case %q closed at %s", c.CaseNo, closes.In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339))
+		}
+	}
+	return inScope, nil
+}
+
+// rating is one evaluation on its way to the database: the rows it stores, built from its
+// request once the request has passed every check.
+type rating struct {
+	r        EvaluationRequest
+	key      string
+	slot     int
+	inScope  []caseInfo
+	e        evalRow
+	wo       *models.WorkOrder
+	badItems []string
+	flags    []FraudFlag
+}
+
+// newRating builds the rows of a valid request, as a first rating; place and followUp
+// complete them once its cases are checked.
+func (s *Service) newRating(r EvaluationRequest, reqHash, key string, now time.Time) *rating {
+	badItemCodes := badItems(r.Theme)
+	isBad := bad(r.Levels) || len(badItemCodes) > 0
+	theme := ""
+	if r.Theme != nil {
+		theme = jsonText(r.Theme)
+	}
+	ip := r.ClientIP
+	if ip == "" {
+		ip = r.RequestIP
+	}
+	rt := &rating{r: r, key: key, badItems: badItemCodes}
+	rt.e = evalRow{
+		Evaluation: models.Evaluation{
+			ID:                 uuid.NewString(),
+			EvaluationID:       r.EvaluationID,
+			Channel:            r.Channel,
+			Overall:            r.Levels["overall"],
+			Levels:             models.NewJSON(r.Levels),
+			Bad:                isBad,
+			Tags:               models.NewJSON(nonNil(r.Tags)),
+			Comment:            r.Comment,
+			RatedAt:            r.RatedAt.UTC(),
+			ReceivedAt:         now,
+			EvaluatorName:      s.PII.Seal(r.Evaluator.Name),
+			EvaluatorPhone:     s.PII.Seal(r.Evaluator.Phone),
+			EvaluatorIDNumber:  s.PII.Seal(r.Evaluator.IDNumber),
+			EvaluatorPhoneHash: s.PII.Hash("phone", r.Evaluator.Phone),
+			EvaluatorIDHash:    s.PII.Hash("id", r.Evaluator.IDNumber),
+			RequestHash:        reqHash,
+		},
+		Kind:         KindFirst,
+		EvaluatorKey: key,
+		Theme:        theme,
+		DeviceHash:   s.PII.Hash("device", r.DeviceID),
+		IPHash:       s.PII.Hash("ip", ip),
+		CommentHash:  commentHash(s, r.Comment),
+	}
+	if isBad {
+		id := uuid.NewString()
+		rt.e.WorkOrderID = &id
+		rt.wo = &models.WorkOrder{
+			ID:           id,
+			EvaluationID: rt.e.ID,
+			WorkflowID:   WorkflowID(id),
+			State:        models.StatePendingDispatch,
+			CaseNos:      models.NewJSON(r.CaseNos),
+			Overall:      rt.e.Overall,
+			Levels:       rt.e.Levels,
+			Comment:      r.Comment,
+			OpenedAt:     now,
+			Deadlines:    models.NewJSON([]models.Deadline{}),
+			UpdatedAt:    now,
+		}
+	}
+	return rt
+}
+
+// place records the rating's checked cases: the first one's unit is the rating's.
+func (rt *rating) place(inScope []caseInfo) {
+	rt.inScope = inScope
+	rt.e.UnitPath = inScope[0].Path
+}
+
+// followUp makes the rating a follow-up (追评) of the first rating firstID, in slot.
+func (rt *rating) followUp(firstID string, slot int) {
+	rt.e.Kind, rt.e.FollowUpOf, rt.slot = KindFollowUp, &firstID, slot
+}
+
+// rows lists what the rating stores, parents first, as store.InsertAll takes them: the
+// evaluation, its case links and evaluator slots, its fraud flags, and a bad rating's work
+// order with its opening timeline event.
+func (rt *rating) rows() []any {
+	r, e := &rt.r, &rt.e
+	links := make([]models.EvaluationCase, len(r.CaseNos))
+	slots := make([]slotRow, len(r.CaseNos))
+	for i, c := range r.CaseNos {
+		links[i] = models.EvaluationCase{EvaluationID: e.ID, CaseNo: c}
+		slots[i] = slotRow{CaseNo: c, EvaluatorKey: rt.key, Slot: rt.slot, EvaluationID: e.ID}
+	}
+	rows := []any{e, &links, &slots}
+	if len(rt.flags) > 0 {
+		rows = append(rows, &rt.flags)
+	}
+	if rt.wo != nil {
+		data := map[string]any{"evaluation_id": r.EvaluationID, "channel": r.Channel, "case_nos": r.CaseNos}
+		if r.Theme != nil {
+			data["theme"] = r.Theme.Code
+			data["bad_theme_items"] = nonNil(rt.badItems)
+		}
+		if e.FollowUpOf != nil {
+			data["follow_up_of"] = r.FollowUpOf
+		}
+		rows = append(rows, rt.wo, &models.TimelineEvent{
+			ID: rt.wo.WorkflowID + "/0", WorkOrderID: rt.wo.ID, Seq: 0, At: rt.wo.OpenedAt, Actor: "system", Type: "opened",
+			Data: models.NewJSON(data),
+		})
+	}
+	return rows
+}
+
+// stored logs what is worth logging once the rating's rows are committed.
+func (rt *rating) stored(ctx context.Context) {
+	if len(rt.flags) > 0 {
+		// Ids only: identity never reaches a log line.
+		slog.InfoContext(ctx, "rating flagged for possible fraud", "evaluation", rt.e.ID, "flags", len(rt.flags))
+	}
+}
+
+func (rt *rating) result() EvaluationResult {
+	return EvaluationResult{ID: rt.e.ID, Bad: rt.e.Bad, WorkOrderID: rt.e.WorkOrderID}
+}
+
+// startOrder starts a stored order's workflow. The order is safe in the database; if this
+// start fails, the reconciler retries it. startGuarded (startguard.go) bounds the start so an
+// engine outage never stalls intake.
+func (s *Service) startOrder(ctx context.Context, workOrderID string) {
+	if err := s.startGuarded(ctx, workOrderID); err != nil {
+		slog.WarnContext(ctx, "work order stored, workflow start deferred to reconciler", "work_order", workOrderID, "err", err)
+	}
 }
 
 // requestHash fingerprints what a rating says rather than how it was spelled: rated_at as an

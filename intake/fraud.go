@@ -11,7 +11,9 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"redress/migrations"
 	"redress/models"
+	"redress/store"
 )
 
 // Rating fraud (刷评) is flagged, never dropped: a flagged rating is stored and counted like any
@@ -96,89 +98,120 @@ const (
 // maxEvidence bounds the other ratings an evidence lists.
 const maxEvidence = 20
 
-// detectFraud checks rating e, about to be stored, against the ratings stored before it and
-// answers a flag per kind found, for the caller to store with the rating. e counts itself
-// (the rating that reaches the threshold is the one flagged) and heads its evidence.
-func (s *Service) detectFraud(ctx context.Context, db *gorm.DB, e *evalRow, cases []caseInfo, now time.Time) ([]FraudFlag, error) {
-	cfg := s.Fraud.withDefaults()
-	var flags []FraudFlag
-	add := func(kind string, ev map[string]any) {
-		flags = append(flags, FraudFlag{ID: uuid.NewString(), EvaluationID: e.ID, Kind: kind, UnitPath: e.UnitPath,
-			Evidence: models.NewJSON(ev), Status: FlagOpen, CreatedAt: now})
+// fraudCheck is one kind of burst: too many ratings with the same keyed hash in column.
+type fraudCheck struct {
+	kind, column, source string
+	hash                 func(*evalRow) string
+	window               time.Duration
+	max                  int
+}
+
+func (c FraudConfig) checks() []fraudCheck {
+	c = c.withDefaults()
+	return []fraudCheck{
+		{FlagIdentityBurst, "evaluator_id_hash", "id_number", func(e *evalRow) string { return e.EvaluatorIDHash }, c.Window, c.MaxPerSource},
+		{FlagIdentityBurst, "evaluator_phone_hash", "phone", func(e *evalRow) string { return e.EvaluatorPhoneHash }, c.Window, c.MaxPerSource},
+		{FlagDeviceBurst, "device_hash", "device", func(e *evalRow) string { return e.DeviceHash }, c.Window, c.MaxPerSource},
+		{FlagAddressBurst, "ip_hash", "address", func(e *evalRow) string { return e.IPHash }, c.Window, c.MaxPerSource},
+		{FlagCommentBurst, "comment_hash", "", func(e *evalRow) string { return e.CommentHash }, c.CommentWindow, c.MaxSameComment},
 	}
-	type check struct {
-		kind, column, hash, source string
-		window                     time.Duration
-		max                        int
-	}
-	var checks []check
-	for _, c := range []check{
-		{FlagIdentityBurst, "evaluator_id_hash", e.EvaluatorIDHash, "id_number", cfg.Window, cfg.MaxPerSource},
-		{FlagIdentityBurst, "evaluator_phone_hash", e.EvaluatorPhoneHash, "phone", cfg.Window, cfg.MaxPerSource},
-		{FlagDeviceBurst, "device_hash", e.DeviceHash, "device", cfg.Window, cfg.MaxPerSource},
-		{FlagAddressBurst, "ip_hash", e.IPHash, "address", cfg.Window, cfg.MaxPerSource},
-		{FlagCommentBurst, "comment_hash", e.CommentHash, "", cfg.CommentWindow, cfg.MaxSameComment},
-	} {
-		if c.hash != "" {
-			checks = append(checks, c)
+}
+
+type sourceKey struct{ column, hash string }
+
+// fraudSources lists the burst look-ups of ratings about to be stored together, each source
+// once, and where each is in the list.
+func (s *Service) fraudSources(batch []*rating, now time.Time) ([]source, map[sourceKey]int) {
+	index := map[sourceKey]int{}
+	var srcs []source
+	for _, rt := range batch {
+		for _, c := range s.Fraud.checks() {
+			k := sourceKey{c.column, c.hash(&rt.e)}
+			if _, ok := index[k]; k.hash == "" || ok {
+				continue
+			}
+			index[k] = len(srcs)
+			srcs = append(srcs, source{column: c.column, hash: k.hash, since: now.Add(-c.window), limit: c.max * 4})
 		}
 	}
-	srcs := make([]source, len(checks))
-	for i, c := range checks {
-		srcs[i] = source{column: c.column, hash: c.hash, since: now.Add(-c.window), limit: c.max * 4}
-	}
-	recent, err := recentBySource(ctx, db, srcs)
+	return srcs, index
+}
+
+// detectFraud looks up the fraud sources of ratings about to be stored together and flags
+// them (flagFraud).
+func (s *Service) detectFraud(ctx context.Context, batch []*rating, now time.Time) error {
+	srcs, index := s.fraudSources(batch, now)
+	recent, err := recentBySource(ctx, s.DB, srcs)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	for i, c := range checks {
-		ids := append([]string{e.EvaluationID}, recent[i]...)
-		if hasKind(flags, c.kind) || len(ids) < c.max {
-			continue
+	s.flagFraud(batch, index, recent, now)
+	return nil
+}
+
+// flagFraud sets the flags (one per kind found) of ratings about to be stored together, in
+// order, given the ratings stored before them by source (recent[index[source]], newest first),
+// for the caller to store with them. A rating counts itself (the rating that reaches the
+// threshold is the one flagged) and heads its evidence, followed by the earlier ratings of the
+// batch, then the stored ones: a burst inside one bulk upload is a burst too.
+func (s *Service) flagFraud(batch []*rating, index map[sourceKey]int, recent [][]string, now time.Time) {
+	checks := s.Fraud.checks()
+	inBatch := map[sourceKey][]string{}
+	for _, rt := range batch {
+		e := &rt.e
+		add := func(kind string, ev map[string]any) {
+			rt.flags = append(rt.flags, FraudFlag{ID: uuid.NewString(), EvaluationID: e.ID, Kind: kind, UnitPath: e.UnitPath,
+				Evidence: models.NewJSON(ev), Status: FlagOpen, CreatedAt: now})
 		}
-		if len(ids) > maxEvidence {
-			ids = ids[:maxEvidence]
+		for _, c := range checks {
+			k := sourceKey{c.column, c.hash(e)}
+			if k.hash == "" {
+				continue
+			}
+			earlier := inBatch[k]
+			inBatch[k] = append(earlier[:len(earlier):len(earlier)], e.EvaluationID)
+			stored := recent[index[k]]
+			n := 1 + len(earlier) + len(stored)
+			if hasKind(rt.flags, c.kind) || n < c.max {
+				continue
+			}
+			ids := make([]string, 0, min(n, maxEvidence))
+			ids = append(ids, e.EvaluationID)
+			for i := len(earlier) - 1; i >= 0 && len(ids) < maxEvidence; i-- {
+				ids = append(ids, earlier[i])
+			}
+			for _, id := range stored {
+				if len(ids) == maxEvidence {
+					break
+				}
+				ids = append(ids, id)
+			}
+			// Evidence names the ratings by their evaluation_id and the source only by kind:
+			// the hash is not shown, the identity never.
+			ev := map[string]any{"count_at_least": len(ids), "window": c.window.String(), "threshold": c.max, "evaluation_ids": ids}
+			if c.source != "" {
+				ev["source"] = c.source
+			}
+			add(c.kind, ev)
 		}
-		// Evidence names the ratings by their evaluation_id and the source only by kind:
-		// the hash is not shown, the identity never.
-		ev := map[string]any{"count_at_least": len(ids), "window": c.window.String(), "threshold": c.max, "evaluation_ids": ids}
-		if c.source != "" {
-			ev["source"] = c.source
-		}
-		add(c.kind, ev)
-	}
-	// Own staff: the handling staff's identity hashes (staff_identities) against the
-	// evaluator's.
-	var staffIDs []string
-	for _, c := range cases {
-		if c.StaffID != nil {
-			staffIDs = append(staffIDs, *c.StaffID)
-		}
-	}
-	if len(staffIDs) > 0 && (e.EvaluatorIDHash != "" || e.EvaluatorPhoneHash != "") {
-		var rows []struct {
-			StaffID   string
-			IDHash    string
-			PhoneHash string
-		}
-		if err := db.WithContext(ctx).Table("staff_identities").Where("staff_id IN ?", staffIDs).Find(&rows).Error; err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
+		// Own staff: the handling staff's identity hashes (staff_identities, read with the
+		// cases) against the evaluator's.
+		for _, c := range rt.inScope {
 			var by string
 			switch {
-			case r.IDHash != "" && r.IDHash == e.EvaluatorIDHash:
+			case c.StaffID == nil:
+				continue
+			case c.StaffIDHash != nil && *c.StaffIDHash != "" && *c.StaffIDHash == e.EvaluatorIDHash:
 				by = "id_number"
-			case r.PhoneHash != "" && r.PhoneHash == e.EvaluatorPhoneHash:
+			case c.StaffPhoneHash != nil && *c.StaffPhoneHash != "" && *c.StaffPhoneHash == e.EvaluatorPhoneHash:
 				by = "phone"
 			default:
 				continue
 			}
-			add(FlagOwnStaff, map[string]any{"staff": r.StaffID, "matched_by": by})
+			add(FlagOwnStaff, map[string]any{"staff": *c.StaffID, "matched_by": by})
 			break
 		}
 	}
-	return flags, nil
 }
 
 func hasKind(fs []FraudFlag, kind string) bool {
@@ -206,11 +239,100 @@ type source struct {
 // so that the planner may use them: with the hash a bound parameter, SQLite (and PostgreSQL's generic plans)
 // cannot prove it non-empty, and every rating scanned the whole ratings table — a third of
 // intake's CPU in the benchmark profile (BENCHMARKS.md).
-func recentBySource(ctx context.Context, db *gorm.DB, srcs []source) ([][]string, error) {
+func recentBySource(ctx context.Context, db *store.DB, srcs []source) ([][]string, error) {
 	out := make([][]string, len(srcs))
 	if len(srcs) == 0 {
 		return out, nil
 	}
+	if db.Dialect == migrations.Postgres {
+		return out, recentBySourcePG(ctx, db, srcs, out)
+	}
+	// A bulk upload's sources go a few hundred to a statement: SQLite allows 500 terms in a
+	// compound SELECT.
+	const perStatement = 200
+	for lo := 0; lo < len(srcs); lo += perStatement {
+		if err := recentBySourceInto(ctx, db.DB, srcs[lo:min(lo+perStatement, len(srcs))], out[lo:]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// recentBySourcePG is recentBySource on PostgreSQL: one statement text for any number of
+// sources (a bounded index scan per source, LATERAL over arrays of the sources of each
+// column), so that the driver's prepared statement serves every batch of Service.lookups and
+// every bulk upload.
+func recentBySourcePG(ctx context.Context, db *store.DB, srcs []source, out [][]string) error {
+	type arrays struct {
+		hashes []string
+		idx    []int32
+		since  []time.Time
+		limit  []int32
+	}
+	byColumn := map[string]*arrays{}
+	for _, c := range fraudColumns {
+		byColumn[c] = &arrays{hashes: []string{}, idx: []int32{}, since: []time.Time{}, limit: []int32{}}
+	}
+	for i, src := range srcs {
+		a, ok := byColumn[src.column]
+		if !ok {
+			return fmt.Errorf("recent ratings by source: unknown column %q", src.column)
+		}
+		a.hashes, a.idx, a.since, a.limit = append(a.hashes, src.hash), append(a.idx, int32(i)), append(a.since, src.since), append(a.limit, int32(src.limit))
+	}
+	var q strings.Builder
+	var args []any
+	for i, c := range fraudColumns {
+		if i > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		n := len(args)
+		// c comes from the fixed list, never from input.
+		fmt.Fprintf(&q, `SELECT s.i, r.evaluation_id, r.received_at FROM unnest($%d::text[], $%d::int[], $%d::timestamptz[], $%d::int[]) AS s(h, i, since, lim)
+			CROSS JOIN LATERAL (SELECT evaluation_id, received_at FROM evaluations WHERE %s = s.h AND %s <> '' AND received_at > s.since ORDER BY received_at DESC LIMIT s.lim) r`,
+			n+1, n+2, n+3, n+4, c, c)
+		a := byColumn[c]
+		args = append(args, a.hashes, a.idx, a.since, a.limit)
+	}
+	q.WriteString(" ORDER BY 3 DESC")
+	sqlDB, err := db.DB.DB()
+	if err != nil {
+		return err
+	}
+	rs, err := sqlDB.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return fmt.Errorf("recent ratings by source: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var (
+			i  int
+			id string
+			at time.Time
+		)
+		if err := rs.Scan(&i, &id, &at); err != nil {
+			return fmt.Errorf("recent ratings by source: %w", err)
+		}
+		if i >= 0 && i < len(out) {
+			out[i] = append(out[i], id)
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("recent ratings by source: %w", err)
+	}
+	return nil
+}
+
+// fraudColumns are the columns FraudConfig.checks looks up, in its order.
+var fraudColumns = func() []string {
+	var cs []string
+	for _, c := range (FraudConfig{}).checks() {
+		cs = append(cs, c.column)
+	}
+	return cs
+}()
+
+func recentBySourceInto(ctx context.Context, db *gorm.DB, srcs []source, out [][]string) error {
 	var sql strings.Builder
 	args := make([]any, 0, 3*len(srcs))
 	for i, src := range srcs {
@@ -230,18 +352,18 @@ func recentBySource(ctx context.Context, db *gorm.DB, srcs []source) ([][]string
 	var rows []row
 	rs, err := db.WithContext(ctx).Raw(sql.String(), args...).Rows()
 	if err != nil {
-		return nil, fmt.Errorf("recent ratings by source: %w", err)
+		return fmt.Errorf("recent ratings by source: %w", err)
 	}
 	defer rs.Close()
 	for rs.Next() {
 		var r row
 		if err := rs.Scan(&r.Src, &r.EvaluationID, &r.ReceivedAt); err != nil {
-			return nil, fmt.Errorf("recent ratings by source: %w", err)
+			return fmt.Errorf("recent ratings by source: %w", err)
 		}
 		rows = append(rows, r)
 	}
 	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("recent ratings by source: %w", err)
+		return fmt.Errorf("recent ratings by source: %w", err)
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].ReceivedAt.After(rows[j].ReceivedAt) })
 	for _, r := range rows {
@@ -249,5 +371,5 @@ func recentBySource(ctx context.Context, db *gorm.DB, srcs []source) ([][]string
 			out[r.Src] = append(out[r.Src], r.EvaluationID)
 		}
 	}
-	return out, nil
+	return nil
 }

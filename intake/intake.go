@@ -45,6 +45,9 @@ type Service struct {
 	// writes stores ratings with those of concurrent requests (group commit).
 	writesOnce sync.Once
 	writes     store.Committer
+	// lookups reads what concurrent ratings need before they are stored (group read).
+	lookupsOnce sync.Once
+	lookups     store.Batch[lookup, lookedUp]
 }
 
 // insert stores a rating's rows through the group committer.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
-	"time"
 )
 
 // Committer writes the inserts of concurrent requests together: what requests hand it while a
@@ -24,95 +23,62 @@ type Committer struct {
 	// Writers is how many groups may be written at once (default 4).
 	Writers int
 
-	once sync.Once
-	jobs chan *commitJob
-}
-
-type commitJob struct {
-	rows []any
-	done chan error
+	once  sync.Once
+	batch Batch[[]any, error]
 }
 
 // Insert stores rows (as InsertAll takes them) with those of concurrent callers and returns
 // once they are committed or refused. The write does not depend on ctx once handed over: a
 // caller that goes away does not cancel the rows of the others.
 func (c *Committer) Insert(ctx context.Context, rows ...any) error {
-	c.once.Do(c.start)
-	j := &commitJob{rows: rows, done: make(chan error, 1)}
-	select {
-	case c.jobs <- j:
-	case <-ctx.Done():
-		return ctx.Err()
+	c.once.Do(func() {
+		c.batch = Batch[[]any, error]{Max: c.MaxGroup, Runners: c.Writers, Run: func(ctx context.Context, groups [][]any) ([]error, error) {
+			return InsertGroups(ctx, c.DB, groups), nil
+		}}
+	})
+	err, batchErr := c.batch.Do(ctx, rows)
+	if batchErr != nil {
+		return batchErr
 	}
-	return <-j.done
+	return err
 }
 
-func (c *Committer) start() {
-	if c.MaxGroup <= 0 {
-		c.MaxGroup = 64
-	}
-	if c.Writers <= 0 {
-		c.Writers = 4
-	}
-	c.jobs = make(chan *commitJob, 4*c.MaxGroup)
-	// The writers live as long as the process: a Committer belongs to a long-lived service.
-	for range c.Writers {
-		go c.write()
-	}
-}
-
-func (c *Committer) write() {
-	for j := range c.jobs {
-		group := []*commitJob{j}
-	gather:
-		for len(group) < c.MaxGroup {
-			select {
-			case j := <-c.jobs:
-				group = append(group, j)
-			default:
-				break gather
-			}
-		}
-		c.commit(group)
-	}
-}
-
-func (c *Committer) commit(group []*commitJob) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if len(group) > 1 {
-		merged, err := mergeRows(group)
+// InsertGroups stores groups of rows (each as InsertAll takes them) in one InsertAll of
+// multi-row inserts, and if that is refused, each group on its own, so that every group is
+// answered by its own rows only. The answer's i-th error is groups[i]'s.
+func InsertGroups(ctx context.Context, db *DB, groups [][]any) []error {
+	errs := make([]error, len(groups))
+	if len(groups) > 1 {
+		merged, err := mergeRows(groups)
 		if err == nil {
-			err = InsertAll(ctx, c.DB, merged...)
+			err = InsertAll(ctx, db, merged...)
 		}
 		if err == nil {
-			for _, j := range group {
-				j.done <- nil
-			}
-			return
+			return errs
 		}
 	}
-	for _, j := range group {
-		j.done <- InsertAll(ctx, c.DB, j.rows...)
+	for i, g := range groups {
+		errs[i] = InsertAll(ctx, db, g...)
 	}
+	return errs
 }
 
 // mergeRows joins the rows of a group per model type, in the order the types first appear
 // (parents before children, as each request lists them): a pointer to one slice per type.
-func mergeRows(group []*commitJob) ([]any, error) {
+func mergeRows(groups [][]any) ([]any, error) {
 	var order []reflect.Type
 	byType := map[reflect.Type]reflect.Value{}
 	add := func(v reflect.Value) {
 		t := v.Type()
 		s, ok := byType[t]
 		if !ok {
-			s = reflect.MakeSlice(reflect.SliceOf(t), 0, len(group))
+			s = reflect.MakeSlice(reflect.SliceOf(t), 0, len(groups))
 			order = append(order, t)
 		}
 		byType[t] = reflect.Append(s, v)
 	}
-	for _, j := range group {
-		for _, r := range j.rows {
+	for _, g := range groups {
+		for _, r := range g {
 			v := reflect.ValueOf(r)
 			if v.Kind() != reflect.Pointer || v.IsNil() {
 				return nil, fmt.Errorf("committer: %T is not a pointer to a model or to a slice of them", r)

@@ -13,6 +13,23 @@ import (
 // request's time going to sequential database round trips, of which this saves one. ok=false
 // when no user has the login.
 func UserWithGrants(ctx context.Context, db *DB, login string) (u models.User, grants []Grant, ok bool, err error) {
+	all, err := UsersWithGrants(ctx, db, []string{login})
+	if err != nil {
+		return models.User{}, nil, false, err
+	}
+	p, ok := all[login]
+	return p.User, p.Grants, ok, nil
+}
+
+// UserGrants is a user with the roles they hold.
+type UserGrants struct {
+	User   models.User
+	Grants []Grant
+}
+
+// UsersWithGrants loads the users of several logins with their roles, in one query (for
+// requests that arrive together: Batch); logins without a user are absent from the answer.
+func UsersWithGrants(ctx context.Context, db *DB, logins []string) (map[string]UserGrants, error) {
 	type row struct {
 		ID        int64
 		Login     string
@@ -26,7 +43,6 @@ func UserWithGrants(ctx context.Context, db *DB, login string) (u models.User, g
 		UnitName  *string
 		UnitPath  *string
 	}
-	var rows []row
 	// Scanned by hand: every authenticated request runs this, and GORM's reflective Scan cost
 	// as much CPU as the query itself (BENCHMARKS.md, point 1).
 	rs, err := db.WithContext(ctx).Raw(`SELECT users.id, users.login, users.name, users.disabled, users.created_at, users.updated_at,
@@ -34,35 +50,32 @@ func UserWithGrants(ctx context.Context, db *DB, login string) (u models.User, g
 		FROM users
 		LEFT JOIN role_assignments ON role_assignments.user_id = users.id
 		LEFT JOIN units ON units.id = role_assignments.unit_id
-		WHERE users.login = ?
-		ORDER BY role_assignments.id`, login).Rows()
+		WHERE users.login IN ?
+		ORDER BY users.id, role_assignments.id`, logins).Rows()
 	if err != nil {
-		return models.User{}, nil, false, fmt.Errorf("user %q with grants: %w", login, err)
+		return nil, fmt.Errorf("users %q with grants: %w", logins, err)
 	}
 	defer rs.Close()
+	out := map[string]UserGrants{}
 	for rs.Next() {
 		var r row
 		if err := rs.Scan(&r.ID, &r.Login, &r.Name, &r.Disabled, &r.CreatedAt, &r.UpdatedAt, &r.Role, &r.UnitID, &r.UnitCode, &r.UnitName, &r.UnitPath); err != nil {
-			return models.User{}, nil, false, fmt.Errorf("user %q with grants: %w", login, err)
+			return nil, fmt.Errorf("users %q with grants: %w", logins, err)
 		}
-		rows = append(rows, r)
+		p, ok := out[r.Login]
+		if !ok {
+			p = UserGrants{User: models.User{ID: r.ID, Login: r.Login, Name: r.Name, Disabled: r.Disabled, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt},
+				Grants: []Grant{}}
+		}
+		if r.Role != nil && r.UnitID != nil { // else a user without roles: the LEFT JOIN's one empty row
+			p.Grants = append(p.Grants, Grant{Role: *r.Role, UnitID: *r.UnitID, UnitCode: deref(r.UnitCode), UnitName: deref(r.UnitName), UnitPath: deref(r.UnitPath)})
+		}
+		out[r.Login] = p
 	}
 	if err := rs.Err(); err != nil {
-		return models.User{}, nil, false, fmt.Errorf("user %q with grants: %w", login, err)
+		return nil, fmt.Errorf("users %q with grants: %w", logins, err)
 	}
-	if len(rows) == 0 {
-		return models.User{}, nil, false, nil
-	}
-	r := rows[0]
-	grants = make([]Grant, 0, len(rows))
-	u = models.User{ID: r.ID, Login: r.Login, Name: r.Name, Disabled: r.Disabled, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
-	for _, r := range rows {
-		if r.Role == nil || r.UnitID == nil {
-			continue // a user without roles: the LEFT JOIN's one empty row
-		}
-		grants = append(grants, Grant{Role: *r.Role, UnitID: *r.UnitID, UnitCode: deref(r.UnitCode), UnitName: deref(r.UnitName), UnitPath: deref(r.UnitPath)})
-	}
-	return u, grants, true, nil
+	return out, nil
 }
 
 func deref(s *string) string {

@@ -12,6 +12,12 @@ func init() {
 		return request{method: http.MethodPost, path: "/api/v1/service-cases/bulk", body: map[string]any{"cases": []any{
 			caseBody("MXB-"+c.run+"-"+c.key(), c.code(), "", time.Now().Add(-time.Hour))}}}
 	}}
+	// A rating of a case that does not exist: the upload is answered 200, the rating 422, and
+	// nothing is stored.
+	matrixRoutes["POST /api/v1/evaluations/bulk"] = routeSpec{admits: []string{"integration"}, want: always(http.StatusOK), req: func(c cell) request {
+		return request{method: http.MethodPost, path: "/api/v1/evaluations/bulk", body: map[string]any{"evaluations": []any{
+			evalBody("MXE-"+c.run+"-"+c.key(), []string{"MX-NONE-" + c.code()}, "satisfied", time.Now())}}}
+	}}
 	matrixRoutes["GET /api/v1/evaluations"] = routeSpec{admits: []string{"administrator", "auditor"},
 		req: get("/api/v1/evaluations?phone=13800000000"), want: always(http.StatusOK)}
 	// The matrix's orders are dispatched, not signed: the holding unit hears 409 (wrong
