@@ -8,7 +8,6 @@ import (
 	"sort"
 	"time"
 
-	"gorm.io/gorm"
 
 	"redress/codes"
 	"redress/models"
@@ -164,31 +163,27 @@ func (f *Feeder) ratings(ctx context.Context, since time.Time) (int, error) {
 			ci.units = appendNew(ci.units, c.UnitCode)
 			ci.items = appendNew(ci.items, c.ItemCode)
 		}
-		err = f.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			for _, e := range evs {
-				ci := info[e.ID]
-				if ci == nil {
-					ci = &caseInfo{}
-				}
-				p, err := ratingPayload(e, ci.nos, ci.units, ci.items)
-				if err != nil {
-					// A value the national codes do not know cannot be sent: park it dead
-					// with the reason, visible in the dead-letter view, rather than drop it.
-					slog.Warn("upstream feed: rating not codable", "evaluation", e.EvaluationID, "err", err)
-				}
-				body, _ := json.Marshal(p)
-				m := Message{ID: p.MessageID, Target: TargetUpstream, Kind: "rating", SubjectID: e.EvaluationID,
-					UnitPath: ci.path, Payload: string(body)}
-				if err != nil {
-					m.Status, m.LastError = StatusDead, err.Error()
-				}
-				if err := Enqueue(tx, m); err != nil {
-					return err
-				}
+		msgs := make([]Message, 0, len(evs))
+		for _, e := range evs {
+			ci := info[e.ID]
+			if ci == nil {
+				ci = &caseInfo{}
 			}
-			return nil
-		})
-		if err != nil {
+			p, err := ratingPayload(e, ci.nos, ci.units, ci.items)
+			if err != nil {
+				// A value the national codes do not know cannot be sent: park it dead
+				// with the reason, visible in the dead-letter view, rather than drop it.
+				slog.Warn("upstream feed: rating not codable", "evaluation", e.EvaluationID, "err", err)
+			}
+			body, _ := json.Marshal(p)
+			m := Message{ID: p.MessageID, Target: TargetUpstream, Kind: "rating", SubjectID: e.EvaluationID,
+				UnitPath: ci.path, Payload: string(body)}
+			if err != nil {
+				m.Status, m.LastError = StatusDead, err.Error()
+			}
+			msgs = append(msgs, m)
+		}
+		if err := EnqueueAll(f.DB.WithContext(ctx), msgs); err != nil {
 			return seen, fmt.Errorf("upstream feed: %w", err)
 		}
 	}
@@ -249,30 +244,26 @@ func (f *Feeder) outcomes(ctx context.Context, since time.Time) (int, error) {
 			return seen, nil
 		}
 		seen += len(rows)
-		err = f.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			for _, r := range rows {
-				p := OutcomePayload{Type: "order_outcome", MessageID: "outcome:" + r.ID, WorkOrderID: r.WorkOrderID,
-					EvaluationID: r.EvaluationID, Event: r.Type, At: r.At.UTC(), Unit: r.UnitCode,
-					SupervisionLevel: r.SupervisionLevel, OverdueDays: r.OverdueDays}
-				d := r.Data.V
-				p.Disposition, _ = d["disposition"].(string)
-				p.Satisfaction, _ = d["satisfaction"].(string)
-				p.Reached, p.Upheld, p.Approved = boolOf(d, "reached"), boolOf(d, "upheld"), boolOf(d, "approve")
-				lvl, lerr := codes.LevelToGB(r.Overall)
-				p.Level = lvl
-				body, _ := json.Marshal(p)
-				m := Message{ID: p.MessageID, Target: TargetUpstream, Kind: "order_outcome", SubjectID: r.WorkOrderID,
-					UnitPath: r.UnitPath, Payload: string(body)}
-				if lerr != nil {
-					m.Status, m.LastError = StatusDead, "level: "+lerr.Error()
-				}
-				if err := Enqueue(tx, m); err != nil {
-					return err
-				}
+		msgs := make([]Message, 0, len(rows))
+		for _, r := range rows {
+			p := OutcomePayload{Type: "order_outcome", MessageID: "outcome:" + r.ID, WorkOrderID: r.WorkOrderID,
+				EvaluationID: r.EvaluationID, Event: r.Type, At: r.At.UTC(), Unit: r.UnitCode,
+				SupervisionLevel: r.SupervisionLevel, OverdueDays: r.OverdueDays}
+			d := r.Data.V
+			p.Disposition, _ = d["disposition"].(string)
+			p.Satisfaction, _ = d["satisfaction"].(string)
+			p.Reached, p.Upheld, p.Approved = boolOf(d, "reached"), boolOf(d, "upheld"), boolOf(d, "approve")
+			lvl, lerr := codes.LevelToGB(r.Overall)
+			p.Level = lvl
+			body, _ := json.Marshal(p)
+			m := Message{ID: p.MessageID, Target: TargetUpstream, Kind: "order_outcome", SubjectID: r.WorkOrderID,
+				UnitPath: r.UnitPath, Payload: string(body)}
+			if lerr != nil {
+				m.Status, m.LastError = StatusDead, "level: "+lerr.Error()
 			}
-			return nil
-		})
-		if err != nil {
+			msgs = append(msgs, m)
+		}
+		if err := EnqueueAll(f.DB.WithContext(ctx), msgs); err != nil {
 			return seen, fmt.Errorf("upstream feed: %w", err)
 		}
 	}
