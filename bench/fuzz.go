@@ -83,6 +83,10 @@ func fuzzValid(kind, id, text string) []byte {
 		var c map[string]any
 		_ = json.Unmarshal(fuzzValid("case", id, text), &c)
 		v = map[string]any{"cases": []any{c, text}}
+	case "bulk_evaluations":
+		var e map[string]any
+		_ = json.Unmarshal(fuzzValid("evaluation", id, text), &e)
+		v = map[string]any{"evaluations": []any{e, text, e}}
 	case "action":
 		v = map[string]any{"action": text, "note": text, "reached": true, "method": text}
 	case "feedback":
@@ -99,6 +103,23 @@ type FuzzTarget struct {
 	Method, Path, Login, Kind string
 }
 
+// fuzzTargets are the public and integration endpoints under fuzz.
+var fuzzTargets = []FuzzTarget{
+	{"POST", "/api/v1/service-cases", "channel", "case"},
+	{"POST", "/api/v1/service-cases/bulk", "channel", "bulk"},
+	{"POST", "/api/v1/evaluations", "channel", "evaluation"},
+	{"POST", "/api/v1/evaluations/bulk", "channel", "bulk_evaluations"},
+	{"POST", "/api/v1/evaluations", "", "evaluation"}, // no token
+	{"POST", "/api/v1/work-orders/%s/actions", "ft-officer", "action"},
+	{"POST", "/api/v1/track/%s/feedback", "", "feedback"},
+	{"POST", "/api/v1/auth/demo-login", "", "login"},
+	{"GET", "/api/v1/track/%s", "", ""},
+	{"GET", "/api/v1/public/results?month=%s", "", ""},
+	{"GET", "/api/v1/work-orders?state=%s&q=%s&page=%s&page_size=%s", "ft-officer", ""},
+	{"GET", "/api/v1/work-orders/%s", "ft-officer", ""},
+	{"GET", "/api/v1/calendar/deadline?from=%s&budget=%s&unit=%s", "ft-officer", ""},
+}
+
 // fuzzRequest is one generated request.
 type fuzzRequest struct {
 	method, url, token string
@@ -111,20 +132,7 @@ type fuzzRequest struct {
 // that must be refused. Tokens maps logins to bearer tokens.
 func Fuzz(ctx context.Context, base string, tokens map[string]string, n int, seed uint64) []string {
 	r := rand.New(rand.NewPCG(seed, 9))
-	targets := []FuzzTarget{
-		{"POST", "/api/v1/service-cases", "channel", "case"},
-		{"POST", "/api/v1/service-cases/bulk", "channel", "bulk"},
-		{"POST", "/api/v1/evaluations", "channel", "evaluation"},
-		{"POST", "/api/v1/evaluations", "", "evaluation"}, // no token
-		{"POST", "/api/v1/work-orders/%s/actions", "ft-officer", "action"},
-		{"POST", "/api/v1/track/%s/feedback", "", "feedback"},
-		{"POST", "/api/v1/auth/demo-login", "", "login"},
-		{"GET", "/api/v1/track/%s", "", ""},
-		{"GET", "/api/v1/public/results?month=%s", "", ""},
-		{"GET", "/api/v1/work-orders?state=%s&q=%s&page=%s&page_size=%s", "ft-officer", ""},
-		{"GET", "/api/v1/work-orders/%s", "ft-officer", ""},
-		{"GET", "/api/v1/calendar/deadline?from=%s&budget=%s&unit=%s", "ft-officer", ""},
-	}
+	targets := fuzzTargets
 	c := Client()
 	var problems []string
 	for i := 0; i < n && ctx.Err() == nil; i++ {
@@ -159,8 +167,8 @@ func Fuzz(ctx context.Context, base string, tokens map[string]string, n int, see
 			problems = append(problems, fmt.Sprintf("%s %s: %v", t.Method, trunc([]byte(path)), err))
 			continue
 		}
-		if t.Kind == "bulk" && st == 200 {
-			// The bulk form answers each case on its own: 200 is clean when none was stored.
+		if (t.Kind == "bulk" || t.Kind == "bulk_evaluations") && st == 200 {
+			// The bulk forms answer each item on its own: 200 is clean when none was stored.
 			var res struct {
 				Summary struct{ Created, Unchanged, Failed int } `json:"summary"`
 			}
@@ -269,7 +277,7 @@ func RunFuzz(ctx context.Context, o Options, n int) error {
 		o.Report.Add("fuzz: %d hostile requests: %d PROBLEMS: %s", n, len(problems), summarise(problems))
 		return fmt.Errorf("fuzz: %d problems", len(problems))
 	}
-	o.Report.Add("fuzz: %d hostile requests (malformed, random bytes, 2 MB bodies, deep nesting, wrong types, hostile strings) to 12 public and integration endpoints: every one a clean answer (4xx in the error shape; searches 200), stored data unchanged (%s)", n, checked)
+	o.Report.Add("fuzz: %d hostile requests (malformed, random bytes, 2 MB bodies, deep nesting, wrong types, hostile strings) to %d endpoint targets (public and integration; one also without a token): every one a clean answer (4xx in the error shape; searches 200), stored data unchanged (%s)", n, len(fuzzTargets), checked)
 	return nil
 }
 

@@ -1,10 +1,12 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,7 +16,6 @@ import (
 
 	"redress/intake"
 	"redress/models"
-	"redress/pii"
 	"redress/store"
 )
 
@@ -241,71 +242,116 @@ func (l IntakeLoad) Resend(ctx context.Context, ns []int64, limit time.Duration)
 	return res, nil
 }
 
-// CopyCeiling inserts n ratings (evaluation, its case link, and for one in badEvery a work
-// order and its opening timeline event: the rows intake writes) straight into PostgreSQL with
-// COPY in one transaction, and returns the rows-per-second rate. The rows are built (and their
-// personal data sealed) before the clock starts: only the database's work is timed.
-func CopyCeiling(ctx context.Context, databaseURL string, cases []string, n, badEvery int) (float64, error) {
-	keys := NewKeys()
-	box, err := pii.ParseKeys(keys.PII, keys.PIIHash)
-	if err != nil {
-		return 0, err
-	}
-	now := time.Now().UTC()
-	levels := `{"attitude":"satisfied","overall":"satisfied"}`
-	var evals, links, orders, events [][]any
-	for i := range n {
-		id := uuid.NewString()
-		bad := badEvery > 0 && i%badEvery == badEvery-1
-		var wo any
-		caseNo := cases[i%len(cases)]
-		if bad {
-			w := uuid.NewString()
-			wo = w
-			nos, _ := json.Marshal([]string{caseNo})
-			orders = append(orders, []any{w, id, "work-order-" + w, false, models.StatePendingDispatch, string(nos), "very_dissatisfied", levels, "办理很慢", now, "[]", now})
-			events = append(events, []any{"work-order-" + w + "/0", w, 0, now, "system", "opened", `{"evaluation_id":"x"}`})
-		}
-		evals = append(evals, []any{id, fmt.Sprintf("copy-%s", id), "qr_code", "satisfied", levels, bad, `["bench"]`, "办理很慢，等了两个小时",
-			now.Add(-time.Hour), now, box.Seal("张三"), box.Seal("13800001234"), box.Seal("440301199001011234"),
-			box.Hash("phone", "13800001234"), box.Hash("id", "440301199001011234"), "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", wo})
-		links = append(links, []any{id, caseNo})
-	}
+// CopyCeiling measures how fast PostgreSQL takes, with the fastest method there is, the very
+// rows a measured run stored: every row intake wrote for the given evaluation ids (the
+// evaluations, their case links, evaluator slots and fraud flags, the bad ones' work orders
+// and opening timeline events) and the audit entries of the run's requests (path, between
+// since and until). They are read back with COPY … TO (binary, before the clock starts) and
+// written with COPY … FROM in one transaction into empty copies of their tables: the same
+// columns, defaults, constraints, indexes and foreign keys (to the copies, and to the real
+// service cases). It answers ratings per second. The copies are dropped afterwards.
+func CopyCeiling(ctx context.Context, databaseURL string, evalIDs []string, auditPath string, since, until time.Time) (float64, error) {
 	conn, err := pgx.Connect(ctx, databaseURL)
 	if err != nil {
 		return 0, err
 	}
-	defer conn.Close(ctx)
+	defer conn.Close(context.WithoutCancel(ctx))
+	// Parents first, as COPY checks foreign keys row by row.
+	tables := []struct{ name, rows string }{
+		{"evaluations", "SELECT t.* FROM evaluations t JOIN ceiling_ids i ON i.evaluation_id = t.evaluation_id"},
+		{"evaluation_cases", "SELECT t.* FROM evaluation_cases t JOIN evaluations e ON e.id = t.evaluation_id JOIN ceiling_ids i ON i.evaluation_id = e.evaluation_id"},
+		{"evaluation_slots", "SELECT t.* FROM evaluation_slots t JOIN evaluations e ON e.id = t.evaluation_id JOIN ceiling_ids i ON i.evaluation_id = e.evaluation_id"},
+		{"fraud_flags", "SELECT t.* FROM fraud_flags t JOIN evaluations e ON e.id = t.evaluation_id JOIN ceiling_ids i ON i.evaluation_id = e.evaluation_id"},
+		{"work_orders", "SELECT t.* FROM work_orders t JOIN evaluations e ON e.id = t.evaluation_id JOIN ceiling_ids i ON i.evaluation_id = e.evaluation_id"},
+		{"timeline_events", "SELECT t.* FROM timeline_events t JOIN work_orders w ON w.id = t.work_order_id JOIN evaluations e ON e.id = w.evaluation_id JOIN ceiling_ids i ON i.evaluation_id = e.evaluation_id WHERE t.seq = 0"},
+		{"audit_log", "SELECT t.* FROM audit_log t JOIN ceiling_audit a ON a.id = t.id"},
+	}
+	copied := map[string]bool{}
+	for _, t := range tables {
+		copied[t.name] = true
+	}
+	defer func() {
+		for _, t := range tables {
+			_, _ = conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS ceiling_"+t.name+" CASCADE")
+		}
+	}()
+	setup := []string{
+		"CREATE TEMP TABLE ceiling_ids (evaluation_id TEXT PRIMARY KEY)",
+		"CREATE TEMP TABLE ceiling_audit (id BIGINT PRIMARY KEY)",
+	}
+	for _, t := range tables {
+		setup = append(setup, "DROP TABLE IF EXISTS ceiling_"+t.name+" CASCADE",
+			"CREATE TABLE ceiling_"+t.name+" (LIKE "+t.name+" INCLUDING ALL)")
+	}
+	for _, q := range setup {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			return 0, fmt.Errorf("ceiling: %s: %w", q, err)
+		}
+	}
+	for _, t := range tables {
+		rs, err := conn.Query(ctx, "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'", t.name)
+		if err != nil {
+			return 0, err
+		}
+		defs, err := pgx.CollectRows(rs, pgx.RowTo[string])
+		if err != nil {
+			return 0, err
+		}
+		for _, d := range defs {
+			d = references.ReplaceAllStringFunc(d, func(m string) string {
+				if to := references.FindStringSubmatch(m)[1]; copied[to] {
+					return "REFERENCES ceiling_" + to + "("
+				}
+				return m
+			})
+			if _, err := conn.Exec(ctx, "ALTER TABLE ceiling_"+t.name+" ADD "+d); err != nil {
+				return 0, fmt.Errorf("ceiling: foreign key of %s: %w", t.name, err)
+			}
+		}
+	}
+	ids := make([][]any, len(evalIDs))
+	for i, id := range evalIDs {
+		ids[i] = []any{id}
+	}
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"ceiling_ids"}, []string{"evaluation_id"}, pgx.CopyFromRows(ids)); err != nil {
+		return 0, fmt.Errorf("ceiling: ids: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "INSERT INTO ceiling_audit SELECT id FROM audit_log WHERE path = $1 AND at BETWEEN $2 AND $3", auditPath, since, until); err != nil {
+		return 0, fmt.Errorf("ceiling: audit entries: %w", err)
+	}
+	data := make([]bytes.Buffer, len(tables))
+	for i, t := range tables {
+		if _, err := conn.PgConn().CopyTo(ctx, &data[i], "COPY ("+t.rows+") TO STDOUT (FORMAT binary)"); err != nil {
+			return 0, fmt.Errorf("ceiling: read %s: %w", t.name, err)
+		}
+	}
 	start := time.Now()
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return 0, err
 	}
-	defer tx.Rollback(ctx) //nolint:errcheck // after Commit it is a no-op
-	copies := []struct {
-		table string
-		cols  []string
-		rows  [][]any
-	}{
-		{"evaluations", []string{"id", "evaluation_id", "channel", "overall", "levels", "bad", "tags", "comment", "rated_at", "received_at",
-			"evaluator_name", "evaluator_phone", "evaluator_id_number", "evaluator_phone_hash", "evaluator_id_hash", "request_hash", "work_order_id"}, evals},
-		{"evaluation_cases", []string{"evaluation_id", "case_no"}, links},
-		{"work_orders", []string{"id", "evaluation_id", "workflow_id", "workflow_started", "state", "case_nos", "overall", "levels", "comment", "opened_at", "deadlines", "updated_at"}, orders},
-		{"timeline_events", []string{"id", "work_order_id", "seq", "at", "actor", "type", "data"}, events},
-	}
-	for _, c := range copies {
-		if len(c.rows) == 0 {
-			continue
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
+	var ratings int64
+	for i, t := range tables {
+		tag, err := conn.PgConn().CopyFrom(ctx, bytes.NewReader(data[i].Bytes()), "COPY ceiling_"+t.name+" FROM STDIN (FORMAT binary)")
+		if err != nil {
+			return 0, fmt.Errorf("ceiling: copy %s: %w", t.name, err)
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromRows(c.rows)); err != nil {
-			return 0, fmt.Errorf("copy %s: %w", c.table, err)
+		if i == 0 {
+			ratings = tag.RowsAffected()
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, err
 	}
-	return float64(n) / time.Since(start).Seconds(), nil
+	elapsed := time.Since(start)
+	if ratings != int64(len(evalIDs)) {
+		return 0, fmt.Errorf("ceiling: %d of the run's %d ratings found", ratings, len(evalIDs))
+	}
+	return float64(ratings) / elapsed.Seconds(), nil
 }
+
+var references = regexp.MustCompile(`REFERENCES (\w+)\(`)
 
 // InboxLatency posts bad ratings at rate per second for d and measures, for each, the time
 // from sending the POST to its order standing dispatched to its unit in the read-model the
@@ -456,4 +502,82 @@ func BulkCases(ctx context.Context, base, token, prefix string, size, conc int, 
 	}
 	wg.Wait()
 	return float64(created.Load()) / time.Since(start).Seconds(), Sorted(lat), firstErr
+}
+
+// BulkRatings posts ratings through POST /evaluations/bulk, size a request, with conc
+// concurrent clients for d; rating n rates cases[n] and is bad when n%badEvery is badEvery-1,
+// as IntakeLoad's. Every rating must come back 201. The bodies are built before the clock
+// starts, so that the harness spends its share of the two cores on HTTP only.
+func BulkRatings(ctx context.Context, base, token, prefix string, cases []string, badEvery, size, conc int, d time.Duration) (LoadResult, error) {
+	l := IntakeLoad{Prefix: prefix, Cases: cases, BadEvery: badEvery}
+	var bodies [][]byte
+	var ids [][]string
+	var bads [][]bool
+	for lo := 0; lo+size <= len(cases); lo += size {
+		var b []byte
+		var bi []string
+		var bb []bool
+		b = append(b, `{"evaluations":[`...)
+		for n := lo; n < lo+size; n++ {
+			id, body, bad := l.body(int64(n))
+			if n > lo {
+				b = append(b, ',')
+			}
+			b = append(b, body...)
+			bi, bb = append(bi, id), append(bb, bad)
+		}
+		b = append(b, "]}"...)
+		bodies, ids, bads = append(bodies, b), append(ids, bi), append(bads, bb)
+	}
+	c := Client()
+	ctx2, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var next atomic.Int64
+	var mu sync.Mutex
+	res := LoadResult{Statuses: map[int]int64{}}
+	var firstErr error
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx2.Err() == nil {
+				k := int(next.Add(1) - 1)
+				if k >= len(bodies) {
+					return
+				}
+				t0 := time.Now()
+				st, raw, err := Do(context.WithoutCancel(ctx2), c, "POST", base+"/api/v1/evaluations/bulk", token, bodies[k])
+				lat := time.Since(t0)
+				var ans struct {
+					Summary struct{ Created int } `json:"summary"`
+				}
+				mu.Lock()
+				res.Sent += int64(size)
+				res.Statuses[st]++
+				if err != nil || st != 200 || json.Unmarshal(raw, &ans) != nil || ans.Summary.Created != size {
+					res.Failed += int64(size)
+					if firstErr == nil {
+						firstErr = fmt.Errorf("bulk ratings: %d %s %v", st, trunc(raw), err)
+					}
+					mu.Unlock()
+					return
+				}
+				res.OK += int64(size)
+				res.Latencies = append(res.Latencies, lat)
+				res.Accepted = append(res.Accepted, ids[k]...)
+				for i, bad := range bads[k] {
+					if bad {
+						res.Bad = append(res.Bad, ids[k][i])
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	res.Elapsed = time.Since(start)
+	Sorted(res.Latencies)
+	return res, firstErr
 }

@@ -81,11 +81,15 @@ func (s *System) Close() {
 	}
 }
 
-// RunIntake measures point 1: intake throughput and latency on PostgreSQL and SQLite at
-// 0.02 % and 5 % bad, and the COPY ceiling of PostgreSQL for the same rows.
-func RunIntake(ctx context.Context, o Options) error {
+// RunIntake measures point 1: intake throughput and latency, of POST /evaluations and of its
+// bulk form, on PostgreSQL and SQLite (or the dialects given) at 0.02 % and 5 % bad, and the
+// COPY ceiling of PostgreSQL for the same rows.
+func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 	r := o.Report
-	for _, dialect := range []string{"postgres", "sqlite"} {
+	if len(dialects) == 0 {
+		dialects = []string{"postgres", "sqlite"}
+	}
+	for _, dialect := range dialects {
 		sys, err := StartSystem(ctx, o, dialect)
 		if err != nil {
 			return err
@@ -94,36 +98,59 @@ func RunIntake(ctx context.Context, o Options) error {
 			defer sys.Close()
 			// Every rating rates its own case: enough for 4 000 ratings/s per run.
 			per := int(4000*o.Duration.Seconds()) + 5000
+			// … and for 10 000 ratings/s in the bulk form.
+			bulkPer := int(10000 * o.Duration.Seconds())
 			t0 := time.Now()
-			cases, err := SeedCases(ctx, sys.DBURL, "BC", 2*per+10000, nil)
+			cases, err := SeedCases(ctx, sys.DBURL, "BC", 2*per+2*bulkPer+10000, nil)
 			if err != nil {
 				return err
 			}
 			r.Note("%s: %d service cases seeded in %s", dialect, len(cases), time.Since(t0).Round(time.Millisecond))
 			// Warm up connections, caches and the lazy parts (policy cache, prepared statements).
-			IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: "warm", Cases: cases[2*per:], Conc: o.Conc, Duration: 2 * time.Second}.Run(ctx)
+			IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: "warm", Cases: cases[2*per+2*bulkPer:], Conc: o.Conc, Duration: 2 * time.Second}.Run(ctx)
 			for i, bad := range []struct {
 				every int
 				label string
 			}{{5000, "0.02 %"}, {20, "5 %"}} {
+				since, cpu0 := time.Now(), ReadCPU()
 				res := IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: fmt.Sprintf("ld%d", bad.every), Cases: cases[i*per : (i+1)*per],
 					BadEvery: bad.every, Conc: o.Conc, Duration: o.Duration}.Run(ctx)
-				line := fmt.Sprintf("intake %-8s bad %-6s POST /evaluations conc %d: %d accepted in %.1fs = %.0f ratings/s, p50 %s, p99 %s, failed %d %v",
-					dialect, bad.label, o.Conc, res.OK, res.Elapsed.Seconds(), res.Rate(), ms(Percentile(res.Latencies, 50)), ms(Percentile(res.Latencies, 99)), res.Failed, nonOK(res.Statuses))
+				until, cpu := time.Now(), ReadCPU().Since(cpu0, sys.Proc.Pid())
+				line := fmt.Sprintf("intake %-8s bad %-6s POST /evaluations conc %d: %d accepted in %.1fs = %.0f ratings/s, p50 %s, p99 %s, failed %d %v; %s",
+					dialect, bad.label, o.Conc, res.OK, res.Elapsed.Seconds(), res.Rate(), ms(Percentile(res.Latencies, 50)), ms(Percentile(res.Latencies, 99)), res.Failed, nonOK(res.Statuses),
+					cpu.PerThousand(res.OK))
 				if dialect == "postgres" {
-					n := int(res.OK)
-					if n < 1000 {
-						n = 1000
-					}
-					ceil, err := CopyCeiling(ctx, sys.DBURL, cases, n, bad.every)
+					ceil, err := CopyCeiling(ctx, sys.DBURL, res.Accepted, "/api/v1/evaluations", since, until)
 					if err != nil {
 						return err
 					}
-					line += fmt.Sprintf("; COPY ceiling %.0f ratings/s (%d rows); ratio %.2f", ceil, n, res.Rate()/ceil)
+					line += fmt.Sprintf("; COPY ceiling (the same rows) %.0f ratings/s; ratio %.2f", ceil, res.Rate()/ceil)
 				}
 				r.Add("%s", line)
 			}
-			// The bulk form (service cases; ratings have no bulk endpoint): 500 per request.
+			// The bulk form of ratings: 500 a request, 4 clients.
+			for i, bad := range []struct {
+				every int
+				label string
+			}{{5000, "0.02 %"}, {20, "5 %"}} {
+				since, cpu0 := time.Now(), ReadCPU()
+				res, err := BulkRatings(ctx, sys.Base(), sys.Tokens["channel"], fmt.Sprintf("bk%d", bad.every), cases[2*per+i*bulkPer:2*per+(i+1)*bulkPer], bad.every, 500, 4, o.Duration)
+				if err != nil {
+					return err
+				}
+				line := fmt.Sprintf("intake %-8s bad %-6s POST /evaluations/bulk (500 a request, 4 clients): %d accepted in %.1fs = %.0f ratings/s, request p50 %s, p99 %s; %s",
+					dialect, bad.label, res.OK, res.Elapsed.Seconds(), res.Rate(), ms(Percentile(res.Latencies, 50)), ms(Percentile(res.Latencies, 99)),
+					ReadCPU().Since(cpu0, sys.Proc.Pid()).PerThousand(res.OK))
+				if dialect == "postgres" {
+					ceil, err := CopyCeiling(ctx, sys.DBURL, res.Accepted, "/api/v1/evaluations/bulk", since, time.Now())
+					if err != nil {
+						return err
+					}
+					line += fmt.Sprintf("; COPY ceiling (the same rows) %.0f ratings/s; ratio %.2f", ceil, res.Rate()/ceil)
+				}
+				r.Add("%s", line)
+			}
+			// The bulk form of service cases: 500 a request.
 			rate, lat, err := BulkCases(ctx, sys.Base(), sys.Tokens["channel"], "BK", 500, 4, o.Duration)
 			if err != nil {
 				return err

@@ -77,8 +77,10 @@ func benchCmd() *cobra.Command {
 			return f(ctx, o)
 		}}
 	}
-	intakeC := run("intake", func(ctx context.Context, o bench.Options) error { return bench.RunIntake(ctx, o) })
-	intakeC.Short = "point 1: POST /evaluations throughput and latency, PostgreSQL and SQLite, against the COPY ceiling"
+	var intakeDBs []string
+	intakeC := run("intake", func(ctx context.Context, o bench.Options) error { return bench.RunIntake(ctx, o, intakeDBs...) })
+	intakeC.Short = "point 1: POST /evaluations and its bulk form, throughput and latency, PostgreSQL and SQLite, against the COPY ceiling"
+	intakeC.Flags().StringSliceVar(&intakeDBs, "db", []string{"postgres", "sqlite"}, "databases to measure")
 	inboxC := run("inbox", func(ctx context.Context, o bench.Options) error { return bench.RunInbox(ctx, o, inboxRate, inboxFor) })
 	inboxC.Short = "point 2: bad rating to the unit's inbox"
 	inboxC.Flags().IntVar(&inboxRate, "rate", 50, "bad ratings per second")
