@@ -161,10 +161,15 @@ func (s *Service) SubmitEvaluations(ctx context.Context, scope store.Scope, req 
 			return nil, fmt.Errorf("bulk evaluations: cases: %w", err)
 		}
 	}
+	want := make([][]string, len(batch))
+	for k, it := range batch {
+		want[k] = it.r.CaseNos
+	}
+	split := splitCases(cases, want)
 	var ratings []*rating
 	var at []int // ratings[k] answers item at[k]
-	for _, it := range batch {
-		inScope, err := s.checkCases(ctx, scope, &it.r, cases, now)
+	for k, it := range batch {
+		inScope, err := s.checkCases(ctx, scope, &it.r, split[k], now)
 		if err != nil {
 			if err := fail(it.i, err); err != nil {
 				return nil, err

@@ -380,20 +380,34 @@ func (s *Service) lookupAll(ctx context.Context, in []lookup) ([]lookedUp, error
 	if err != nil {
 		return nil, err
 	}
+	want := make([][]string, len(in))
+	for i, l := range in {
+		want[i] = l.caseNos
+	}
+	split := splitCases(cases, want)
+	out := make([]lookedUp, len(in))
+	for i, l := range in {
+		out[i].cases = split[i]
+		out[i].recent, recent = recent[:len(l.srcs)], recent[len(l.srcs):]
+	}
+	return out, nil
+}
+
+// splitCases hands each rating the cases it names (want[i]), of those read for many ratings.
+func splitCases(cases []caseInfo, want [][]string) [][]caseInfo {
 	byNo := make(map[string]caseInfo, len(cases))
 	for _, c := range cases {
 		byNo[c.CaseNo] = c
 	}
-	out := make([]lookedUp, len(in))
-	for i, l := range in {
-		for _, no := range l.caseNos {
+	out := make([][]caseInfo, len(want))
+	for i, nos := range want {
+		for _, no := range nos {
 			if c, ok := byNo[no]; ok {
-				out[i].cases = append(out[i].cases, c)
+				out[i] = append(out[i], c)
 			}
 		}
-		out[i].recent, recent = recent[:len(l.srcs)], recent[len(l.srcs):]
 	}
-	return out, nil
+	return out
 }
 
 // SubmitEvaluation stores an evaluation once. created=false means the same evaluation_id had

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"time"
 
-
 	"redress/codes"
 	"redress/models"
 	"redress/stats"
