@@ -39,11 +39,7 @@ func (s *Server) postServiceCasesBulk(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	statuses := make([]int, len(res))
-	for i, r := range res {
-		statuses[i] = r.Status
-	}
-	return c.JSON(http.StatusOK, map[string]any{"results": res, "summary": bulkSummary(statuses)})
+	return bulkAnswer(c, res, func(r intake.BulkCaseResult) int { return r.Status })
 }
 
 // postEvaluationsBulk stores many ratings, each answered as POST /evaluations would answer it:
@@ -57,19 +53,15 @@ func (s *Server) postEvaluationsBulk(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	statuses := make([]int, len(res))
-	for i, r := range res {
-		statuses[i] = r.Status
-	}
-	return c.JSON(http.StatusOK, map[string]any{"results": res, "summary": bulkSummary(statuses)})
+	return bulkAnswer(c, res, func(r intake.BulkEvaluationResult) int { return r.Status })
 }
 
-// bulkSummary counts a bulk answer's items: created (201), unchanged (200, a repeat) and
-// failed.
-func bulkSummary(statuses []int) map[string]int {
+// bulkAnswer answers a bulk request: 200 with one result per item and a summary counting them,
+// created (201), unchanged (200, a repeat) and failed.
+func bulkAnswer[T any](c echo.Context, results []T, status func(T) int) error {
 	summary := map[string]int{"created": 0, "unchanged": 0, "failed": 0}
-	for _, st := range statuses {
-		switch st {
+	for _, r := range results {
+		switch status(r) {
 		case http.StatusCreated:
 			summary["created"]++
 		case http.StatusOK:
@@ -78,7 +70,7 @@ func bulkSummary(statuses []int) map[string]int {
 			summary["failed"]++
 		}
 	}
-	return summary
+	return c.JSON(http.StatusOK, map[string]any{"results": results, "summary": summary})
 }
 
 func paging(c echo.Context) (int, int, error) {

@@ -458,50 +458,70 @@ func InboxLatency(ctx context.Context, base, token, databaseURL, prefix string, 
 // conc concurrent clients for d, and returns cases registered per second and the request
 // latencies. Every case must come back created (201 inside the answer).
 func BulkCases(ctx context.Context, base, token, prefix string, size, conc int, d time.Duration) (float64, []time.Duration, error) {
+	completed := time.Now().UTC().Add(-3 * time.Hour).Format(time.RFC3339)
+	var created atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	start := time.Now()
+	err := postBulk(ctx, base+"/api/v1/service-cases/bulk", token, size, conc, d, func(k int) ([]byte, bool) {
+		cases := make([]map[string]any, size)
+		for i := range cases {
+			cases[i] = map[string]any{"case_no": fmt.Sprintf("%s-%d-%d", prefix, k, i), "service_item": map[string]string{"code": "T01", "name": "税务登记"},
+				"unit": DemoDepartments[i%len(DemoDepartments)], "channel": "window_device", "completed_at": completed,
+				"applicant": map[string]string{"name": "张三", "phone": "13800001234"}}
+		}
+		b, _ := json.Marshal(map[string]any{"cases": cases})
+		return b, true
+	}, func(k int, took time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		lat = append(lat, took)
+		created.Add(int64(size))
+	})
+	return float64(created.Load()) / time.Since(start).Seconds(), Sorted(lat), err
+}
+
+// postBulk posts bulk bodies with conc clients for d (closed loop): body(k) is the k-th request
+// (false: no more), whose answer must be 200 with all size items created; done(k, latency) is
+// called for each such answer. The first other answer stops its client and is returned.
+func postBulk(ctx context.Context, url, token string, size, conc int, d time.Duration, body func(k int) ([]byte, bool), done func(k int, took time.Duration)) error {
 	c := Client()
 	ctx2, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var next atomic.Int64
-	var created atomic.Int64
 	var mu sync.Mutex
-	var lat []time.Duration
 	var firstErr error
-	completed := time.Now().UTC().Add(-3 * time.Hour).Format(time.RFC3339)
-	start := time.Now()
 	var wg sync.WaitGroup
 	for range conc {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for ctx2.Err() == nil {
-				b := next.Add(1) - 1
-				cases := make([]map[string]any, size)
-				for i := range cases {
-					cases[i] = map[string]any{"case_no": fmt.Sprintf("%s-%d-%d", prefix, b, i), "service_item": map[string]string{"code": "T01", "name": "税务登记"},
-						"unit": DemoDepartments[i%len(DemoDepartments)], "channel": "window_device", "completed_at": completed,
-						"applicant": map[string]string{"name": "张三", "phone": "13800001234"}}
+				k := int(next.Add(1) - 1)
+				b, ok := body(k)
+				if !ok {
+					return
 				}
 				t0 := time.Now()
-				st, body, err := Do(context.WithoutCancel(ctx2), c, "POST", base+"/api/v1/service-cases/bulk", token, map[string]any{"cases": cases})
-				var res struct {
+				st, raw, err := Do(context.WithoutCancel(ctx2), c, "POST", url, token, b)
+				took := time.Since(t0)
+				var ans struct {
 					Summary struct{ Created int } `json:"summary"`
 				}
-				mu.Lock()
-				if err != nil || st != 200 || json.Unmarshal(body, &res) != nil || res.Summary.Created != size {
+				if err != nil || st != 200 || json.Unmarshal(raw, &ans) != nil || ans.Summary.Created != size {
+					mu.Lock()
 					if firstErr == nil {
-						firstErr = fmt.Errorf("bulk cases: %d %s %v", st, trunc(body), err)
+						firstErr = fmt.Errorf("POST %s: %d %s %v", url, st, trunc(raw), err)
 					}
 					mu.Unlock()
 					return
 				}
-				lat = append(lat, time.Since(t0))
-				mu.Unlock()
-				created.Add(int64(size))
+				done(k, took)
 			}
 		}()
 	}
 	wg.Wait()
-	return float64(created.Load()) / time.Since(start).Seconds(), Sorted(lat), firstErr
+	return firstErr
 }
 
 // BulkRatings posts ratings through POST /evaluations/bulk, size a request, with conc
@@ -529,55 +549,27 @@ func BulkRatings(ctx context.Context, base, token, prefix string, cases []string
 		b = append(b, "]}"...)
 		bodies, ids, bads = append(bodies, b), append(ids, bi), append(bads, bb)
 	}
-	c := Client()
-	ctx2, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	var next atomic.Int64
 	var mu sync.Mutex
 	res := LoadResult{Statuses: map[int]int64{}}
-	var firstErr error
 	start := time.Now()
-	var wg sync.WaitGroup
-	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx2.Err() == nil {
-				k := int(next.Add(1) - 1)
-				if k >= len(bodies) {
-					return
-				}
-				t0 := time.Now()
-				st, raw, err := Do(context.WithoutCancel(ctx2), c, "POST", base+"/api/v1/evaluations/bulk", token, bodies[k])
-				lat := time.Since(t0)
-				var ans struct {
-					Summary struct{ Created int } `json:"summary"`
-				}
-				mu.Lock()
-				res.Sent += int64(size)
-				res.Statuses[st]++
-				if err != nil || st != 200 || json.Unmarshal(raw, &ans) != nil || ans.Summary.Created != size {
-					res.Failed += int64(size)
-					if firstErr == nil {
-						firstErr = fmt.Errorf("bulk ratings: %d %s %v", st, trunc(raw), err)
-					}
-					mu.Unlock()
-					return
-				}
-				res.OK += int64(size)
-				res.Latencies = append(res.Latencies, lat)
-				res.Accepted = append(res.Accepted, ids[k]...)
-				for i, bad := range bads[k] {
-					if bad {
-						res.Bad = append(res.Bad, ids[k][i])
-					}
-				}
-				mu.Unlock()
+	err := postBulk(ctx, base+"/api/v1/evaluations/bulk", token, size, conc, d, func(k int) ([]byte, bool) {
+		if k >= len(bodies) {
+			return nil, false
+		}
+		return bodies[k], true
+	}, func(k int, took time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		res.OK += int64(size)
+		res.Latencies = append(res.Latencies, took)
+		res.Accepted = append(res.Accepted, ids[k]...)
+		for i, bad := range bads[k] {
+			if bad {
+				res.Bad = append(res.Bad, ids[k][i])
 			}
-		}()
-	}
-	wg.Wait()
-	res.Elapsed = time.Since(start)
+		}
+	})
+	res.Sent, res.Elapsed = res.OK, time.Since(start)
 	Sorted(res.Latencies)
-	return res, firstErr
+	return res, err
 }
