@@ -355,12 +355,13 @@ var references = regexp.MustCompile(`REFERENCES (\w+)\(`)
 
 // InboxLatency posts bad ratings at rate per second for d and measures, for each, the time
 // from sending the POST to its order standing dispatched to its unit in the read-model the
-// inbox reads (polled every 5 ms). It returns the sorted latencies and how many never showed
-// within the grace period after the load.
-func InboxLatency(ctx context.Context, base, token, databaseURL, prefix string, cases []string, rate int, d time.Duration) ([]time.Duration, int, error) {
+// inbox reads (polled every 5 ms). It returns the sorted latencies, how many never showed
+// within the grace period after the load, and the sorted times the POSTs took to be answered
+// (the part of the latency that is intake's; the rest is the workflow's dispatch).
+func InboxLatency(ctx context.Context, base, token, databaseURL, prefix string, cases []string, rate int, d time.Duration) ([]time.Duration, int, []time.Duration, error) {
 	db, err := store.Open(ctx, databaseURL)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	defer db.Close()
 	c := Client()
@@ -370,7 +371,7 @@ func InboxLatency(ctx context.Context, base, token, databaseURL, prefix string, 
 	}
 	var mu sync.Mutex
 	pending := map[string]time.Time{} // work order id → POST sent
-	var lat []time.Duration
+	var lat, answered []time.Duration
 	var failed atomic.Int64
 	loadCtx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
@@ -398,6 +399,7 @@ func InboxLatency(ctx context.Context, base, token, databaseURL, prefix string, 
 				}
 				mu.Lock()
 				pending[*r.WorkOrderID] = t0
+				answered = append(answered, time.Since(t0))
 				mu.Unlock()
 			}(n)
 		}
@@ -431,7 +433,7 @@ func InboxLatency(ctx context.Context, base, token, databaseURL, prefix string, 
 	}
 	for loadCtx.Err() == nil {
 		if err := poll(); err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -439,7 +441,7 @@ func InboxLatency(ctx context.Context, base, token, databaseURL, prefix string, 
 	grace := time.Now().Add(30 * time.Second)
 	for time.Now().Before(grace) {
 		if err := poll(); err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
 		mu.Lock()
 		left := len(pending)
@@ -451,7 +453,7 @@ func InboxLatency(ctx context.Context, base, token, databaseURL, prefix string, 
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	return Sorted(lat), len(pending) + int(failed.Load()), nil
+	return Sorted(lat), len(pending) + int(failed.Load()), Sorted(answered), nil
 }
 
 // BulkCases registers service cases through POST /service-cases/bulk, size per request, with

@@ -190,15 +190,16 @@ func RunInbox(ctx context.Context, o Options, rate int, d time.Duration) error {
 				return err
 			}
 			// Warm up: a few orders through the engine first.
-			if _, _, err := InboxLatency(ctx, sys.Base(), sys.Tokens["channel"], sys.DBURL, "warm", cases[4000:], 10, 2*time.Second); err != nil {
+			if _, _, _, err := InboxLatency(ctx, sys.Base(), sys.Tokens["channel"], sys.DBURL, "warm", cases[4000:], 10, 2*time.Second); err != nil {
 				return err
 			}
-			lat, missing, err := InboxLatency(ctx, sys.Base(), sys.Tokens["channel"], sys.DBURL, "inbox", cases, rate, d)
+			lat, missing, answered, err := InboxLatency(ctx, sys.Base(), sys.Tokens["channel"], sys.DBURL, "inbox", cases, rate, d)
 			if err != nil {
 				return err
 			}
-			o.Report.Add("inbox %-8s %d bad ratings/s for %s: %d orders, POST → in the unit's inbox p50 %s, p99 %s, max %s; missing %d",
-				dialect, rate, d, len(lat), ms(Percentile(lat, 50)), ms(Percentile(lat, 99)), ms(Percentile(lat, 100)), missing)
+			o.Report.Add("inbox %-8s %d bad ratings/s for %s: %d orders, POST → in the unit's inbox p50 %s, p99 %s, max %s; missing %d; of which the POST's answer p50 %s, p99 %s, max %s",
+				dialect, rate, d, len(lat), ms(Percentile(lat, 50)), ms(Percentile(lat, 99)), ms(Percentile(lat, 100)), missing,
+				ms(Percentile(answered, 50)), ms(Percentile(answered, 99)), ms(Percentile(answered, 100)))
 			return nil
 		}()
 		if err != nil {
