@@ -2,11 +2,9 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
-	"redress/apperr"
 	"redress/intake"
 	"redress/models"
 	"redress/store"
@@ -73,29 +71,10 @@ func bulkAnswer[T any](c echo.Context, results []T, status func(T) int) error {
 	return c.JSON(http.StatusOK, map[string]any{"results": results, "summary": summary})
 }
 
-func paging(c echo.Context) (int, int, error) {
-	page, size := 1, 50
-	if v := c.QueryParam("page"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return 0, 0, apperr.Invalid("page", "invalid_page", "page is a number from 1")
-		}
-		page = n
-	}
-	if v := c.QueryParam("page_size"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			return 0, 0, apperr.Invalid("page_size", "invalid_page_size", "page_size is a number from 1 to 200")
-		}
-		size = n
-	}
-	return page, size, nil
-}
-
 // searchEvaluations finds one person's ratings by phone or id_number (keyed hash), in the
 // caller's units, identity masked.
 func (s *Server) searchEvaluations(c echo.Context) error {
-	page, size, err := paging(c)
+	page, size, err := pageParams(c, 50, 200)
 	if err != nil {
 		return err
 	}
@@ -129,7 +108,7 @@ func (s *Server) revealEvaluatorContact(c echo.Context) error {
 
 // listPIIAccess lists the recorded unmasked reads in the auditor's subtree.
 func (s *Server) listPIIAccess(c echo.Context) error {
-	page, size, err := paging(c)
+	page, size, err := pageParams(c, 50, 200)
 	if err != nil {
 		return err
 	}
@@ -143,7 +122,7 @@ func (s *Server) listPIIAccess(c echo.Context) error {
 
 // listFraudFlags lists the fraud flags in the caller's subtree with their evidence.
 func (s *Server) listFraudFlags(c echo.Context) error {
-	page, size, err := paging(c)
+	page, size, err := pageParams(c, 50, 200)
 	if err != nil {
 		return err
 	}

@@ -151,8 +151,10 @@ func (s *Service) SubmitEvaluations(ctx context.Context, scope store.Scope, req 
 
 	// The cases of the whole batch, then each rating's checks.
 	var caseNos []string
-	for _, it := range batch {
+	want := make([][]string, len(batch))
+	for k, it := range batch {
 		caseNos = append(caseNos, it.r.CaseNos...)
+		want[k] = it.r.CaseNos
 	}
 	var cases []caseInfo
 	if len(caseNos) > 0 {
@@ -160,10 +162,6 @@ func (s *Service) SubmitEvaluations(ctx context.Context, scope store.Scope, req 
 		if cases, err = s.loadCases(ctx, caseNos); err != nil {
 			return nil, fmt.Errorf("bulk evaluations: cases: %w", err)
 		}
-	}
-	want := make([][]string, len(batch))
-	for k, it := range batch {
-		want[k] = it.r.CaseNos
 	}
 	split := splitCases(cases, want)
 	var ratings []*rating

@@ -468,8 +468,7 @@ func (s *Service) submit(ctx context.Context, scope store.Scope, r EvaluationReq
 
 	rt := s.newRating(r, reqHash, key, now)
 	srcs, index := s.fraudSources([]*rating{rt}, now)
-	s.lookupsOnce.Do(func() { s.lookups.Run, s.lookups.Runners = s.lookupAll, 1 })
-	got, err := s.lookups.Do(ctx, lookup{caseNos: r.CaseNos, srcs: srcs})
+	got, err := s.lookup(ctx, lookup{caseNos: r.CaseNos, srcs: srcs})
 	if err != nil {
 		return EvaluationResult{}, false, fmt.Errorf("evaluation %s: look-ups: %w", r.EvaluationID, err)
 	}
@@ -525,17 +524,13 @@ func (s *Service) submit(ctx context.Context, scope store.Scope, r EvaluationReq
 	return rt.result(), true, nil
 }
 
-// checkCases keeps the cases (as loadCases read them, possibly with others') that r rates and
-// the scope covers, and refuses r unless every case of r is there and open to rating at now.
+// checkCases keeps those of r's cases (as found, splitCases) that the scope covers, and refuses
+// r unless every case of r is there and open to rating at now.
 func (s *Service) checkCases(ctx context.Context, scope store.Scope, r *EvaluationRequest, cases []caseInfo, now time.Time) ([]caseInfo, error) {
-	wanted := make(map[string]bool, len(r.CaseNos))
-	for _, c := range r.CaseNos {
-		wanted[c] = true
-	}
 	found := map[string]bool{}
 	var inScope []caseInfo
 	for _, c := range cases {
-		if !wanted[c.CaseNo] || !scope.Covers(c.Path) {
+		if !scope.Covers(c.Path) {
 			continue // out of the channel's scope reads as unknown
 		}
 		found[c.CaseNo] = true

@@ -124,8 +124,9 @@ type sourceKey struct{ column, hash string }
 func (s *Service) fraudSources(batch []*rating, now time.Time) ([]source, map[sourceKey]int) {
 	index := map[sourceKey]int{}
 	var srcs []source
+	checks := s.Fraud.checks()
 	for _, rt := range batch {
-		for _, c := range s.Fraud.checks() {
+		for _, c := range checks {
 			k := sourceKey{c.column, c.hash(&rt.e)}
 			if _, ok := index[k]; k.hash == "" || ok {
 				continue

@@ -42,17 +42,32 @@ type Service struct {
 	// Fraud tunes the rating-fraud detector; zero values take the defaults.
 	Fraud FraudConfig
 
-	// writes stores ratings with those of concurrent requests (group commit).
-	writesOnce sync.Once
-	writes     store.Committer
-	// lookups reads what concurrent ratings need before they are stored (group read).
-	lookupsOnce sync.Once
+	// What concurrent ratings read before they are stored, and what they store, goes to the
+	// database together (group read, group commit); set up on first use.
+	batchesOnce sync.Once
 	lookups     store.Batch[lookup, lookedUp]
+	writes      store.Committer
 }
 
-// insert stores a rating's rows through the group committer.
+// batches sets up the group read and the group commit. The read has one runner, so that
+// ratings queue behind a read under way and share the next instead of each sending its own.
+func (s *Service) batches() {
+	s.batchesOnce.Do(func() {
+		s.lookups.Run, s.lookups.Runners = s.lookupAll, 1
+		s.writes.DB = s.DB
+	})
+}
+
+// lookup reads a rating's cases and recent ratings by fraud source with those of concurrent
+// ratings.
+func (s *Service) lookup(ctx context.Context, l lookup) (lookedUp, error) {
+	s.batches()
+	return s.lookups.Do(ctx, l)
+}
+
+// insert stores a rating's rows with those of concurrent ratings.
 func (s *Service) insert(ctx context.Context, rows ...any) error {
-	s.writesOnce.Do(func() { s.writes.DB = s.DB })
+	s.batches()
 	return s.writes.Insert(ctx, rows...)
 }
 

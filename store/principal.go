@@ -8,27 +8,16 @@ import (
 	"redress/models"
 )
 
-// UserWithGrants loads a user by login together with the roles they hold, in one query: every
-// authenticated request needs both, and the intake benchmark (BENCHMARKS.md) showed the
-// request's time going to sequential database round trips, of which this saves one. ok=false
-// when no user has the login.
-func UserWithGrants(ctx context.Context, db *DB, login string) (u models.User, grants []Grant, ok bool, err error) {
-	all, err := UsersWithGrants(ctx, db, []string{login})
-	if err != nil {
-		return models.User{}, nil, false, err
-	}
-	p, ok := all[login]
-	return p.User, p.Grants, ok, nil
-}
-
 // UserGrants is a user with the roles they hold.
 type UserGrants struct {
 	User   models.User
 	Grants []Grant
 }
 
-// UsersWithGrants loads the users of several logins with their roles, in one query (for
-// requests that arrive together: Batch); logins without a user are absent from the answer.
+// UsersWithGrants loads the users of several logins with the roles they hold, in one query:
+// every authenticated request needs both, and requests that arrive together share it (Batch;
+// each request's round trip of its own was the largest read in intake's profile,
+// BENCHMARKS.md). Logins without a user are absent from the answer.
 func UsersWithGrants(ctx context.Context, db *DB, logins []string) (map[string]UserGrants, error) {
 	type row struct {
 		ID        int64

@@ -9,9 +9,10 @@ import (
 	"redress/store/storetest"
 )
 
-// TestUserWithGrants: the one-query principal lookup answers what the user and role tables
-// hold: every grant with its unit, none for a user without roles, ok=false for no user.
-func TestUserWithGrants(t *testing.T) {
+// TestUsersWithGrants: the one-query principal lookup, asked for several logins at once,
+// answers what the user and role tables hold for each: every grant with its unit, none for a
+// user without roles, no answer for no user.
+func TestUsersWithGrants(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
@@ -20,15 +21,22 @@ func TestUserWithGrants(t *testing.T) {
 		if err := db.Exec("INSERT INTO users (login, name) VALUES ('norole', 'x')").Error; err != nil {
 			t.Fatal(err)
 		}
-		for _, c := range []struct {
+		cases := []struct {
 			login  string
 			ok     bool
 			grants int
-		}{{"ft-officer", true, 1}, {"sz-admin", true, 1}, {"norole", true, 0}, {"nobody", false, 0}} {
-			u, gs, ok, err := store.UserWithGrants(ctx, db, c.login)
-			if err != nil {
-				t.Fatal(err)
-			}
+		}{{"ft-officer", true, 1}, {"sz-admin", true, 1}, {"norole", true, 0}, {"nobody", false, 0}}
+		var logins []string
+		for _, c := range cases {
+			logins = append(logins, c.login)
+		}
+		all, err := store.UsersWithGrants(ctx, db, logins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cases {
+			p, ok := all[c.login]
+			u, gs := p.User, p.Grants
 			if ok != c.ok || len(gs) != c.grants || (ok && u.Login != c.login) {
 				t.Errorf("%s: ok=%v user=%q grants=%v; want ok=%v and %d grants", c.login, ok, u.Login, gs, c.ok, c.grants)
 			}
