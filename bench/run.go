@@ -177,8 +177,14 @@ func nonOK(m map[int]int64) map[int]int64 {
 }
 
 // RunInbox measures point 2: bad rating to the unit's inbox at rate bad ratings per second.
-func RunInbox(ctx context.Context, o Options, rate int, d time.Duration) error {
-	for _, dialect := range []string{"postgres", "sqlite"} {
+// Beside the end-to-end figures it reports, from the system's own /metrics, the engine's and
+// the worker's stages over the measured run (workflow task queue wait and execution, each
+// local activity), so a slow run shows where its time went.
+func RunInbox(ctx context.Context, o Options, rate int, d time.Duration, dialects ...string) error {
+	if len(dialects) == 0 {
+		dialects = []string{"postgres", "sqlite"}
+	}
+	for _, dialect := range dialects {
 		sys, err := StartSystem(ctx, o, dialect)
 		if err != nil {
 			return err
@@ -193,13 +199,24 @@ func RunInbox(ctx context.Context, o Options, rate int, d time.Duration) error {
 			if _, _, _, err := InboxLatency(ctx, sys.Base(), sys.Tokens["channel"], sys.DBURL, "warm", cases[4000:], 10, 2*time.Second); err != nil {
 				return err
 			}
+			before, err := ScrapeHistograms(ctx, sys.Base(), stagePrefixes...)
+			if err != nil {
+				return err
+			}
 			lat, missing, answered, err := InboxLatency(ctx, sys.Base(), sys.Tokens["channel"], sys.DBURL, "inbox", cases, rate, d)
+			if err != nil {
+				return err
+			}
+			after, err := ScrapeHistograms(ctx, sys.Base(), stagePrefixes...)
 			if err != nil {
 				return err
 			}
 			o.Report.Add("inbox %-8s %d bad ratings/s for %s: %d orders, POST → in the unit's inbox p50 %s, p99 %s, max %s; missing %d; of which the POST's answer p50 %s, p99 %s, max %s",
 				dialect, rate, d, len(lat), ms(Percentile(lat, 50)), ms(Percentile(lat, 99)), ms(Percentile(lat, 100)), missing,
 				ms(Percentile(answered, 50)), ms(Percentile(answered, 99)), ms(Percentile(answered, 100)))
+			for _, l := range after.Since(before, 10).Lines() {
+				o.Report.Add("inbox %-8s   stage %s", dialect, l)
+			}
 			return nil
 		}()
 		if err != nil {
@@ -208,6 +225,10 @@ func RunInbox(ctx context.Context, o Options, rate int, d time.Duration) error {
 	}
 	return nil
 }
+
+// stagePrefixes are the histograms RunInbox reports stage by stage: the SDK's workflow task
+// and local activity latencies and the API's own request durations.
+var stagePrefixes = []string{"temporal_workflow_task", "temporal_local_activity", "temporal_workflow_endtoend", "redress_http_request_duration"}
 
 // RunWorkflow measures point 3 on `redress dev` (embedded Temporal): n whole orders through
 // every stage with conc drivers, next to n×5 empty workflows on the same server.

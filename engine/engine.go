@@ -32,6 +32,16 @@ var (
 	meters   = map[prometheus.Registerer]metric.Meter{}
 )
 
+// secondsBuckets gives the SDK's latency histograms buckets in seconds, the unit they are
+// recorded in: OpenTelemetry's default boundaries (0, 5, 10, 25 … 10 000) suit milliseconds,
+// and with them every workflow task and activity lands in the first bucket.
+var secondsBuckets = sdkmetric.NewView(
+	sdkmetric.Instrument{Kind: sdkmetric.InstrumentKindHistogram},
+	sdkmetric.Stream{Aggregation: sdkmetric.AggregationExplicitBucketHistogram{
+		Boundaries: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+	}},
+)
+
 // meterFor returns the one meter that exports the SDK's metrics to reg. The exporter is an
 // "unchecked" Prometheus collector that cannot be unregistered, so a second exporter on the
 // same registry (a client dialled again in one process: `redress dev` restarted in-process by
@@ -46,7 +56,7 @@ func meterFor(reg prometheus.Registerer) (metric.Meter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: metrics exporter: %w", err)
 	}
-	m := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp)).Meter("redress")
+	m := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithView(secondsBuckets)).Meter("redress")
 	meters[reg] = m
 	return m, nil
 }
@@ -84,6 +94,13 @@ func (s *Starter) StartWorkOrder(ctx context.Context, workOrderID string) error 
 		TaskQueue:                s.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		// Eager start: when this client also runs the worker (redress dev, or a serve
+		// process with both roles) the server hands the first workflow task back in the
+		// start's answer, skipping its transfer queue and matching; the order is in its
+		// unit's inbox in one round trip (BENCHMARKS.md point 2). The task is recorded as
+		// started, so a crash before it completes times it out and the server dispatches it
+		// again; without a local worker the start is an ordinary one.
+		EnableEagerStart: true,
 	}, workflows.WorkOrderName, workflows.WorkOrderInput{WorkOrderID: workOrderID, Local: true})
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &already) {

@@ -67,7 +67,11 @@ func NewActivities(db *store.DB) *activities.Activities {
 // and blocks until ctx ends.
 func Run(ctx context.Context, d Deps) error {
 	SetWorkflowCache(d.WorkflowCache)
-	w := sdkworker.New(d.Client, d.TaskQueue, sdkworker.Options{})
+	// Eight workflow task pollers, not the SDK's two: the SDK splits them between the task
+	// queue and this worker's sticky queue, and an officer's action is a workflow task on the
+	// sticky queue, so with one poller there actions queued behind each other (BENCHMARKS.md
+	// point 3: 34 → 46–50 whole orders a second).
+	w := sdkworker.New(d.Client, d.TaskQueue, sdkworker.Options{MaxConcurrentWorkflowTaskPollers: 8})
 	acts := NewActivities(d.DB)
 	Register(w, acts)
 	if err := w.Start(); err != nil {

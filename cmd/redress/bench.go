@@ -77,14 +77,17 @@ func benchCmd() *cobra.Command {
 			return f(ctx, o)
 		}}
 	}
-	var intakeDBs []string
+	var intakeDBs, inboxDBs []string
 	intakeC := run("intake", func(ctx context.Context, o bench.Options) error { return bench.RunIntake(ctx, o, intakeDBs...) })
 	intakeC.Short = "point 1: POST /evaluations and its bulk form, throughput and latency, PostgreSQL and SQLite, against the COPY ceiling"
 	intakeC.Flags().StringSliceVar(&intakeDBs, "db", []string{"postgres", "sqlite"}, "databases to measure")
-	inboxC := run("inbox", func(ctx context.Context, o bench.Options) error { return bench.RunInbox(ctx, o, inboxRate, inboxFor) })
+	inboxC := run("inbox", func(ctx context.Context, o bench.Options) error {
+		return bench.RunInbox(ctx, o, inboxRate, inboxFor, inboxDBs...)
+	})
 	inboxC.Short = "point 2: bad rating to the unit's inbox"
 	inboxC.Flags().IntVar(&inboxRate, "rate", 50, "bad ratings per second")
 	inboxC.Flags().DurationVar(&inboxFor, "for", 30*time.Second, "how long")
+	inboxC.Flags().StringSliceVar(&inboxDBs, "db", []string{"postgres", "sqlite"}, "databases to measure")
 	wfC := run("workflow", func(ctx context.Context, o bench.Options) error { return bench.RunWorkflow(ctx, o, wfOrders, wfConc) })
 	wfC.Short = "point 3: whole work orders per second next to empty workflows on the embedded Temporal server"
 	wfC.Flags().IntVar(&wfOrders, "orders", 200, "work orders to drive")

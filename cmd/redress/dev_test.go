@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -314,6 +315,11 @@ func checkHealth(t *testing.T, base string) {
 	for {
 		_, body := call(t, "GET", base+"/metrics", "", nil, nil)
 		if strings.Contains(body, "redress_http_requests_total") && strings.Contains(body, "\ntemporal_request") {
+			// The SDK's latencies are in seconds: buckets fine enough to tell 5 ms from
+			// 50 ms (OpenTelemetry's defaults, meant for milliseconds, start at 5).
+			if !regexp.MustCompile(`\ntemporal_request_latency_seconds_bucket\{[^}]*le="0.005"`).MatchString(body) {
+				t.Errorf("GET /metrics: the Temporal SDK's latency histograms lack second-sized buckets")
+			}
 			break
 		}
 		if time.Now().After(deadline) {
