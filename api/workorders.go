@@ -293,6 +293,8 @@ func actionError(err error) error {
 		switch ae.Type() {
 		case workflows.ErrForbidden:
 			return apperr.Forbidden("action_forbidden", "%s", ae.Message())
+		case workflows.ErrNotReady:
+			return apperr.Unavailable("work_order_not_ready", "the work order is being opened; retry in a moment")
 		case workflows.ErrWrongState:
 			return apperr.Conflict("wrong_state", "%s", ae.Message())
 		case workflows.ErrInvalid:

@@ -371,6 +371,13 @@ func (w *workOrder) resolveUnit(ctx workflow.Context, code string) (*activities.
 // check adds the order's own rules to the actions table: an appeal only against a rating of
 // staff conduct, and an extension decision only when one was requested.
 func (w *workOrder) check(req ActionRequest) error {
+	if w.s.Seq == 0 {
+		// The order's first workflow task has not yet resolved its unit and recorded where
+		// it went: after a crash the read-model may already show the dispatch while the
+		// engine runs that task again. Judging the caller against an empty unit would
+		// refuse them for good; they are told to retry instead.
+		return refuse(ErrNotReady, "the work order is being opened; retry in a moment")
+	}
 	if err := check(w.s.State, w.unitPath(), req); err != nil {
 		return err
 	}
