@@ -88,7 +88,7 @@ func (f *Feeder) Run(ctx context.Context, every time.Duration) {
 	}
 }
 
-// Pass enqueues what is new since the mark and answers how many rows it looked at.
+// Pass enqueues what is new since the mark and answers how many messages it queued.
 func (f *Feeder) Pass(ctx context.Context) (int, error) {
 	now := f.now()
 	mark, err := stats.LoadMark(ctx, f.DB, feedMark)
@@ -116,19 +116,30 @@ func (f *Feeder) Pass(ctx context.Context) (int, error) {
 
 const page = 500
 
+// Both feeds read the window since the mark page by page: each page starts after the last row
+// of the one before (keyset, not OFFSET, which re-reads every earlier page), and leaves out
+// what an earlier pass already queued, so the safety window costs an index probe a row, not
+// a payload and an insert.
+
 func (f *Feeder) ratings(ctx context.Context, since time.Time) (int, error) {
 	seen := 0
-	for off := 0; ; off += page {
+	var last models.Evaluation
+	for {
 		var evs []models.Evaluation
-		err := f.DB.WithContext(ctx).Select("id, evaluation_id, channel, overall, levels, bad, rated_at, received_at").
-			Where("received_at >= ?", since).Order("received_at, id").Offset(off).Limit(page).Find(&evs).Error
-		if err != nil {
+		q := f.DB.WithContext(ctx).Select("id, evaluation_id, channel, overall, levels, bad, rated_at, received_at").
+			Where("received_at >= ?", since).
+			Where("NOT EXISTS (SELECT 1 FROM upstream_messages m WHERE m.id = 'rating:' || evaluations.evaluation_id)")
+		if last.ID != "" {
+			q = q.Where("received_at >= ? AND (received_at > ? OR id > ?)", last.ReceivedAt, last.ReceivedAt, last.ID)
+		}
+		if err := q.Order("received_at, id").Limit(page).Find(&evs).Error; err != nil {
 			return seen, fmt.Errorf("upstream feed: ratings: %w", err)
 		}
 		if len(evs) == 0 {
 			return seen, nil
 		}
 		seen += len(evs)
+		last = evs[len(evs)-1]
 		ids := make([]string, len(evs))
 		for i, e := range evs {
 			ids[i] = e.ID
@@ -140,7 +151,7 @@ func (f *Feeder) ratings(ctx context.Context, since time.Time) (int, error) {
 			UnitCode     string
 			UnitPath     string
 		}
-		err = f.DB.WithContext(ctx).Table("evaluation_cases ec").
+		err := f.DB.WithContext(ctx).Table("evaluation_cases ec").
 			Select("ec.evaluation_id, ec.case_no, sc.item_code, u.code AS unit_code, u.path AS unit_path").
 			Joins("JOIN service_cases sc ON sc.case_no = ec.case_no").Joins("JOIN units u ON u.id = sc.unit_id").
 			Where("ec.evaluation_id IN ?", ids).Order("ec.case_no").Scan(&cases).Error
@@ -215,7 +226,9 @@ func ratingPayload(e models.Evaluation, nos, units, items []string) (RatingPaylo
 
 func (f *Feeder) outcomes(ctx context.Context, since time.Time) (int, error) {
 	seen := 0
-	for off := 0; ; off += page {
+	var lastAt time.Time
+	var lastID string
+	for {
 		var rows []struct {
 			ID               string
 			WorkOrderID      string
@@ -229,20 +242,24 @@ func (f *Feeder) outcomes(ctx context.Context, since time.Time) (int, error) {
 			SupervisionLevel int
 			OverdueDays      int
 		}
-		err := f.DB.WithContext(ctx).Table("timeline_events te").
+		q := f.DB.WithContext(ctx).Table("timeline_events te").
 			Select("te.id, te.work_order_id, te.type, te.at, te.data, e.evaluation_id, w.overall, w.unit_path, COALESCE(u.code, '') AS unit_code, w.supervision_level, w.overdue_days").
 			Joins("JOIN work_orders w ON w.id = te.work_order_id").
 			Joins("JOIN evaluations e ON e.id = w.evaluation_id").
 			Joins("LEFT JOIN units u ON u.path = w.unit_path").
 			Where("te.at >= ? AND te.type IN ?", since, OutcomeEvents).
-			Order("te.at, te.id").Offset(off).Limit(page).Scan(&rows).Error
-		if err != nil {
+			Where("NOT EXISTS (SELECT 1 FROM upstream_messages m WHERE m.id = 'outcome:' || te.id)")
+		if lastID != "" {
+			q = q.Where("te.at >= ? AND (te.at > ? OR te.id > ?)", lastAt, lastAt, lastID)
+		}
+		if err := q.Order("te.at, te.id").Limit(page).Scan(&rows).Error; err != nil {
 			return seen, fmt.Errorf("upstream feed: outcomes: %w", err)
 		}
 		if len(rows) == 0 {
 			return seen, nil
 		}
 		seen += len(rows)
+		lastAt, lastID = rows[len(rows)-1].At, rows[len(rows)-1].ID
 		msgs := make([]Message, 0, len(rows))
 		for _, r := range rows {
 			p := OutcomePayload{Type: "order_outcome", MessageID: "outcome:" + r.ID, WorkOrderID: r.WorkOrderID,

@@ -295,3 +295,35 @@ func TestVerify(t *testing.T) {
 		}
 	}
 }
+
+// More ratings than a page, all received in the same instant: every one is queued once, across
+// page boundaries that fall inside a run of equal times, and a second pass queues nothing.
+func TestFeedPagesThroughTies(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		statstest.Seed(t, db)
+		const n = 1234
+		statstest.Generate(t, db, 7, n, time.Date(2025, 8, 1, 0, 0, 0, 0, calendar.Zone()), 24*time.Hour)
+		at := time.Now().UTC().Add(-time.Minute).Truncate(time.Microsecond)
+		if err := db.WithContext(ctx).Exec("UPDATE evaluations SET received_at = ?", at).Error; err != nil {
+			t.Fatal(err)
+		}
+		feeder := &upstream.Feeder{DB: db, Lag: time.Hour}
+		queued, err := feeder.Pass(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ratings := 0
+		for id := range ids(t, db, "") {
+			if len(id) > 7 && id[:7] == "rating:" {
+				ratings++
+			}
+		}
+		if ratings != n || queued < n {
+			t.Fatalf("first pass queued %d (%d ratings), want all %d ratings", queued, ratings, n)
+		}
+		if again, err := feeder.Pass(ctx); err != nil || again != 0 {
+			t.Fatalf("second pass queued %d (%v), want 0", again, err)
+		}
+	})
+}
