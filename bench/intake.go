@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"redress/intake"
-	"redress/migrations"
 	"redress/models"
 	"redress/store"
 )
@@ -75,15 +74,6 @@ func SeedCases(ctx context.Context, databaseURL, prefix string, n int, units []s
 		if err := db.WithContext(ctx).Table("service_cases").Where("unit_id = ? AND case_no LIKE ?", u.ID, prefix+"-%").
 			Update("rating_closes_at", closes).Error; err != nil {
 			return nil, fmt.Errorf("seed cases: %w", err)
-		}
-	}
-	// Statistics for the planner, as autovacuum would have gathered them on a production
-	// database holding this many cases. This machine's PostgreSQL runs with autovacuum off:
-	// without statistics the planner guesses, and its guess for the upstream feed's case look-
-	// up was a hash join over every seeded case, twice a second (BENCHMARKS.md, point 1).
-	if db.Dialect == migrations.Postgres {
-		if err := db.WithContext(ctx).Exec("ANALYZE").Error; err != nil {
-			return nil, fmt.Errorf("seed cases: analyze: %w", err)
 		}
 	}
 	return nos, nil

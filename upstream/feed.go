@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"redress/codes"
+	"redress/migrations"
 	"redress/models"
 	"redress/stats"
 	"redress/store"
@@ -144,17 +145,7 @@ func (f *Feeder) ratings(ctx context.Context, since time.Time) (int, error) {
 		for i, e := range evs {
 			ids[i] = e.ID
 		}
-		var cases []struct {
-			EvaluationID string
-			CaseNo       string
-			ItemCode     string
-			UnitCode     string
-			UnitPath     string
-		}
-		err := f.DB.WithContext(ctx).Table("evaluation_cases ec").
-			Select("ec.evaluation_id, ec.case_no, sc.item_code, u.code AS unit_code, u.path AS unit_path").
-			Joins("JOIN service_cases sc ON sc.case_no = ec.case_no").Joins("JOIN units u ON u.id = sc.unit_id").
-			Where("ec.evaluation_id IN ?", ids).Order("ec.case_no").Scan(&cases).Error
+		cases, err := f.casesOf(ctx, ids)
 		if err != nil {
 			return seen, fmt.Errorf("upstream feed: cases: %w", err)
 		}
@@ -197,6 +188,52 @@ func (f *Feeder) ratings(ctx context.Context, since time.Time) (int, error) {
 			return seen, fmt.Errorf("upstream feed: %w", err)
 		}
 	}
+}
+
+type ratedCase struct {
+	EvaluationID, CaseNo, ItemCode, UnitCode, UnitPath string
+}
+
+// casesQueryPG looks the cases up rating by rating: an index probe of the case links and of
+// the cases for each. The plain join with an IN list leaves the plan to the statistics, and on
+// tables not yet analysed (a new database, autovacuum not yet round) PostgreSQL chose a hash
+// join over every service case, every page. OFFSET 0 keeps the subquery from being flattened
+// back into such a join.
+const casesQueryPG = `SELECT x.id, c.case_no, c.item_code, c.unit_code, c.unit_path
+	FROM unnest($1::text[]) AS x(id)
+	CROSS JOIN LATERAL (SELECT ec.case_no, sc.item_code, u.code AS unit_code, u.path AS unit_path
+		FROM evaluation_cases ec JOIN service_cases sc ON sc.case_no = ec.case_no JOIN units u ON u.id = sc.unit_id
+		WHERE ec.evaluation_id = x.id OFFSET 0) c
+	ORDER BY c.case_no`
+
+// casesOf answers the cases of the ratings ids, with their item and unit, in case order.
+func (f *Feeder) casesOf(ctx context.Context, ids []string) ([]ratedCase, error) {
+	var cases []ratedCase
+	if f.DB.Dialect != migrations.Postgres {
+		err := f.DB.WithContext(ctx).Table("evaluation_cases ec").
+			Select("ec.evaluation_id, ec.case_no, sc.item_code, u.code AS unit_code, u.path AS unit_path").
+			Joins("JOIN service_cases sc ON sc.case_no = ec.case_no").Joins("JOIN units u ON u.id = sc.unit_id").
+			Where("ec.evaluation_id IN ?", ids).Order("ec.case_no").Scan(&cases).Error
+		return cases, err
+	}
+	// Beside GORM, which would expand the array into a list of parameters.
+	sqlDB, err := f.DB.DB.DB()
+	if err != nil {
+		return nil, err
+	}
+	rs, err := sqlDB.QueryContext(ctx, casesQueryPG, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var c ratedCase
+		if err := rs.Scan(&c.EvaluationID, &c.CaseNo, &c.ItemCode, &c.UnitCode, &c.UnitPath); err != nil {
+			return nil, err
+		}
+		cases = append(cases, c)
+	}
+	return cases, rs.Err()
 }
 
 func ratingPayload(e models.Evaluation, nos, units, items []string) (RatingPayload, error) {
