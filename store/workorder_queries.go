@@ -47,7 +47,14 @@ func ListOrders(ctx context.Context, db *DB, scope Scope, f OrderFilter) ([]Orde
 	var total int64
 	count := base()
 	if f.CountCap > 0 {
-		count = db.WithContext(ctx).Table("(?) AS capped", base().Select("1").Limit(f.CountCap+1))
+		capped := base().Select("1")
+		if f.Overdue {
+			// Overdue orders are the head of the work_orders_due index: counted in its order,
+			// an index scan stops at the cap. Unordered, PostgreSQL fetched every overdue order
+			// with a bitmap scan to count the first 10 001 (74 000 at BENCHMARKS.md's scale).
+			capped = capped.Order("work_orders.next_due_at ASC NULLS LAST, work_orders.opened_at, work_orders.id")
+		}
+		count = db.WithContext(ctx).Table("(?) AS capped", capped.Limit(f.CountCap+1))
 	}
 	if err := count.Count(&total).Error; err != nil {
 		return nil, 0, fmt.Errorf("list work orders: count: %w", err)
