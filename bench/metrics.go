@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -146,5 +147,5 @@ func secs(s float64) string {
 	if math.IsInf(s, 1) || math.IsNaN(s) {
 		return fmt.Sprint(s)
 	}
-	return fmt.Sprintf("%.1f ms", s*1000)
+	return ms(time.Duration(s * float64(time.Second)))
 }

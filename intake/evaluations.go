@@ -327,11 +327,7 @@ func (s *Service) loadCases(ctx context.Context, caseNos []string) ([]caseInfo, 
 		// One statement text whatever the number of cases (the array is one parameter), so
 		// that the driver's prepared statement serves every batch of Service.lookups. Sent
 		// beside GORM, which would expand the array into a list.
-		var sqlDB *sql.DB
-		if sqlDB, err = s.DB.DB.DB(); err != nil {
-			return nil, err
-		}
-		rs, err = sqlDB.QueryContext(ctx, casesSelect+" WHERE service_cases.case_no = ANY($1) ORDER BY service_cases.case_no", caseNos)
+		rs, err = s.DB.SQL().QueryContext(ctx, casesSelect+" WHERE service_cases.case_no = ANY($1) ORDER BY service_cases.case_no", caseNos)
 	} else {
 		rs, err = s.DB.WithContext(ctx).Raw(casesSelect+" WHERE service_cases.case_no IN ? ORDER BY service_cases.case_no", caseNos).Rows()
 	}

@@ -296,11 +296,7 @@ func recentBySourcePG(ctx context.Context, db *store.DB, srcs []source, out [][]
 		args = append(args, a.hashes, a.idx, a.since, a.limit)
 	}
 	q.WriteString(" ORDER BY 3 DESC")
-	sqlDB, err := db.DB.DB()
-	if err != nil {
-		return err
-	}
-	rs, err := sqlDB.QueryContext(ctx, q.String(), args...)
+	rs, err := db.SQL().QueryContext(ctx, q.String(), args...)
 	if err != nil {
 		return fmt.Errorf("recent ratings by source: %w", err)
 	}

@@ -217,11 +217,7 @@ func (f *Feeder) casesOf(ctx context.Context, ids []string) ([]ratedCase, error)
 		return cases, err
 	}
 	// Beside GORM, which would expand the array into a list of parameters.
-	sqlDB, err := f.DB.DB.DB()
-	if err != nil {
-		return nil, err
-	}
-	rs, err := sqlDB.QueryContext(ctx, casesQueryPG, ids)
+	rs, err := f.DB.SQL().QueryContext(ctx, casesQueryPG, ids)
 	if err != nil {
 		return nil, err
 	}
