@@ -5,7 +5,7 @@
 # The Go image follows go.mod's go directive (GOTOOLCHAIN=local: the image's toolchain must be at
 # least that version; deploy/composetest checks it).
 
-FROM golang:1.26.8 AS build
+FROM golang:1.27.3 AS build
 ENV CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=readonly
 WORKDIR /src
 COPY go.mod go.sum ./
