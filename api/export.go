@@ -47,7 +47,7 @@ var exportLabels = map[string]string{
 	"feedback": "待反馈", "closed": "已办结",
 	"very_satisfied": "非常满意", "satisfied": "满意", "basically_satisfied": "基本满意",
 	"dissatisfied": "不满意", "very_dissatisfied": "非常不满意",
-	"rectify_now": "立行立改", "ledger": "建立台账、限期整改", "explain": "解释说明", "appeal": "申诉",
+	"rectify_now": "立行立改", "ledger": "建立台账、限期整改", "explain": "解释说明", "appeal": "申诉", "appeal_draft": "申诉待提交",
 	"sign": "签收", "callback": "回访", "rectify": "整改", "appeal_decision": "申诉复核", "review": "审核", "feedback:dl": "反馈",
 }
 

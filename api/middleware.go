@@ -252,6 +252,10 @@ func (s *Server) withAudit(next echo.HandlerFunc) echo.HandlerFunc {
 			if action, ok := c.Get("action").(string); ok {
 				entry.Target = strings.TrimSpace(entry.Target + " " + action)
 			}
+			// Why an action was refused (e.g. target_out_of_scope), beside that it was.
+			if reason, ok := c.Get(refusalKey).(string); ok && reason != "" {
+				entry.Target = strings.TrimSpace(entry.Target + " " + reason)
+			}
 			entry.UnitPath, entry.Action = auditUnitAndAction(c)
 			return entry
 		}

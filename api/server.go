@@ -167,6 +167,7 @@ func (s *Server) routes() {
 	s.routesResults()
 	s.routesIntake()
 	s.routesUnits()
+	s.routesActions()
 }
 
 func (s *Server) healthz(c echo.Context) error {

@@ -69,7 +69,7 @@ type trackJSON struct {
 var publicSteps = map[string]string{
 	"opened": "opened", "dispatched": "dispatched", "dispatch": "dispatched", "reassign": "dispatched",
 	"rule_return": "dispatched", "sign": "signed", "callback": "callback_attempt", "waive_callback": "called_back",
-	"dispose": "disposed", "progress": "progress", "complete": "rectified", "decide_appeal": "appeal_decided",
+	"dispose": "disposed", "submit_appeal": "disposed", "progress": "progress", "complete": "rectified", "decide_appeal": "appeal_decided",
 	"review": "reviewed", "record_feedback": "closed", "evaluator_feedback": "closed",
 	"closed_without_feedback": "closed", "reopen": "reopened",
 }
@@ -102,6 +102,9 @@ func (s *Server) trackView(ctx context.Context, orderID string) (trackJSON, erro
 	}
 	out = trackJSON{State: row.State, Unit: row.UnitName, Levels: row.Levels.V, OpenedAt: row.OpenedAt,
 		Disposition: row.Disposition, Steps: []trackStep{}}
+	if out.Disposition == dispositionAppealDraft {
+		out.Disposition = "" // a draft is the unit's internal work, not yet a disposition
+	}
 	var evs []models.TimelineEvent
 	if err := s.deps.DB.WithContext(ctx).Where("work_order_id = ?", orderID).Order("seq").Find(&evs).Error; err != nil {
 		return out, err
@@ -113,7 +116,7 @@ func (s *Server) trackView(ctx context.Context, orderID string) (trackJSON, erro
 			out.Steps = append(out.Steps, trackStep{At: ev.At, Step: step})
 		}
 		switch ev.Type {
-		case "dispose":
+		case "dispose", "submit_appeal":
 			t, _ := d["true"].(bool)
 			r, _ := d["reasonable"].(bool)
 			out.Verified = &struct {
@@ -214,7 +217,7 @@ func (s *Server) postTrackFeedback(c echo.Context) error {
 		err = h.Get(uctx, &res)
 	}
 	if err != nil {
-		return actionError(err)
+		return actionError(c, err)
 	}
 	v, err := s.trackView(ctx, tt.WorkOrderID)
 	if err != nil {

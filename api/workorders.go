@@ -42,6 +42,8 @@ type orderJSON struct {
 	UpdatedAt        time.Time           `json:"updated_at"`
 	// PendingExtension is an undecided extension request (rectifying orders only).
 	PendingExtension *pendingExtensionJSON `json:"pending_extension"`
+	// AppealDraft is an officer's appeal waiting for the unit leader's submit_appeal.
+	AppealDraft *appealDraftJSON `json:"appeal_draft"`
 }
 
 type evaluatorJSON struct {
@@ -67,7 +69,15 @@ func (s *Server) orderJSON(c echo.Context, r store.OrderRow, withEvaluator bool)
 		CaseNos: r.CaseNos.V, Levels: r.Levels.V, Comment: r.Comment, OpenedAt: r.OpenedAt,
 		DispatchedAt: r.DispatchedAt, SupervisionLevel: r.SupervisionLevel,
 		OverdueDays: r.OverdueDays, UpdatedAt: r.UpdatedAt,
-		AllowedActions: workflows.AllowedActions(r.State, r.UnitPath, callerOf(principal(c))),
+		AllowedActions: workflows.AllowedActions(workflows.OrderView{State: r.State, UnitPath: r.UnitPath,
+			AppealDraft: r.Disposition == dispositionAppealDraft}, callerOf(principal(c))),
+	}
+	if r.Disposition == dispositionAppealDraft {
+		d, err := s.appealDraft(c.Request().Context(), r.ID)
+		if err != nil {
+			return o, err
+		}
+		o.AppealDraft = d
 	}
 	o.Deadlines = s.deadlinesJSON(c.Request().Context(), r.UnitPath, r.Deadlines.V, time.Now())
 	pe, err := s.pendingExtension(c.Request().Context(), r)
@@ -193,11 +203,16 @@ func (s *Server) listWorkOrders(c echo.Context) error {
 }
 
 func (s *Server) findOrder(c echo.Context) (store.OrderRow, error) {
+	return s.findOrderIn(c, staffScope(c))
+}
+
+// findOrderIn reads the order of the route's id within scope.
+func (s *Server) findOrderIn(c echo.Context, scope store.Scope) (store.OrderRow, error) {
 	id := c.Param("id")
 	if _, err := uuid.Parse(id); err != nil {
 		return store.OrderRow{}, apperr.NotFound("work order")
 	}
-	r, ok, err := store.GetOrder(c.Request().Context(), s.deps.DB, staffScope(c), id)
+	r, ok, err := store.GetOrder(c.Request().Context(), s.deps.DB, scope, id)
 	if err != nil {
 		return r, err
 	}
@@ -255,8 +270,12 @@ func (s *Server) postAction(c echo.Context) error {
 		return err
 	}
 	c.Set("action", req.Action)
-	// Who acts is the token's user, whatever the body says.
+	// Who acts is the token's user, whatever the body says; where an order goes is the
+	// unit's path as the database has it, whatever the body says.
 	req.Caller = callerOf(principal(c))
+	if err := s.resolveTarget(c, &req); err != nil {
+		return err
+	}
 	key := c.Request().Header.Get("Idempotency-Key")
 	if len(key) > 128 {
 		return apperr.BadRequest("invalid_idempotency_key", "Idempotency-Key is longer than 128 characters")
@@ -281,17 +300,38 @@ func (s *Server) postAction(c echo.Context) error {
 		err = h.Get(ctx, &res)
 	}
 	if err != nil {
-		return actionError(err)
+		return actionError(c, err)
 	}
-	return s.getWorkOrder(c)
+	// The action is applied: answer the order as it now stands, even when it has left the
+	// caller's view (a reassignment out of their units), so that the answer and the audit
+	// log both say what really happened.
+	r, err = s.findOrderIn(c, store.Scope{Subtrees: []string{"/"}})
+	if err != nil {
+		return err
+	}
+	o, err := s.orderJSON(c, r, true)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, o)
 }
 
-// actionError maps the workflow's refusals to API errors.
-func actionError(err error) error {
+// actionError maps the workflow's refusals to API errors; a refusal's code is kept for the
+// audit log (refusalKey).
+func actionError(c echo.Context, err error) error {
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) {
 		switch ae.Type() {
 		case workflows.ErrForbidden:
+			var fe workflows.FieldError
+			if ae.HasDetails() {
+				_ = ae.Details(&fe)
+			}
+			if fe.Code == workflows.ErrTargetOutOfScope {
+				c.Set(refusalKey, fe.Code)
+				return apperr.Forbidden(fe.Code, "%s", ae.Message())
+			}
+			c.Set(refusalKey, "action_forbidden")
 			return apperr.Forbidden("action_forbidden", "%s", ae.Message())
 		case workflows.ErrNotReady:
 			return apperr.Unavailable("work_order_not_ready", "the work order is being opened; retry in a moment")

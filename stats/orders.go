@@ -47,6 +47,10 @@ func Facts(realName bool, events []TimelineEvent) OrderFacts {
 			if d == "appeal" {
 				f.Appealed = true
 			}
+		case "submit_appeal":
+			// A unit leader's submission of an officer's draft (the draft itself, event
+			// appeal_drafted, is no appeal yet).
+			f.Disposition, f.Appealed = "appeal", true
 		case "decide_appeal":
 			if b, _ := e.Data["upheld"].(bool); b {
 				f.Upheld, f.Rejected = true, false

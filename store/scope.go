@@ -17,26 +17,8 @@ type Grant struct {
 	UnitPath string `json:"unit_path"`
 }
 
-// Covers reports whether the grant reaches a unit with the given path: the unit's subtree for
-// the roles that cover one, the unit alone otherwise.
-func (g Grant) Covers(path string) bool {
-	if path == "" {
-		return false
-	}
-	if g.Role == models.RoleSysadmin {
-		return true // the system administrator's role reaches every unit, in every tree
-	}
-	if coversSubtree(g.Role) {
-		return strings.HasPrefix(path, g.UnitPath)
-	}
-	return path == g.UnitPath
-}
-
-// coversSubtree extends models.CoversSubtree with integration: a channel system registered on
-// a jurisdiction posts the cases of all its units.
-func coversSubtree(role string) bool {
-	return models.CoversSubtree(role) || role == models.RoleIntegration
-}
+// Covers reports whether the grant reaches a unit with the given path (models.GrantCovers).
+func (g Grant) Covers(path string) bool { return models.GrantCovers(g.Role, g.UnitPath, path) }
 
 // Scope is the set of units a caller may see for a purpose, as SQL-ready path prefixes.
 type Scope struct {
@@ -54,7 +36,7 @@ func ScopeFor(grants []Grant, roles ...string) Scope {
 			}
 			if r == models.RoleSysadmin {
 				s.Subtrees = append(s.Subtrees, "/") // every unit, in every tree
-			} else if coversSubtree(r) {
+			} else if models.ReachesSubtree(r) {
 				s.Subtrees = append(s.Subtrees, g.UnitPath)
 			} else {
 				s.Exact = append(s.Exact, g.UnitPath)

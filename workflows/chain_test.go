@@ -204,7 +204,10 @@ func TestActionRows(t *testing.T) {
 		})
 		e2 := newEnv(t, &ftTax)
 		e2.run(t, []step{signStep, callbackStep,
-			{req: ActionRequest{Action: "dispose", Caller: officer, True: no(), Reasonable: no(), Disposition: "appeal", AppealReason: "malicious", Evidence: "录像"}, wantState: models.StateAppealing},
+			// The officer drafts; the state stays until the unit leader submits.
+			{req: ActionRequest{Action: "dispose", Caller: officer, True: no(), Reasonable: no(), Disposition: "appeal", AppealReason: "malicious", Evidence: "录像"}, wantState: models.StateCalledBack},
+			{req: ActionRequest{Action: "submit_appeal", Caller: officer}, wantErr: ErrForbidden},
+			{req: ActionRequest{Action: "submit_appeal", Caller: leader}, wantState: models.StateAppealing},
 			{req: ActionRequest{Action: "decide_appeal", Caller: officer, Upheld: yes()}, wantErr: ErrForbidden},
 			{req: ActionRequest{Action: "decide_appeal", Caller: admin, Upheld: yes(), Note: "恶意差评属实"}, wantState: models.StateReviewing},
 			approve,

@@ -86,7 +86,9 @@ type workOrder struct {
 	callbackAttempts int
 	extension        *int      // days of a pending extension request
 	closedAt         time.Time // when the order last closed (the reopen window runs from here)
-	local            bool      // in.Local: the activities run as local activities
+	// draft is an officer's appeal waiting for the unit leader's submission (called_back only).
+	draft *ActionRequest
+	local bool // in.Local: the activities run as local activities
 }
 
 // WorkOrder is the work-order workflow.
@@ -360,10 +362,16 @@ func (w *workOrder) act(ctx workflow.Context, req ActionRequest) (ActionResult, 
 	return ActionResult{State: w.s.State, Seq: w.s.Seq}, nil
 }
 
-func (w *workOrder) resolveUnit(ctx workflow.Context, code string) (*activities.UnitRef, error) {
+func (w *workOrder) resolveUnit(ctx workflow.Context, req ActionRequest) (*activities.UnitRef, error) {
 	var u activities.UnitRef
-	if err := w.exec(ctx, w.a.ResolveUnit, code).Get(ctx, &u); err != nil {
-		return nil, invalid("to_unit", "unknown_unit", "unit %q is not known", code)
+	if err := w.exec(ctx, w.a.ResolveUnit, req.ToUnit).Get(ctx, &u); err != nil {
+		return nil, invalid("to_unit", "unknown_unit", "unit %q is not known", req.ToUnit)
+	}
+	// The validator judged the path the API resolved; the unit as the worker reads it now
+	// must be the same and still within the caller's reach (a unit moved meanwhile is
+	// refused, before anything changes). Requests of old histories carry no path.
+	if req.ToUnitPath != "" && (u.Path != req.ToUnitPath || !mayAct(req.Caller, specs[req.Action].Roles, u.Path)) {
+		return nil, refuse(ErrForbidden, fmt.Sprintf("unit %q is outside your jurisdiction", req.ToUnit), FieldError{Field: "to_unit", Code: ErrTargetOutOfScope})
 	}
 	return &u, nil
 }
@@ -378,10 +386,14 @@ func (w *workOrder) check(req ActionRequest) error {
 		// refuse them for good; they are told to retry instead.
 		return refuse(ErrNotReady, "the work order is being opened; retry in a moment")
 	}
-	if err := check(w.s.State, w.unitPath(), req); err != nil {
+	if err := check(OrderView{State: w.s.State, UnitPath: w.unitPath(), AppealDraft: w.draft != nil}, req); err != nil {
 		return err
 	}
 	switch {
+	case specs[req.Action].Targets && req.ToUnitPath != "" && targetApplies(specs[req.Action], req) && w.s.Unit != nil && req.ToUnit == w.s.Unit.Code:
+		// Sending an order to the unit that holds it would restart its clocks and wipe a
+		// breach; the rule is new with the resolved path, so old histories replay as they ran.
+		return invalid("to_unit", "same_unit", "the work order is already at unit %q", req.ToUnit)
 	case req.Action == "dispose" && req.Disposition == "appeal" && !appealable(w.levels):
 		return invalid("disposition", "not_appealable", "only a bad rating of staff conduct (attitude, conduct) may be appealed")
 	case req.Action == "decide_extension" && w.extension == nil:
@@ -418,7 +430,7 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 	var msgs []notify.Message
 	switch req.Action {
 	case "dispatch", "reassign":
-		u, uerr := w.resolveUnit(ctx, req.ToUnit)
+		u, uerr := w.resolveUnit(ctx, req)
 		if uerr != nil {
 			return uerr
 		}
@@ -440,7 +452,7 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		msgs = w.toAdmins("returned", w.params("reason", req.Reason))
 	case "rule_return":
 		if *req.Accept {
-			u, uerr := w.resolveUnit(ctx, req.ToUnit)
+			u, uerr := w.resolveUnit(ctx, req)
 			if uerr != nil {
 				return uerr
 			}
@@ -473,6 +485,18 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		data["attempts_before"] = w.callbackAttempts
 		err = w.meet(ctx, DLCallback, at)
 	case "dispose":
+		if req.Disposition == "appeal" && !holdsRole(req.Caller, models.RoleUnitLeader, w.unitPath()) &&
+			workflow.GetVersion(ctx, "appeal-draft", workflow.DefaultVersion, 1) == 1 {
+			// An officer drafts; the unit leader submits (submit_appeal). No clock moves.
+			d := req
+			d.Caller = Caller{Login: req.Caller.Login}
+			w.draft = &d
+			w.s.Disposition = dispositionAppealDraft
+			disp := w.s.Disposition // a copy: the row must not follow later changes
+			row.Disposition = &disp
+			data["drafted_by"] = req.Caller.Login
+			return w.record(ctx, actor, "appeal_drafted", data, row)
+		}
 		w.s.Disposition = req.Disposition
 		row.Disposition = &w.s.Disposition
 		if d := w.current(DLRectify); d == nil {
@@ -487,14 +511,31 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		case "ledger":
 			w.s.State = models.StateRectifying
 		case "appeal":
-			w.s.State = models.StateAppealing
-			w.pauseClock(DLRectify, at)
-			err = w.startClock(ctx, DLAppealDecision, at, w.s.Admin.Path)
+			err = w.startAppeal(ctx, at)
 		default: // rectify_now, explain
 			w.s.State = models.StateReviewing
 			if err = w.meet(ctx, DLRectify, at); err == nil {
 				err = w.startClock(ctx, DLReview, at, w.s.Admin.Path)
 			}
+		}
+	case "submit_appeal":
+		// The unit leader submits the officer's draft as it stands.
+		d := w.draft
+		for k, v := range actionData(*d) {
+			if _, ok := data[k]; !ok {
+				data[k] = v
+			}
+		}
+		data["drafted_by"] = d.Caller.Login
+		w.s.Disposition = "appeal"
+		row.Disposition = &w.s.Disposition
+		if c := w.current(DLRectify); c == nil {
+			err = w.startClock(ctx, DLRectify, at, w.unitPath())
+		} else if c.paused() {
+			err = w.resumeClock(ctx, DLRectify, at)
+		}
+		if err == nil {
+			err = w.startAppeal(ctx, at)
 		}
 	case "complete":
 		w.s.State = models.StateReviewing
@@ -576,7 +617,28 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 	if err != nil {
 		return err
 	}
+	if w.draft != nil && w.s.State != models.StateCalledBack {
+		// A draft lives only while its order waits in called_back (a reassigned order is
+		// drafted afresh by its new unit).
+		w.draft = nil
+		if w.s.Disposition == dispositionAppealDraft {
+			w.s.Disposition = ""
+			row.Disposition = &w.s.Disposition
+		}
+	}
 	return w.record(ctx, actor, req.Action, data, row, msgs...)
+}
+
+// dispositionAppealDraft is the read-model's disposition while an officer's appeal waits for
+// the unit leader (the state stays called_back).
+const dispositionAppealDraft = "appeal_draft"
+
+// startAppeal moves the order to the administration's decision: the rectification clock
+// stops while the appeal is pending.
+func (w *workOrder) startAppeal(ctx workflow.Context, at time.Time) error {
+	w.s.State = models.StateAppealing
+	w.pauseClock(DLRectify, at)
+	return w.startClock(ctx, DLAppealDecision, at, w.s.Admin.Path)
 }
 
 // actionData is the timeline's record of an action: its fields without the caller's grants.

@@ -108,6 +108,24 @@ type step struct {
 	feedback  *EvaluatorFeedback // sent as the evaluator's feedback update instead of req
 	wantState string             // when accepted
 	wantErr   string             // error type when refused
+	wantCode  string             // the refusal's FieldError code, when given
+	sync      bool               // the refusal must come from the validator (nothing applied)
+}
+
+// refusedAs checks a refusal's type and code.
+func (s step) refusedAs(t *testing.T, i int, err error) {
+	t.Helper()
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.Type() != s.wantErr {
+		t.Errorf("step %d %s: want %s, got %v", i, s.req.Action, s.wantErr, err)
+		return
+	}
+	if s.wantCode != "" {
+		var fe FieldError
+		if !ae.HasDetails() || ae.Details(&fe) != nil || fe.Code != s.wantCode {
+			t.Errorf("step %d %s: want code %s, got %+v (%v)", i, s.req.Action, s.wantCode, fe, err)
+		}
+	}
 }
 
 func (e *env) run(t *testing.T, steps []step) {
@@ -131,19 +149,16 @@ func (e *env) runAt(t *testing.T, gap time.Duration, steps []step) {
 						t.Errorf("step %d %s: rejected: %v", i, s.req.Action, err)
 						return
 					}
-					var ae *temporal.ApplicationError
-					if !errors.As(err, &ae) || ae.Type() != s.wantErr {
-						t.Errorf("step %d %s: want %s, got %v", i, s.req.Action, s.wantErr, err)
-					}
+					s.refusedAs(t, i, err)
 				},
 				OnAccept: func() {},
 				OnComplete: func(res any, err error) {
 					if s.wantErr != "" {
 						// Refusals that need an activity (an unknown unit) come after acceptance.
-						var ae *temporal.ApplicationError
-						if !errors.As(err, &ae) || ae.Type() != s.wantErr {
-							t.Errorf("step %d %s: want %s, got %v", i, s.req.Action, s.wantErr, err)
+						if s.sync {
+							t.Errorf("step %d %s: accepted, then refused: %v", i, s.req.Action, err)
 						}
+						s.refusedAs(t, i, err)
 						return
 					}
 					if err != nil {
@@ -219,7 +234,8 @@ func TestPendingDispatchReturnAppealReassign(t *testing.T) {
 		{req: ActionRequest{Action: "sign", Caller: officer}, wantState: models.StateSigned},
 		{req: ActionRequest{Action: "escalate", Caller: supervisor, Note: "加快"}, wantState: models.StateSigned},
 		{req: ActionRequest{Action: "callback", Caller: officer, Reached: yes(), Method: "sms"}, wantState: models.StateCalledBack},
-		{req: ActionRequest{Action: "dispose", Caller: officer, True: no(), Reasonable: no(), Disposition: "appeal", AppealReason: "malicious", Evidence: "录像"}, wantState: models.StateAppealing},
+		{req: ActionRequest{Action: "dispose", Caller: officer, True: no(), Reasonable: no(), Disposition: "appeal", AppealReason: "malicious", Evidence: "录像"}, wantState: models.StateCalledBack},
+		{req: ActionRequest{Action: "submit_appeal", Caller: leader}, wantState: models.StateAppealing},
 		{req: ActionRequest{Action: "decide_appeal", Caller: admin, Upheld: no(), Note: "证据不足"}, wantState: models.StateCalledBack},
 		{req: ActionRequest{Action: "reassign", Caller: supervisor, ToUnit: nsTax.Code, Reason: "实为南山办理"}, wantState: models.StateDispatched},
 		{req: ActionRequest{Action: "sign", Caller: nsOfficer}, wantState: models.StateSigned},
@@ -334,7 +350,7 @@ func TestAppealPausesAndExtensionMovesRectify(t *testing.T) {
 	e.runAt(t, 24*time.Hour, []step{
 		{req: ActionRequest{Action: "sign", Caller: officer}, wantState: models.StateSigned},                                                                                                        // Tue 11-03
 		{req: ActionRequest{Action: "callback", Caller: officer, Reached: yes(), Method: "phone"}, wantState: models.StateCalledBack},                                                               // Wed 11-04
-		{req: ActionRequest{Action: "dispose", Caller: officer, True: no(), Reasonable: no(), Disposition: "appeal", AppealReason: "mistaken", Evidence: "录音"}, wantState: models.StateAppealing},   // Thu 11-05
+		{req: ActionRequest{Action: "dispose", Caller: leader, True: no(), Reasonable: no(), Disposition: "appeal", AppealReason: "mistaken", Evidence: "录音"}, wantState: models.StateAppealing},    // Thu 11-05: the unit leader appeals directly
 		{req: ActionRequest{Action: "progress", Caller: officer, Note: "x"}, wantErr: ErrWrongState},                                                                                                // Fri 11-06
 		{req: ActionRequest{Action: "progress", Caller: officer, Note: "x"}, wantErr: ErrWrongState},                                                                                                // Sat 11-07
 		{req: ActionRequest{Action: "progress", Caller: officer, Note: "x"}, wantErr: ErrWrongState},                                                                                                // Sun 11-08
