@@ -165,6 +165,7 @@ var matrixRoutes = map[string]routeSpec{
 
 	// Anyone signed in.
 	"GET /api/v1/me":                   {admits: []string{"signed_in"}, req: get("/api/v1/me"), want: always(200)},
+	"GET /api/v1/actions":              {admits: []string{"signed_in"}, req: get("/api/v1/actions"), want: always(200)},
 	"GET /api/v1/system/banners":       {admits: []string{"signed_in"}, req: get("/api/v1/system/banners"), want: always(200)},
 	"GET /api/v1/calendar/deadline":    {admits: []string{"signed_in"}, req: get("/api/v1/calendar/deadline?from=2025-03-03&budget=3&unit=working_days"), want: always(200)},
 	"GET /api/v1/calendar/years":       {admits: []string{"signed_in"}, req: get("/api/v1/calendar/years"), want: always(200)},
