@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"redress/workflows"
 )
 
 // catalogue is the one file allowed to hold Chinese text.
@@ -167,9 +169,9 @@ func TestMessageKeysExist(t *testing.T) {
 		"level":    {"very_satisfied", "satisfied", "basically_satisfied", "dissatisfied", "very_dissatisfied"},
 		"role":     {"officer", "unit_leader", "administrator", "supervisor", "auditor", "integration", "sysadmin"},
 		"deadline": {"sign", "callback", "rectify", "appeal_decision", "review", "feedback"},
-		"action": {"dispatch", "sign", "return", "rule_return", "callback", "dispose", "progress", "complete",
-			"request_extension", "decide_extension", "decide_appeal", "review", "record_feedback", "escalate", "reassign", "reopen"},
-		"disposition":   {"rectify_now", "ledger", "explain", "appeal"},
+		// Every action of the server's table (workflows.Actions) has a label.
+		"action":        workflows.Actions(),
+		"disposition":   {"rectify_now", "ledger", "explain", "appeal", "appeal_draft"},
 		"method":        {"phone", "sms", "visit"},
 		"appeal_reason": {"mistaken", "malicious"},
 		"channel":       {"window_device", "qr_code", "pc", "mobile", "terminal", "hotline", "sms", "default"},

@@ -193,7 +193,8 @@ var actionTable = []ActionSpec{
 			when(Field{Name: "committed_date", Type: FieldDate, Label: "承诺完成日期", Required: true, Code: "invalid_date"}, "disposition", "ledger"),
 			when(text("explanation", "解释说明", true), "disposition", "explain"),
 			when(appealReasonField, "disposition", "appeal"),
-			when(text("evidence", "申诉证据", true), "disposition", "appeal")},
+			when(text("evidence", "申诉证据", true), "disposition", "appeal"),
+			text("note", "备注", false)},
 		Transitions: []Transition{
 			{When: &Cond{"disposition", "rectify_now"}, To: models.StateReviewing},
 			{When: &Cond{"disposition", "explain"}, To: models.StateReviewing},

@@ -297,7 +297,9 @@ func TestChainOtherRows(t *testing.T) {
 		e.ok(t, "ft-officer", id, "signed", map[string]any{"action": "sign"})
 		wantError(t, e.act(t, "ft-officer", id, "", map[string]any{"action": "waive_callback", "note": "x"}), 403, "action_forbidden", "")
 		e.ok(t, "sz-admin", id, "called_back", map[string]any{"action": "waive_callback", "note": "评价人明确拒绝回访"})
-		e.ok(t, "ft-officer", id, "appealing", map[string]any{"action": "dispose", "true": false, "reasonable": false, "disposition": "appeal", "appeal_reason": "mistaken", "evidence": "监控录像"})
+		// The officer drafts the appeal; the unit leader submits it.
+		e.ok(t, "ft-officer", id, "called_back", map[string]any{"action": "dispose", "true": false, "reasonable": false, "disposition": "appeal", "appeal_reason": "mistaken", "evidence": "监控录像"})
+		e.ok(t, "ft-leader", id, "appealing", map[string]any{"action": "submit_appeal"})
 		e.ok(t, "sz-admin", id, "called_back", map[string]any{"action": "decide_appeal", "upheld": false, "note": "证据不足"})
 		e.ok(t, "sz-supervisor", id, "called_back", map[string]any{"action": "escalate", "note": "请尽快办理"})
 		e.ok(t, "sz-supervisor", id, "dispatched", map[string]any{"action": "reassign", "to_unit": "sz-ns-tax", "reason": "实为南山办理"})
@@ -314,7 +316,7 @@ func TestChainOtherRows(t *testing.T) {
 			t.Errorf("rulings %v", rulings)
 		}
 		got := types(evs)
-		for _, want := range []string{"pending_dispatch", "dispatch", "return", "rule_return", "waive_callback", "dispose", "decide_appeal", "escalate", "reassign"} {
+		for _, want := range []string{"pending_dispatch", "dispatch", "return", "rule_return", "waive_callback", "appeal_drafted", "submit_appeal", "decide_appeal", "escalate", "reassign"} {
 			if !has(got, want) {
 				t.Errorf("timeline lacks %s: %v", want, got)
 			}
@@ -334,7 +336,8 @@ func TestChainOtherRows(t *testing.T) {
 		e.waitState(t, id2, models.StateDispatched)
 		e.ok(t, "ft-officer", id2, "signed", map[string]any{"action": "sign"})
 		e.ok(t, "ft-officer", id2, "called_back", map[string]any{"action": "callback", "reached": true, "method": "visit"})
-		e.ok(t, "ft-officer", id2, "appealing", map[string]any{"action": "dispose", "true": false, "reasonable": false, "disposition": "appeal", "appeal_reason": "malicious", "evidence": "同一号码批量差评"})
+		// The unit leader appeals directly (no draft).
+		e.ok(t, "ft-leader", id2, "appealing", map[string]any{"action": "dispose", "true": false, "reasonable": false, "disposition": "appeal", "appeal_reason": "malicious", "evidence": "同一号码批量差评"})
 		e.ok(t, "sz-admin", id2, "reviewing", map[string]any{"action": "decide_appeal", "upheld": true, "note": "恶意差评"})
 		if n := e.count(t, "evaluations", "work_order_id = ? AND excluded", id2); n != 1 {
 			t.Errorf("upheld appeal: %d excluded evaluations", n)

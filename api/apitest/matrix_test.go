@@ -67,6 +67,7 @@ type fixture struct {
 	e      *env
 	orders map[string]string // unit code → a work order of that unit
 	cases  map[string]string // unit code → a service case of that unit
+	staff  map[string]string // unit code → a staff member of that unit
 	paths  map[string]string // unit code → path
 }
 
@@ -96,6 +97,9 @@ type routeSpec struct {
 	req func(c cell) request
 	// want is the status of an admitted caller.
 	want func(c cell) int
+	// unchanged: the cell must leave the database as it was even though it answers 2xx (a
+	// bulk upload answers 200 and refuses items one by one).
+	unchanged func(c cell) bool
 }
 
 // always answers the same status whatever the target.
@@ -188,17 +192,15 @@ var matrixRoutes = map[string]routeSpec{
 	"GET /api/v1/work-orders/:id/timeline": {admits: staff, want: scoped(200), req: func(c cell) request {
 		return request{method: "GET", path: "/api/v1/work-orders/" + c.f.orders[c.code()] + "/timeline"}
 	}},
-	// "progress" is never allowed on a dispatched order: officers and leaders hear 409 (wrong
-	// state), administrators and supervisors 403 (not their action); nothing changes.
+	// A reassignment of the target's order to a real unit of the caller's "other" target,
+	// outside their jurisdiction: officers and leaders hear 403 (not their action),
+	// administrators and supervisors 403 target_out_of_scope (issue 15); nothing changes.
 	"POST /api/v1/work-orders/:id/actions": {admits: actingStaff, req: func(c cell) request {
 		return request{method: "POST", path: "/api/v1/work-orders/" + c.f.orders[c.code()] + "/actions",
-			body: map[string]any{"action": "progress", "note": "matrix"}}
+			body: map[string]any{"action": "reassign", "to_unit": c.a.units[other], "reason": "matrix"}}
 	}, want: func(c cell) int {
 		if c.tg != own {
 			return 404
-		}
-		if c.a.role == models.RoleOfficer || c.a.role == models.RoleUnitLeader {
-			return 409
 		}
 		return 403
 	}},
@@ -407,7 +409,7 @@ func snapshot(t *testing.T, db *store.DB) string {
 func matrixFixture(t *testing.T, e *env) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &fixture{e: e, orders: map[string]string{}, cases: map[string]string{}, paths: map[string]string{}}
+	f := &fixture{e: e, orders: map[string]string{}, cases: map[string]string{}, staff: map[string]string{}, paths: map[string]string{}}
 	addUnit := func(code, parent string) {
 		u := models.Unit{Code: code, Name: code, Kind: "administration", Path: "/" + code + "/"}
 		if parent != "" {
@@ -431,6 +433,13 @@ func matrixFixture(t *testing.T, e *env) *fixture {
 	}
 	for _, u := range units {
 		f.paths[u.Code] = u.Path
+		// A real staff member in every unit, so that a cell naming another unit's staff
+		// member can only be refused by the scope check, not by the id being unknown.
+		st := models.Staff{ID: "MX-S-" + u.Code, Name: "矩阵人员", UnitID: u.ID}
+		if err := e.db.Create(&st).Error; err != nil {
+			t.Fatal(err)
+		}
+		f.staff[u.Code] = st.ID
 	}
 	// Real work orders (workflow and all) where the channel reaches; a read-model row in the
 	// other province, which nobody in the matrix reaches.
@@ -591,9 +600,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 					if strings.Contains(string(res.body), evaluatorPhone) || strings.Contains(string(res.body), evaluatorID) {
 						t.Errorf("%s as %s (%s): the answer holds the evaluator's unmasked phone or id", k, a.role, tg)
 					}
-					if res.status >= 400 {
+					if res.status >= 400 || (spec.unchanged != nil && spec.unchanged(c)) {
 						if after := snapshot(t, db); after != before {
-							t.Errorf("%s as %s (%s): refused with %d but the database changed", k, a.role, tg, res.status)
+							t.Errorf("%s as %s (%s): refused (status %d) but the database changed", k, a.role, tg, res.status)
 						}
 					}
 				}

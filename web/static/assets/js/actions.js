@@ -47,6 +47,7 @@ export const ACTIONS = [
     { name: 'evidence', type: 'textarea', label: 'field.evidence', required: true, when: (v) => v.disposition === 'appeal' },
     note(),
   ] },
+  { name: 'submit_appeal', roles: ['unit_leader'], from: ['called_back'], hint: 'action.hint.submit_appeal', fields: [note()] },
   { name: 'progress', roles: UNIT_ROLES, from: ['rectifying'], fields: [note(true)] },
   { name: 'complete', roles: UNIT_ROLES, from: ['rectifying'], fields: [
     { name: 'measures', type: 'textarea', label: 'field.measures', required: true },
@@ -80,6 +81,47 @@ export const ACTIONS = [
 ];
 
 const BY_NAME = Object.fromEntries(ACTIONS.map((a) => [a.name, a]));
+
+// The server's table of actions (GET /api/v1/actions) is the authority; applyServerTable
+// merges it in once per session: each field's rules (required, enum, max length, condition)
+// come from it, and an action this file does not know gets a form built from the server's
+// zh-CN labels alone. The local entries keep only presentation (control types, hints).
+const SERVER_TYPES = { text: 'textarea', unit: 'text', boolean: 'yesno', enum: 'select', integer: 'number', date: 'date' };
+
+function serverField(f) {
+  const out = { name: f.name, type: SERVER_TYPES[f.type] || 'text', label: f.label, rawLabel: true,
+    required: !!f.required, maxLength: f.max_length || undefined };
+  if (f.enum) {
+    out.options = f.enum;
+    out.optionLabels = f.enum_labels || {};
+  }
+  if (f.when) out.when = (v) => String(v[f.when.field]) === f.when.value;
+  return out;
+}
+
+/** Merges the server's table of actions ({actions: [...]}) into the definitions. */
+export function applyServerTable(table) {
+  if (!table || !Array.isArray(table.actions)) return;
+  for (const a of table.actions) {
+    const local = BY_NAME[a.name];
+    if (!local) {
+      const def = { name: a.name, label: a.label, roles: a.roles || [], from: a.from || [],
+        fields: (a.fields || []).map(serverField) };
+      ACTIONS.push(def);
+      BY_NAME[a.name] = def;
+      continue;
+    }
+    local.roles = a.roles || local.roles;
+    local.from = a.from || local.from;
+    for (const sf of a.fields || []) {
+      const lf = local.fields.find((f) => f.name === sf.name);
+      if (lf) {
+        lf.required = lf.type === 'checkbox' ? false : !!sf.required;
+        if (sf.max_length) lf.maxLength = sf.max_length;
+      }
+    }
+  }
+}
 
 /** The definition of an action; unknown names (from a newer server) get a note-only form. */
 export function definition(name) {

@@ -139,6 +139,7 @@ export const endpoints = {
   demoLogin: (login) => post('/auth/demo-login', { login }, { auth: false }),
   oidcLoginURL: BASE + '/auth/oidc/login',
   me: () => get('/me'),
+  actions: () => get('/actions'),
   banners: () => get('/system/banners'),
   workOrders: (params, signal) => get('/work-orders' + query(params), { signal }),
   workOrder: (id) => get('/work-orders/' + encodeURIComponent(id)),

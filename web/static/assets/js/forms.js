@@ -4,8 +4,13 @@ import { h, uid } from './dom.js';
 import { t, has } from './i18n.js';
 import { ApiError, newIdempotencyKey } from './api.js';
 
-function actionLabel(name) {
-  return has('action.' + name) ? t('action.' + name) : name;
+function actionLabel(name, fallback) {
+  return has('action.' + name) ? t('action.' + name) : (fallback || name);
+}
+
+/** A field's label: an i18n key, or the server's zh-CN label as it stands. */
+function fieldLabel(field) {
+  return field.rawLabel ? field.label : fieldLabel(field);
 }
 
 function control(field, id, errId) {
@@ -13,7 +18,8 @@ function control(field, id, errId) {
   if (field.required) common['aria-required'] = 'true';
   switch (field.type) {
     case 'textarea':
-      return h('textarea', { ...common, rows: 3, maxlength: 4000 });
+      // The server's limit (GET /api/v1/actions' max_length; 2000 characters).
+      return h('textarea', { ...common, rows: 3, maxlength: field.maxLength || 2000 });
     case 'number':
       return h('input', { ...common, type: 'number', min: 1, step: 1, inputmode: 'numeric' });
     case 'date':
@@ -21,7 +27,8 @@ function control(field, id, errId) {
     case 'select':
       return h('select', common,
         h('option', { value: '' }, t('common.please_select')),
-        field.options.map((o) => h('option', { value: o, selected: o === field.initial }, t(field.optionPrefix + '.' + o))));
+        field.options.map((o) => h('option', { value: o, selected: o === field.initial },
+          field.optionLabels ? (field.optionLabels[o] || o) : t(field.optionPrefix + '.' + o))));
     case 'checkbox':
       return h('input', { ...common, type: 'checkbox' });
     default:
@@ -43,15 +50,15 @@ function fieldRow(field) {
         h('input', { type: 'radio', id: rid, name, value: val, dataset: { field: field.name } }), ' ', t(key));
     };
     row = h('fieldset.field.field-yesno', { 'aria-describedby': errId, dataset: { field: field.name } },
-      h('legend', t(field.label), field.required ? h('span.req', { 'aria-hidden': 'true' }, ' *') : null),
+      h('legend', fieldLabel(field), field.required ? h('span.req', { 'aria-hidden': 'true' }, ' *') : null),
       h('div.radios', opt('yes', field.yes || 'common.yes'), opt('no', field.no || 'common.no')),
       err);
   } else if (field.type === 'checkbox') {
     row = h('div.field.field-check', { dataset: { field: field.name } },
-      h('label', { for: id }, control(field, id, errId), ' ', t(field.label)), err);
+      h('label', { for: id }, control(field, id, errId), ' ', fieldLabel(field)), err);
   } else {
     row = h('div.field', { dataset: { field: field.name } },
-      h('label', { for: id }, t(field.label), field.required ? h('span.req', { 'aria-hidden': 'true' }, ' *') : null),
+      h('label', { for: id }, fieldLabel(field), field.required ? h('span.req', { 'aria-hidden': 'true' }, ' *') : null),
       control(field, id, errId), err);
   }
   return row;
@@ -114,8 +121,8 @@ export function actionForm(def, { submit, onDone, onConflict }) {
   let key = newIdempotencyKey();
   const rows = def.fields.map((f) => ({ f, el: fieldRow(f) }));
   const topError = h('div.form-error', { role: 'alert', tabindex: -1, hidden: true });
-  const button = h('button.btn', { type: 'submit', class: def.danger ? 'btn-danger' : 'btn-primary' }, actionLabel(def.name));
-  const form = h('form.action-form', { novalidate: true, 'aria-label': actionLabel(def.name), dataset: { action: def.name } },
+  const button = h('button.btn', { type: 'submit', class: def.danger ? 'btn-danger' : 'btn-primary' }, actionLabel(def.name, def.label));
+  const form = h('form.action-form', { novalidate: true, 'aria-label': actionLabel(def.name, def.label), dataset: { action: def.name } },
     def.hint ? h('p.hint', t(def.hint)) : null,
     topError,
     rows.map((r) => r.el),

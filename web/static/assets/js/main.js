@@ -3,6 +3,7 @@
 import { h, mount } from './dom.js';
 import { t, has, label, setLocale } from './i18n.js';
 import { endpoints, onUnauthorized, ApiError } from './api.js';
+import { applyServerTable } from './actions.js';
 import * as router from './router.js';
 import * as session from './session.js';
 import loginPage from './pages/login.js';
@@ -131,6 +132,13 @@ async function ensureUser() {
   if (session.user() && session.user().roles) return true;
   const me = await endpoints.me();
   session.setUser(me);
+  // The server's table of actions drives the forms' rules; the built-in table stands in
+  // when it cannot be read.
+  try {
+    applyServerTable(await endpoints.actions());
+  } catch (err) {
+    console.warn('actions table', err);
+  }
   renderNav();
   startBanners();
   return true;
