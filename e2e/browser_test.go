@@ -46,6 +46,7 @@ type system struct {
 	db     *store.DB
 	srv    *api.Server
 	intake *intake.Service
+	tokens *auth.Issuer
 }
 
 func startSystem(t *testing.T) *system {
@@ -105,11 +106,13 @@ func startSystem(t *testing.T) *system {
 	srv := api.New(api.Deps{
 		DB: db, Temporal: tc, Tokens: issuer, Enforcer: ps.Enforcer(), Policies: ps, PII: box, Intake: in,
 		Registry: reg, Gatherer: reg, Web: web.FS, Calendars: calendar.NewCache(db, 0),
-		Banners: api.CalendarBanners(db, time.Now), Dev: true,
+		// The banners' clock stands in a year no calendar covers, so that the calendar banner
+		// is there whatever day the test runs.
+		Banners: api.CalendarBanners(db, func() time.Time { return time.Date(2031, 1, 6, 9, 0, 0, 0, calendar.Zone()) }), Dev: true,
 	})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &system{base: hs.URL, db: db, srv: srv, intake: in}
+	return &system{base: hs.URL, db: db, srv: srv, intake: in, tokens: issuer}
 }
 
 // registerCase posts a completed case of the Futian tax office, as a channel system does.
@@ -366,7 +369,18 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 		chromedp.Click(fmt.Sprintf(`//table//a[contains(., %q)]`, caseNo), chromedp.BySearch),
 		waitAction("sign"))
 	b.screenshot(t, "officer-order-dispatched")
-	b.run(t, "sign", submitAction("sign"), waitAction("callback"))
+	// A stale tab: the order is signed elsewhere (another tab, a colleague) while this page still
+	// offers 签收. The refusal reads in Chinese, as an error, with a way to reload.
+	sys.act(t, "ft-officer", orderIDOf(t, sys, caseNo), map[string]any{"action": "sign"})
+	b.run(t, "sign-stale", submitAction("sign"),
+		chromedp.WaitVisible(`form[data-action="sign"] .form-error`, chromedp.ByQuery))
+	var stale string
+	b.run(t, "sign-stale-text", chromedp.Text(`form[data-action="sign"] .form-error`, &stale, chromedp.ByQuery))
+	if !strings.Contains(stale, "工单状态已变化") || strings.Contains(stale, "not allowed") || strings.Contains(stale, "state") {
+		t.Errorf("a stale tab's refusal reads %q: want the Chinese conflict message, no English", stale)
+	}
+	b.screenshot(t, "officer-order-stale-sign")
+	b.run(t, "sign", chromedp.Click(`form[data-action="sign"] .form-error button`, chromedp.ByQuery), waitAction("callback"))
 	b.screenshot(t, "officer-order-signed")
 	b.run(t, "callback",
 		chromedp.Click(`form[data-action="callback"] input[name="reached"]`, chromedp.ByQuery),
@@ -401,6 +415,14 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 		chromedp.WaitVisible(`.chip-teal`, chromedp.ByQuery))
 	b.screenshot(t, "admin-approved")
 
+	// The calendar banner reaches the administrator, who can import the year, in Chinese.
+	var banner string
+	b.run(t, "admin-banner", chromedp.WaitVisible(`.banner[data-code="calendar_year_missing"] .banner-text`, chromedp.ByQuery),
+		chromedp.Text(`.banner[data-code="calendar_year_missing"] .banner-text`, &banner, chromedp.ByQuery))
+	if !strings.Contains(banner, "2031 年工作日历尚未导入") {
+		t.Errorf("the administrator's calendar banner reads %q", banner)
+	}
+
 	// Other daily pages of the administrator render without errors.
 	visit := func(who string, pages ...string) {
 		for _, p := range pages {
@@ -415,11 +437,13 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 		chromedp.WaitVisible(`.cal-year .cal-month`, chromedp.ByQuery))
 	b.screenshot(t, "admin-calendar")
 
-	// The supervisor's board and the auditor's pages.
+	// The supervisor's board and the auditor's pages. Neither can import a calendar: no banner.
 	signIn(t, b, sys.base, "sz-supervisor")
 	visit("supervisor", "/#/board")
+	noBanners(t, b, "supervisor")
 	signIn(t, b, sys.base, "sz-auditor")
 	visit("auditor", "/#/audit/log", "/#/inbox")
+	noBanners(t, b, "auditor")
 	b.run(t, "auditor-order",
 		chromedp.Click(fmt.Sprintf(`//table//a[contains(., %q)]`, caseNo), chromedp.BySearch),
 		chromedp.WaitVisible(`ol.timeline li`, chromedp.ByQuery))
@@ -450,6 +474,50 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 			chromedp.Click(`form.track-feedback button[type=submit]`, chromedp.ByQuery),
 			chromedp.WaitNotPresent(`form.track-feedback`, chromedp.ByQuery))
 		b.screenshot(t, "citizen-track-feedback")
+	}
+}
+
+// noBanners fails when the page shows a banner once the banners have been fetched.
+func noBanners(t *testing.T, b *browser, who string) {
+	t.Helper()
+	var n int
+	b.run(t, who+"-banners",
+		chromedp.WaitReady(`#banners[data-for]`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll('#banners .banner').length`, &n))
+	if n != 0 {
+		t.Errorf("%s sees %d banner(s); only those who can act on a banner see it", who, n)
+	}
+}
+
+// orderIDOf is the id of the work order opened for the case.
+func orderIDOf(t *testing.T, sys *system, caseNo string) string {
+	t.Helper()
+	var wo models.WorkOrder
+	if err := sys.db.Where("case_nos LIKE ?", "%"+caseNo+"%").First(&wo).Error; err != nil {
+		t.Fatalf("work order of %s: %v", caseNo, err)
+	}
+	return wo.ID
+}
+
+// act posts an action as login, behind the browser's back (another tab or colleague).
+func (s *system) act(t *testing.T, login, orderID string, body map[string]any) {
+	t.Helper()
+	tok, _, err := s.tokens.Issue(login, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, s.base+"/api/v1/work-orders/"+orderID+"/actions", strings.NewReader(string(b)))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", "e2e-"+orderID+"-"+fmt.Sprint(body["action"]))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("%s %v on %s: status %d", login, body["action"], orderID, res.StatusCode)
 	}
 }
 

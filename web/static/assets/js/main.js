@@ -2,7 +2,7 @@
 // routes. Signed-out visitors go to #/login; a 401 from any call sends them back there.
 import { h, mount } from './dom.js';
 import { t, has, label, setLocale } from './i18n.js';
-import { endpoints, onUnauthorized, ApiError } from './api.js';
+import { endpoints, onUnauthorized, ApiError, errorText } from './api.js';
 import * as router from './router.js';
 import * as session from './session.js';
 import loginPage from './pages/login.js';
@@ -93,11 +93,14 @@ async function loadBanners() {
   }
   try {
     const list = await endpoints.banners();
+    // Whose banners these are (the browser tests wait on it before counting them).
+    box.dataset.for = (session.user() && session.user().login) || '';
     const items = (Array.isArray(list) ? list : []).filter((b) => !dismissed.has(b.code + '|' + b.message));
     mount(box, items.map((b) => {
       const level = ['error', 'warning', 'info'].includes(b.level) ? b.level : 'info';
       const key = b.code + '|' + b.message;
-      const text = b.code && has('banner.code.' + b.code) ? t('banner.code.' + b.code) : b.message;
+      // The catalogue's words for the code, filled with its data; never the server's English.
+      const text = b.code && has('banner.code.' + b.code) ? t('banner.code.' + b.code, b.data || {}) : t('banner.unknown');
       return h('div.banner', { class: 'banner-' + level, dataset: { code: b.code || '' } },
         h('strong.banner-level', label('banner.level', level)),
         h('span.banner-text', text),
@@ -122,7 +125,10 @@ function stopBanners() {
   if (bannerTimer) clearInterval(bannerTimer);
   bannerTimer = null;
   const box = document.getElementById('banners');
-  if (box) mount(box);
+  if (box) {
+    mount(box);
+    delete box.dataset.for;
+  }
 }
 
 /** Loads /me once per session; answers false when signed out. */
@@ -146,7 +152,7 @@ function authed(page) {
       }
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) return undefined;
-      mount(outlet, h('div.notice.notice-error', { role: 'alert' }, err.message));
+      mount(outlet, h('div.notice.notice-error', { role: 'alert' }, errorText(err)));
       return undefined;
     }
     renderNav();

@@ -2,7 +2,7 @@
 // unified identity (OIDC) button when the server has no demo users (404 in production).
 import { h, mount } from '../dom.js';
 import { t, label } from '../i18n.js';
-import { endpoints, ApiError } from '../api.js';
+import { endpoints, ApiError, errorText } from '../api.js';
 import * as session from '../session.js';
 
 const ROLE_ORDER = ['officer', 'unit_leader', 'administrator', 'supervisor', 'auditor', 'integration', 'sysadmin'];
@@ -48,7 +48,7 @@ export default function loginPage(outlet, { query }) {
       location.hash = query.next && query.next.startsWith('/') ? '#' + query.next : '#/';
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      status.textContent = t('login.failed', { message: err.message });
+      status.textContent = t('login.failed', { message: errorText(err) });
       status.hidden = false;
       for (const b of outlet.querySelectorAll('button.user-pick')) b.disabled = false;
       btn.removeAttribute('aria-busy');
@@ -82,7 +82,7 @@ export default function loginPage(outlet, { query }) {
       mount(body, oidcBlock(true));
       return;
     }
-    status.textContent = err.message;
+    status.textContent = errorText(err);
     status.hidden = false;
     mount(body, oidcBlock(false));
   });

@@ -3,7 +3,7 @@
 // for a phone screen first.
 import { h, mount, uid } from '../dom.js';
 import { t, label } from '../i18n.js';
-import { endpoints, ApiError } from '../api.js';
+import { endpoints, ApiError, errorText } from '../api.js';
 import { dateTime } from '../format.js';
 
 const LEVELS = ['very_satisfied', 'satisfied', 'basically_satisfied', 'dissatisfied', 'very_dissatisfied'];
@@ -41,7 +41,7 @@ export default function ratePage(outlet, { params }) {
     draw(c);
   }).catch((err) => {
     if (!alive || !(err instanceof ApiError)) throw err;
-    mount(box, h('div.notice.notice-error', { role: 'alert' }, err.status === 404 ? t('rate.bad_link') : err.message));
+    mount(box, h('div.notice.notice-error', { role: 'alert' }, err.status === 404 ? t('rate.bad_link') : errorText(err)));
   });
 
   function draw(c) {
@@ -101,7 +101,7 @@ export default function ratePage(outlet, { params }) {
           res.bad && !res.already_rated ? h('p', t('rate.bad_received')) : null));
       } catch (e) {
         if (!(e instanceof ApiError)) throw e;
-        err.textContent = e.message;
+        err.textContent = errorText(e);
         err.hidden = false;
         submit.disabled = false;
       } finally {
