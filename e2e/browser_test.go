@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"redress/api"
@@ -118,7 +119,12 @@ func startSystem(t *testing.T) *system {
 // registerCase posts a completed case of the Futian tax office, as a channel system does.
 func (s *system) registerCase(t *testing.T, caseNo string) {
 	t.Helper()
-	done := time.Now().Add(-time.Hour)
+	s.registerCaseAt(t, caseNo, time.Now().Add(-time.Hour))
+}
+
+// registerCaseAt registers a case completed at done.
+func (s *system) registerCaseAt(t *testing.T, caseNo string, done time.Time) {
+	t.Helper()
 	var u models.Unit
 	if err := s.db.Where("code = ?", "sz-ft-tax").First(&u).Error; err != nil {
 		t.Fatalf("unit: %v", err)
@@ -339,12 +345,42 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	sys.registerCase(t, caseNo)
 	token := sys.srv.RateToken(caseNo)
 
+	// 0. A receipt whose rating window closed weeks ago: the page says so before anything is
+	// typed, with the deadline in the one wording, and offers no form.
+	oldCase := "E2E-OLD-" + time.Now().Format("150405")
+	sys.registerCaseAt(t, oldCase, time.Now().AddDate(0, 0, -30))
+	var closed string
+	var formThere bool
+	b.run(t, "rate-closed", phone(),
+		chromedp.Navigate(sys.base+"/#/rate/"+sys.srv.RateToken(oldCase)),
+		chromedp.WaitVisible(`.rate-closed`, chromedp.ByQuery),
+		chromedp.Text(`.rate-closed`, &closed, chromedp.ByQuery),
+		chromedp.Evaluate(`!!document.querySelector('form.rate-form')`, &formThere))
+	if !strings.Contains(closed, "评价期限已过") || !strings.Contains(closed, "24:00 前") || formThere {
+		t.Errorf("closed window: page says %q (form shown: %v); want the explanation and no form", closed, formThere)
+	}
+	b.screenshot(t, "citizen-rate-closed")
+
 	// 1. The citizen rates on a phone.
 	b.run(t, "rate-open", phone(),
 		chromedp.Navigate(sys.base+"/#/rate/"+token),
 		chromedp.WaitVisible(`.level-btn[data-level="very_dissatisfied"]`, chromedp.ByQuery))
 	noHorizontalScroll(t, b, "rate")
 	b.screenshot(t, "citizen-rate-page")
+	// The levels are drawn with the page's own icons (no emoji) and form a real radio group:
+	// the arrow keys move the choice.
+	var faces int
+	var emoji bool
+	var picked string
+	b.run(t, "rate-levels",
+		chromedp.Evaluate(`document.querySelectorAll('.level-big .level-btn svg').length`, &faces),
+		chromedp.Evaluate(`/\p{Extended_Pictographic}/u.test(document.querySelector('.rate-form').textContent)`, &emoji),
+		chromedp.Focus(`.level-big .level-radio[value="very_satisfied"]`, chromedp.ByQuery),
+		chromedp.KeyEvent(kb.ArrowRight),
+		chromedp.Evaluate(`(document.querySelector('.level-big .level-radio:checked') || {}).value || ''`, &picked))
+	if faces != 5 || emoji || picked != "satisfied" {
+		t.Errorf("rating levels: %d SVG faces, emoji %v, arrow key picked %q; want 5, false, satisfied", faces, emoji, picked)
+	}
 	b.run(t, "rate-fill",
 		chromedp.Click(`.level-big .level-btn[data-level="very_dissatisfied"]`, chromedp.ByQuery),
 		chromedp.Click(`.tag[data-tag="slow"]`, chromedp.ByQuery),
