@@ -1,7 +1,9 @@
 // The API client: JSON over fetch under /api/v1, with the bearer token from the session, the
 // error shape {"error": {"code", "message", "field"}} turned into ApiError, and a 401 reported to
-// the handler set with onUnauthorized (the app goes back to sign-in).
-import { t } from './i18n.js';
+// the handler set with onUnauthorized (the app goes back to sign-in). An ApiError's message is
+// always the catalogue's Chinese text for its code: the server's English message is kept only as
+// serverMessage, for the console, and never reaches the page.
+import { t, has } from './i18n.js';
 import * as session from './session.js';
 
 export const BASE = '/api/v1';
@@ -219,4 +221,5 @@ export const endpoints = {
   piiAccess: (params) => get('/pii-access' + query(params)),
   statsUnits: (from, to) => get('/stats/units' + query({ from, to })),
   notifications: (params) => get('/notifications' + query(params)),
+  markNotificationsRead: (body) => post('/notifications/read', body),
 };
