@@ -69,7 +69,10 @@ func (s *Server) orderJSON(c echo.Context, r store.OrderRow, withEvaluator bool)
 		OverdueDays: r.OverdueDays, UpdatedAt: r.UpdatedAt,
 		AllowedActions: workflows.AllowedActions(r.State, r.UnitPath, callerOf(principal(c))),
 	}
-	o.Deadlines = s.deadlinesJSON(c.Request().Context(), r.UnitPath, r.Deadlines.V, time.Now())
+	now := time.Now()
+	ds, days := s.liveDeadlines(c.Request().Context(), r, now)
+	o.OverdueDays = days
+	o.Deadlines = s.deadlinesJSON(c.Request().Context(), r.UnitPath, ds, now)
 	pe, err := s.pendingExtension(c.Request().Context(), r)
 	if err != nil {
 		return o, err
