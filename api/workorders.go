@@ -284,7 +284,13 @@ func (s *Server) postAction(c echo.Context) error {
 		err = h.Get(ctx, &res)
 	}
 	if err != nil {
-		return actionError(err)
+		err = actionError(err)
+		var he *apperr.Error
+		if req.Action == "reopen" && errors.As(err, &he) && he.Code == "wrong_state" && he.Message == orderEnded {
+			// The workflow ended with the reopen window: say so.
+			return apperr.Conflict(workflows.ErrReopenWindowClosed, "the reopen window of this work order has ended")
+		}
+		return err
 	}
 	return s.getWorkOrder(c)
 }
@@ -300,6 +306,8 @@ func actionError(err error) error {
 			return apperr.Unavailable("work_order_not_ready", "the work order is being opened; retry in a moment")
 		case workflows.ErrWrongState:
 			return apperr.Conflict("wrong_state", "%s", ae.Message())
+		case workflows.ErrReopenWindowClosed:
+			return apperr.Conflict(workflows.ErrReopenWindowClosed, "%s", ae.Message())
 		case workflows.ErrInvalid:
 			var fe workflows.FieldError
 			if ae.HasDetails() {
@@ -314,7 +322,10 @@ func actionError(err error) error {
 	}
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return apperr.Conflict("wrong_state", "the work order no longer accepts actions")
+		return apperr.Conflict("wrong_state", orderEnded)
 	}
 	return err
 }
+
+// orderEnded is the message of an action sent to a finished workflow.
+const orderEnded = "the work order no longer accepts actions"

@@ -257,7 +257,7 @@ func (w *workOrder) deadlineRows(now time.Time) ([]models.Deadline, *time.Time) 
 			row.Overdue = end.After(d.Calc.DueAt) && !d.paused() && (!d.Superseded || d.SupersededAt != nil || d.MetAt != nil)
 		}
 		out = append(out, row)
-		if d.open() && !d.paused() && d.computed() && (next == nil || d.Calc.DueAt.Before(*next)) {
+		if d.open() && !d.paused() && d.computed() && !d.Superseded && owner.Kind != models.OwnerEvaluator && (next == nil || d.Calc.DueAt.Before(*next)) {
 			t := d.Calc.DueAt
 			next = &t
 		}

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -70,6 +71,11 @@ func newEnv(t *testing.T, u *activities.UnitRef) *env {
 
 // newEnvD is newEnv with the dispatch decision given whole.
 func newEnvD(t *testing.T, disp activities.Dispatch) *env {
+	return newEnvDP(t, disp, testPolicy)
+}
+
+// newEnvDP is newEnvD with the policy given.
+func newEnvDP(t *testing.T, disp activities.Dispatch, policy activities.Policy) *env {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	e := &env{TestWorkflowEnvironment: s.NewTestWorkflowEnvironment()}
@@ -83,7 +89,7 @@ func newEnvD(t *testing.T, disp activities.Dispatch) *env {
 	e.RegisterActivity(a)
 	e.OnActivity(a.MarkStarted, mock.Anything, mock.Anything).Return(nil)
 	e.OnActivity(a.ExcludeRating, mock.Anything, mock.Anything).Return(nil)
-	e.OnActivity(a.LoadPolicy, mock.Anything, mock.Anything).Return(testPolicy, nil)
+	e.OnActivity(a.LoadPolicy, mock.Anything, mock.Anything).Return(policy, nil)
 	e.OnActivity(a.ResolveDispatch, mock.Anything, mock.Anything).Return(disp, nil)
 	e.OnActivity(a.ResolveUnit, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, code string) (activities.UnitRef, error) {
@@ -397,6 +403,12 @@ func TestUncoveredYearThenImport(t *testing.T) {
 	if cb := dueOf(t, disp, DLCallback); cb.DueDate != "" || !cb.DueAt.IsZero() {
 		t.Errorf("callback into 2027 computed without 2027: %+v", cb)
 	}
+	// The missing year is an explicit status, and the dates are null, never "" or year 1.
+	if cb := dueOf(t, disp, DLCallback); cb.Status != models.DeadlineCalendarMissing || cb.MissingYear != 2027 {
+		t.Errorf("callback waiting for 2027: status %q year %d", cb.Status, cb.MissingYear)
+	} else if b, err := json.Marshal(cb); err != nil || !strings.Contains(string(b), `"due_date":null`) || !strings.Contains(string(b), `"due_at":null`) {
+		t.Errorf("callback waiting for 2027 as JSON: %s %v", b, err)
+	}
 	if disp.Data["uncovered_calendar"] == nil {
 		t.Errorf("dispatch event does not say the calendar is missing: %+v", disp.Data)
 	}
@@ -405,7 +417,7 @@ func TestUncoveredYearThenImport(t *testing.T) {
 		t.Fatalf("recomputed events: %d (%v)", len(rec), e.events)
 	}
 	// Tue 12-29 → Wed 12-30 (1), Thu 12-31 (2), Fri 2027-01-01 is 元旦, Mon 01-04 (3).
-	if cb := dueOf(t, rec[0], DLCallback); cb.DueDate != "2027-01-04" || !strings.Contains(cb.CalendarVersion, "2027.1") {
+	if cb := dueOf(t, rec[0], DLCallback); cb.DueDate != "2027-01-04" || !strings.Contains(cb.CalendarVersion, "2027.1") || cb.Status != models.DeadlineRunning {
 		t.Errorf("callback after import: %+v", cb)
 	}
 	if rec[0].Data["reason"] != "calendar changed (test)" {
