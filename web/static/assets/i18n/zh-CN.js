@@ -97,6 +97,12 @@ export default {
     'deadline.appeal_decision': '申诉复核',
     'deadline.review': '审核',
     'deadline.feedback': '反馈',
+    'deadline.dispatch': '人工派单',
+    'deadline.ruling': '退单裁定',
+    'deadline.committed': '承诺办结',
+    'owner.unit': '{unit}负责',
+    'owner.administration': '管理机构负责',
+    'owner.evaluator': '等待评价人（不计超期）',
 
     'budget.working_days': '{n} 个工作日',
     'budget.natural_days': '{n} 个自然日',
@@ -113,6 +119,9 @@ export default {
     'countdown.met': '已于 {at} 完成',
     'countdown.met_late': '已于 {at} 完成（超期）',
     'countdown.none': '无进行中的时限',
+    'countdown.superseded': '已被新时限替代',
+    'countdown.superseded_late': '已被新时限替代（超期 {n} 天）',
+    'countdown.calendar_missing': '缺少 {year} 年工作日历，导入后自动计算',
 
     'disposition.rectify_now': '立行立改',
     'disposition.ledger': '建立台账、限期整改',
