@@ -325,7 +325,9 @@ func TestChainOtherRows(t *testing.T) {
 			Unit             struct{ Code string }
 		}
 		r.decode(t, &o)
-		if o.SupervisionLevel != 1 || o.Unit.Code != "sz-ns-tax" {
+		// The reassignment's receiver starts clean (issue 15): the escalation stood against
+		// sz-ft-tax, not against sz-ns-tax.
+		if o.SupervisionLevel != 0 || o.Unit.Code != "sz-ns-tax" {
 			t.Errorf("order %s", r)
 		}
 
