@@ -60,6 +60,7 @@ func TestOverdueDaysAreLive(t *testing.T) {
 		oneSec := "1s"
 		setPolicy(t, db, "sz-ft-tax", models.PolicyDoc{Deadlines: map[string]models.Budget{"sign": {Duration: &oneSec}}})
 		_, id := e.badOrder(t, "sz-ft-tax", "S0001")
+		e.waitState(t, id, models.StateDispatched)
 		e.waitEvent(t, id, "deadline_breached", "sign")
 
 		var page overdueView
@@ -118,7 +119,7 @@ func TestOverdueDaysAreLive(t *testing.T) {
 }
 
 // The administration's review breached: the unit's statistics count no overdue order and no
-// supervision; the administration's do.
+// supervision; its administration's (the Futian district's) do.
 func TestAdministrationDelayNotChargedToUnit(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db, envOptions{})
@@ -134,7 +135,7 @@ func TestAdministrationDelayNotChargedToUnit(t *testing.T) {
 		var page overdueView
 		e.do(t, request{method: "GET", path: "/api/v1/work-orders/" + id, login: "sz-admin"}).decode(t, &page)
 		for _, d := range page.Deadlines {
-			if d.Name == "review" && (d.Owner == nil || d.Owner.Kind != models.OwnerAdministration || d.Owner.Code != "sz") {
+			if d.Name == "review" && (d.Owner == nil || d.Owner.Kind != models.OwnerAdministration || d.Owner.Code != "sz-ft") {
 				t.Errorf("review deadline owner: %+v", d)
 			}
 		}
@@ -154,7 +155,8 @@ func TestAdministrationDelayNotChargedToUnit(t *testing.T) {
 		if o := by["sz-ft-tax"]; o.Orders != 1 || o.Overdue != 0 || o.Supervised != 0 {
 			t.Errorf("the unit's figures count the administration's delay: %+v", o)
 		}
-		if o := by["sz"]; o.Overdue != 1 || o.Supervised != 1 {
+		// sz-ft-tax's administration is the Futian district's (sz-ft).
+		if o := by["sz-ft"]; o.Overdue != 1 || o.Supervised != 1 {
 			t.Errorf("the administration's figures: %+v", o)
 		}
 	})
