@@ -242,7 +242,8 @@ func (w *workOrder) deadlineRows(now time.Time) ([]models.Deadline, *time.Time) 
 			Owner: &owner, Superseded: d.Superseded, SupersededAt: d.SupersededAt, MissingYear: d.Calc.UncoveredYear,
 			OverdueDays: d.Overdue,
 		}
-		if row.Paused {
+		if d.paused() {
+			// Kept on a superseded clock too: it counted nothing from the pause on.
 			p := d.Pauses[len(d.Pauses)-1].From
 			row.PausedAt = &p
 		}

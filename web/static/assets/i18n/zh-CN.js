@@ -494,6 +494,9 @@ export default {
     'apierror.work_order_not_ready': '工单正在生成，请稍候几秒再试。',
     'apierror.would_lock_out': '删除此策略后将无人能够编辑策略，不能删除。',
     'apierror.wrong_state': '工单状态已变化，此操作已不可执行，请刷新后查看。',
+    'apierror.committed_date_not_future': '承诺办结日期须晚于今天（北京时间）。',
+    'apierror.committed_date_after_deadline': '承诺办结日期不能晚于整改期限；如需更多时间，请先申请延期。',
+    'apierror.reopen_window_closed': '该工单已超过可重新办理的期限，不能再重新办理。',
     // Codes built as a prefix and a parameter name (invalid_page, invalid_to, …).
     'apierror.prefix.invalid_': '填写的内容不符合要求。',
 
