@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"redress/reports"
+	"redress/signing"
 	"redress/stats"
 	"redress/upstream"
 )
@@ -26,6 +27,8 @@ type ResultsJobs struct {
 	Endpoints   map[string]upstream.Endpoint
 	MaxAttempts int
 	Every       time.Duration
+	// Signer, when set, signs every upstream push (SM2 under REDRESS_CRYPTO=gm).
+	Signer *signing.Signer
 }
 
 // Run starts the jobs and returns at once; they stop when ctx ends.
@@ -36,5 +39,5 @@ func (j ResultsJobs) Run(ctx context.Context, a *Activities) {
 	}
 	go (&stats.Roller{DB: a.DB, Calendars: a.Calendars}).Run(ctx, every)
 	go (&upstream.Feeder{DB: a.DB}).Run(ctx, min(every, 10*time.Second))
-	go (&upstream.Deliverer{DB: a.DB, Endpoints: j.Endpoints, MaxAttempts: j.MaxAttempts}).Run(ctx, time.Second)
+	go (&upstream.Deliverer{DB: a.DB, Endpoints: j.Endpoints, MaxAttempts: j.MaxAttempts, Signer: j.Signer}).Run(ctx, time.Second)
 }

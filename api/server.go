@@ -25,6 +25,7 @@ import (
 	"redress/calendar"
 	"redress/intake"
 	"redress/pii"
+	"redress/signing"
 	"redress/policies"
 	"redress/store"
 )
@@ -42,6 +43,9 @@ type Deps struct {
 	Tokens    *auth.Issuer
 	Enforcer  Enforcer
 	PII       *pii.Box
+	// Signer signs public results and is served at /api/v1/public/signing-key; nil signs
+	// nothing (issue 21).
+	Signer *signing.Signer
 	Intake    *intake.Service
 	Registry  prometheus.Registerer
 	Gatherer  prometheus.Gatherer
@@ -165,6 +169,7 @@ func (s *Server) routes() {
 	s.routesAccess()
 	s.routesChain()
 	s.routesResults()
+	s.routesSigning()
 	s.routesIntake()
 	s.routesUnits()
 }

@@ -35,11 +35,19 @@ type Config struct {
 
 	// PIIKeys encrypt personal data at rest: "id:base64key,id:base64key"; the first encrypts,
 	// all decrypt (rotation). Dev generates one into the data directory.
-	PIIKeys string `env:"REDRESS_PII_KEYS" required:"true" doc:"keys that encrypt personal data, kid:base64(32 bytes) comma-separated, first one encrypts; required outside dev"`
+	PIIKeys string `env:"REDRESS_PII_KEYS" required:"true" doc:"keys that encrypt personal data, kid:base64(32 bytes AES) or kid:sm4:base64(16 bytes) comma-separated, first one encrypts; required outside dev"`
 
 	// PIIHashKey keys the hashes that find one person's records without decrypting; unlike the
 	// encryption keys it cannot rotate without re-hashing, so it is separate.
 	PIIHashKey string `env:"REDRESS_PII_HASH_KEY" required:"true" doc:"base64 key (32 bytes) of the keyed hashes used to search personal data; required outside dev"`
+
+	// Crypto picks the cryptographic suite (issue 21): "aes" (AES-256-GCM, HMAC-SHA-256, ECDSA
+	// P-256) or "gm" (国密: SM4-GCM, HMAC-SM3, SM2) for personal data at rest, search hashes and
+	// signatures on publications and upstream pushes.
+	Crypto string `env:"REDRESS_CRYPTO" envDefault:"aes" doc:"cryptographic suite: aes, or gm for SM4-GCM / HMAC-SM3 / SM2 (国密); under gm the first REDRESS_PII_KEYS key must be kid:sm4:base64(16 bytes)"`
+	// SigningKey signs publications and upstream pushes; its public key is served at
+	// /api/v1/public/signing-key. Dev generates one into the data directory.
+	SigningKey string `env:"REDRESS_SIGNING_KEY" doc:"PKCS #8 PEM private key (SM2 under REDRESS_CRYPTO=gm, else ECDSA P-256) that signs publications and upstream pushes; empty: nothing is signed"`
 
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed; without them
 	// the address a request came from is the connection's, which a client cannot forge.
