@@ -25,8 +25,8 @@ import (
 	"redress/calendar"
 	"redress/intake"
 	"redress/pii"
-	"redress/signing"
 	"redress/policies"
+	"redress/signing"
 	"redress/store"
 )
 
@@ -38,14 +38,14 @@ type Enforcer interface {
 
 // Deps are the server's collaborators.
 type Deps struct {
-	DB        *store.DB
-	Temporal  client.Client
-	Tokens    *auth.Issuer
-	Enforcer  Enforcer
-	PII       *pii.Box
+	DB       *store.DB
+	Temporal client.Client
+	Tokens   *auth.Issuer
+	Enforcer Enforcer
+	PII      *pii.Box
 	// Signer signs public results and is served at /api/v1/public/signing-key; nil signs
 	// nothing (issue 21).
-	Signer *signing.Signer
+	Signer    *signing.Signer
 	Intake    *intake.Service
 	Registry  prometheus.Registerer
 	Gatherer  prometheus.Gatherer

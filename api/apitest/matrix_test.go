@@ -292,7 +292,7 @@ var matrixRoutes = map[string]routeSpec{
 	"GET /api/v1/publications/:unit/:month/:version": {admits: []string{"administrator", "supervisor", "auditor"}, want: always(404), req: func(c cell) request {
 		return request{method: "GET", path: "/api/v1/publications/" + c.code() + "/2020-01/1"}
 	}},
-	"GET /api/v1/public/results": {admits: []string{"anonymous"}, req: get("/api/v1/public/results?month=2020-01"), want: always(200)},
+	"GET /api/v1/public/results":     {admits: []string{"anonymous"}, req: get("/api/v1/public/results?month=2020-01"), want: always(200)},
 	"GET /api/v1/public/signing-key": {admits: []string{"anonymous"}, req: get("/api/v1/public/signing-key"), want: always(200)},
 	"POST /api/v1/reports": {admits: []string{"administrator", "supervisor", "auditor"}, want: always(422), req: func(cell) request {
 		return request{method: "POST", path: "/api/v1/reports", body: map[string]any{}}

@@ -139,7 +139,7 @@ func resultsJobs(cfg config.Config) (*activities.ResultsJobs, error) {
 		return nil, err
 	}
 	return &activities.ResultsJobs{
-		Signer:      signer,
+		Signer: signer,
 		Endpoints: map[string]upstream.Endpoint{
 			upstream.TargetUpstream: {URL: cfg.UpstreamURL, Secret: cfg.UpstreamSecret},
 			upstream.TargetHotline:  {URL: cfg.HotlineURL, Secret: cfg.HotlineSecret},
