@@ -170,6 +170,7 @@ func (s *Server) routes() {
 	s.routesChain()
 	s.routesResults()
 	s.routesSigning()
+	s.routesOpen311()
 	s.routesIntake()
 	s.routesUnits()
 }
