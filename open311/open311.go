@@ -217,7 +217,7 @@ type row struct {
 // Requests answers the work orders matching q, newest first, at most MaxRequests.
 func Requests(ctx context.Context, db *store.DB, q Query) ([]Request, error) {
 	tx := db.WithContext(ctx).Table("work_orders").
-		Select("work_orders.id, work_orders.evaluation_id, work_orders.state, work_orders.disposition, work_orders.unit_path, work_orders.overall, "+
+		Select("work_orders.id, work_orders.evaluation_id, work_orders.state, work_orders.disposition, work_orders.unit_path, work_orders.overall, " +
 			"work_orders.opened_at, work_orders.next_due_at, work_orders.supervision_level, work_orders.overdue_days, work_orders.updated_at, units.name AS unit_name").
 		Joins("LEFT JOIN units ON units.path = work_orders.unit_path")
 	if len(q.IDs) > 0 {
