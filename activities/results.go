@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"redress/reports"
+	"redress/retention"
 	"redress/signing"
 	"redress/stats"
 	"redress/upstream"
@@ -29,6 +30,9 @@ type ResultsJobs struct {
 	Every       time.Duration
 	// Signer, when set, signs every upstream push (SM2 under REDRESS_CRYPTO=gm).
 	Signer *signing.Signer
+	// Retention is the period after which evaluators' personal data is erased (0: the
+	// default 180 days).
+	Retention time.Duration
 }
 
 // Run starts the jobs and returns at once; they stop when ctx ends.
@@ -39,5 +43,6 @@ func (j ResultsJobs) Run(ctx context.Context, a *Activities) {
 	}
 	go (&stats.Roller{DB: a.DB, Calendars: a.Calendars}).Run(ctx, every)
 	go (&upstream.Feeder{DB: a.DB}).Run(ctx, min(every, 10*time.Second))
+	go (&retention.Eraser{DB: a.DB, After: j.Retention}).Run(ctx, time.Hour)
 	go (&upstream.Deliverer{DB: a.DB, Endpoints: j.Endpoints, MaxAttempts: j.MaxAttempts, Signer: j.Signer}).Run(ctx, time.Second)
 }

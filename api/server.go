@@ -171,6 +171,7 @@ func (s *Server) routes() {
 	s.routesResults()
 	s.routesSigning()
 	s.routesOpen311()
+	s.routesRetention()
 	s.routesIntake()
 	s.routesUnits()
 }

@@ -20,6 +20,7 @@ import (
 	"redress/engine"
 	"redress/intake"
 	"redress/policies"
+	"redress/retention"
 	"redress/stats"
 	"redress/store"
 	"redress/upstream"
@@ -138,8 +139,12 @@ func resultsJobs(cfg config.Config) (*activities.ResultsJobs, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Retention < retention.ReopenWindow {
+		return nil, fmt.Errorf("REDRESS_RETENTION %s: at least %s (the reopen window)", cfg.Retention, retention.ReopenWindow)
+	}
 	return &activities.ResultsJobs{
-		Signer: signer,
+		Signer:    signer,
+		Retention: cfg.Retention,
 		Endpoints: map[string]upstream.Endpoint{
 			upstream.TargetUpstream: {URL: cfg.UpstreamURL, Secret: cfg.UpstreamSecret},
 			upstream.TargetHotline:  {URL: cfg.HotlineURL, Secret: cfg.HotlineSecret},
