@@ -238,6 +238,9 @@ var actionTable = []ActionSpec{
 var specs = func() map[string]*ActionSpec {
 	m := make(map[string]*ActionSpec, len(actionTable))
 	for i := range actionTable {
+		if actionTable[i].Fields == nil {
+			actionTable[i].Fields = []Field{} // served as [], as the OpenAPI document says
+		}
 		m[actionTable[i].Name] = &actionTable[i]
 	}
 	return m
