@@ -311,9 +311,7 @@ func TestDeadlinesAcrossNationalDay(t *testing.T) {
 		{"deadline_breached", DLCallback, time.Date(2026, 10, 11, 0, 0, 0, 0, cst), 0},
 	}
 	var got []activities.Event
-	for _, ev := range e.events[1:] {
-		got = append(got, ev)
-	}
+	got = append(got, e.events[1:]...)
 	for i, w := range want {
 		if i >= len(got) {
 			t.Fatalf("only %d events after dispatch, want %d: %+v", len(got), len(want), got)
