@@ -420,8 +420,15 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	b.screenshot(t, "citizen-rate-filled")
 	b.run(t, "rate-submit",
 		chromedp.Click(`.rate-form button[type=submit]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`.rate-done`, chromedp.ByQuery))
+		chromedp.WaitVisible(`.rate-done`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.rate-done a.rate-track`, chromedp.ByQuery))
 	b.screenshot(t, "citizen-rate-done")
+	// The thank-you page's tracking link shows the order from the start.
+	b.run(t, "rate-track",
+		chromedp.Click(`.rate-done a.rate-track`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.track-summary`, chromedp.ByQuery))
+	noHorizontalScroll(t, b, "track-early")
+	b.screenshot(t, "citizen-track-after-rating")
 
 	// 2. The officer finds it in the inbox (on a phone), once the workflow has dispatched it.
 	signIn(t, b, sys.base, "ft-officer")
@@ -649,7 +656,7 @@ var errNoTracking = errors.New("no tracking in this build")
 // each work order (the dispatcher masks the token in the outbox once a message is sent).
 type phoneSMS struct {
 	mu     sync.Mutex
-	tokens map[string]string
+	tokens map[string]string // work order id + " " + template → token
 }
 
 func (p *phoneSMS) Name() string { return "e2e-phone" }
@@ -658,17 +665,17 @@ func (p *phoneSMS) Send(_ context.Context, d notify.Delivery) error {
 	if l := d.Params["link"]; l != "" {
 		if i := strings.LastIndex(l, "/"); i >= 0 {
 			p.mu.Lock()
-			p.tokens[d.WorkOrderID] = l[i+1:]
+			p.tokens[d.WorkOrderID+" "+d.Template] = l[i+1:]
 			p.mu.Unlock()
 		}
 	}
 	return nil
 }
 
-func (p *phoneSMS) token(orderID string) string {
+func (p *phoneSMS) token(orderID, template string) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.tokens[orderID]
+	return p.tokens[orderID+" "+template]
 }
 
 // findTrackToken reads the tracking token out of the outbox: the messages to the evaluator
@@ -677,8 +684,13 @@ func findTrackToken(sys *system, workOrderID string) (string, error) {
 	if !sys.db.Migrator().HasTable("notifications") {
 		return "", errNoTracking
 	}
-	if tok := sys.sms.token(workOrderID); tok != "" {
+	// The outcome's SMS carries the link that takes feedback (the newest); the callback SMS
+	// sent at signing has an earlier one.
+	if tok := sys.sms.token(workOrderID, "feedback"); tok != "" {
 		return tok, nil
+	}
+	if sys.sms != nil {
+		return "", nil
 	}
 	var params []string
 	if err := sys.db.Table("notifications").Where("work_order_id = ?", workOrderID).Order("created_at DESC").Pluck("params", &params).Error; err != nil {

@@ -104,6 +104,7 @@ export default {
     'deadline.feedback': '反馈',
 
     'deadline.by': '{date} 24:00 前',
+    'deadline.at': '{at} 前',
 
     'budget.working_days': '{n} 个工作日',
     'budget.natural_days': '{n} 个自然日',
@@ -628,7 +629,7 @@ export default {
     'board.summary': '已超期 {overdue} 件，即将到期 {soon} 件，涉及 {units} 个单位。',
     'board.unit_count': '（{n} 件）',
     'board.no_unit': '待派单',
-    'board.due': '{stage}截止：{due}',
+    'board.due': '{stage}时限：{due}',
 
     'dash.title': '数据看板',
     'dash.month': '月份',
@@ -671,6 +672,8 @@ export default {
     'rate.already': '该办件已评价，感谢您的参与。',
     'rate.bad_link': '评价链接无效或已失效，请核对办件回执上的二维码。',
     'rate.window': '评价期限',
+    'rate.track_link': '查看办理进度',
+    'rate.track_hint': '请保存此页面链接。责任单位签收后，您还会收到附有进度查询链接的短信。',
     'rate.window_closed_title': '评价期限已过',
     'rate.window_closed': '该办件的评价期限为 {deadline}，现已截止，不能再通过此链接评价。',
     'rate.window_closed_nodate': '该办件的评价期限已截止，不能再通过此链接评价。',
