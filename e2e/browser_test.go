@@ -297,6 +297,16 @@ func (b *browser) screenshot(t *testing.T, name string) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot %s", p)
+	if !strings.HasPrefix(name, "failed-") {
+		b.checkA11y(t, name)
+	}
+}
+
+// a11yFail reports an accessibility violation: an error (the test goes on, so that one run
+// lists every page's violations).
+func (b *browser) a11yFail(t *testing.T, msg string) {
+	t.Helper()
+	t.Error(msg)
 }
 
 // phone and desktop set the viewport: 375 px wide like a phone, or a desktop screen.
