@@ -179,6 +179,10 @@ func TestWorkOrderExport(t *testing.T) {
 		if len(recs) != 2 || recs[1][0] != id1 || !strings.Contains(recs[1][4], c1) || recs[0][0] != "工单号" {
 			t.Errorf("unit export: %v", recs)
 		}
+		// 督办等级 in words, as the sheet's reader knows them (the codes export keeps 0-2).
+		if recs[0][10] != "督办等级" || recs[1][10] != "无" {
+			t.Errorf("supervision column %q = %q, want 督办等级 = 无", recs[0][10], recs[1][10])
+		}
 
 		r = e.do(t, request{method: "GET", path: "/api/v1/exports/work-orders?format=xlsx&q=" + c1, login: "sz-supervisor"})
 		wantStatus(t, r, http.StatusOK)

@@ -667,7 +667,7 @@ export default {
     'results.month': '月份',
     'results.intro': '按月公示各单位政务服务评价及差评整改情况，不含任何个人信息。',
     'results.satisfaction': '各单位满意率',
-    'results.empty': '{month} 暂无公示结果。',
+    'results.empty': '{month} 的结果尚未公示。每月结果在该月结束后，由管理机构审核发布，通常在次月上旬公示。',
 
     'rate.title': '政务服务评价',
     'rate.item': '办理事项',
@@ -775,6 +775,9 @@ export default {
     'cal.wd.fri': '五',
     'cal.wd.sat': '六',
     'cal.wd.sun': '日',
+    'cal.year_missing': '{year} 年的工作日历尚未导入（国务院办公厅当年节假日安排通知通常于上一年 11 月至 12 月发布）。',
+    'cal.year_missing_admin': '通知发布后，请在下方导入该年度节假日安排。',
+    'cal.year_missing_staff': '导入后即可查看，请联系管理机构。',
     'cal.import': '导入年度节假日安排',
     'cal.import_hint': '上传 holiday-cn 格式的 JSON 文件（国务院办公厅节假日安排）。导入后按新日历重新计算进行中的时限。',
     'cal.import_file': 'JSON 文件',

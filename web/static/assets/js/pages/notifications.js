@@ -85,7 +85,7 @@ export default function notificationsPage(outlet, { query }) {
         m.recipient_kind === 'evaluator' ? h('span.chip', t('notice.to_evaluator')) : null),
       h('p.notice-body', linkified(m.body)),
       h('div.notice-actions', open,
-        m.read ? null : h('button.btn.btn-small.btn-ghost.notice-mark', { type: 'button', onclick: () => markOne(m, row) }, t('notice.mark_read'))));
+        m.read ? null : h('button.btn.btn-small.notice-mark', { type: 'button', onclick: () => markOne(m, row) }, t('notice.mark_read'))));
     return row;
   }
 
