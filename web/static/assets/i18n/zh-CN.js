@@ -176,6 +176,7 @@ export default {
     'inbox.col.unit': '责任单位',
     'inbox.col.case_no': '办件编号',
     'inbox.col.level': '总体评价',
+    'inbox.col.comment': '评价内容',
     'inbox.col.stage': '当前时限',
     'inbox.col.due': '截止日期',
     'inbox.col.countdown': '剩余时间',
