@@ -204,7 +204,7 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
+		chromedp.WindowSize(1366, 900),
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(acancel)
@@ -309,9 +309,9 @@ func (b *browser) a11yFail(t *testing.T, msg string) {
 	t.Error(msg)
 }
 
-// phone and desktop set the viewport: 375 px wide like a phone, or a desktop screen.
+// phone and desktop set the viewport: 375 px wide like a phone, or a 1366 px desktop screen.
 func phone() chromedp.Action   { return chromedp.EmulateViewport(375, 740, chromedp.EmulateMobile) }
-func desktop() chromedp.Action { return chromedp.EmulateViewport(1280, 900) }
+func desktop() chromedp.Action { return chromedp.EmulateViewport(1366, 900) }
 
 // noHorizontalScroll fails when the page is wider than the viewport (unusable at 375 px).
 func noHorizontalScroll(t *testing.T, b *browser, step string) {
