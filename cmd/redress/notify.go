@@ -8,7 +8,6 @@ import (
 
 	"redress/config"
 	"redress/notify"
-	"redress/pii"
 	"redress/store"
 )
 
@@ -20,9 +19,9 @@ import (
 // dev (redress dev) keeps the tracking links in the local copies of evaluators' SMS, so that the
 // citizen's pages can be reached from the administrator's notification centre.
 func buildNotifier(cfg config.Config, db *store.DB, dev bool) (*notify.Dispatcher, error) {
-	box, err := pii.ParseKeys(cfg.PIIKeys, cfg.PIIHashKey)
+	box, err := openBox(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("notifications: REDRESS_PII_KEYS / REDRESS_PII_HASH_KEY: %w", err)
+		return nil, fmt.Errorf("notifications: %w", err)
 	}
 	local := &notify.Local{DB: db, KeepLinks: dev}
 	var sms notify.Sender = local
