@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"redress/apperr"
+	"redress/indicators"
 	"redress/intake"
 	"redress/models"
 	"redress/store"
@@ -91,18 +92,17 @@ type rateCase struct {
 	UnitName    string    `json:"unit_name"`
 	CompletedAt time.Time `json:"completed_at"`
 	Rated       bool      `json:"rated"`
-	// Indicators are the optional indicators the page offers besides the overall level.
-	Indicators []string `json:"indicators"`
+	// Indicators are the codes of the optional indicators the page offers besides the overall
+	// level, from the indicator catalogue of the case's unit; IndicatorCatalogue names them.
+	Indicators         []string               `json:"indicators"`
+	IndicatorCatalogue []indicators.Indicator `json:"indicator_catalogue"`
 	// Tags are suggested tags; the citizen may pick some.
 	Tags []string `json:"tags"`
 }
 
-// QR rating indicators (the national scheme's 服务评价 dimensions) and suggested tag codes; the
-// UI shows their labels from its catalogue, the rating stores the codes.
-var (
-	rateIndicators = []string{"attitude", "efficiency", "convenience", "environment"}
-	rateTags       = []string{"slow", "unclear_guidance", "many_trips", "bad_attitude", "long_queue", "fast", "helpful", "clear_guidance"}
-)
+// Suggested tag codes; the UI shows their labels from its catalogue, the rating stores the
+// codes. The indicators come from the indicator catalogue of the case's unit.
+var rateTags = []string{"slow", "unclear_guidance", "many_trips", "bad_attitude", "long_queue", "fast", "helpful", "clear_guidance"}
 
 type caseRow struct {
 	CaseNo      string
@@ -158,8 +158,17 @@ func (s *Server) getRate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	cat, err := s.deps.Intake.IndicatorSource().For(c.Request().Context(), cr.UnitPath)
+	if err != nil {
+		return err
+	}
+	offered := cat.Offered()
+	codes := make([]string, len(offered))
+	for i, ind := range offered {
+		codes[i] = ind.Code
+	}
 	return c.JSON(http.StatusOK, rateCase{ItemName: cr.ItemName, UnitName: cr.UnitName, CompletedAt: cr.CompletedAt,
-		Rated: ev != nil, Indicators: rateIndicators, Tags: rateTags})
+		Rated: ev != nil, Indicators: codes, IndicatorCatalogue: offered, Tags: rateTags})
 }
 
 // rateRequest is what the rating page posts.

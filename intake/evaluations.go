@@ -585,7 +585,51 @@ func (s *Service) checkCases(ctx context.Context, scope store.Scope, r *Evaluati
 			}
 		}
 	}
+	if err := s.checkIndicators(ctx, r, inScope); err != nil {
+		return nil, err
+	}
 	return inScope, nil
+}
+
+// checkIndicators refuses a rating that names an indicator outside the catalogue of any of
+// its cases' units (the nearest jurisdiction's catalogue, else the default): an unknown name
+// cannot be told to be staff, process or platform, so it could be neither appealed nor routed.
+func (s *Service) checkIndicators(ctx context.Context, r *EvaluationRequest, cases []caseInfo) error {
+	seen := map[string]bool{}
+	for _, c := range cases {
+		if seen[c.Path] {
+			continue
+		}
+		seen[c.Path] = true
+		cat, err := s.indicators().For(ctx, c.Path)
+		if err != nil {
+			return fmt.Errorf("evaluation %s: %w", r.EvaluationID, err)
+		}
+		check := func(field string, levels map[string]string) error {
+			keys := make([]string, 0, len(levels))
+			for k := range levels {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				if _, ok := cat.Get(k); !ok {
+					return apperr.Invalid(field+"."+k, "unknown_indicator", "indicator %q is not in the indicator catalogue of case %q's unit (GET /api/v1/indicators?unit=…)", k, c.CaseNo)
+				}
+			}
+			return nil
+		}
+		if err := check("levels", r.Levels); err != nil {
+			return err
+		}
+		if r.Theme != nil {
+			for i, it := range r.Theme.Items {
+				if err := check(fmt.Sprintf("theme.items[%d].levels", i), it.Levels); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // rating is one evaluation on its way to the database: the rows it stores, built from its

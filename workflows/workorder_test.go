@@ -56,6 +56,7 @@ var testPolicy = activities.Policy{
 
 type env struct {
 	*testsuite.TestWorkflowEnvironment
+	exclusions []activities.Exclusion // ExcludeIndicators calls
 	events []activities.Event
 }
 
@@ -83,6 +84,10 @@ func newEnvD(t *testing.T, disp activities.Dispatch) *env {
 	e.RegisterActivity(a)
 	e.OnActivity(a.MarkStarted, mock.Anything, mock.Anything).Return(nil)
 	e.OnActivity(a.ExcludeRating, mock.Anything, mock.Anything).Return(nil)
+	e.OnActivity(a.ExcludeIndicators, mock.Anything, mock.Anything).Return(func(_ context.Context, x activities.Exclusion) error {
+		e.exclusions = append(e.exclusions, x)
+		return nil
+	})
 	e.OnActivity(a.LoadPolicy, mock.Anything, mock.Anything).Return(testPolicy, nil)
 	e.OnActivity(a.ResolveDispatch, mock.Anything, mock.Anything).Return(disp, nil)
 	e.OnActivity(a.ResolveUnit, mock.Anything, mock.Anything).Return(

@@ -77,6 +77,9 @@ export default {
     'indicator.platform': '平台易用性',
     'indicator.process': '办事流程',
     'indicator.environment': '服务环境',
+    'indicator.conduct': '工作作风',
+    'indicator.procedure': '办事流程',
+    'indicator.materials': '申请材料',
 
     'channel.window_device': '窗口评价器',
     'channel.qr_code': '二维码',
