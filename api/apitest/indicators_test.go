@@ -108,7 +108,7 @@ func TestUpheldAppealKeepsProcessComplaints(t *testing.T) {
 		if fmt.Sprint(decided["excluded_indicators"]) != "[attitude]" || fmt.Sprint(decided["remaining_indicators"]) != "[efficiency platform]" {
 			t.Errorf("timeline of the decision %v", decided)
 		}
-		if n := e.count(t, "notifications", "work_order_id = ? AND template = ? AND role = ? AND unit_path = ?", id, "appeal_upheld_notice", models.RoleAdministrator, "/gd/sz/"); n != 1 {
+		if n := e.count(t, "notifications", "work_order_id = ? AND template = ? AND role = ? AND unit_path = ?", id, "appeal_upheld_notice", models.RoleAdministrator, "/gd/sz/sz-ft/"); n != 1 {
 			t.Errorf("%d 通报 to the administration, want 1", n)
 		}
 		// The order goes on for the process and platform complaints.
