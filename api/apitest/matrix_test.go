@@ -293,6 +293,8 @@ var matrixRoutes = map[string]routeSpec{
 		return request{method: "GET", path: "/api/v1/publications/" + c.code() + "/2020-01/1"}
 	}},
 	"GET /api/v1/public/results": {admits: []string{"anonymous"}, req: get("/api/v1/public/results?month=2020-01"), want: always(200)},
+	// The indicator catalogue is public: rating pages and channels build their forms on it.
+	"GET /api/v1/indicators": {admits: []string{"anonymous"}, req: get("/api/v1/indicators?unit=sz-ns-tax"), want: always(200)},
 	"POST /api/v1/reports": {admits: []string{"administrator", "supervisor", "auditor"}, want: always(422), req: func(cell) request {
 		return request{method: "POST", path: "/api/v1/reports", body: map[string]any{}}
 	}},

@@ -52,7 +52,7 @@ export default function ratePage(outlet, { params }) {
     const commentId = uid('comment');
     const comment = h('textarea', { id: commentId, name: 'comment', rows: 4, maxlength: 500, placeholder: t('rate.comment_placeholder') });
     const submit = h('button.btn.btn-primary.btn-lg.btn-block', { type: 'submit', disabled: true }, t('rate.submit'));
-    // The 分项评价 box offers the indicator catalogue of the case's unit; its names are the
+    // The indicators box offers the indicator catalogue of the case's unit; its names are the
     // jurisdiction's own (a catalogue may hold indicators the UI catalogue does not know).
     const names = Object.fromEntries((c.indicator_catalogue || []).map((i) => [i.code, i.name]));
     const nameOf = (ind) => names[ind] || label('indicator', ind);
