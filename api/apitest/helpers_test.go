@@ -64,6 +64,7 @@ type envOptions struct {
 	bodyLimit string
 	oidc      *auth.OIDC // sign-in through an OIDC provider (issue 6); nil: not configured
 	dev       bool       // the dev sign-in routes (demo users)
+	now       func() time.Time // the clock of the banners; nil: time.Now
 }
 
 var queueUnsafe = regexp.MustCompile(`[^A-Za-z0-9]+`)
@@ -107,6 +108,10 @@ func newEnv(t *testing.T, db *store.DB, o envOptions) *env {
 	if o.starter != nil {
 		is = o.starter
 	}
+	now := time.Now
+	if o.now != nil {
+		now = o.now
+	}
 	reg := prometheus.NewRegistry()
 	srv := api.New(api.Deps{
 		DB:        db,
@@ -122,7 +127,7 @@ func newEnv(t *testing.T, db *store.DB, o envOptions) *env {
 		Gatherer:  reg,
 		Web:       web.FS,
 		Calendars: calendar.NewCache(db, 0),
-		Banners:   api.CalendarBanners(db, time.Now),
+		Banners:   api.CalendarBanners(db, now),
 		BodyLimit: o.bodyLimit,
 	})
 	hs := httptest.NewServer(srv.Handler())
