@@ -109,6 +109,10 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 	if err != nil {
 		return err
 	}
+	jobs, err := resultsJobs(cfg)
+	if err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	wctx, cancelWorker := context.WithCancel(ctx)
 	defer cancelWorker()
@@ -116,7 +120,7 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		werr <- worker.Run(wctx, worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery, WorkflowCache: cfg.WorkflowCache, Notify: notifier, Results: resultsJobs(cfg)})
+		werr <- worker.Run(wctx, worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery, WorkflowCache: cfg.WorkflowCache, Notify: notifier, Results: jobs})
 	}()
 
 	err = serveHTTP(ctx, cfg.HTTPAddr, srv.Handler(), func(a net.Addr) {
