@@ -239,6 +239,7 @@ func (e *env) do(t *testing.T, rq request) response {
 	if res.Header.Get("X-Request-Id") == "" {
 		t.Errorf("%s %s answered %d without X-Request-Id", rq.method, rq.path, res.StatusCode)
 	}
+	checkContract(t, req, out)
 	return out
 }
 
