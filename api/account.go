@@ -75,13 +75,18 @@ func (s *Server) demoLogin(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
+	if err := s.guard.signInAllowed(c.RealIP(), req.Login); err != nil {
+		return err
+	}
 	p, err := s.loadPrincipal(c.Request().Context(), req.Login)
 	if err != nil {
 		return err
 	}
 	if p == nil || p.User.Disabled {
+		s.guard.signInFailed(req.Login)
 		return apperr.Invalid("login", "unknown_user", "no enabled user %q", req.Login)
 	}
+	s.guard.signInSucceeded(req.Login)
 	tok, exp, err := s.deps.Tokens.Issue(p.User.Login, s.deps.TokenTTL)
 	if err != nil {
 		return err

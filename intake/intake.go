@@ -93,6 +93,10 @@ const (
 )
 
 var (
+	// EarliestCompletion bounds completed_at from below: the national 好差评 scheme
+	// (国办发〔2019〕51号) runs from December 2019.
+	EarliestCompletion = time.Date(2019, 12, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
+
 	codeRe      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]*$`)
 	indicatorRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
 	phoneRe     = regexp.MustCompile(`^\+?[0-9][0-9-]{4,19}$`)

@@ -64,6 +64,10 @@ type envOptions struct {
 	bodyLimit string
 	oidc      *auth.OIDC // sign-in through an OIDC provider (issue 6); nil: not configured
 	dev       bool       // the dev sign-in routes (demo users)
+	// limits are the server's rate limits; nil sets them so high that the many requests of
+	// one test from one address are never limited (hardening_test sets low ones).
+	limits       *api.Limits
+	metricsToken string // the bearer token /metrics requires; empty: none
 }
 
 var queueUnsafe = regexp.MustCompile(`[^A-Za-z0-9]+`)
@@ -108,7 +112,13 @@ func newEnv(t *testing.T, db *store.DB, o envOptions) *env {
 		is = o.starter
 	}
 	reg := prometheus.NewRegistry()
+	limits := api.Limits{Anonymous: 1e6, AnonymousBurst: 1e6, SignIn: 1e6, SignInBurst: 1e6}
+	if o.limits != nil {
+		limits = *o.limits
+	}
 	srv := api.New(api.Deps{
+		Limits:       limits,
+		MetricsToken: o.metricsToken,
 		DB:        db,
 		Temporal:  temporalClient,
 		Tokens:    issuer,
