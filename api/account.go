@@ -2,12 +2,14 @@ package api
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"redress/apperr"
 	"redress/models"
+	"redress/orgfile"
 	"redress/store"
 )
 
@@ -50,6 +52,9 @@ func (s *Server) demoUsers(c echo.Context) error {
 	}
 	out := make([]userJSON, 0, len(users))
 	for _, u := range users {
+		if !demoLogins()[u.Login] {
+			continue
+		}
 		gs, err := store.GrantsOf(ctx, s.deps.DB, u.ID)
 		if err != nil {
 			return err
@@ -69,6 +74,22 @@ type loginResponse struct {
 	User      userJSON  `json:"user"`
 }
 
+// demoLogins are the logins the demo sign-in admits: the demo organisation's users, except
+// the integration login (a machine's, which gets its token from `redress token`).
+var demoLogins = sync.OnceValue(func() map[string]bool {
+	out := map[string]bool{}
+	for _, u := range orgfile.Demo().Users {
+		machine := len(u.Roles) > 0
+		for _, r := range u.Roles {
+			machine = machine && r.Role == models.RoleIntegration
+		}
+		if !machine {
+			out[u.Login] = true
+		}
+	}
+	return out
+})
+
 // demoLogin signs a demo user in without a password (dev only).
 func (s *Server) demoLogin(c echo.Context) error {
 	var req loginRequest
@@ -82,7 +103,9 @@ func (s *Server) demoLogin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if p == nil || p.User.Disabled {
+	if p == nil || p.User.Disabled || !demoLogins()[req.Login] {
+		// Only the demo organisation's people sign in without a password: not a user an
+		// administrator created, nor the channel systems' integration login.
 		s.guard.signInFailed(req.Login)
 		return apperr.Invalid("login", "unknown_user", "no enabled user %q", req.Login)
 	}

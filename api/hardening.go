@@ -259,7 +259,6 @@ func (g *guard) countRefused(route string, status int) {
 	g.mu.Unlock()
 }
 
-
 // withAnonymousLimit limits requests without a token per address: the rating page, the
 // tracking link, the public results and every refused anonymous request alike.
 func (s *Server) withAnonymousLimit(next echo.HandlerFunc) echo.HandlerFunc {

@@ -97,11 +97,11 @@ func TestSmallHardening(t *testing.T) {
 	})
 	t.Run("client-chosen request ids are sanitised", func(t *testing.T) {
 		for id, keep := range map[string]bool{
-			"abc-123_x.y":             true,
+			"abc-123_x.y":              true,
 			"=HYPERLINK(\"http://x\")": false,
-			strings.Repeat("a", 65):   false,
-			"a b":                     false,
-			"中文":                      false,
+			strings.Repeat("a", 65):    false,
+			"a b":                      false,
+			"中文":                       false,
 		} {
 			r := e.do(t, request{method: "GET", path: "/healthz", header: map[string]string{"X-Request-ID": id}})
 			got := r.header.Get("X-Request-Id")
@@ -206,4 +206,38 @@ func TestRateLimits(t *testing.T) {
 		}
 		wantError(t, slow.do(t, request{method: "POST", path: "/api/v1/auth/demo-login", body: map[string]string{"login": "ft-officer"}}), http.StatusTooManyRequests, "too_many_sign_ins", "")
 	})
+}
+
+// TestDemoSignInOnlyDemoPeople (finding 7): the password-less demo sign-in admits the demo
+// organisation's people only: not the integration login, not a user an administrator created.
+func TestDemoSignInOnlyDemoPeople(t *testing.T) {
+	db := storetest.Open(t, migrations.SQLite)
+	e := newEnv(t, db, envOptions{dev: true})
+	wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/admin/users", login: "sz-admin",
+		body: map[string]any{"login": "real-person", "name": "王五"}}), http.StatusCreated)
+	for _, login := range []string{"channel", "real-person"} {
+		wantError(t, e.do(t, request{method: "POST", path: "/api/v1/auth/demo-login", body: map[string]string{"login": login}}),
+			http.StatusUnprocessableEntity, "unknown_user", "login")
+	}
+	wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/auth/demo-login", body: map[string]string{"login": "ft-officer"}}), http.StatusOK)
+	r := e.do(t, request{method: "GET", path: "/api/v1/auth/demo-users"})
+	if strings.Contains(string(r.body), `"real-person"`) || strings.Contains(string(r.body), `"channel"`) {
+		t.Errorf("demo users list %s", r.body)
+	}
+}
+
+// TestNoSelfGrant (finding 4): an administrator cannot grant themselves a role (they could
+// become the unit's officer, act and reveal the evaluator's phone); another may.
+func TestNoSelfGrant(t *testing.T) {
+	db := storetest.Open(t, migrations.SQLite)
+	e := newEnv(t, db, envOptions{})
+	for _, login := range []string{"sz-admin", "gd-admin"} {
+		wantError(t, e.do(t, request{method: "POST", path: "/api/v1/admin/users/" + login + "/roles", login: login,
+			body: map[string]any{"role": "officer", "unit": "sz-ft-tax"}}), http.StatusForbidden, "cannot_grant_self", "")
+	}
+	if n := e.count(t, "role_assignments", "user_id IN (SELECT id FROM users WHERE login IN (?, ?))", "sz-admin", "gd-admin"); n != 2 {
+		t.Errorf("%d roles held by the two administrators, want their own 2", n)
+	}
+	wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/admin/users/sz-admin/roles", login: "gd-admin",
+		body: map[string]any{"role": "officer", "unit": "sz-ft-tax"}}), http.StatusCreated)
 }
