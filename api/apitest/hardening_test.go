@@ -214,7 +214,7 @@ func TestDemoSignInOnlyDemoPeople(t *testing.T) {
 	db := storetest.Open(t, migrations.SQLite)
 	e := newEnv(t, db, envOptions{dev: true})
 	wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/admin/users", login: "sz-admin",
-		body: map[string]any{"login": "real-person", "name": "王五"}}), http.StatusCreated)
+		body: map[string]any{"login": "real-person", "name": "王五", "roles": []map[string]string{{"role": "officer", "unit": "sz-ft-tax"}}}}), http.StatusCreated)
 	for _, login := range []string{"channel", "real-person"} {
 		wantError(t, e.do(t, request{method: "POST", path: "/api/v1/auth/demo-login", body: map[string]string{"login": login}}),
 			http.StatusUnprocessableEntity, "unknown_user", "login")
@@ -240,4 +240,50 @@ func TestNoSelfGrant(t *testing.T) {
 	}
 	wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/admin/users/sz-admin/roles", login: "gd-admin",
 		body: map[string]any{"role": "officer", "unit": "sz-ft-tax"}}), http.StatusCreated)
+}
+
+// TestIdentityNormalised (finding 2): the spellings of one mobile number and the case of an
+// ID number's check letter are one person: the masked search finds every rating of theirs
+// (before, "+86 137-0013-7000" and "13700137000" were two people), and an 18-character ID
+// number with a wrong GB 11643 check character is refused.
+func TestIdentityNormalised(t *testing.T) {
+	db := storetest.Open(t, migrations.SQLite)
+	e := newEnv(t, db, envOptions{})
+	spellings := []string{"13700137000", "+86 137-0013-7000", "0086 13700137000", "1-3700137000"}
+	for i, phone := range spellings {
+		c := uniq("PH")
+		e.postCase(t, c, "sz-ft-tax", "S0001")
+		b := evalBody(uniq("EPH"), []string{c}, models.Satisfied, time.Now().Add(-time.Minute))
+		b["evaluator"] = map[string]any{"name": evaluatorName, "phone": phone}
+		if i == 0 {
+			b["evaluator"] = map[string]any{"name": evaluatorName, "phone": phone, "id_number": "11010519491231002x"}
+		}
+		wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/evaluations", login: "channel", body: b}), http.StatusCreated)
+	}
+	var found struct {
+		Total int `json:"total"`
+	}
+	r := e.do(t, request{method: "GET", path: "/api/v1/evaluations?phone=%2B8613700137000", login: "sz-admin"})
+	wantStatus(t, r, http.StatusOK)
+	r.decode(t, &found)
+	if found.Total != len(spellings) {
+		t.Errorf("search by another spelling found %d of %d ratings: %s", found.Total, len(spellings), r)
+	}
+	if n := e.count(t, "evaluations", "evaluator_phone_hash <> ''"); n != int64(len(spellings)) {
+		t.Fatalf("%d ratings with a phone", n)
+	}
+	var hashes []string
+	if err := db.Table("evaluations").Distinct("evaluator_phone_hash").Where("evaluator_phone_hash <> ''").Pluck("evaluator_phone_hash", &hashes).Error; err != nil || len(hashes) != 1 {
+		t.Errorf("%d distinct phone hashes (%v), want 1", len(hashes), err)
+	}
+	r = e.do(t, request{method: "GET", path: "/api/v1/evaluations?id_number=11010519491231002X", login: "sz-admin"})
+	r.decode(t, &found)
+	if found.Total != 1 {
+		t.Errorf("search by upper-case X: %s", r)
+	}
+	c := uniq("PH")
+	e.postCase(t, c, "sz-ft-tax", "S0001")
+	b := evalBody(uniq("EPH"), []string{c}, models.Satisfied, time.Now().Add(-time.Minute))
+	b["evaluator"] = map[string]any{"name": evaluatorName, "id_number": "110105194912310021"}
+	wantError(t, e.do(t, request{method: "POST", path: "/api/v1/evaluations", login: "channel", body: b}), http.StatusUnprocessableEntity, "invalid_id_number", "evaluator.id_number")
 }

@@ -300,7 +300,7 @@ func caseBody(caseNo, unit, staff string, completed time.Time) map[string]any {
 		"unit":         unit,
 		"channel":      "window_device",
 		"completed_at": completed.Format(time.RFC3339Nano),
-		"applicant":    map[string]any{"name": "李四", "phone": "13900001111", "id_number": "440301198001011111"},
+		"applicant":    map[string]any{"name": "李四", "phone": "13900001111", "id_number": "440301198001001111"},
 	}
 	if staff != "" {
 		b["staff"] = staff

@@ -74,7 +74,24 @@ func buildAPI(ctx context.Context, cfg config.Config, db *store.DB, tc client.Cl
 		TrustedProxies: proxies,
 		TokenTTL:       cfg.TokenTTL,
 		Dev:            dev,
+		Limits:         api.Limits{Anonymous: cfg.AnonymousRate, AnonymousBurst: int(3 * cfg.AnonymousRate), SignIn: cfg.SignInRate},
+		MetricsToken:   cfg.MetricsToken,
+		MetricsOff:     cfg.MetricsAddr != "",
 	}), nil
+}
+
+// serveAPI serves the API on cfg.HTTPAddr and, when REDRESS_METRICS_ADDR is set, the
+// metrics on that separate address, with the server's background jobs, until ctx ends.
+func serveAPI(ctx context.Context, cfg config.Config, srv *api.Server, ready func(net.Addr)) error {
+	go srv.Run(ctx)
+	if cfg.MetricsAddr != "" {
+		go func() {
+			if err := serveHTTP(ctx, cfg.MetricsAddr, srv.MetricsHandler(), nil); err != nil {
+				slog.Error("metrics listener", "addr", cfg.MetricsAddr, "err", err)
+			}
+		}()
+	}
+	return serveHTTP(ctx, cfg.HTTPAddr, srv.Handler(), ready)
 }
 
 // serveHTTP listens on addr and serves until ctx ends, then drains for up to 10 s.

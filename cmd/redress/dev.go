@@ -130,7 +130,7 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 		werr <- worker.Run(wctx, worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery, WorkflowCache: cfg.WorkflowCache, Notify: notifier, Results: resultsJobs(cfg)})
 	}()
 
-	err = serveHTTP(ctx, cfg.HTTPAddr, srv.Handler(), func(a net.Addr) {
+	err = serveAPI(ctx, cfg, srv, func(a net.Addr) {
 		slog.Info("redress dev is up",
 			"web", "http://"+a.String()+"/",
 			"api", "http://"+a.String()+"/api/v1",
