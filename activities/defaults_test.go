@@ -60,7 +60,8 @@ func defaultsFixture(t *testing.T, db *store.DB, ages []int) *intake.Service {
 // its window, one rated and one whose intake failed get none.
 func TestApplyDefaultRatingsCatchesUp(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		defaultsFixture(t, db, []int{30, 20, 9, 8, 3})
+		// 13 and 12 days: the 7-day window and the 3-day late-upload grace have both passed.
+		defaultsFixture(t, db, []int{30, 20, 13, 12, 3})
 		a := &activities.Activities{DB: db, Calendars: calendar.NewCache(db, 0)}
 		ctx := context.Background()
 		var wg sync.WaitGroup

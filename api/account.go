@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -118,17 +119,32 @@ func (s *Server) demoLogin(c echo.Context) error {
 	return c.JSON(http.StatusOK, loginResponse{Token: tok, ExpiresAt: exp, User: toUserJSON(p.User, p.Grants)})
 }
 
-// Banner is a message every signed-in user sees at the top of the UI.
+// Banner is a message shown at the top of the UI to the signed-in users who can act on it. The
+// UI shows its own words for Code (filled with Data); Message is the English text for scripts.
 type Banner struct {
 	Level   string `json:"level"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Data fills the UI's message for Code (e.g. {"year": 2027}).
+	Data map[string]any `json:"data,omitempty"`
+	// Audience lists the roles that see the banner (any of them); empty means every signed-in
+	// user. A banner goes only to those who can act on it: an officer cannot import a calendar.
+	Audience []string `json:"-"`
 }
 
 func (s *Server) banners(c echo.Context) error {
 	out := []Banner{}
-	if s.deps.Banners != nil {
-		out = append(out, s.deps.Banners(c.Request().Context())...)
+	if s.deps.Banners == nil {
+		return c.JSON(http.StatusOK, out)
+	}
+	var roles []string
+	if p := principal(c); p != nil {
+		roles = p.Roles()
+	}
+	for _, b := range s.deps.Banners(c.Request().Context()) {
+		if len(b.Audience) == 0 || slices.ContainsFunc(b.Audience, func(r string) bool { return slices.Contains(roles, r) }) {
+			out = append(out, b)
+		}
 	}
 	return c.JSON(http.StatusOK, out)
 }

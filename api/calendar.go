@@ -232,6 +232,9 @@ func (s *Server) removeOverride(c echo.Context) error {
 	return c.JSON(http.StatusOK, ch)
 }
 
+// calendarAudience are the roles that import calendars: only they see the calendar banners.
+var calendarAudience = []string{models.RoleAdministrator, models.RoleSysadmin}
+
 // CalendarBanners reports uncovered calendar years: this year is an error, next year a
 // warning from November on (the State Council's notice comes out in November or December).
 func CalendarBanners(db *store.DB, now func() time.Time) func(context.Context) []Banner {
@@ -248,11 +251,11 @@ func CalendarBanners(db *store.DB, now func() time.Time) func(context.Context) [
 		t := now().In(calendar.Zone())
 		var out []Banner
 		if y := t.Year(); !have[y] {
-			out = append(out, Banner{Level: "error", Code: "calendar_year_missing",
+			out = append(out, Banner{Level: "error", Code: "calendar_year_missing", Data: map[string]any{"year": y}, Audience: calendarAudience,
 				Message: fmt.Sprintf("The working-day calendar has no data for %d: deadlines cannot be computed until an administrator imports it.", y)})
 		}
 		if y := t.Year() + 1; !have[y] && t.Month() >= time.November {
-			out = append(out, Banner{Level: "warning", Code: "calendar_next_year_missing",
+			out = append(out, Banner{Level: "warning", Code: "calendar_next_year_missing", Data: map[string]any{"year": y}, Audience: calendarAudience,
 				Message: fmt.Sprintf("The working-day calendar for %d is not imported yet: import it as soon as the State Council publishes the notice.", y)})
 		}
 		return out

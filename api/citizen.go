@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"redress/apperr"
+	"redress/calendar"
 	"redress/intake"
 	"redress/models"
 	"redress/store"
@@ -91,6 +92,12 @@ type rateCase struct {
 	UnitName    string    `json:"unit_name"`
 	CompletedAt time.Time `json:"completed_at"`
 	Rated       bool      `json:"rated"`
+	// WindowClosesAt is when the rating window ends (24:00 of its last day, Asia/Shanghai);
+	// absent when it cannot be computed yet (the calendar year is not imported: the rating is
+	// then accepted, never suppressed). WindowOpen says whether a rating is still accepted, so
+	// that the page explains a closed window before the citizen types anything.
+	WindowClosesAt *time.Time `json:"window_closes_at,omitempty"`
+	WindowOpen     bool       `json:"window_open"`
 	// Indicators are the optional indicators the page offers besides the overall level.
 	Indicators []string `json:"indicators"`
 	// Tags are suggested tags; the citizen may pick some.
@@ -110,6 +117,7 @@ type caseRow struct {
 	UnitName    string
 	UnitPath    string
 	CompletedAt time.Time
+	ClosesAt    *time.Time
 	Applicant   string
 	Phone       string
 	IDNumber    string
@@ -119,7 +127,7 @@ func (s *Server) loadCase(c echo.Context, caseNo string) (caseRow, error) {
 	var rows []caseRow
 	err := s.deps.DB.WithContext(c.Request().Context()).Table("service_cases").
 		Select("service_cases.case_no, service_cases.item_name, units.name AS unit_name, units.path AS unit_path, "+
-			"service_cases.completed_at, service_cases.applicant_name AS applicant, service_cases.applicant_phone AS phone, "+
+			"service_cases.completed_at, service_cases.rating_closes_at AS closes_at, service_cases.applicant_name AS applicant, service_cases.applicant_phone AS phone, "+
 			"service_cases.applicant_id_number AS id_number").
 		Joins("JOIN units ON units.id = service_cases.unit_id").
 		Where("service_cases.case_no = ?", caseNo).Limit(1).Scan(&rows).Error
@@ -158,8 +166,25 @@ func (s *Server) getRate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, rateCase{ItemName: cr.ItemName, UnitName: cr.UnitName, CompletedAt: cr.CompletedAt,
-		Rated: ev != nil, Indicators: rateIndicators, Tags: rateTags})
+	out := rateCase{ItemName: cr.ItemName, UnitName: cr.UnitName, CompletedAt: cr.CompletedAt,
+		Rated: ev != nil, WindowOpen: true, Indicators: rateIndicators, Tags: rateTags}
+	closes := cr.ClosesAt
+	if closes == nil {
+		t, err := s.deps.Intake.WindowCloses(c.Request().Context(), cr.UnitPath, cr.CompletedAt)
+		switch {
+		case errors.Is(err, calendar.ErrYearNotCovered):
+			// Intake accepts the rating then (see intake's window check): the page offers it.
+		case err != nil:
+			return err
+		default:
+			closes = &t
+		}
+	}
+	if closes != nil {
+		out.WindowClosesAt = closes
+		out.WindowOpen = !time.Now().After(*closes)
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 // rateRequest is what the rating page posts.

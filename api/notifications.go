@@ -2,12 +2,14 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"redress/apperr"
 	"redress/models"
@@ -22,6 +24,7 @@ import (
 func (s *Server) routesNotifications() {
 	v1 := s.e.Group("/api/v1")
 	v1.GET("/notifications", s.listNotifications)
+	v1.POST("/notifications/read", s.markNotificationsRead)
 	v1.GET("/notifications/outbox", s.listOutbox)
 	v1.POST("/notifications/outbox/:id/resend", s.resendNotification)
 }
@@ -37,6 +40,8 @@ type inboxJSON struct {
 	Template      string    `json:"template"`
 	Body          string    `json:"body"`
 	ReceivedAt    time.Time `json:"received_at"`
+	// Read: the caller has marked the message read (POST /notifications/read).
+	Read bool `json:"read"`
 }
 
 type inboxListJSON struct {
@@ -44,6 +49,23 @@ type inboxListJSON struct {
 	Total    int64       `json:"total"`
 	Page     int         `json:"page"`
 	PageSize int         `json:"page_size"`
+	// Unread counts the caller's unread messages in the whole inbox (not only this page): the
+	// header's badge.
+	Unread int64 `json:"unread"`
+}
+
+// notificationRead records that a staff member read an inbox message (the notification centre).
+type notificationRead struct {
+	Login     string `gorm:"primaryKey"`
+	MessageID string `gorm:"primaryKey"`
+	ReadAt    time.Time
+}
+
+func (notificationRead) TableName() string { return "notification_reads" }
+
+// unreadBy keeps the messages login has not read.
+func unreadBy(q *gorm.DB, login string) *gorm.DB {
+	return q.Where("NOT EXISTS (SELECT 1 FROM notification_reads r WHERE r.message_id = notification_inbox.id AND r.login = ?)", login)
 }
 
 // recipientScope restricts a query on a table with unit_path, role and recipient_kind columns
@@ -102,17 +124,99 @@ func (s *Server) listNotifications(c echo.Context) error {
 		}
 		return q
 	}
-	rows, total, err := store.Page[notify.InboxMessage](base, "received_at DESC, id", page, size)
+	unreadOnly := false
+	switch c.QueryParam("unread") {
+	case "", "false":
+	case "true":
+		unreadOnly = true
+	default:
+		return apperr.Invalid("unread", "invalid_unread", "unread must be true or false")
+	}
+	scoped := base
+	if unreadOnly {
+		scoped = func() *gorm.DB { return unreadBy(base(), p.User.Login) }
+	}
+	rows, total, err := store.Page[notify.InboxMessage](scoped, "received_at DESC, id", page, size)
 	if err != nil {
 		return err
 	}
 	out := inboxListJSON{Items: make([]inboxJSON, len(rows)), Total: total, Page: page, PageSize: size}
+	if err := unreadBy(base(), p.User.Login).Count(&out.Unread).Error; err != nil {
+		return err
+	}
+	ids := make([]string, len(rows))
+	for i, m := range rows {
+		ids[i] = m.ID
+	}
+	read := map[string]bool{}
+	if len(ids) > 0 {
+		var got []string
+		if err := s.deps.DB.WithContext(c.Request().Context()).Model(&notificationRead{}).
+			Where("login = ? AND message_id IN ?", p.User.Login, ids).Pluck("message_id", &got).Error; err != nil {
+			return err
+		}
+		for _, id := range got {
+			read[id] = true
+		}
+	}
 	for i, m := range rows {
 		// The local sender stores evaluators' messages masked already.
 		out.Items[i] = inboxJSON{ID: m.ID, WorkOrderID: m.WorkOrderID, Channel: m.Channel, RecipientKind: m.RecipientKind,
-			UnitPath: m.UnitPath, Role: m.Role, Address: m.Address, Template: m.Template, Body: m.Body, ReceivedAt: m.ReceivedAt}
+			UnitPath: m.UnitPath, Role: m.Role, Address: m.Address, Template: m.Template, Body: m.Body, ReceivedAt: m.ReceivedAt,
+			Read: read[m.ID]}
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// maxMarkRead bounds one mark-read request (ids given, or "all" unread messages at once).
+const maxMarkRead = 1000
+
+type markReadRequest struct {
+	IDs []string `json:"ids"`
+	All bool     `json:"all"`
+}
+
+// markNotificationsRead marks messages of the caller's inbox read: the ids given, or with
+// all=true every unread one (up to maxMarkRead a call; the answer's unread says what is left).
+// Ids outside the caller's inbox are ignored, so that nobody learns another inbox's ids.
+func (s *Server) markNotificationsRead(c echo.Context) error {
+	var req markReadRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if !req.All && len(req.IDs) == 0 {
+		return apperr.Invalid("ids", "required", "give ids or all=true")
+	}
+	if len(req.IDs) > maxMarkRead {
+		return apperr.Invalid("ids", "too_many", "at most %d ids", maxMarkRead)
+	}
+	p := principal(c)
+	ctx := c.Request().Context()
+	db := s.deps.DB.WithContext(ctx)
+	q := unreadBy(recipientScope(db.Model(&notify.InboxMessage{}), "notification_inbox", p.Grants), p.User.Login)
+	if !req.All {
+		q = q.Where("id IN ?", req.IDs)
+	}
+	var ids []string
+	if err := q.Limit(maxMarkRead).Pluck("id", &ids).Error; err != nil {
+		return err
+	}
+	if len(ids) > 0 {
+		now := time.Now().UTC()
+		rows := make([]notificationRead, len(ids))
+		for i, id := range ids {
+			rows[i] = notificationRead{Login: p.User.Login, MessageID: id, ReadAt: now}
+		}
+		// A concurrent mark of the same message (another tab) is not an error.
+		if err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 200).Error; err != nil {
+			return fmt.Errorf("mark notifications read: %w", err)
+		}
+	}
+	var unread int64
+	if err := unreadBy(recipientScope(db.Model(&notify.InboxMessage{}), "notification_inbox", p.Grants), p.User.Login).Count(&unread).Error; err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"marked": len(ids), "unread": unread})
 }
 
 type outboxJSON struct {

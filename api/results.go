@@ -186,6 +186,7 @@ func ResultsBanners(db *store.DB, pol stats.AlarmPolicy, now func() time.Time) f
 			return nil
 		}
 		return []Banner{{Level: "warning", Code: "suppressed_ratings_suspected",
+			Data: map[string]any{"units": len(alarms), "days": pol.Days},
 			Message: fmt.Sprintf("%d unit(s) had many ratings and no bad review in %d days: check for suppressed ratings (GET /api/v1/stats/alarms).", len(alarms), pol.Days)}}
 	}
 }

@@ -60,10 +60,19 @@ func (s *Service) ApplyDefaultRatings(ctx context.Context, batch int) (DefaultRu
 		run.WindowsComputed++
 	}
 
-	// The same margin as the intake's refusal, so an accepted late rating and a default
-	// never meet.
-	cutoff := now.Add(-clockSkew)
+	// The same grace and margin as the intake's refusal, so an accepted late upload and a
+	// default never meet. The query takes the windows that closed at least the shortest grace
+	// of any policy ago; each case is then held to its own policy's grace.
+	minGrace, err := s.shortestGrace(ctx)
+	if err != nil {
+		return run, err
+	}
+	cutoff := now.Add(-clockSkew - minGrace)
 	policies := map[string]RatingPolicy{}
+	// Keyset over (rating_closes_at, case_no): cases still in a longer grace are passed over,
+	// not read again by the next batch.
+	var afterAt time.Time
+	afterNo := ""
 	for {
 		if err := ctx.Err(); err != nil {
 			return run, err
@@ -73,12 +82,15 @@ func (s *Service) ApplyDefaultRatings(ctx context.Context, batch int) (DefaultRu
 			RatingClosesAt time.Time
 			Path           string
 		}
-		err := s.DB.WithContext(ctx).Table("service_cases").
+		q := s.DB.WithContext(ctx).Table("service_cases").
 			Select("service_cases.case_no, service_cases.rating_closes_at, units.path").
 			Joins("JOIN units ON units.id = service_cases.unit_id").
 			Where("service_cases.ratable AND service_cases.rating_closes_at <= ?", cutoff).
-			Where("NOT EXISTS (SELECT 1 FROM evaluation_cases ec WHERE ec.case_no = service_cases.case_no)").
-			Order("service_cases.rating_closes_at").Limit(batch).Scan(&due).Error
+			Where("NOT EXISTS (SELECT 1 FROM evaluation_cases ec WHERE ec.case_no = service_cases.case_no)")
+		if afterNo != "" {
+			q = q.Where("(service_cases.rating_closes_at > ? OR (service_cases.rating_closes_at = ? AND service_cases.case_no > ?))", afterAt, afterAt, afterNo)
+		}
+		err := q.Order("service_cases.rating_closes_at, service_cases.case_no").Limit(batch).Scan(&due).Error
 		if err != nil {
 			return run, fmt.Errorf("default ratings: due cases: %w", err)
 		}
@@ -86,12 +98,23 @@ func (s *Service) ApplyDefaultRatings(ctx context.Context, batch int) (DefaultRu
 			return run, nil
 		}
 		for _, c := range due {
+			afterAt, afterNo = c.RatingClosesAt, c.CaseNo
 			p, ok := policies[c.Path]
 			if !ok {
 				if p, err = s.ratingPolicy(ctx, c.Path); err != nil {
 					return run, err
 				}
 				policies[c.Path] = p
+			}
+			until, err := s.uploadDeadline(ctx, c.Path, c.RatingClosesAt, p)
+			if err != nil {
+				// A calendar year missing for a working-day grace: wait for it rather than
+				// cut a late upload short.
+				slog.WarnContext(ctx, "default ratings: upload grace cannot be computed", "case_no", c.CaseNo, "err", err)
+				continue
+			}
+			if now.Before(until.Add(clockSkew)) {
+				continue // a late upload may still arrive
 			}
 			stored, err := s.storeDefault(ctx, c.CaseNo, c.Path, c.RatingClosesAt, p.DefaultLevel, now)
 			if err != nil {
@@ -105,6 +128,41 @@ func (s *Service) ApplyDefaultRatings(ctx context.Context, batch int) (DefaultRu
 			return run, nil
 		}
 	}
+}
+
+// shortestGrace is a lower bound of every policy's late-upload grace (a day budget counts at
+// least its days of 24 hours), the default's included.
+func (s *Service) shortestGrace(ctx context.Context) (time.Duration, error) {
+	var docs []models.JSON[models.PolicyDoc]
+	if err := s.DB.WithContext(ctx).Table("policies").Pluck("doc", &docs).Error; err != nil {
+		return 0, fmt.Errorf("default ratings: policies: %w", err)
+	}
+	least := time.Duration(DefaultLateUploadGraceDays) * 24 * time.Hour
+	for _, d := range docs {
+		if d.V.LateUploadGrace == nil {
+			continue
+		}
+		if g := graceLowerBound(*d.V.LateUploadGrace); g < least {
+			least = g
+		}
+	}
+	return least, nil
+}
+
+func graceLowerBound(b models.Budget) time.Duration {
+	switch {
+	case b.WorkingDays != nil:
+		return time.Duration(*b.WorkingDays) * 24 * time.Hour
+	case b.NaturalDays != nil:
+		return time.Duration(*b.NaturalDays) * 24 * time.Hour
+	case b.Hours != nil:
+		return time.Duration(*b.Hours) * time.Hour
+	case b.Duration != nil:
+		if d, err := time.ParseDuration(*b.Duration); err == nil {
+			return d
+		}
+	}
+	return 0
 }
 
 // storeDefault stores one case's default rating; false when another run (or a rating) got

@@ -559,12 +559,30 @@ func (s *Service) checkCases(ctx context.Context, scope store.Scope, r *Evaluati
 			}
 			closes = &t
 		}
-		// Judged by when the evaluator rated and by when the rating arrived (a device's late
-		// upload is allowed the clock skew only): the default-rating job takes a case only
-		// after the same margin, so an accepted rating and a default never meet.
-		if r.RatedAt.After(*closes) || now.After(closes.Add(clockSkew)) {
+		// Judged by when the evaluator rated: a rating given after the window is refused.
+		if r.RatedAt.After(*closes) {
 			return nil, apperr.Invalid("rated_at", "rating_window_closed",
-				"the rating window of case %q closed at %s", c.CaseNo, closes.In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339))
+				"the rating window of case %q closed at %s", c.CaseNo, closes.In(calendar.Zone()).Format(time.RFC3339))
+		}
+		// And by when it arrived: a rating given in time but uploaded late (a hall's terminals
+		// after an outage) is accepted within the policy's late_upload_grace after the window's
+		// end (rated_at and received_at both stored). The default-rating job takes a case only
+		// after the same grace and margin, so an accepted rating and a default never meet.
+		// The grace is looked up only for late arrivals: the common rating costs nothing more.
+		if now.After(closes.Add(clockSkew)) {
+			until, err := s.UploadDeadline(ctx, c.Path, *closes)
+			switch {
+			case errors.Is(err, calendar.ErrYearNotCovered):
+				slog.WarnContext(ctx, "late rating accepted without a grace check: calendar year missing", "case_no", c.CaseNo, "err", err)
+				continue
+			case err != nil:
+				return nil, fmt.Errorf("evaluation %s: upload grace of %s: %w", r.EvaluationID, c.CaseNo, err)
+			}
+			if now.After(until.Add(clockSkew)) {
+				return nil, apperr.Invalid("rated_at", "rating_window_closed",
+					"the rating window of case %q closed at %s and late uploads were accepted until %s", c.CaseNo,
+					closes.In(calendar.Zone()).Format(time.RFC3339), until.In(calendar.Zone()).Format(time.RFC3339))
+			}
 		}
 	}
 	return inScope, nil

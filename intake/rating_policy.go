@@ -16,6 +16,10 @@ import (
 // the default rating (Guangdong/Shenzhen), one follow-up rating.
 const (
 	DefaultWindowDays    = 7
+	// DefaultLateUploadGraceDays: a rating given inside the window is accepted when it arrives
+	// up to 3 natural days after the window's end (finding 8 of issue 15: terminals after an
+	// outage).
+	DefaultLateUploadGraceDays = 3
 	DefaultFollowUpLimit = 1
 	DefaultLevel         = models.BasicallySatisfied
 )
@@ -25,6 +29,9 @@ type RatingPolicy struct {
 	Window        models.Budget
 	DefaultLevel  string
 	FollowUpLimit int
+	// LateUploadGrace runs from the window's end; a rating given in the window that arrives
+	// within it is accepted.
+	LateUploadGrace models.Budget
 }
 
 // CalendarSource gives the working-day calendar of a unit (a *calendar.Cache in production).
@@ -69,7 +76,7 @@ func (s *Service) ratingPolicy(ctx context.Context, unitPath string) (RatingPoli
 	}
 	sort.Slice(rows, func(i, j int) bool { return len(rows[i].Path) > len(rows[j].Path) })
 	var p RatingPolicy
-	windowSet, followSet := false, false
+	windowSet, followSet, graceSet := false, false, false
 	for _, r := range rows {
 		if !strings.HasPrefix(unitPath, r.Path) {
 			continue
@@ -83,6 +90,13 @@ func (s *Service) ratingPolicy(ctx context.Context, unitPath string) (RatingPoli
 		if !followSet && r.Doc.V.FollowUps != nil && *r.Doc.V.FollowUps >= 0 {
 			p.FollowUpLimit, followSet = *r.Doc.V.FollowUps, true
 		}
+		if !graceSet && r.Doc.V.LateUploadGrace != nil {
+			p.LateUploadGrace, graceSet = *r.Doc.V.LateUploadGrace, true
+		}
+	}
+	if !graceSet {
+		n := DefaultLateUploadGraceDays
+		p.LateUploadGrace = models.Budget{NaturalDays: &n}
 	}
 	if !windowSet {
 		n := DefaultWindowDays
@@ -119,6 +133,41 @@ func (s *Service) WindowCloses(ctx context.Context, unitPath string, completedAt
 	res, err := cal.Add(completedAt, b)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("rating window of %s: %w", unitPath, err)
+	}
+	return res.DueAt.UTC(), nil
+}
+
+// UploadDeadline is when the late-upload grace of a window that closed at closes ends: the
+// policy's late_upload_grace counted from the window's end (day budgets count whole days after
+// the window's last day, so 3 natural days after a window ending at 24:00 of the 10th end at
+// 24:00 of the 13th). A rating given inside the window is accepted until then.
+func (s *Service) UploadDeadline(ctx context.Context, unitPath string, closes time.Time) (time.Time, error) {
+	p, err := s.ratingPolicy(ctx, unitPath)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return s.uploadDeadline(ctx, unitPath, closes, p)
+}
+
+func (s *Service) uploadDeadline(ctx context.Context, unitPath string, closes time.Time, p RatingPolicy) (time.Time, error) {
+	b, err := calendar.BudgetFromModel(p.LateUploadGrace)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("late upload grace of %s: %w", unitPath, err)
+	}
+	b.ExtendToWorkingDay = false
+	start := closes
+	if b.Unit == calendar.WorkingDays || b.Unit == calendar.NaturalDays {
+		// The window ends at 24:00 of its last day: counting starts the day after that day,
+		// not the day after the next midnight.
+		start = closes.Add(-time.Nanosecond)
+	}
+	cal, err := s.calendars().Calendar(ctx, unitPath)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("late upload grace of %s: calendar: %w", unitPath, err)
+	}
+	res, err := cal.Add(start, b)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("late upload grace of %s: %w", unitPath, err)
 	}
 	return res.DueAt.UTC(), nil
 }

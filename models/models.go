@@ -108,6 +108,10 @@ type PolicyDoc struct {
 	RemindBefore string            `json:"remind_before,omitempty"`
 	ReopenLimit  *int              `json:"reopen_limit,omitempty"`
 	FollowUps    *int              `json:"follow_up_limit,omitempty"`
+	// LateUploadGrace is how long after the rating window's end a rating given inside the
+	// window may still arrive (a hall's terminals uploading after an outage); default 3
+	// natural days.
+	LateUploadGrace *Budget `json:"late_upload_grace,omitempty"`
 }
 
 // Budget is exactly one of working days, natural days, hours or a Go duration.

@@ -72,8 +72,8 @@ type Role struct {
 }
 
 // Policy is the policy of a unit's subtree: the unit's code plus the fields of
-// models.PolicyDoc (deadlines, rating_window, default_level, remind_before, reopen_limit,
-// follow_up_limit).
+// models.PolicyDoc (deadlines, rating_window, late_upload_grace, default_level, remind_before,
+// reopen_limit, follow_up_limit).
 type Policy struct {
 	Unit string `json:"unit"`
 	models.PolicyDoc
@@ -405,6 +405,11 @@ func ValidatePolicy(d models.PolicyDoc) []error {
 	if d.RatingWindow != nil {
 		if err := ValidateBudget(*d.RatingWindow); err != nil {
 			errs = append(errs, fmt.Errorf("rating_window: %w", err))
+		}
+	}
+	if d.LateUploadGrace != nil {
+		if err := ValidateBudget(*d.LateUploadGrace); err != nil {
+			errs = append(errs, fmt.Errorf("late_upload_grace: %w", err))
 		}
 	}
 	if d.DefaultLevel != "" && !models.IsLevel(d.DefaultLevel) {

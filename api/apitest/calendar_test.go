@@ -215,6 +215,38 @@ func TestCalendarBanners(t *testing.T) {
 	}
 }
 
+// The calendar banners reach only those who import calendars (administrators, system
+// administrators): officers, supervisors and auditors cannot act on them. Each banner carries
+// the year in data, so that the UI can word it in Chinese.
+func TestCalendarBannersOnlyForThoseWhoCanAct(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	jan := func() time.Time { return time.Date(2027, 1, 5, 9, 0, 0, 0, calendar.Zone()) }
+	e := newEnv(t, db, envOptions{now: jan})
+	for login, want := range map[string]string{
+		"sz-admin":      "calendar_year_missing:2027",
+		"ft-officer":    "",
+		"sz-supervisor": "",
+		"sz-auditor":    "",
+	} {
+		r := e.do(t, request{method: "GET", path: "/api/v1/system/banners", login: login})
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: %s", login, r)
+		}
+		var bs []struct {
+			Code string         `json:"code"`
+			Data map[string]any `json:"data"`
+		}
+		r.decode(t, &bs)
+		var got []string
+		for _, b := range bs {
+			got = append(got, fmt.Sprintf("%s:%v", b.Code, b.Data["year"]))
+		}
+		if g := strings.Join(got, ","); g != want {
+			t.Errorf("%s sees banners %q, want %q", login, g, want)
+		}
+	}
+}
+
 // When an administrator changes the calendar, open work orders move their deadlines, and
 // their timelines say what moved and why.
 func TestCalendarChangeRecomputesOpenOrders(t *testing.T) {

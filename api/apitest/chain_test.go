@@ -536,3 +536,68 @@ func (e *env) recordHistory(t *testing.T, name, orderID string) {
 	}
 	t.Logf("recorded %d events of %s into workflows/testdata/%s.json", len(h.Events), orderID, name)
 }
+
+// The notification centre: each staff member's unread count, marking their own messages read
+// (one, then all), and nobody marking another inbox's message.
+func TestNotificationsMarkRead(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	e := newEnv(t, db, envOptions{})
+	e.startNotifier(t)
+	_, id := e.badOrder(t, "sz-ft-tax", "")
+	type list struct {
+		Items []struct {
+			ID       string `json:"id"`
+			Template string `json:"template"`
+			Read     bool   `json:"read"`
+		} `json:"items"`
+		Unread int64 `json:"unread"`
+	}
+	var l list
+	eventually(t, 15*time.Second, func() (bool, string) {
+		l = list{}
+		e.do(t, request{method: "GET", path: "/api/v1/notifications?work_order_id=" + id, login: "ft-officer"}).decode(t, &l)
+		return len(l.Items) > 0, "no notification for ft-officer yet"
+	})
+	msg := l.Items[0]
+	if msg.Read || l.Unread < 1 {
+		t.Fatalf("a new message: read %v, unread %d", msg.Read, l.Unread)
+	}
+	before := l.Unread
+	mark := func(login string, body any) (marked, unread int64) {
+		r := e.do(t, request{method: "POST", path: "/api/v1/notifications/read", login: login, body: body})
+		wantStatus(t, r, http.StatusOK)
+		var out struct{ Marked, Unread int64 }
+		r.decode(t, &out)
+		return out.Marked, out.Unread
+	}
+	// Another unit's officer cannot mark it (the id is outside their inbox): nothing changes.
+	if m, _ := mark("ns-officer", map[string]any{"ids": []string{msg.ID}}); m != 0 {
+		t.Errorf("ns-officer marked %d of ft-officer's messages", m)
+	}
+	if m, u := mark("ft-officer", map[string]any{"ids": []string{msg.ID}}); m != 1 || u != before-1 {
+		t.Errorf("marking one: marked %d, unread %d; want 1, %d", m, u, before-1)
+	}
+	// Marking again (another tab) is harmless.
+	if m, _ := mark("ft-officer", map[string]any{"ids": []string{msg.ID}}); m != 0 {
+		t.Errorf("marking a read message again marked %d", m)
+	}
+	l = list{}
+	e.do(t, request{method: "GET", path: "/api/v1/notifications?work_order_id=" + id, login: "ft-officer"}).decode(t, &l)
+	for _, it := range l.Items {
+		if it.ID == msg.ID && !it.Read {
+			t.Errorf("message %s not shown read", msg.ID)
+		}
+	}
+	l = list{}
+	e.do(t, request{method: "GET", path: "/api/v1/notifications?unread=true", login: "ft-officer"}).decode(t, &l)
+	for _, it := range l.Items {
+		if it.ID == msg.ID {
+			t.Errorf("unread=true lists the read message")
+		}
+	}
+	if _, u := mark("ft-officer", map[string]any{"all": true}); u != 0 {
+		t.Errorf("after marking all, %d unread", u)
+	}
+	wantError(t, e.do(t, request{method: "POST", path: "/api/v1/notifications/read", login: "ft-officer", body: map[string]any{}}), 422, "required", "ids")
+	wantError(t, e.do(t, request{method: "GET", path: "/api/v1/notifications?unread=maybe", login: "ft-officer"}), 422, "invalid_unread", "unread")
+}

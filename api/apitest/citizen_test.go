@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -191,4 +192,30 @@ func TestWorkOrderExport(t *testing.T) {
 			t.Errorf("xlsx rows %v", rows)
 		}
 	})
+}
+
+// The rating page learns whether the window is open before the citizen types: a case completed
+// a month ago answers window_open false with the closing time, a fresh one true.
+func TestQRRatingWindowKnownBeforeTyping(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	e := newEnv(t, db, envOptions{})
+	old, fresh := uniq("QR-OLD"), uniq("QR-NEW")
+	wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/service-cases", login: "channel",
+		body: caseBody(old, "sz-ft-tax", "", time.Now().AddDate(0, 0, -30))}), http.StatusCreated)
+	e.postCase(t, fresh, "sz-ft-tax", "")
+	for caseNo, open := range map[string]bool{old: false, fresh: true} {
+		r := e.do(t, request{method: "GET", path: "/api/v1/rate/" + e.srv.RateToken(caseNo)})
+		wantStatus(t, r, http.StatusOK)
+		var view struct {
+			WindowOpen     bool       `json:"window_open"`
+			WindowClosesAt *time.Time `json:"window_closes_at"`
+		}
+		r.decode(t, &view)
+		if view.WindowOpen != open || view.WindowClosesAt == nil {
+			t.Errorf("%s: %s, want window_open %v with its closing time", caseNo, r, open)
+		}
+		if !open && !view.WindowClosesAt.Before(time.Now()) {
+			t.Errorf("%s: closed window closes at %v, in the future", caseNo, view.WindowClosesAt)
+		}
+	}
 }

@@ -62,8 +62,9 @@ type env struct {
 type envOptions struct {
 	starter   intake.Starter // the intake's starter; nil means the engine's on the env's queue
 	bodyLimit string
-	oidc      *auth.OIDC // sign-in through an OIDC provider (issue 6); nil: not configured
-	dev       bool       // the dev sign-in routes (demo users)
+	oidc      *auth.OIDC       // sign-in through an OIDC provider (issue 6); nil: not configured
+	dev       bool             // the dev sign-in routes (demo users)
+	now       func() time.Time // the clock of the banners; nil: time.Now
 	// limits are the server's rate limits; nil sets them so high that the many requests of
 	// one test from one address are never limited (hardening_test sets low ones).
 	limits       *api.Limits
@@ -111,6 +112,10 @@ func newEnv(t *testing.T, db *store.DB, o envOptions) *env {
 	if o.starter != nil {
 		is = o.starter
 	}
+	now := time.Now
+	if o.now != nil {
+		now = o.now
+	}
 	reg := prometheus.NewRegistry()
 	limits := api.Limits{Anonymous: 1e6, AnonymousBurst: 1e6, SignIn: 1e6, SignInBurst: 1e6}
 	if o.limits != nil {
@@ -132,7 +137,7 @@ func newEnv(t *testing.T, db *store.DB, o envOptions) *env {
 		Gatherer:     reg,
 		Web:          web.FS,
 		Calendars:    calendar.NewCache(db, 0),
-		Banners:      api.CalendarBanners(db, time.Now),
+		Banners:      api.CalendarBanners(db, now),
 		BodyLimit:    o.bodyLimit,
 	})
 	hs := httptest.NewServer(srv.Handler())

@@ -295,7 +295,8 @@ func TestIntakeRatingWindow(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db, envOptions{})
 		setPolicy(t, db, "sz-ns-tax", models.PolicyDoc{DefaultLevel: models.VerySatisfied})
-		old := time.Now().Add(-10 * 24 * time.Hour)
+		// Completed 12 days ago: the 7-day window and the 3-day late-upload grace have passed.
+		old := time.Now().Add(-12 * 24 * time.Hour)
 		post := func(caseNo, unit string, done time.Time, failed bool) {
 			b := caseBody(caseNo, unit, "", done)
 			if failed {
@@ -312,8 +313,8 @@ func TestIntakeRatingWindow(t *testing.T) {
 		// A rating made inside the window but after it closed arrives too late either way.
 		r := e.postRating(t, evalBody("w-late", []string{"W-OLD-1"}, models.Satisfied, time.Now()))
 		wantError(t, r, http.StatusUnprocessableEntity, "rating_window_closed", "rated_at")
-		// Rated in time (day 2) and uploaded now, 8 days later: still too late (the window
-		// closed, its default may have been given).
+		// Rated in time (day 2) and uploaded now, 10 days later: too late (the window and the
+		// late-upload grace have passed, its default may have been given).
 		wantError(t, e.postRating(t, evalBody("w-late-2", []string{"W-OLD-1"}, models.Satisfied, old.Add(48*time.Hour))), http.StatusUnprocessableEntity, "rating_window_closed", "rated_at")
 		// Rated while open: stored directly in the database as an earlier intake would have.
 		var sc models.ServiceCase

@@ -241,6 +241,9 @@ var matrixRoutes = map[string]routeSpec{
 	// Notifications.
 	"GET /api/v1/notifications":        {admits: staff, req: get("/api/v1/notifications"), want: always(200)},
 	"GET /api/v1/notifications/outbox": {admits: admins, req: get("/api/v1/notifications/outbox"), want: always(200)},
+	"POST /api/v1/notifications/read": {admits: staff, want: always(200), req: func(cell) request {
+		return request{method: "POST", path: "/api/v1/notifications/read", body: map[string]any{"all": true}}
+	}},
 	"POST /api/v1/notifications/outbox/:id/resend": {admits: admins, want: always(404), req: func(cell) request {
 		return request{method: "POST", path: "/api/v1/notifications/outbox/" + uuid.NewString() + "/resend"}
 	}},

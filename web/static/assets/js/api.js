@@ -1,20 +1,57 @@
 // The API client: JSON over fetch under /api/v1, with the bearer token from the session, the
 // error shape {"error": {"code", "message", "field"}} turned into ApiError, and a 401 reported to
-// the handler set with onUnauthorized (the app goes back to sign-in).
-import { t } from './i18n.js';
+// the handler set with onUnauthorized (the app goes back to sign-in). An ApiError's message is
+// always the catalogue's Chinese text for its code: the server's English message is kept only as
+// serverMessage, for the console, and never reaches the page.
+import { t, has } from './i18n.js';
 import * as session from './session.js';
 
 export const BASE = '/api/v1';
 
-/** An answer other than 2xx, or a network failure (status 0, code "network"). */
+/**
+ * An answer other than 2xx, or a network failure (status 0, code "network"). message is Chinese
+ * (see localMessage); serverMessage is what the server said, for diagnosis only.
+ */
 export class ApiError extends Error {
-  constructor(status, code, message, field) {
+  constructor(status, code, message, field, serverMessage) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.field = field || null;
+    this.serverMessage = serverMessage || '';
   }
+}
+
+/**
+ * The Chinese message for an error code: the catalogue's apierror.<code>, else the message of a
+ * known prefix (invalid_page → apierror.prefix.invalid_), else one by HTTP status.
+ */
+export function localMessage(status, code) {
+  if (code && has('apierror.' + code)) return t('apierror.' + code);
+  if (code && code.startsWith('invalid_')) return t('apierror.prefix.invalid_');
+  return fallbackMessage(status);
+}
+
+/** The Chinese name of a field the API names in an error, or '' when the catalogue has none. */
+export function fieldLabel(field) {
+  if (!field) return '';
+  if (has('apifield.' + field)) return t('apifield.' + field);
+  const last = field.split('.').pop();
+  return has('apifield.' + last) ? t('apifield.' + last) : '';
+}
+
+/** What a person reads for an error: "field: message" (in Chinese) when the field has a Chinese name, else the message. */
+export function errorText(err) {
+  if (!(err instanceof ApiError)) return t('error.unexpected');
+  const f = fieldLabel(err.field);
+  return f ? t('error.field', { field: f, message: err.message }) : err.message;
+}
+
+function apiError(status, e) {
+  const code = e.code || 'http_' + status;
+  if (e.message) console.info('api error', status, code, e.field || '', e.message);
+  return new ApiError(status, code, localMessage(status, e.code), e.field, e.message);
 }
 
 let unauthorized = () => {};
@@ -40,8 +77,12 @@ function fallbackMessage(status) {
     case 403: return t('error.forbidden');
     case 404: return t('error.not_found');
     case 409: return t('error.conflict');
+    case 401: return t('apierror.unauthorized');
     case 413: return t('error.too_large');
-    default: return t('error.http', { status });
+    case 429: return t('apierror.too_many_requests');
+    case 422: return t('apierror.invalid');
+    case 503: return t('apierror.unavailable');
+    default: return status >= 500 ? t('apierror.internal') : t('error.http', { status });
   }
 }
 
@@ -76,8 +117,7 @@ export async function request(method, path, opts = {}) {
     }
   }
   if (!res.ok) {
-    const e = (data && data.error) || {};
-    const err = new ApiError(res.status, e.code || 'http_' + res.status, e.message || fallbackMessage(res.status), e.field);
+    const err = apiError(res.status, (data && data.error) || {});
     if (res.status === 401 && auth) {
       session.clear();
       unauthorized(err);
@@ -108,7 +148,7 @@ export async function download(path, fallbackName) {
   if (!res.ok) {
     let e = {};
     try { e = (await res.json()).error || {}; } catch { e = {}; }
-    throw new ApiError(res.status, e.code || 'http_' + res.status, e.message || fallbackMessage(res.status), e.field);
+    throw apiError(res.status, e);
   }
   const blob = await res.blob();
   const cd = res.headers.get('Content-Disposition') || '';
@@ -181,4 +221,5 @@ export const endpoints = {
   piiAccess: (params) => get('/pii-access' + query(params)),
   statsUnits: (from, to) => get('/stats/units' + query({ from, to })),
   notifications: (params) => get('/notifications' + query(params)),
+  markNotificationsRead: (body) => post('/notifications/read', body),
 };

@@ -39,6 +39,21 @@ export function date(v) {
   return `${p.year}-${p.month}-${p.day}`;
 }
 
+/**
+ * The one wording of a deadline for every audience: the date and "24:00" (deadline.by). due_at is the
+ * instant the deadline passes (00:00 of the next day, Asia/Shanghai), so the last day allowed is
+ * the day before it; a due_date (YYYY-MM-DD, the last day) may be given instead.
+ */
+export function deadlineWords(dueAt, dueDate) {
+  let day = dueDate || '';
+  if (!day) {
+    const d = toDate(dueAt);
+    if (!d) return t('time.never');
+    day = date(new Date(d.getTime() - 1));
+  }
+  return t('deadline.by', { date: day });
+}
+
 /** Whole days from date string a to b (YYYY-MM-DD), b − a. */
 export function daysBetween(a, b) {
   const pa = Date.UTC(+a.slice(0, 4), +a.slice(5, 7) - 1, +a.slice(8, 10));

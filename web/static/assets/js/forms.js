@@ -2,7 +2,7 @@
 // client-side checks for required values, and API errors shown next to the field they name.
 import { h, uid } from './dom.js';
 import { t, has } from './i18n.js';
-import { ApiError, newIdempotencyKey } from './api.js';
+import { ApiError, newIdempotencyKey, errorText } from './api.js';
 
 function actionLabel(name) {
   return has('action.' + name) ? t('action.' + name) : name;
@@ -179,7 +179,7 @@ export function actionForm(def, { submit, onDone, onConflict }) {
       if (!(err instanceof ApiError)) throw err;
       if (err.code !== 'network') key = newIdempotencyKey();
       if (!(err.field && showFieldError(form, err.field, err.message))) {
-        topError.replaceChildren(err.message);
+        topError.replaceChildren(errorText(err));
         if (err.status === 409 && onConflict) {
           topError.append(' ', h('button.btn.btn-link', { type: 'button', onclick: onConflict }, t('order.actions.reload')));
         }

@@ -2,7 +2,7 @@
 // routes. Signed-out visitors go to #/login; a 401 from any call sends them back there.
 import { h, mount } from './dom.js';
 import { t, has, label, setLocale } from './i18n.js';
-import { endpoints, onUnauthorized, ApiError } from './api.js';
+import { endpoints, onUnauthorized, ApiError, errorText } from './api.js';
 import * as router from './router.js';
 import * as session from './session.js';
 import loginPage from './pages/login.js';
@@ -18,6 +18,8 @@ import dashboardPage from './pages/dashboard.js';
 import resultsPage from './pages/results.js';
 import ratePage from './pages/rate.js';
 import trackPage from './pages/track.js';
+import notificationsPage from './pages/notifications.js';
+import { bellIcon } from './icons.js';
 
 const BANNER_MS = 60000;
 const PUBLIC = ['/login', '/auth/callback', '/results'];
@@ -44,6 +46,42 @@ const MENU = [
   { path: '/results', match: /^\/results/, roles: session.INBOX_ROLES.concat(['sysadmin']), label: () => t('nav.results') },
 ];
 
+// Elderly-friendly (shilaohua) display settings: large text and high contrast, each a toggle button remembered in this
+// browser (localStorage) and applied as a class on <html> before the first page renders.
+const DISPLAY = [
+  { key: 'redress.large_text', cls: 'large-text', label: 'display.large_text' },
+  { key: 'redress.high_contrast', cls: 'high-contrast', label: 'display.high_contrast' },
+];
+
+function remembered(key) {
+  try {
+    return window.localStorage.getItem(key) === '1';
+  } catch {
+    return false;
+  }
+}
+
+function applyDisplay() {
+  for (const d of DISPLAY) document.documentElement.classList.toggle(d.cls, remembered(d.key));
+}
+
+function displaySettings() {
+  return h('div.a11y', { role: 'group', 'aria-label': t('display.settings') },
+    DISPLAY.map((d) => h('button.a11y-toggle', {
+      type: 'button', 'aria-pressed': String(remembered(d.key)), dataset: { display: d.cls },
+      onclick: (ev) => {
+        const on = !remembered(d.key);
+        try {
+          window.localStorage.setItem(d.key, on ? '1' : '0');
+        } catch {
+          // Private mode without storage: the setting lasts for this page only.
+        }
+        document.documentElement.classList.toggle(d.cls, on);
+        ev.currentTarget.setAttribute('aria-pressed', String(on));
+      },
+    }, t(d.label))));
+}
+
 function shell() {
   const app = document.getElementById('app');
   mount(app,
@@ -53,6 +91,7 @@ function shell() {
         h('img', { src: '/assets/img/emblem.svg', alt: '', width: 28, height: 28 }),
         h('span.brand-name', t('app.name'))),
       h('nav#nav.nav', { 'aria-label': t('nav.main') }),
+      displaySettings(),
       h('div#user.user')),
     h('div#banners.banners', { role: 'region', 'aria-label': t('banner.region'), 'aria-live': 'polite' }),
     h('main#main', { tabindex: -1 }));
@@ -73,9 +112,43 @@ function renderNav() {
   const roles = (u.roles || []).map((r) => t('role.at_unit', {
     role: label('role', r.role), unit: (r.unit && (r.unit.name || r.unit.code)) || '' }));
   mount(userBox,
+    session.hasRole(...session.INBOX_ROLES) ? bell() : null,
     h('span.user-name', { title: roles.join('\n') }, u.name || u.login),
     h('span.user-roles', roles[0] || ''),
     h('button.btn.btn-small.btn-ghost', { type: 'button', onclick: signOut }, t('nav.signout')));
+}
+
+// The notification bell: a link to the notification centre with the unread count, refreshed
+// with the banners and whenever the centre changes it (unreadchange).
+let unread = null;
+
+function bellLabel() {
+  return unread ? t('notice.bell_unread', { n: unread }) : t('notice.bell');
+}
+
+function bell() {
+  const { path } = router.current();
+  return h('a.bell', { href: '#/notifications', 'aria-label': bellLabel(), title: bellLabel(),
+    'aria-current': path === '/notifications' ? 'page' : undefined },
+  bellIcon(20),
+  unread ? h('span.bell-count', { 'aria-hidden': 'true' }, unread > 99 ? '99+' : String(unread)) : null);
+}
+
+function setUnread(n) {
+  unread = Number(n) || 0;
+  const old = document.querySelector('#user .bell');
+  if (old) old.replaceWith(bell());
+}
+
+async function loadUnread() {
+  if (!session.token() || !session.hasRole(...session.INBOX_ROLES)) return;
+  try {
+    const res = await endpoints.notifications({ page_size: 1 });
+    setUnread(res && res.unread);
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    // The badge is advisory: a failing call must not break the page.
+  }
 }
 
 function signOut() {
@@ -93,11 +166,14 @@ async function loadBanners() {
   }
   try {
     const list = await endpoints.banners();
+    // Whose banners these are (the browser tests wait on it before counting them).
+    box.dataset.for = (session.user() && session.user().login) || '';
     const items = (Array.isArray(list) ? list : []).filter((b) => !dismissed.has(b.code + '|' + b.message));
     mount(box, items.map((b) => {
       const level = ['error', 'warning', 'info'].includes(b.level) ? b.level : 'info';
       const key = b.code + '|' + b.message;
-      const text = b.code && has('banner.code.' + b.code) ? t('banner.code.' + b.code) : b.message;
+      // The catalogue's words for the code, filled with its data; never the server's English.
+      const text = b.code && has('banner.code.' + b.code) ? t('banner.code.' + b.code, b.data || {}) : t('banner.unknown');
       return h('div.banner', { class: 'banner-' + level, dataset: { code: b.code || '' } },
         h('strong.banner-level', label('banner.level', level)),
         h('span.banner-text', text),
@@ -115,14 +191,18 @@ async function loadBanners() {
 function startBanners() {
   stopBanners();
   loadBanners();
-  bannerTimer = setInterval(loadBanners, BANNER_MS);
+  loadUnread();
+  bannerTimer = setInterval(() => { loadBanners(); loadUnread(); }, BANNER_MS);
 }
 
 function stopBanners() {
   if (bannerTimer) clearInterval(bannerTimer);
   bannerTimer = null;
   const box = document.getElementById('banners');
-  if (box) mount(box);
+  if (box) {
+    mount(box);
+    delete box.dataset.for;
+  }
 }
 
 /** Loads /me once per session; answers false when signed out. */
@@ -146,7 +226,7 @@ function authed(page) {
       }
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) return undefined;
-      mount(outlet, h('div.notice.notice-error', { role: 'alert' }, err.message));
+      mount(outlet, h('div.notice.notice-error', { role: 'alert' }, errorText(err)));
       return undefined;
     }
     renderNav();
@@ -197,7 +277,13 @@ function home(outlet, ctx) {
 function oidcCallback(outlet, { query }) {
   if (query.token) {
     session.signIn(query.token, query.expires_at);
-    router.go('/', undefined, true);
+    const next = session.takeNext();
+    if (next) {
+      history.replaceState(null, '', '#' + next);
+      router.render();
+    } else {
+      router.go('/', undefined, true);
+    }
   } else {
     router.go('/login', undefined, true);
   }
@@ -205,6 +291,7 @@ function oidcCallback(outlet, { query }) {
 
 function boot() {
   setLocale('zh-CN');
+  applyDisplay();
   document.title = t('app.name');
   shell();
   onUnauthorized(() => {
@@ -213,7 +300,10 @@ function boot() {
     const { path } = router.current();
     if (!isPublic(path)) router.go('/login', { expired: 1, next: path }, true);
   });
-  router.guard((path) => (isPublic(path) || session.token() ? true : '/login'));
+  // A signed-out visitor of a deep link (a bookmark, a link shared in chat) signs in and comes
+  // back to it: the target travels as next.
+  router.guard((path, query) => (isPublic(path) || session.token() ? true
+    : { path: '/login', query: { next: router.link(path, query).slice(1) } }));
   router.route('/login', (outlet, ctx) => {
     stopBanners();
     renderNav();
@@ -234,6 +324,8 @@ function boot() {
   router.route('/audit', authed(auditPage));
   router.route('/audit/:tab', authed(auditPage));
   router.route('/admin/:tab', authed(adminPage));
+  router.route('/notifications', authed(notificationsPage));
+  window.addEventListener('unreadchange', (ev) => setUnread(ev.detail.unread));
   router.route('/results', citizen(resultsPage));
   router.route('/rate/:token', citizen(ratePage));
   router.route('/track/:token', citizen(trackPage));

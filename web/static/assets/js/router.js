@@ -21,7 +21,10 @@ export function otherwise(page) {
   notFound = page;
 }
 
-/** Sets a guard (path) => true to go on, or a path to redirect to. */
+/**
+ * Sets a guard (path, query) => true to go on, or where to go instead: a path, or {path, query}
+ * (e.g. the sign-in page with the target to come back to).
+ */
 export function guard(fn) {
   before = fn;
 }
@@ -63,9 +66,10 @@ export function go(path, query, replace = false) {
 export async function render() {
   const outlet = document.getElementById('main');
   const { path, query } = current();
-  const verdict = before(path);
+  const verdict = before(path, query);
   if (verdict !== true) {
-    go(verdict, undefined, true);
+    if (verdict && typeof verdict === 'object') go(verdict.path, verdict.query, true);
+    else go(verdict, undefined, true);
     return;
   }
   const gen = ++generation;

@@ -13,6 +13,25 @@ function store() {
   }
 }
 
+const NEXT = 'redress.next';
+
+/** Keeps the page to return to across the identity provider's redirect (a hash path). */
+export function keepNext(path) {
+  const s = store();
+  if (!s) return;
+  if (path && path.startsWith('/')) s.setItem(NEXT, path);
+  else s.removeItem(NEXT);
+}
+
+/** Answers and forgets the page kept by keepNext, or null. */
+export function takeNext() {
+  const s = store();
+  if (!s) return null;
+  const v = s.getItem(NEXT);
+  s.removeItem(NEXT);
+  return v && v.startsWith('/') ? v : null;
+}
+
 /** The bearer token, or null when signed out or expired. */
 export function token() {
   const s = store();

@@ -2,7 +2,7 @@
 // tabs, a toast, loading a promise into a box, and a plain data table.
 import { h, mount } from './dom.js';
 import { t } from './i18n.js';
-import { ApiError } from './api.js';
+import { ApiError, errorText } from './api.js';
 
 /** The standard page frame: a heading, optional tools on the right, then the content. */
 export function pageFrame(title, tools, ...content) {
@@ -14,8 +14,7 @@ export function pageFrame(title, tools, ...content) {
 
 /** An error notice for an API failure (or any error). */
 export function errorNotice(err) {
-  const msg = err instanceof ApiError ? err.message : t('error.unexpected');
-  return h('div.notice.notice-error', { role: 'alert' }, msg);
+  return h('div.notice.notice-error', { role: 'alert' }, errorText(err));
 }
 
 /**
@@ -59,15 +58,27 @@ export function tabs(items, label) {
 }
 
 let toastEl = null;
+let toastTimer = null;
 /** A passing confirmation at the bottom of the screen. */
-export function toast(text) {
+export function toast(text, opts = {}) {
   if (!toastEl || !toastEl.isConnected) {
     toastEl = h('div.toast', { role: 'status', 'aria-live': 'polite' });
     document.body.append(toastEl);
   }
-  toastEl.textContent = text;
+  // A failure must not look like a success: red, labelled as a failure, announced at once, kept longer.
+  const error = !!opts.error;
+  toastEl.classList.toggle('toast-error', error);
+  toastEl.setAttribute('role', error ? 'alert' : 'status');
+  toastEl.setAttribute('aria-live', error ? 'assertive' : 'polite');
+  toastEl.replaceChildren(...(error ? [h('strong.toast-label', t('error.toast_label')), ' '] : []), text);
   toastEl.classList.add('show');
-  setTimeout(() => toastEl && toastEl.classList.remove('show'), 3500);
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => toastEl && toastEl.classList.remove('show'), error ? 8000 : 3500);
+}
+
+/** A failure in the toast, in Chinese (never the server's English). */
+export function toastError(err) {
+  toast(errorText(err), { error: true });
 }
 
 /** A labelled control row for simple forms. */
@@ -80,7 +91,7 @@ export function field(labelText, control, hint) {
 /** Reports an ApiError of a simple form in its error box. */
 export function showFormError(box, err) {
   if (!(err instanceof ApiError)) throw err;
-  box.textContent = err.field ? t('error.field', { field: err.field, message: err.message }) : err.message;
+  box.textContent = errorText(err);
   box.hidden = false;
 }
 

@@ -8,7 +8,7 @@ import { endpoints, ApiError } from '../api.js';
 import { go, link } from '../router.js';
 import * as session from '../session.js';
 import { budgetText } from '../format.js';
-import { pageFrame, loadInto, dataTable, tabs, toast, field, showFormError } from '../ui.js';
+import { pageFrame, loadInto, dataTable, tabs, toast, toastError, field, showFormError } from '../ui.js';
 
 const TABS = ['users', 'policies', 'units'];
 const ROLES = ['officer', 'unit_leader', 'administrator', 'supervisor', 'auditor', 'integration', 'sysadmin'];
@@ -48,7 +48,7 @@ function users(box, query) {
       load();
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      toast(e.message);
+      toastError(e);
     }
   };
   function grantForm(u) {
@@ -109,7 +109,7 @@ function policies(box, query) {
           load();
         } catch (e) {
           if (!(e instanceof ApiError)) throw e;
-          toast(e.message);
+          toastError(e);
         }
       } }, t('admin.policies.remove')) : h('span.muted', t('admin.policies.builtin'))) },
     ], (res && res.items) || [], { empty: t('admin.policies.empty') }),
@@ -182,10 +182,11 @@ function unitFormError(form, box, e) {
   for (const r of form.querySelectorAll('.field.invalid')) r.classList.remove('invalid');
   for (const c of form.querySelectorAll('[aria-invalid]')) c.removeAttribute('aria-invalid');
   const key = 'admin.units.err.' + e.code;
-  const msg = has(key) ? t(key, { detail: e.message }) : e.message;
+  const msg = has(key) ? t(key) : e.message;
   // Client-side checks name their item in the message already; the server's fields get a label.
   const named = e.code !== 'local' && e.field ? label('admin.units.field', e.field) : null;
-  showFormError(box, new ApiError(e.status, e.code, msg, named));
+  box.textContent = named ? t('error.field', { field: named, message: msg }) : msg;
+  box.hidden = false;
   const ctl = e.field && form.elements.namedItem(e.field);
   if (ctl && ctl.closest) {
     const row = ctl.closest('.field');
@@ -358,7 +359,7 @@ function units(box) {
       load();
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      toast(e.message);
+      toastError(e);
     }
   };
 

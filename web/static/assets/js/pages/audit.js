@@ -7,7 +7,7 @@ import { t, label } from '../i18n.js';
 import { endpoints, download, ApiError } from '../api.js';
 import { go, link } from '../router.js';
 import * as session from '../session.js';
-import { pageFrame, loadInto, dataTable, tabs, toast, errorNotice } from '../ui.js';
+import { pageFrame, loadInto, dataTable, tabs, toast, toastError, errorNotice } from '../ui.js';
 import { dateTime } from '../format.js';
 
 // Which roles each tab serves (the API refuses the others).
@@ -27,7 +27,7 @@ function auditLog(box, query) {
       h('option', { value: '' }, t('common.all')),
       ['ok', 'refused', 'rejected', 'failed'].map((o) => h('option', { value: o, selected: o === f.outcome }, label('audit.outcome', o))))),
     h('div.filter.filter-buttons', h('button.btn.btn-primary', { type: 'submit' }, t('common.search')),
-      h('button.btn', { type: 'button', onclick: () => download(endpoints.auditExportPath({ login: f.login, action: f.action, outcome: f.outcome }), 'audit-log.csv').catch((e) => toast(e.message)) }, t('audit.export_csv'))));
+      h('button.btn', { type: 'button', onclick: () => download(endpoints.auditExportPath({ login: f.login, action: f.action, outcome: f.outcome }), 'audit-log.csv').catch((e) => toastError(e)) }, t('audit.export_csv'))));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const el = form.elements;
@@ -80,7 +80,7 @@ function ruling(f, reload) {
       reload();
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      toast(e.message);
+      toastError(e);
     }
   };
   return h('div.inline-form', note,

@@ -6,7 +6,7 @@ import { t } from '../i18n.js';
 import { endpoints, ApiError } from '../api.js';
 import { go } from '../router.js';
 import * as session from '../session.js';
-import { pageFrame, loadInto, dataTable, toast, field, showFormError } from '../ui.js';
+import { pageFrame, loadInto, dataTable, toast, toastError, field, showFormError } from '../ui.js';
 
 const WEEK = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
@@ -119,7 +119,7 @@ function overridesPanel(unit, reload) {
           reload();
         } catch (e) {
           if (!(e instanceof ApiError)) throw e;
-          toast(e.message);
+          toastError(e);
         }
       } }, t('cal.ov.remove')) },
     ], list, { empty: t('cal.ov.empty') });

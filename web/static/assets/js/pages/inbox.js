@@ -3,10 +3,10 @@
 // every 15 seconds. On narrow screens the table turns into cards (CSS, using data-label).
 import { h, mount, uid } from '../dom.js';
 import { t, label } from '../i18n.js';
-import { endpoints, ApiError, download } from '../api.js';
+import { endpoints, ApiError, download, errorText } from '../api.js';
 import { go, link } from '../router.js';
 import { STATES } from '../actions.js';
-import { toast } from '../ui.js';
+import { toast, toastError } from '../ui.js';
 import * as session from '../session.js';
 import {
   nearestDeadline, nearestDue, countdownChip, dueText, stateChip, levelChip, supervisionChip,
@@ -127,7 +127,7 @@ function exportButtons(f) {
       await download(endpoints.exportOrdersPath({ ...params, format }), 'work-orders.' + format);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      toast(err.message);
+      toastError(err);
     } finally {
       btn.disabled = false;
     }
@@ -174,7 +174,7 @@ export default function inboxPage(outlet, { query }) {
       if (!alive || (err && err.name === 'AbortError')) return;
       if (!(err instanceof ApiError)) throw err;
       if (err.status === 401) return;
-      errorBox.textContent = err.message;
+      errorBox.textContent = errorText(err);
       errorBox.hidden = false;
       results.removeAttribute('aria-busy');
     }

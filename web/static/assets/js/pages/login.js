@@ -2,15 +2,16 @@
 // unified identity (OIDC) button when the server has no demo users (404 in production).
 import { h, mount } from '../dom.js';
 import { t, label } from '../i18n.js';
-import { endpoints, ApiError } from '../api.js';
+import { endpoints, ApiError, errorText } from '../api.js';
 import * as session from '../session.js';
 
 const ROLE_ORDER = ['officer', 'unit_leader', 'administrator', 'supervisor', 'auditor', 'integration', 'sysadmin'];
 
-function oidcBlock(hint) {
+function oidcBlock(hint, next) {
   return h('div.oidc',
     hint ? h('p.muted', t('login.oidc_hint')) : null,
-    h('a.btn.btn-primary.btn-lg', { href: endpoints.oidcLoginURL }, t('login.oidc')));
+    // The identity provider's round trip loses the fragment: keep the deep link to return to.
+    h('a.btn.btn-primary.btn-lg', { href: endpoints.oidcLoginURL, onclick: () => session.keepNext(next) }, t('login.oidc')));
 }
 
 /** Groups users by role: [{role, entries:[{user, unit}]}], in ROLE_ORDER, unknown roles last. */
@@ -48,7 +49,7 @@ export default function loginPage(outlet, { query }) {
       location.hash = query.next && query.next.startsWith('/') ? '#' + query.next : '#/';
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      status.textContent = t('login.failed', { message: err.message });
+      status.textContent = t('login.failed', { message: errorText(err) });
       status.hidden = false;
       for (const b of outlet.querySelectorAll('button.user-pick')) b.disabled = false;
       btn.removeAttribute('aria-busy');
@@ -59,7 +60,7 @@ export default function loginPage(outlet, { query }) {
     if (!alive) return;
     const groups = groupByRole(users);
     if (groups.length === 0) {
-      mount(body, h('p.muted', t('login.demo_empty')), oidcBlock(false));
+      mount(body, h('p.muted', t('login.demo_empty')), oidcBlock(false, query.next));
       return;
     }
     mount(body,
@@ -79,12 +80,12 @@ export default function loginPage(outlet, { query }) {
   }).catch((err) => {
     if (!alive) return;
     if (err instanceof ApiError && err.status === 404) {
-      mount(body, oidcBlock(true));
+      mount(body, oidcBlock(true, query.next));
       return;
     }
-    status.textContent = err.message;
+    status.textContent = errorText(err);
     status.hidden = false;
-    mount(body, oidcBlock(false));
+    mount(body, oidcBlock(false, query.next));
   });
 
   return () => { alive = false; };

@@ -2,7 +2,7 @@
 // forms the order's state allows for the caller (the server's allowed_actions when present).
 import { h, mount } from '../dom.js';
 import { t, has, label } from '../i18n.js';
-import { endpoints, ApiError } from '../api.js';
+import { endpoints, ApiError, errorText } from '../api.js';
 import { link } from '../router.js';
 import { allowed, definition } from '../actions.js';
 import { actionForm, actionLabel } from '../forms.js';
@@ -71,7 +71,7 @@ function phoneCell(o, ev) {
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       btn.disabled = false;
-      out.append(h('span.field-error', err.message));
+      out.append(h('span.field-error', errorText(err)));
     }
   } }, t('order.reveal'));
   out.append(' ', btn);
@@ -204,7 +204,7 @@ export default function orderPage(outlet, { params }) {
     } catch (err) {
       if (!alive || !(err instanceof ApiError)) throw err;
       if (err.status === 401) return;
-      errorBox.textContent = err.status === 404 || err.status === 403 ? t('order.not_found') : err.message;
+      errorBox.textContent = err.status === 404 || err.status === 403 ? t('order.not_found') : errorText(err);
       errorBox.hidden = false;
       mount(layout);
     }

@@ -1,27 +1,37 @@
 // The public rating page a QR code on a receipt opens (#/rate/{token}): the service that was
-// done, five levels as big buttons, optional indicators and tags, a comment. No sign-in; built
-// for a phone screen first.
+// done, five levels as a radio group of big faces (the UI's own SVG icons), optional indicators
+// and tags, a comment. No sign-in; built for a phone screen first. The page knows from the
+// server whether the rating window is still open: a closed one is explained, with no form.
 import { h, mount, uid } from '../dom.js';
 import { t, label } from '../i18n.js';
-import { endpoints, ApiError } from '../api.js';
-import { dateTime } from '../format.js';
+import { endpoints, ApiError, errorText } from '../api.js';
+import { dateTime, deadlineWords } from '../format.js';
+import { levelIcon } from '../icons.js';
 
 const LEVELS = ['very_satisfied', 'satisfied', 'basically_satisfied', 'dissatisfied', 'very_dissatisfied'];
 const BAD = ['dissatisfied', 'very_dissatisfied'];
 
-function levelButtons(name, onPick, big) {
-  const group = h('div.level-buttons', { role: 'radiogroup', 'aria-label': name, class: big ? 'level-big' : 'level-small' });
-  const buttons = LEVELS.map((lv) => h('button.level-btn', {
-    type: 'button', role: 'radio', 'aria-checked': 'false', dataset: { level: lv },
-    class: 'level-' + lv,
-    onclick: () => {
-      for (const b of buttons) b.setAttribute('aria-checked', String(b === btnOf(lv)));
-      onPick(lv);
-    },
-  }, h('span.level-face', { 'aria-hidden': 'true' }, t('rate.face.' + lv)), h('span.level-text', label('level', lv))));
-  const btnOf = (lv) => buttons[LEVELS.indexOf(lv)];
-  group.append(...buttons);
-  return group;
+/**
+ * The five levels as a real radio group: native radio inputs (arrow keys move between them, Space
+ * picks, screen readers announce "1 of 5") inside big labels that show the face and the word.
+ * legend names the group; heading makes the legend look like the page's section heading.
+ */
+function levelButtons(legend, onPick, big, heading) {
+  const name = uid('level');
+  return h('fieldset.level-group', { class: big ? 'level-big' : 'level-small' },
+    h('legend', { class: heading ? 'level-legend level-legend-heading' : 'level-legend' }, legend),
+    h('div.level-buttons', LEVELS.map((lv) => h('label.level-btn', { dataset: { level: lv }, class: 'level-' + lv },
+      h('input.level-radio', { type: 'radio', name, value: lv, onchange: (ev) => { if (ev.target.checked) onPick(lv); } }),
+      h('span.level-face', levelIcon(lv, big ? 32 : 20)),
+      h('span.level-text', label('level', lv))))));
+}
+
+/** The explanation shown instead of the form once the rating window has closed. */
+function windowClosed(c) {
+  return h('div.notice.notice-info.rate-closed', { role: 'status' },
+    h('p.rate-closed-title', t('rate.window_closed_title')),
+    h('p', c.window_closes_at ? t('rate.window_closed', { deadline: deadlineWords(c.window_closes_at) }) : t('rate.window_closed_nodate')),
+    h('p', t('rate.window_closed_help')));
 }
 
 export default function ratePage(outlet, { params }) {
@@ -38,11 +48,23 @@ export default function ratePage(outlet, { params }) {
       mount(box, h('div.notice.notice-info', { role: 'status' }, t('rate.already')));
       return;
     }
+    if (c.window_open === false) {
+      mount(box, caseFacts(c), windowClosed(c));
+      return;
+    }
     draw(c);
   }).catch((err) => {
     if (!alive || !(err instanceof ApiError)) throw err;
-    mount(box, h('div.notice.notice-error', { role: 'alert' }, err.status === 404 ? t('rate.bad_link') : err.message));
+    mount(box, h('div.notice.notice-error', { role: 'alert' }, err.status === 404 ? t('rate.bad_link') : errorText(err)));
   });
+
+  function caseFacts(c) {
+    return h('dl.kv.rate-case',
+      h('dt', t('rate.item')), h('dd', c.item_name),
+      h('dt', t('rate.unit')), h('dd', c.unit_name),
+      h('dt', t('rate.completed_at')), h('dd', dateTime(c.completed_at)),
+      c.window_closes_at ? [h('dt', t('rate.window')), h('dd', deadlineWords(c.window_closes_at))] : null);
+  }
 
   function draw(c) {
     const chosen = { overall: '' };
@@ -55,8 +77,7 @@ export default function ratePage(outlet, { params }) {
     const indicators = h('details.rate-more',
       h('summary', t('rate.more')),
       (c.indicators || []).map((ind) => h('div.rate-indicator',
-        h('div.rate-indicator-name', label('indicator', ind)),
-        levelButtons(label('indicator', ind), (lv) => { chosen[ind] = lv; }, false))));
+        levelButtons(label('indicator', ind), (lv) => { chosen[ind] = lv; }, false, false))));
     const tagBox = h('div.tag-list', { role: 'group', 'aria-label': t('rate.tags') },
       (c.tags || []).map((tag) => h('button.tag', {
         type: 'button', 'aria-pressed': 'false', dataset: { tag },
@@ -67,16 +88,12 @@ export default function ratePage(outlet, { params }) {
         },
       }, label('rate.tag', tag))));
     const form = h('form.rate-form', { novalidate: true },
-      h('dl.kv.rate-case',
-        h('dt', t('rate.item')), h('dd', c.item_name),
-        h('dt', t('rate.unit')), h('dd', c.unit_name),
-        h('dt', t('rate.completed_at')), h('dd', dateTime(c.completed_at))),
-      h('h2', t('rate.overall')),
+      caseFacts(c),
       levelButtons(t('rate.overall'), (lv) => {
         chosen.overall = lv;
         submit.disabled = false;
         badHint.hidden = !BAD.includes(lv);
-      }, true),
+      }, true, true),
       badHint,
       indicators,
       h('h2', t('rate.tags')), tagBox,
@@ -101,7 +118,7 @@ export default function ratePage(outlet, { params }) {
           res.bad && !res.already_rated ? h('p', t('rate.bad_received')) : null));
       } catch (e) {
         if (!(e instanceof ApiError)) throw e;
-        err.textContent = e.message;
+        err.textContent = errorText(e);
         err.hidden = false;
         submit.disabled = false;
       } finally {

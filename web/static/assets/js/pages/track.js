@@ -3,7 +3,7 @@
 // form to say whether they are satisfied with the handling. No sign-in.
 import { h, mount, uid } from '../dom.js';
 import { t, label } from '../i18n.js';
-import { endpoints, ApiError } from '../api.js';
+import { endpoints, ApiError, errorText } from '../api.js';
 import { dateTime, stateChip } from '../format.js';
 
 const SATISFACTION = ['satisfied', 'basically_satisfied', 'dissatisfied'];
@@ -31,7 +31,7 @@ export default function trackPage(outlet, { params }) {
 
   const load = () => endpoints.track(token).then((v) => { if (alive) draw(v); }).catch((err) => {
     if (!alive || !(err instanceof ApiError)) throw err;
-    mount(box, h('div.notice.notice-error', { role: 'alert' }, err.status === 404 ? t('track.bad_link') : err.message));
+    mount(box, h('div.notice.notice-error', { role: 'alert' }, err.status === 404 ? t('track.bad_link') : errorText(err)));
   });
 
   function feedbackForm(v) {
@@ -65,7 +65,7 @@ export default function trackPage(outlet, { params }) {
         await load();
       } catch (e) {
         if (!(e instanceof ApiError)) throw e;
-        err.textContent = e.message;
+        err.textContent = errorText(e);
         err.hidden = false;
         btn.disabled = false;
       }
