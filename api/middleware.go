@@ -140,7 +140,7 @@ func (s *Server) withAccessLog(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) withAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Request().Header.Get(echo.HeaderAuthorization)
-		if h == "" || c.Path() == "/metrics" { // /metrics checks its own token (MetricsToken)
+		if h == "" || c.Path() == "/metrics" && s.deps.MetricsToken != "" { // /metrics checks its own token
 			return next(c)
 		}
 		// The auth scheme is case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" too.

@@ -25,6 +25,7 @@ import (
 	"redress/auth"
 	"redress/calendar"
 	"redress/intake"
+	"redress/notify"
 	"redress/pii"
 	"redress/policies"
 	"redress/store"
@@ -65,6 +66,9 @@ type Deps struct {
 	Policies *policies.Store
 	// OIDC enables sign-in through an OpenID Connect provider; nil answers 404 on its routes.
 	OIDC *auth.OIDC
+	// SMSHeld: no SMS gateway is configured and the workers keep evaluators' SMS queued;
+	// readiness and the administrators' banner say how many wait.
+	SMSHeld bool
 	// Limits are the rate limits of anonymous requests and sign-in (zero: the defaults).
 	Limits Limits
 	// MetricsToken, when set, is the bearer token GET /metrics requires; MetricsOff serves no
@@ -221,6 +225,14 @@ func (s *Server) readyz(c echo.Context) error {
 		checks["temporal"], status = "not configured", http.StatusServiceUnavailable
 	} else if _, err := s.deps.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
 		checks["temporal"], status = "unreachable", http.StatusServiceUnavailable
+	}
+	if s.deps.SMSHeld {
+		// Not a reason to take the API out of service, but a fact an operator must see.
+		n, err := notify.Queued(ctx, s.deps.DB, notify.ChannelSMS)
+		checks["sms"] = fmt.Sprintf("no gateway configured: %d queued, unsent", n)
+		if err != nil {
+			checks["sms"] = "no gateway configured"
+		}
 	}
 	return c.JSON(status, map[string]any{"status": map[bool]string{true: "ready", false: "not_ready"}[status == http.StatusOK], "checks": checks})
 }

@@ -53,7 +53,14 @@ func buildAPI(ctx context.Context, cfg config.Config, db *store.DB, tc client.Cl
 		return nil, fmt.Errorf("REDRESS_TRUSTED_PROXIES: %w", err)
 	}
 	starter := &engine.Starter{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db}
+	// Without an SMS gateway, production workers keep evaluators' SMS queued (buildNotifier).
+	smsHeld := cfg.SMSWebhookURL == "" && !dev
+	var smsBanners func(context.Context) []api.Banner
+	if smsHeld {
+		smsBanners = api.SMSBanners(db)
+	}
 	return api.New(api.Deps{
+		SMSHeld:   smsHeld,
 		DB:        db,
 		Temporal:  tc,
 		Tokens:    tokens,
@@ -65,7 +72,8 @@ func buildAPI(ctx context.Context, cfg config.Config, db *store.DB, tc client.Cl
 		Web:       web.FS,
 		Calendars: calendar.NewCache(db, 2*time.Second),
 		Banners: api.JoinBanners(api.CalendarBanners(db, time.Now),
-			api.ResultsBanners(db, stats.AlarmPolicy{Days: cfg.AlarmDays, MinRatings: cfg.AlarmMinRatings}, time.Now)),
+			api.ResultsBanners(db, stats.AlarmPolicy{Days: cfg.AlarmDays, MinRatings: cfg.AlarmMinRatings}, time.Now),
+			smsBanners),
 		Results: api.ResultsOptions{
 			Alarm:         stats.AlarmPolicy{Days: cfg.AlarmDays, MinRatings: cfg.AlarmMinRatings},
 			HotlineSecret: cfg.HotlineSecret,

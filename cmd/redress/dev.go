@@ -116,7 +116,7 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 		return err
 	}
 
-	notifier, err := buildNotifier(cfg, db)
+	notifier, err := buildNotifier(cfg, db, true)
 	if err != nil {
 		return err
 	}

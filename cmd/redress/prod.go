@@ -135,7 +135,7 @@ func workerCmd() *cobra.Command {
 			}
 			defer tc.Close()
 			slog.Info("redress worker running", "task_queue", cfg.TemporalTaskQueue)
-			notifier, err := buildNotifier(cfg, db)
+			notifier, err := buildNotifier(cfg, db, false)
 			if err != nil {
 				return err
 			}
