@@ -23,7 +23,14 @@ var DefaultBudgets = map[string]models.Budget{
 	"appeal_decision": {WorkingDays: intp(5)},
 	"review":          {WorkingDays: intp(3)},
 	"feedback":        {NaturalDays: intp(7)},
+	// The administration's own stages: the manual-dispatch queue and the ruling on a return.
+	"dispatch": {WorkingDays: intp(1)},
+	"ruling":   {WorkingDays: intp(1)},
 }
+
+// DefaultReopenWindow is how long a closed order may be reopened where no policy says
+// (reopen_window).
+var DefaultReopenWindow = models.Budget{NaturalDays: intp(30)}
 
 func intp(n int) *int { return &n }
 
@@ -33,6 +40,9 @@ type Policy struct {
 	Deadlines   map[string]models.Budget `json:"deadlines"`
 	RemindShare float64                  `json:"remind_share"` // remind when this share of the budget is left
 	ReopenLimit int                      `json:"reopen_limit"`
+	// ReopenWindow is how long after closing an order may be reopened (nil in policies loaded
+	// before the window was policy: 30 natural days).
+	ReopenWindow *models.Budget `json:"reopen_window,omitempty"`
 }
 
 // LoadPolicy returns the policy of the nearest unit on the path that has one, with each stage
@@ -74,6 +84,10 @@ func (a *Activities) LoadPolicy(ctx context.Context, unitPath string) (Policy, e
 		if p.ReopenLimit < 0 && r.Doc.V.ReopenLimit != nil {
 			p.ReopenLimit = *r.Doc.V.ReopenLimit
 		}
+		if p.ReopenWindow == nil && r.Doc.V.ReopenWindow != nil {
+			rw := *r.Doc.V.ReopenWindow
+			p.ReopenWindow = &rw
+		}
 	}
 	for name, b := range DefaultBudgets {
 		if _, set := p.Deadlines[name]; !set {
@@ -85,6 +99,10 @@ func (a *Activities) LoadPolicy(ctx context.Context, unitPath string) (Policy, e
 	}
 	if p.ReopenLimit < 0 {
 		p.ReopenLimit = 1
+	}
+	if p.ReopenWindow == nil {
+		rw := DefaultReopenWindow
+		p.ReopenWindow = &rw
 	}
 	return p, nil
 }

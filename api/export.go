@@ -100,6 +100,7 @@ func (s *Server) exportWorkOrders(c echo.Context) error {
 		return err
 	}
 	var rows [][]string
+	now := time.Now()
 	for page := 1; ; page++ {
 		f.Page, f.PageSize, f.CountCap = page, exportPage, maxExportRows
 		list, total, err := store.ListOrders(ctx, s.deps.DB, scope, f)
@@ -110,6 +111,8 @@ func (s *Server) exportWorkOrders(c echo.Context) error {
 			return apperr.Invalid("", "export_too_large", "%d work orders match; narrow the filters to at most %d", total, maxExportRows)
 		}
 		for _, r := range list {
+			_, days := s.liveDeadlines(ctx, r, now)
+			r.OverdueDays = days
 			rows = append(rows, exportRow(r, codes))
 		}
 		if len(list) < exportPage {
@@ -163,7 +166,7 @@ func exportRow(r store.OrderRow, codes bool) []string {
 	var next *models.Deadline
 	for i := range r.Deadlines.V {
 		d := &r.Deadlines.V[i]
-		if d.MetAt == nil && !d.Paused && (next == nil || d.DueAt.Before(next.DueAt)) {
+		if d.MetAt == nil && !d.Paused && !d.Superseded && !d.DueAt.IsZero() && (next == nil || d.DueAt.Before(next.DueAt)) {
 			next = d
 		}
 	}

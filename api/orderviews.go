@@ -2,10 +2,13 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"redress/calendar"
+	"redress/clock"
 	"redress/models"
 	"redress/store"
 )
@@ -16,6 +19,33 @@ import (
 type orderDeadlineJSON struct {
 	models.Deadline
 	WorkingDaysLeft *int `json:"working_days_left,omitempty"`
+}
+
+// MarshalJSON keeps the deadline's own encoding (null for a missing date) and adds the
+// countdown; without it the embedded deadline's MarshalJSON would drop working_days_left.
+func (d orderDeadlineJSON) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(d.Deadline)
+	if err != nil || d.WorkingDaysLeft == nil {
+		return b, err
+	}
+	return append(append(b[:len(b)-1], []byte(`,"working_days_left":`)...), append([]byte(strconv.Itoa(*d.WorkingDaysLeft)), '}')...), nil
+}
+
+// calendars is the API's calendar source for the live clock readings (nil-safe).
+func (s *Server) calendars() clock.Source {
+	if s.deps.Calendars == nil {
+		return nil
+	}
+	return s.deps.Calendars
+}
+
+// liveDeadlines reads an order's stored deadlines as of now: each one's overdue days and
+// status (clock.Fill), and the order's overdue days (clock.OrderDays) — the one count the
+// list, the order page, the export and the board all show.
+func (s *Server) liveDeadlines(ctx context.Context, r store.OrderRow, now time.Time) ([]models.Deadline, int) {
+	ds := append([]models.Deadline(nil), r.Deadlines.V...)
+	clock.Fill(ctx, s.calendars(), r.UnitPath, ds, now)
+	return ds, clock.OrderDays(ctx, s.calendars(), r.UnitPath, ds, now)
 }
 
 // pendingExtensionJSON is a unit leader's extension request that no one has decided yet.
@@ -34,7 +64,7 @@ func (s *Server) deadlinesJSON(ctx context.Context, unitPath string, ds []models
 	var cal *calendar.Calendar
 	for i, d := range ds {
 		out[i] = orderDeadlineJSON{Deadline: d}
-		if d.MetAt != nil || d.Paused || d.Unit != string(calendar.WorkingDays) || d.DueAt.IsZero() || !now.Before(d.DueAt) {
+		if d.MetAt != nil || d.Paused || d.Superseded || d.Unit != string(calendar.WorkingDays) || d.DueAt.IsZero() || !now.Before(d.DueAt) {
 			continue
 		}
 		if cal == nil {

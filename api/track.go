@@ -138,7 +138,7 @@ func (s *Server) trackView(ctx context.Context, orderID string) (trackJSON, erro
 	if row.State == models.StateFeedback {
 		out.FeedbackOpen = true
 		for _, dl := range row.Deadlines.V {
-			if dl.Name == "feedback" && dl.MetAt == nil && !dl.DueAt.IsZero() {
+			if dl.Name == "feedback" && dl.MetAt == nil && !dl.Superseded && !dl.DueAt.IsZero() {
 				due := dl.DueAt
 				out.FeedbackDueAt = &due
 			}

@@ -74,7 +74,10 @@ func (s *Server) orderJSON(c echo.Context, r store.OrderRow, withEvaluator bool)
 		OverdueDays: r.OverdueDays, UpdatedAt: r.UpdatedAt,
 		AllowedActions: workflows.AllowedActions(r.State, r.UnitPath, callerOf(principal(c))),
 	}
-	o.Deadlines = s.deadlinesJSON(c.Request().Context(), r.UnitPath, r.Deadlines.V, time.Now())
+	now := time.Now()
+	ds, days := s.liveDeadlines(c.Request().Context(), r, now)
+	o.OverdueDays = days
+	o.Deadlines = s.deadlinesJSON(c.Request().Context(), r.UnitPath, ds, now)
 	pe, err := s.pendingExtension(c.Request().Context(), r)
 	if err != nil {
 		return o, err
@@ -288,7 +291,13 @@ func (s *Server) postAction(c echo.Context) error {
 		err = h.Get(ctx, &res)
 	}
 	if err != nil {
-		return actionError(err)
+		err = actionError(err)
+		var he *apperr.Error
+		if req.Action == "reopen" && errors.As(err, &he) && he.Code == "wrong_state" && he.Message == orderEnded {
+			// The workflow ended with the reopen window: say so.
+			return apperr.Conflict(workflows.ErrReopenWindowClosed, "the reopen window of this work order has ended")
+		}
+		return err
 	}
 	return s.getWorkOrder(c)
 }
@@ -304,6 +313,8 @@ func actionError(err error) error {
 			return apperr.Unavailable("work_order_not_ready", "the work order is being opened; retry in a moment")
 		case workflows.ErrWrongState:
 			return apperr.Conflict("wrong_state", "%s", ae.Message())
+		case workflows.ErrReopenWindowClosed:
+			return apperr.Conflict(workflows.ErrReopenWindowClosed, "%s", ae.Message())
 		case workflows.ErrInvalid:
 			var fe workflows.FieldError
 			if ae.HasDetails() {
@@ -318,7 +329,7 @@ func actionError(err error) error {
 	}
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return apperr.Conflict("wrong_state", "the work order no longer accepts actions")
+		return apperr.Conflict("wrong_state", orderEnded)
 	}
 	return err
 }
@@ -350,3 +361,6 @@ func (s *Server) claimIdempotencyKey(ctx context.Context, login, key, orderID st
 	}
 	return nil
 }
+
+// orderEnded is the message of an action sent to a finished workflow.
+const orderEnded = "the work order no longer accepts actions"

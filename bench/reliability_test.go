@@ -102,18 +102,25 @@ func TestReliabilityProd(t *testing.T) {
 		so = ProdScenarioOptions{WorkerKills: 5, PGRestart: true, TemporalOutage: 30 * time.Second}
 	}
 	// The restart runs on a private cluster (pgprivate.go) where one can run, else on the
-	// shared one; CI's machine (root, Debian's PostgreSQL) can always run it.
+	// shared one; CI's machine (root, Debian's PostgreSQL) can always run it. Where neither is
+	// possible the scenario never turns itself off quietly: in CI (REDRESS_REQUIRE_POSTGRES=1)
+	// or as root the test fails; elsewhere the other scenarios run and the test then reports
+	// itself skipped, not passed.
+	notRun := ""
 	if perr := CanRunPrivatePostgres(); perr != nil {
 		if err := CanRestartPostgres(); err != nil {
-			if os.Geteuid() == 0 {
-				t.Fatalf("as root, neither a private PostgreSQL (%v) nor a restart of the local cluster (%v) is possible", perr, err)
+			notRun = fmt.Sprintf("neither a private PostgreSQL (%v) nor a restart of the local cluster (%v) is possible", perr, err)
+			if os.Geteuid() == 0 || os.Getenv("REDRESS_REQUIRE_POSTGRES") == "1" {
+				t.Fatalf("the PostgreSQL restart scenario must run here: %s", notRun)
 			}
-			t.Logf("PostgreSQL restart scenario not run: %v; %v", perr, err)
 			so.PGRestart = false
 		}
 	}
 	if err := ProdScenarios(testContext(t, 10*time.Minute), o, so); err != nil {
 		t.Fatal(err)
+	}
+	if notRun != "" {
+		t.Skipf("the other scenarios passed, but the PostgreSQL restart scenario did not run: %s", notRun)
 	}
 }
 

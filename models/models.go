@@ -107,7 +107,10 @@ type PolicyDoc struct {
 	DefaultLevel string            `json:"default_level,omitempty"`
 	RemindBefore string            `json:"remind_before,omitempty"`
 	ReopenLimit  *int              `json:"reopen_limit,omitempty"`
-	FollowUps    *int              `json:"follow_up_limit,omitempty"`
+	// ReopenWindow is how long after closing an order may be reopened (default 30 natural
+	// days; natural_days, hours or duration).
+	ReopenWindow *Budget `json:"reopen_window,omitempty"`
+	FollowUps    *int    `json:"follow_up_limit,omitempty"`
 	// LateUploadGrace is how long after the rating window's end a rating given inside the
 	// window may still arrive (a hall's terminals uploading after an outage); default 3
 	// natural days.
@@ -197,7 +200,9 @@ type WorkOrder struct {
 	UpdatedAt        time.Time
 }
 
-// Deadline is one stage's deadline as API.md describes it.
+// Deadline is one stage's deadline as API.md describes it, with who answers for it and
+// where it stands. A deadline that could not be computed (a calendar year is missing) has
+// status calendar_missing and no dates: DueDate "" and DueAt zero, written as null.
 type Deadline struct {
 	Name            string     `json:"name"`
 	Budget          string     `json:"budget"`
@@ -209,6 +214,75 @@ type Deadline struct {
 	Overdue         bool       `json:"overdue"`
 	Paused          bool       `json:"paused"`
 	CalendarVersion string     `json:"calendar_version"`
+	// Owner answers for the deadline: its reminders, supervision and figures go to it alone
+	// (nil on deadlines stored before owners were recorded: the order's unit).
+	Owner *DeadlineOwner `json:"owner,omitempty"`
+	// Status is one of the DeadlineStatus values.
+	Status string `json:"status,omitempty"`
+	// Superseded: a restarted clock (a new unit, a reopening) replaced this one; it stays for
+	// the record, with SupersededAt the instant it stopped.
+	Superseded   bool       `json:"superseded"`
+	SupersededAt *time.Time `json:"superseded_at,omitempty"`
+	// PausedAt is when the running pause began (the clock counts nothing while paused).
+	PausedAt *time.Time `json:"paused_at,omitempty"`
+	// MissingYear is the calendar year a calendar_missing deadline waits for.
+	MissingYear int `json:"missing_year,omitempty"`
+	// OverdueDays is how late the deadline is (or was when it stopped), in its own unit; the
+	// API computes it as of the request (clock.Days), the stored value is as of the last event.
+	OverdueDays int `json:"overdue_days"`
+}
+
+// Deadline statuses.
+const (
+	DeadlineRunning         = "running"
+	DeadlineMet             = "met"
+	DeadlinePaused          = "paused"
+	DeadlineSuperseded      = "superseded"
+	DeadlineCalendarMissing = "calendar_missing"
+)
+
+// Deadline owner kinds: a unit answers for its own stages, the administration for its
+// decisions, and the evaluator for the feedback window (whose silence is nobody's lateness).
+const (
+	OwnerUnit           = "unit"
+	OwnerAdministration = "administration"
+	OwnerEvaluator      = "evaluator"
+)
+
+// DeadlineOwner is who answers for a deadline.
+type DeadlineOwner struct {
+	Kind string `json:"kind"`
+	Code string `json:"code,omitempty"`
+	Path string `json:"path,omitempty"`
+}
+
+// Charged reports whether lateness of the deadline counts against someone.
+func (d Deadline) Charged() bool { return d.Owner == nil || d.Owner.Kind != OwnerEvaluator }
+
+// OwnerPath is the unit path a deadline's lateness is charged to: its owner's, or the
+// order's unit for deadlines stored before owners were recorded.
+func (d Deadline) OwnerPath(orderUnitPath string) string {
+	if d.Owner != nil && d.Owner.Path != "" {
+		return d.Owner.Path
+	}
+	return orderUnitPath
+}
+
+// MarshalJSON writes a missing due date and instant as null, never "" or year 1.
+func (d Deadline) MarshalJSON() ([]byte, error) {
+	type plain Deadline
+	out := struct {
+		plain
+		DueDate *string    `json:"due_date"`
+		DueAt   *time.Time `json:"due_at"`
+	}{plain: plain(d)}
+	if d.DueDate != "" {
+		out.DueDate = &d.DueDate
+	}
+	if !d.DueAt.IsZero() {
+		out.DueAt = &d.DueAt
+	}
+	return json.Marshal(out)
 }
 
 // TimelineEvent is one append-only entry of a work order's history. ID is derived from the

@@ -19,13 +19,14 @@ var Templates = map[string]string{
 	"callback_notice":  "【好差评】您对{unit}的评价已收到，工作人员将于{due}前与您联系回访，请留意来电。",
 	"appeal_upheld":    "【好差评】您对{unit}的评价经复核不予采纳，复核结果请查看：{link}",
 	"feedback":         "【好差评】您反映的问题已由{unit}办理完毕，办理结果及满意度评价请访问：{link}",
+	"return_refused":   "【好差评】差评工单{order}的退单申请未获同意（{reason}），请继续办理。",
 	"dissatisfied":     "【好差评】评价人对差评工单{order}的办理结果不满意，可决定是否重新办理。",
 }
 
 // DeadlineLabels names the stages in messages.
 var DeadlineLabels = map[string]string{
 	"sign": "签收", "callback": "回访", "rectify": "整改", "appeal_decision": "申诉复核",
-	"review": "审核", "feedback": "反馈",
+	"review": "审核", "feedback": "反馈", "dispatch": "人工派单", "ruling": "退单裁定", "committed": "承诺办结",
 }
 
 // LevelLabels names the supervision levels in messages.

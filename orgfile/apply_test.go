@@ -3,6 +3,7 @@ package orgfile
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -362,7 +363,20 @@ func TestApplyBesideAnotherWriter(t *testing.T) {
 		_, err := Apply(ctx, b, Demo())
 		done <- err
 	}()
-	time.Sleep(300 * time.Millisecond)
+	// Commit only once Apply is seen waiting inside lockForImport for this writer, so that
+	// the wait is what is tested (not an Apply that happened to start after the commit).
+	deadline := time.Now().Add(10 * time.Second)
+	for !goroutineIn("orgfile.lockForImport") {
+		select {
+		case err := <-done:
+			t.Fatalf("Apply finished (%v) while another writer held the database", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Apply never reached lockForImport")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	if err := tx.Commit().Error; err != nil {
 		t.Fatal(err)
 	}
@@ -373,4 +387,11 @@ func TestApplyBesideAnotherWriter(t *testing.T) {
 	if paths["other"] != "/other/" || paths["sz-ft-tax"] != "/gd/sz/sz-ft/sz-ft-tax/" {
 		t.Errorf("paths %v", paths)
 	}
+}
+
+// goroutineIn reports whether some goroutine is running or blocked in a function whose
+// qualified name contains fn.
+func goroutineIn(fn string) bool {
+	buf := make([]byte, 1<<20)
+	return strings.Contains(string(buf[:runtime.Stack(buf, true)]), fn+"(")
 }

@@ -80,7 +80,7 @@ type Policy struct {
 }
 
 // DeadlineNames lists the deadlines a policy may set (API.md).
-var DeadlineNames = []string{"sign", "callback", "rectify", "appeal_decision", "review", "feedback"}
+var DeadlineNames = []string{"sign", "callback", "rectify", "appeal_decision", "review", "feedback", "dispatch", "ruling"}
 
 // DefaultKind is the kind of a unit that names none.
 const DefaultKind = "department"
@@ -418,6 +418,13 @@ func ValidatePolicy(d models.PolicyDoc) []error {
 	if d.RemindBefore != "" {
 		if _, err := ParsePercent(d.RemindBefore); err != nil {
 			errs = append(errs, fmt.Errorf("remind_before: %w", err))
+		}
+	}
+	if d.ReopenWindow != nil {
+		if err := ValidateBudget(*d.ReopenWindow); err != nil {
+			errs = append(errs, fmt.Errorf("reopen_window: %w", err))
+		} else if d.ReopenWindow.WorkingDays != nil {
+			errs = append(errs, fmt.Errorf("reopen_window: natural_days, hours or duration (a window is counted in natural time)"))
 		}
 	}
 	if d.ReopenLimit != nil && *d.ReopenLimit < 0 {

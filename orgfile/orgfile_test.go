@@ -127,7 +127,7 @@ func TestParseErrors(t *testing.T) {
 		{"deadline two", withPolicy(`"deadlines": {"callback": {"working_days": 3, "hours": 4}}`),
 			`policy "sz": deadline "callback": want exactly one of working_days, natural_days, hours, duration; got working_days and hours`},
 		{"deadline name", withPolicy(`"deadlines": {"signing": {"hours": 4}}`),
-			`policy "sz": deadline "signing": unknown (want one of sign, callback, rectify, appeal_decision, review, feedback)`},
+			`policy "sz": deadline "signing": unknown (want one of sign, callback, rectify, appeal_decision, review, feedback, dispatch, ruling)`},
 		{"negative working days", withPolicy(`"deadlines": {"rectify": {"working_days": -1}}`), `policy "sz": deadline "rectify": working_days -1: must be 0 or more`},
 		{"negative natural days", withPolicy(`"deadlines": {"feedback": {"natural_days": -2}}`), `policy "sz": deadline "feedback": natural_days -2: must be 0 or more`},
 		{"zero hours", withPolicy(`"deadlines": {"sign": {"hours": 0}}`), `policy "sz": deadline "sign": hours 0: must be more than 0`},

@@ -47,7 +47,7 @@ func TestPublishedFiguresRecomputeFromRaw(t *testing.T) {
 		}
 		recompute := func() []stats.UnitFigures {
 			p, _ := stats.MonthPeriod("2025-06")
-			raw, err := stats.FromRaw(ctx, db, stats.CalendarWorkingDays(cals), store.Scope{Subtrees: []string{sz.Path}}, p)
+			raw, err := stats.FromRaw(ctx, db, cals, store.Scope{Subtrees: []string{sz.Path}}, p)
 			if err != nil {
 				t.Fatal(err)
 			}

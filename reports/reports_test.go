@@ -3,6 +3,7 @@ package reports_test
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -52,15 +53,26 @@ func TestMonthlyReport(t *testing.T) {
 		if err != nil || len(rows) < 3 {
 			t.Fatalf("ranking rows: %v %d", err, len(rows))
 		}
+		checkFigures(t, db, f)
 		// The zip's directory names every part: a chart is a part of its own.
 		if !bytes.Contains(got.Content, []byte("xl/charts/chart1.xml")) {
 			t.Fatal("the workbook has no chart")
 		}
 		over, _ := f.GetRows("Overdue orders")
-		var n int64
-		db.Table("work_orders").Where("overdue_days > 0 AND opened_at >= ? AND opened_at < ?", stats.DayStart("2025-09-01"), stats.DayStart("2025-10-01")).Count(&n)
-		if int64(len(over)-1) != n {
-			t.Fatalf("overdue sheet has %d orders, the month %d", len(over)-1, n)
+		var overdue []struct {
+			ID          string
+			OverdueDays int
+		}
+		db.Table("work_orders").Select("id, overdue_days").
+			Where("overdue_days > 0 AND opened_at >= ? AND opened_at < ?", stats.DayStart("2025-09-01"), stats.DayStart("2025-10-01")).
+			Order("overdue_days DESC, id").Scan(&overdue)
+		if len(over)-1 != len(overdue) || len(overdue) == 0 {
+			t.Fatalf("overdue sheet has %d orders, the month %d", len(over)-1, len(overdue))
+		}
+		for i, w := range overdue {
+			if row := over[i+1]; row[0] != w.ID || row[4] != strconv.Itoa(w.OverdueDays) {
+				t.Errorf("overdue sheet row %d: %v, want order %s with %d overdue days", i+1, row, w.ID, w.OverdueDays)
+			}
 		}
 
 		// The schedule is idempotent: a second run makes nothing new.
@@ -77,4 +89,84 @@ func TestMonthlyReport(t *testing.T) {
 			t.Fatalf("%d scheduled reports for %d administrations", count, admins)
 		}
 	})
+}
+
+// checkFigures holds the workbook's figures against the raw rows: the month's work orders and
+// bad reviews under Shenzhen counted straight from the tables, each ranked unit's orders
+// counted under its own path, and the ranking ordered by score. A report that only had the
+// right sheets and row counts would pass nothing here.
+func checkFigures(t *testing.T, db *store.DB, f *excelize.File) {
+	t.Helper()
+	from, to := stats.DayStart("2025-09-01"), stats.DayStart("2025-10-01")
+	summary := map[string]string{}
+	rows, err := f.GetRows("Summary")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if len(r) >= 2 {
+			summary[r[0]] = r[1]
+		}
+	}
+	num := func(what, s string) float64 {
+		t.Helper()
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatalf("%s: %q is not a number", what, s)
+		}
+		return v
+	}
+	var orders int64
+	if err := db.Table("work_orders").Where("unit_path LIKE ? AND opened_at >= ? AND opened_at < ?", "/gd/sz/%", from, to).Count(&orders).Error; err != nil {
+		t.Fatal(err)
+	}
+	if got := num("Work orders", summary["Work orders"]); orders == 0 || got != float64(orders) {
+		t.Errorf("Summary says %v work orders; the month has %d under /gd/sz/", got, orders)
+	}
+
+	rank, err := f.GetRows("Ranking")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sumOrders, sumRatings, sumBad float64
+	prev := 1e9
+	for i, r := range rank[1:] {
+		if len(r) < 10 {
+			t.Fatalf("ranking row %d is short: %v", i+1, r)
+		}
+		if r[0] != strconv.Itoa(i+1) {
+			t.Errorf("ranking row %d has rank %s", i+1, r[0])
+		}
+		score := -1.0
+		if r[7] != "" {
+			score = num("Score", r[7])
+		}
+		if score > prev {
+			t.Errorf("ranking row %d (%s) scores %v, above the row before (%v)", i+1, r[2], score, prev)
+		}
+		prev = score
+		var path string
+		if err := db.Table("units").Select("path").Where("code = ?", r[2]).Scan(&path).Error; err != nil || path == "" {
+			t.Fatalf("ranked unit %q: %v", r[2], err)
+		}
+		var n int64
+		db.Table("work_orders").Where("unit_path LIKE ? AND opened_at >= ? AND opened_at < ?", path+"%", from, to).Count(&n)
+		if got := num("Orders", r[9]); got != float64(n) {
+			t.Errorf("ranking row %s says %v orders; the month has %d under %s", r[2], got, n, path)
+		}
+		sumOrders += num("Orders", r[9])
+		sumRatings += num("Ratings", r[3])
+		sumBad += num("Bad", r[8])
+	}
+	for _, c := range []struct {
+		key string
+		sum float64
+	}{{"Work orders", sumOrders}, {"Ratings (adopted)", sumRatings}, {"Bad reviews", sumBad}} {
+		if got := num(c.key, summary[c.key]); got != c.sum {
+			t.Errorf("Summary %s is %v; the ranked units add up to %v", c.key, got, c.sum)
+		}
+	}
+	if num("Bad reviews", summary["Bad reviews"]) == 0 {
+		t.Error("the month's report counts no bad review")
+	}
 }

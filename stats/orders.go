@@ -29,6 +29,48 @@ type OrderFacts struct {
 	Closed     bool
 	Breached   bool
 	Supervised bool
+	// BreachedBy and SupervisedBy are the owners (unit paths) whose clocks were breached or
+	// who were supervised; "" is the order's own unit (events recorded before owners were).
+	// The administration's delay is charged to the administration, a misrouting unit's to
+	// that unit, and the evaluator's silence to nobody.
+	BreachedBy   map[string]bool
+	SupervisedBy map[string]bool
+}
+
+// ownerOf reads the owner path of a breach or supervision event ("" for the order's unit);
+// ok=false for the evaluator, whose silence is nobody's lateness.
+func ownerOf(data map[string]any) (string, bool) {
+	if k, _ := data["owner_kind"].(string); k == "evaluator" {
+		return "", false
+	}
+	if n, _ := data["deadline"].(string); n == "feedback" {
+		return "", false
+	}
+	p, _ := data["owner_path"].(string)
+	return p, true
+}
+
+// Charged reports the owners an order's timeliness figures go to, the order's own unit
+// (unitPath) resolved: for each, whether it breached and whether it was supervised.
+func (f OrderFacts) Charged(unitPath string) map[string][2]bool {
+	out := map[string][2]bool{}
+	key := func(p string) string {
+		if p == "" {
+			return unitPath
+		}
+		return p
+	}
+	for p := range f.BreachedBy {
+		c := out[key(p)]
+		c[0] = true
+		out[key(p)] = c
+	}
+	for p := range f.SupervisedBy {
+		c := out[key(p)]
+		c[1] = true
+		out[key(p)] = c
+	}
+	return out
 }
 
 // Facts reads an order's timeline, oldest first. A reopened order counts by its latest result:
@@ -62,22 +104,55 @@ func Facts(realName bool, events []TimelineEvent) OrderFacts {
 		case "reopen":
 			f.Handled, f.Closed, f.HandledAt = false, false, time.Time{}
 		case "deadline_breached":
-			f.Breached = true
+			if p, ok := ownerOf(e.Data); ok {
+				f.Breached = true
+				if f.BreachedBy == nil {
+					f.BreachedBy = map[string]bool{}
+				}
+				f.BreachedBy[p] = true
+			}
 		case "supervision", "escalate":
-			f.Supervised = true
+			p, ok := ownerOf(e.Data)
+			if e.Type == "escalate" {
+				p, ok = "", true
+			}
+			if ok {
+				f.Supervised = true
+				if f.SupervisedBy == nil {
+					f.SupervisedBy = map[string]bool{}
+				}
+				f.SupervisedBy[p] = true
+			}
 		}
 	}
 	return f
 }
 
+// AddCharge adds to o what an order charges to an owner that does not hold it (the
+// administration for its own stages, a unit that misrouted the order): overdue and overdue
+// days when it breached, supervised when it was supervised.
+func (o *Orders) AddCharge(breached, supervised bool, overdueDays int) {
+	if breached {
+		o.Overdue++
+		o.OverdueDays += overdueDays
+	}
+	if supervised {
+		o.Supervised++
+	}
+}
+
 // WorkingDays counts working days between two instants on a unit's calendar.
 type WorkingDays func(ctx context.Context, unitPath string, from, to time.Time) (int, error)
 
-// AddOrder adds one order's facts to o. Rectified and explained count orders whose result was
-// approved with that disposition; on time counts handled orders that never breached a
-// deadline; overdue counts every order that breached one. The handling time runs from the
-// order's opening to the approval of its result, in working days of the unit's calendar.
+// AddOrder adds one order's facts to o, the figures of the unit holding it (unitPath).
+// Rectified and explained count orders whose result was approved with that disposition; on
+// time counts handled orders whose unit never breached a deadline of its own; overdue,
+// overdue days and supervised count only what is charged to this unit (the rest goes to the
+// other owners through AddCharge). The handling time runs from the order's opening to the
+// approval of its result, in working days of the unit's calendar.
 func (o *Orders) AddOrder(ctx context.Context, f OrderFacts, unitPath string, openedAt time.Time, overdueDays int, wd WorkingDays) error {
+	charged := f.Charged(unitPath)[unitPath]
+	f.Breached, f.Supervised = charged[0], charged[1]
 	o.Orders++
 	if f.RealName {
 		o.RealName++

@@ -15,7 +15,8 @@ import (
 // work orders and timelines, without the rollups. It is the reference the rollups and the
 // published figures are checked against; it reads every rating of the period, so it is for
 // checks and audits, not for requests.
-func FromRaw(ctx context.Context, db *store.DB, wd WorkingDays, scope store.Scope, p Period) ([]UnitFigures, error) {
+func FromRaw(ctx context.Context, db *store.DB, cals CalendarSource, scope store.Scope, p Period) ([]UnitFigures, error) {
+	wd := CalendarWorkingDays(cals)
 	var units []models.Unit
 	if err := scope.Apply(db.WithContext(ctx).Model(&models.Unit{}), "path").Order("path").Find(&units).Error; err != nil {
 		return nil, fmt.Errorf("stats raw: units: %w", err)
@@ -76,12 +77,24 @@ func FromRaw(ctx context.Context, db *store.DB, wd WorkingDays, scope store.Scop
 	if err != nil {
 		return nil, fmt.Errorf("stats raw: %w", err)
 	}
+	byPath := map[string]*UnitFigures{}
+	for i := range out {
+		byPath[out[i].Path] = &out[i]
+	}
+	now := time.Now()
 	for _, r := range recs {
+		facts := Facts(r.RealName, events[r.ID])
+		own, other := OrderCharges(ctx, cals, r, facts, now)
+		for _, c := range other {
+			if g := byPath[c.Path]; g != nil {
+				g.Orders.AddCharge(c.Breached, c.Supervised, c.OverdueDays)
+			}
+		}
 		f := byID[r.UnitID]
 		if f == nil {
 			continue
 		}
-		if err := f.Orders.AddOrder(ctx, Facts(r.RealName, events[r.ID]), r.UnitPath, r.OpenedAt, r.OverdueDays, wd); err != nil {
+		if err := f.Orders.AddOrder(ctx, facts, r.UnitPath, r.OpenedAt, own, wd); err != nil {
 			return nil, fmt.Errorf("stats raw: order %s: %w", r.ID, err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"redress/calendar"
+	"redress/clock"
 	"redress/migrations"
 	"redress/models"
 	"redress/store"
@@ -121,6 +122,18 @@ func (r *Roller) Pass(ctx context.Context) ([]string, error) {
 	}
 	if err := collect(`SELECT opened_at FROM work_orders WHERE updated_at >= ? OR opened_at >= ?`, since, since); err != nil {
 		return nil, fmt.Errorf("stats rollup: changed orders: %w", err)
+	}
+	// Overdue days are live: an open order past its deadline grows a day at each midnight
+	// without any event. Its day is recomputed when its deadline passes and, once a day, for
+	// every open overdue order (they are the head of the work_orders_due index).
+	overdue := `SELECT opened_at FROM work_orders WHERE next_due_at < ? AND state <> ? AND next_due_at >= ?`
+	overdueArgs := []any{now, models.StateClosed, since}
+	if Day(mark) != Day(now) {
+		overdue = `SELECT opened_at FROM work_orders WHERE next_due_at < ? AND state <> ?`
+		overdueArgs = overdueArgs[:2]
+	}
+	if err := collect(overdue, overdueArgs...); err != nil {
+		return nil, fmt.Errorf("stats rollup: overdue orders: %w", err)
 	}
 	out := make([]string, 0, len(days))
 	for d := range days {
@@ -334,6 +347,50 @@ type OrderRecord struct {
 	OpenedAt    time.Time
 	OverdueDays int
 	RealName    bool
+	// Deadlines are the order's clocks with their owners (clock.OwnerDays reads them).
+	Deadlines models.JSON[[]models.Deadline]
+}
+
+// UnitIDs maps unit paths to ids (for figures charged to an owner by path).
+func UnitIDs(ctx context.Context, db *store.DB, paths []string) (map[string]int64, error) {
+	out := map[string]int64{}
+	if len(paths) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID   int64
+		Path string
+	}
+	if err := db.WithContext(ctx).Table("units").Select("id, path").Where("path IN ?", paths).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("units by path: %w", err)
+	}
+	for _, r := range rows {
+		out[r.Path] = r.ID
+	}
+	return out, nil
+}
+
+// Charges are what one order charges to the owners that do not hold it.
+type Charge struct {
+	Path                 string
+	Breached, Supervised bool
+	OverdueDays          int
+}
+
+// OrderCharges splits an order's timeliness: the overdue days of its own unit, and the
+// charges of every other owner (the administration, a misrouting unit). Overdue days are
+// counted as of now with clock.OwnerDays, the count the API shows.
+func OrderCharges(ctx context.Context, cals clock.Source, rec OrderRecord, f OrderFacts, now time.Time) (int, []Charge) {
+	days := clock.OwnerDays(ctx, cals, rec.UnitPath, rec.Deadlines.V, now)
+	var out []Charge
+	for p, c := range f.Charged(rec.UnitPath) {
+		if p == rec.UnitPath {
+			continue
+		}
+		out = append(out, Charge{Path: p, Breached: c[0], Supervised: c[1], OverdueDays: days[p]})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return days[rec.UnitPath], out
 }
 
 // LoadOrders reads the orders opened in [from, to) with their responsible unit (the
@@ -341,7 +398,7 @@ type OrderRecord struct {
 func LoadOrders(ctx context.Context, db *store.DB, from, to time.Time) ([]OrderRecord, map[string][]TimelineEvent, error) {
 	var recs []OrderRecord
 	err := db.WithContext(ctx).Raw(`
-		SELECT w.id AS id, u.id AS unit_id, u.path AS unit_path, w.opened_at AS opened_at, w.overdue_days AS overdue_days,
+		SELECT w.id AS id, u.id AS unit_id, u.path AS unit_path, w.opened_at AS opened_at, w.overdue_days AS overdue_days, w.deadlines AS deadlines,
 		       CASE WHEN e.evaluator_phone_hash <> '' OR e.evaluator_id_hash <> '' THEN 1 ELSE 0 END AS real_name
 		  FROM work_orders w
 		  JOIN evaluations e ON e.id = w.evaluation_id
@@ -377,14 +434,41 @@ func (r *Roller) orderRows(ctx context.Context, day string, start, end time.Time
 	byUnit := map[int64]*Orders{}
 	paths := map[int64]string{}
 	wd := CalendarWorkingDays(r.Calendars)
+	now := r.now()
+	var charges []Charge
 	for _, rec := range recs {
 		o := byUnit[rec.UnitID]
 		if o == nil {
 			o = &Orders{}
 			byUnit[rec.UnitID], paths[rec.UnitID] = o, rec.UnitPath
 		}
-		if err := o.AddOrder(ctx, Facts(rec.RealName, events[rec.ID]), rec.UnitPath, rec.OpenedAt, rec.OverdueDays, wd); err != nil {
+		f := Facts(rec.RealName, events[rec.ID])
+		own, other := OrderCharges(ctx, r.Calendars, rec, f, now)
+		if err := o.AddOrder(ctx, f, rec.UnitPath, rec.OpenedAt, own, wd); err != nil {
 			return nil, fmt.Errorf("stats rollup %s: order %s: %w", day, rec.ID, err)
+		}
+		charges = append(charges, other...)
+	}
+	if len(charges) > 0 {
+		var ps []string
+		for _, c := range charges {
+			ps = append(ps, c.Path)
+		}
+		ids, err := UnitIDs(ctx, r.DB, ps)
+		if err != nil {
+			return nil, fmt.Errorf("stats rollup %s: %w", day, err)
+		}
+		for _, c := range charges {
+			id, ok := ids[c.Path]
+			if !ok {
+				continue
+			}
+			o := byUnit[id]
+			if o == nil {
+				o = &Orders{}
+				byUnit[id], paths[id] = o, c.Path
+			}
+			o.AddCharge(c.Breached, c.Supervised, c.OverdueDays)
 		}
 	}
 	out := make([]orderRow, 0, len(byUnit))

@@ -74,7 +74,7 @@ func TestRollupsAgreeWithRaw(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := stats.FromRaw(ctx, db, stats.CalendarWorkingDays(cals), scope, p)
+			want, err := stats.FromRaw(ctx, db, cals, scope, p)
 			if err != nil {
 				t.Fatal(err)
 			}

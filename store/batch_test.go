@@ -54,10 +54,14 @@ func TestBatch(t *testing.T) {
 			}
 		}()
 		if i == 0 {
-			time.Sleep(50 * time.Millisecond) // the first call's run is under way
+			waitFor(t, "the first call's run is under way", func() bool { return runs.Load() == 1 })
 		}
 	}
-	time.Sleep(50 * time.Millisecond)
+	// Every other call is queued behind the held run (the queue holds 4*Max; the rest wait
+	// to enter it, as callers do under load).
+	waitFor(t, "the other calls queued behind the first run", func() bool {
+		return store.BatchQueued(b) >= min(n-1, 4*b.Max)
+	})
 	close(release)
 	wg.Wait()
 	if inputs.Load() != n {
@@ -78,5 +82,17 @@ func TestBatch(t *testing.T) {
 	short := &store.Batch[int, int]{Run: func(ctx context.Context, in []int) ([]int, error) { return nil, nil }}
 	if _, err := short.Do(context.Background(), 1); err == nil {
 		t.Error("a run that answered no output for an input was taken")
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s: not yet: %s", what)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

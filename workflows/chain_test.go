@@ -116,7 +116,7 @@ func TestActionRows(t *testing.T) {
 		e.SetStartTime(time.Date(2026, 11, 2, 9, 0, 0, 0, cst))
 		e.runAt(t, 24*time.Hour, []step{
 			signStep, callbackStep, // Wed 11-04: rectification clock starts
-			{req: ActionRequest{Action: "dispose", Caller: officer, True: yes(), Reasonable: yes(), Disposition: "ledger", Plan: "整改", CommittedDate: "2026-11-20"}, wantState: models.StateRectifying},
+			{req: ActionRequest{Action: "dispose", Caller: officer, True: yes(), Reasonable: yes(), Disposition: "ledger", Plan: "整改", CommittedDate: "2026-11-18"}, wantState: models.StateRectifying},
 			{req: ActionRequest{Action: "complete", Caller: officer, Measures: "已整改"}, wantState: models.StateReviewing},
 			{req: ActionRequest{Action: "review", Caller: admin, Approve: no(), Note: "整改不到位"}, wantState: models.StateCalledBack},
 			{req: ActionRequest{Action: "dispose", Caller: officer, True: yes(), Reasonable: yes(), Disposition: "rectify_now", Measures: "重新整改"}, wantState: models.StateReviewing},

@@ -19,7 +19,20 @@ const (
 	DLAppealDecision = "appeal_decision"
 	DLReview         = "review"
 	DLFeedback       = "feedback"
+	// DLDispatch is the administration's clock while an order waits for manual dispatch.
+	DLDispatch = "dispatch"
+	// DLRuling is the administration's clock while a returned order waits for its ruling.
+	DLRuling = "ruling"
+	// DLCommitted is the unit's own committed date of a ledger entry (台账承诺办结日期).
+	DLCommitted = "committed"
 )
+
+// ClockOwnersChange is the version id of the change that gave every clock an owner
+// (issue 15 part C): the administration's dispatch and ruling clocks, the paused callback
+// clock while a return waits, the committed-date clock, the clock a reopening starts,
+// escalation per owner and stage, and the receiver's clean start. Orders recorded before it
+// keep the old path.
+const ClockOwnersChange = "clock-owners"
 
 // RecomputeSignal tells a work order that the calendar changed: its open deadlines are
 // computed again, and the timeline says what moved.
@@ -39,6 +52,9 @@ type deadline struct {
 	Level      int                     `json:"level,omitempty"` // 1 breached, 2 breached by more than its budget
 	Overdue    int                     `json:"overdue_days,omitempty"`
 	Superseded bool                    `json:"superseded,omitempty"`
+	// Owner answers for the clock (reminders, supervision, figures).
+	Owner        models.DeadlineOwner `json:"owner"`
+	SupersededAt *time.Time           `json:"superseded_at,omitempty"`
 }
 
 func (d *deadline) open() bool { return d.MetAt == nil && !d.Superseded }
@@ -59,16 +75,47 @@ func (w *workOrder) current(name string) *deadline {
 	return nil
 }
 
+// ownerOf says who answers for a stage: the administration for its own decisions (manual
+// dispatch, rulings on returns, appeal decisions, review), the evaluator for the feedback
+// window, and the unit holding the order for everything else.
+func (w *workOrder) ownerOf(name string) models.DeadlineOwner {
+	admin := models.DeadlineOwner{Kind: models.OwnerAdministration, Code: w.s.Admin.Code, Path: w.s.Admin.Path}
+	switch name {
+	case DLDispatch, DLRuling, DLAppealDecision, DLReview:
+		return admin
+	case DLFeedback:
+		return models.DeadlineOwner{Kind: models.OwnerEvaluator}
+	}
+	if w.s.Unit == nil {
+		return admin
+	}
+	return models.DeadlineOwner{Kind: models.OwnerUnit, Code: w.s.Unit.Code, Path: w.s.Unit.Path}
+}
+
+// supersede retires a clock for the record.
+func (w *workOrder) supersede(d *deadline, at time.Time) {
+	d.Superseded = true
+	if w.owners() {
+		d.SupersededAt = &at
+	}
+	w.dirty = true
+}
+
+// owners reports whether the order runs with clock owners (ClockOwnersChange).
+func (w *workOrder) owners() bool { return w.v >= 1 }
+
 // startClock starts (or restarts) a stage's clock for the unit at path.
 func (w *workOrder) startClock(ctx workflow.Context, name string, at time.Time, unitPath string) error {
-	if d := w.current(name); d != nil && d.open() {
-		d.Superseded = true
+	if d := w.current(name); d != nil && (d.open() || (w.owners() && d.MetAt != nil)) {
+		// With owners, a met clock of the stage is replaced too: the stage starts again and
+		// the old clock (with its lateness) stays in the record, charged to its owner.
+		w.supersede(d, at)
 	}
 	b, ok := w.policy.Deadlines[name]
 	if !ok {
 		return nil
 	}
-	d := &deadline{Name: name, Budget: b, Start: at, UnitPath: unitPath}
+	d := &deadline{Name: name, Budget: b, Start: at, UnitPath: unitPath, Owner: w.ownerOf(name)}
 	w.dls = append(w.dls, d)
 	return w.compute(ctx, d)
 }
@@ -178,28 +225,40 @@ func budgetString(b models.Budget) (string, string) {
 	return "", ""
 }
 
-// deadlineRows renders the live clocks for the read-model, and the nearest open due instant.
+// deadlineRows renders the clocks for the read-model, superseded ones included (with their
+// owner, so an auditor sees the whole history), and the nearest open due instant.
 func (w *workOrder) deadlineRows(now time.Time) ([]models.Deadline, *time.Time) {
 	out := []models.Deadline{}
 	var next *time.Time
 	for _, d := range w.dls {
-		if d.Superseded {
-			continue
-		}
 		budget, unit := budgetString(d.Budget)
+		owner := d.Owner
+		if owner.Kind == "" {
+			owner = w.ownerOf(d.Name)
+		}
 		row := models.Deadline{
 			Name: d.Name, Budget: budget, Unit: unit, Start: d.Start, DueDate: d.Calc.DueDate,
-			DueAt: d.Calc.DueAt, MetAt: d.MetAt, Paused: d.paused(), CalendarVersion: d.Calc.CalendarVersion,
+			DueAt: d.Calc.DueAt, MetAt: d.MetAt, Paused: d.paused() && !d.Superseded, CalendarVersion: d.Calc.CalendarVersion,
+			Owner: &owner, Superseded: d.Superseded, SupersededAt: d.SupersededAt, MissingYear: d.Calc.UncoveredYear,
+			OverdueDays: d.Overdue,
 		}
-		if d.computed() {
+		if d.paused() {
+			// Kept on a superseded clock too: it counted nothing from the pause on.
+			p := d.Pauses[len(d.Pauses)-1].From
+			row.PausedAt = &p
+		}
+		row.Status = deadlineStatus(row)
+		if d.computed() && row.Owner.Kind != models.OwnerEvaluator {
 			end := now
 			if d.MetAt != nil {
 				end = *d.MetAt
+			} else if d.SupersededAt != nil {
+				end = *d.SupersededAt
 			}
-			row.Overdue = end.After(d.Calc.DueAt) && !d.paused()
+			row.Overdue = end.After(d.Calc.DueAt) && !d.paused() && (!d.Superseded || d.SupersededAt != nil || d.MetAt != nil)
 		}
 		out = append(out, row)
-		if d.open() && !d.paused() && d.computed() && (next == nil || d.Calc.DueAt.Before(*next)) {
+		if d.open() && !d.paused() && d.computed() && !d.Superseded && owner.Kind != models.OwnerEvaluator && (next == nil || d.Calc.DueAt.Before(*next)) {
 			t := d.Calc.DueAt
 			next = &t
 		}
@@ -207,14 +266,35 @@ func (w *workOrder) deadlineRows(now time.Time) ([]models.Deadline, *time.Time) 
 	return out, next
 }
 
+// deadlineStatus is a stored deadline's status.
+func deadlineStatus(r models.Deadline) string {
+	switch {
+	case r.Superseded:
+		return models.DeadlineSuperseded
+	case r.MetAt != nil:
+		return models.DeadlineMet
+	case r.MissingYear != 0 || r.DueAt.IsZero():
+		return models.DeadlineCalendarMissing
+	case r.Paused:
+		return models.DeadlinePaused
+	}
+	return models.DeadlineRunning
+}
+
 // overdueDays is the order's overdue count: the worst of its stages (stages run side by side,
-// so adding them would count the same days twice).
+// so adding them would count the same days twice). With owners, only the clocks the order's
+// holder or the administration answers for count (a misrouting unit's lateness stays its own).
 func (w *workOrder) overdueDays() int {
 	n := 0
 	for _, d := range w.dls {
-		if !d.Superseded && d.Overdue > n {
-			n = d.Overdue
+		if d.Superseded || d.Overdue <= n {
+			continue
 		}
+		if w.owners() && (d.Owner.Kind == models.OwnerEvaluator ||
+			(d.Owner.Kind == models.OwnerUnit && w.s.Unit != nil && d.Owner.Path != w.s.Unit.Path)) {
+			continue
+		}
+		n = d.Overdue
 	}
 	return n
 }
@@ -232,7 +312,7 @@ func (w *workOrder) alarms() []alarm {
 		if !d.open() || d.paused() || !d.computed() {
 			continue
 		}
-		if !d.Reminded && !d.Calc.RemindAt.IsZero() && d.Level == 0 {
+		if !d.Reminded && !d.Calc.RemindAt.IsZero() && d.Level == 0 && !(w.owners() && d.Owner.Kind == models.OwnerEvaluator) {
 			out = append(out, alarm{d.Calc.RemindAt, d, "remind"})
 		}
 		switch d.Level {
@@ -254,18 +334,32 @@ func (w *workOrder) fire(ctx workflow.Context, now time.Time) error {
 			break
 		}
 		d := a.d
-		data := map[string]any{"deadline": d.Name, "due_at": d.Calc.DueAt, "due_date": d.Calc.DueDate}
+		owner := d.Owner
+		if owner.Kind == "" {
+			owner = w.ownerOf(d.Name)
+		}
+		data := map[string]any{"deadline": d.Name, "due_at": d.Calc.DueAt, "due_date": d.Calc.DueDate,
+			"owner_kind": owner.Kind, "owner_path": owner.Path, "owner_code": owner.Code}
 		switch a.kind {
 		case "remind":
 			d.Reminded = true
-			msgs := w.toUnit("reminder", w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt)))
+			msgs := w.toOwner(owner, "reminder", w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt)))
 			if err := w.record(ctx, "system", "reminder", data, activities.Row{}, msgs...); err != nil {
 				return err
 			}
 			continue
 		case "breach":
 			d.Level = 1
+			if w.owners() && owner.Kind == models.OwnerEvaluator {
+				break // the evaluator's silence is nobody's lateness
+			}
 			w.breaches++
+			if w.owners() {
+				if w.stageBreaches == nil {
+					w.stageBreaches = map[string]int{}
+				}
+				w.stageBreaches[owner.Path+"|"+d.Name]++
+			}
 		case "long_breach":
 			d.Level = 2
 		}
@@ -281,20 +375,31 @@ func (w *workOrder) fire(ctx workflow.Context, now time.Time) error {
 			}
 			continue
 		}
+		if w.owners() && owner.Kind == models.OwnerEvaluator {
+			continue
+		}
 		// 督办 on the first breach; 挂牌督办 on a second breach or one longer than the budget.
+		// With owners a second breach is the same owner's same stage breaching again: two
+		// stages breaching in the same minute are two first breaches.
 		level := 1
-		if d.Level == 2 || w.breaches > 1 {
+		if d.Level == 2 || (!w.owners() && w.breaches > 1) || (w.owners() && w.stageBreaches[owner.Path+"|"+d.Name] > 1) {
 			level = 2
 		}
 		data["breach"] = a.kind
 		if err := w.record(ctx, "system", "deadline_breached", data, activities.Row{}); err != nil {
 			return err
 		}
+		if w.owners() {
+			if err := w.superviseOwner(ctx, owner, d, a.kind, level); err != nil {
+				return err
+			}
+			continue
+		}
 		if level > w.s.SupervisionLevel {
 			w.s.SupervisionLevel = level
 			sup := map[string]any{"level": level, "deadline": d.Name, "reason": a.kind,
-				"notify": notifyFor(level)}
-			msgs := w.toSupervision(level, w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt), "level", levelLabel(level)))
+				"notify": notifyFor(owner, level), "owner_kind": owner.Kind, "owner_path": owner.Path}
+			msgs := w.toSupervisionOf(owner, level, w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt), "level", levelLabel(level)))
 			if err := w.record(ctx, "system", "supervision", sup, activities.Row{}, msgs...); err != nil {
 				return err
 			}
@@ -303,12 +408,47 @@ func (w *workOrder) fire(ctx workflow.Context, now time.Time) error {
 	return nil
 }
 
-// notifyFor says who a supervision notice goes to.
-func notifyFor(level int) []string {
-	if level >= 2 {
-		return []string{"unit_leader", "supervisor", "auditor"}
+// superviseOwner raises the supervision of the owner of a breached clock: each owner has its
+// own level (the administration's delay does not raise the unit's), the order shows the
+// highest level that stands against its holder or the administration.
+func (w *workOrder) superviseOwner(ctx workflow.Context, owner models.DeadlineOwner, d *deadline, kind string, level int) error {
+	if w.ownerLevels == nil {
+		w.ownerLevels = map[string]int{}
 	}
-	return []string{"unit_leader", "supervisor"}
+	if level <= w.ownerLevels[owner.Path] {
+		return nil
+	}
+	w.ownerLevels[owner.Path] = level
+	w.s.SupervisionLevel = w.standingLevel()
+	sup := map[string]any{"level": level, "deadline": d.Name, "reason": kind,
+		"notify": notifyFor(owner, level), "owner_kind": owner.Kind, "owner_path": owner.Path, "owner_code": owner.Code}
+	msgs := w.toSupervisionOf(owner, level, w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt), "level", levelLabel(level)))
+	return w.record(ctx, "system", "supervision", sup, activities.Row{}, msgs...)
+}
+
+// standingLevel is the order's supervision level: the highest of its holder's and the
+// administration's (a misrouting unit's supervision stays with that unit).
+func (w *workOrder) standingLevel() int {
+	n := w.ownerLevels[w.s.Admin.Path]
+	if w.s.Unit != nil && w.ownerLevels[w.s.Unit.Path] > n {
+		n = w.ownerLevels[w.s.Unit.Path]
+	}
+	if w.manualLevel > n {
+		n = w.manualLevel
+	}
+	return n
+}
+
+// notifyFor says who a supervision notice goes to.
+func notifyFor(owner models.DeadlineOwner, level int) []string {
+	lead := "unit_leader"
+	if owner.Kind == models.OwnerAdministration {
+		lead = "administration_leader"
+	}
+	if level >= 2 {
+		return []string{lead, "supervisor", "auditor"}
+	}
+	return []string{lead, "supervisor"}
 }
 
 // recomputeAll computes every open clock again (after a calendar change) and records what

@@ -50,6 +50,43 @@ func (w *workOrder) toSupervision(level int, params map[string]string) []notify.
 	return out
 }
 
+// toOwner addresses the owner of a clock: the unit's officers and leader, or the
+// administration's administrators; nobody for the evaluator's own window.
+func (w *workOrder) toOwner(owner models.DeadlineOwner, template string, params map[string]string) []notify.Message {
+	switch owner.Kind {
+	case models.OwnerEvaluator:
+		return nil
+	case models.OwnerAdministration:
+		return []notify.Message{staffMsg(template, owner.Path, models.RoleAdministrator, params)}
+	case models.OwnerUnit:
+		return []notify.Message{
+			staffMsg(template, owner.Path, models.RoleOfficer, params),
+			staffMsg(template, owner.Path, models.RoleUnitLeader, params),
+		}
+	}
+	return w.toUnit(template, params)
+}
+
+// toSupervisionOf addresses a supervision notice about a clock to its owner alone: a unit's
+// leader and the supervisors over the unit, or, for the administration's own delay, the
+// administration's leadership (its unit leader and administrators) and the supervisors of its
+// jurisdiction — never the unit's officers. Listed supervision also goes to the auditors.
+func (w *workOrder) toSupervisionOf(owner models.DeadlineOwner, level int, params map[string]string) []notify.Message {
+	if owner.Kind != models.OwnerAdministration {
+		return w.toSupervision(level, params)
+	}
+	path := owner.Path
+	out := []notify.Message{
+		staffMsg("supervision", path, models.RoleSupervisor, params),
+		staffMsg("supervision", path, models.RoleUnitLeader, params),
+		staffMsg("supervision", path, models.RoleAdministrator, params),
+	}
+	if level >= 2 {
+		out = append(out, staffMsg("supervision", path, models.RoleAuditor, params))
+	}
+	return out
+}
+
 // toEvaluator addresses an SMS to the evaluator; nothing when the rating was anonymous.
 func (w *workOrder) toEvaluator(template string, track bool, params map[string]string) []notify.Message {
 	if !w.realName {

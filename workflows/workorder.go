@@ -22,6 +22,7 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -41,8 +42,12 @@ const (
 	StateQuery     = "state"
 )
 
-// reopenWindow is how long a closed order's workflow stays to accept a reopening.
+// reopenWindow is how long a closed order's workflow stays to accept a reopening, for orders
+// recorded before the window became policy (reopen_window) and for policies without it.
 const reopenWindow = 30 * 24 * time.Hour
+
+// ErrReopenWindowClosed refuses a reopening after the policy's reopen window (409).
+const ErrReopenWindowClosed = "reopen_window_closed"
 
 // WorkOrderInput starts a work order.
 type WorkOrderInput struct {
@@ -88,6 +93,17 @@ type workOrder struct {
 	closedAt         time.Time  // when the order last closed (the reopen window runs from here)
 	local            bool       // in.Local: the activities run as local activities
 	actors           unitActors // who acted on the order as its unit (separation of duties)
+
+	// v is the ClockOwnersChange version the order runs with (0: recorded before it).
+	v int
+	// stageBreaches counts breaches per owner path and stage ("path|stage"), ownerLevels the
+	// supervision level standing against each owner path, manualLevel the level raised by
+	// escalate: escalation is per owner and stage, not per order.
+	stageBreaches map[string]int
+	ownerLevels   map[string]int
+	manualLevel   int
+	// ending: the reopen window is over and the workflow is finishing; a reopening is refused.
+	ending bool
 }
 
 // WorkOrder is the work-order workflow.
@@ -119,7 +135,7 @@ func (w *workOrder) setup(ctx workflow.Context) error {
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, ActionUpdate, w.act, workflow.UpdateHandlerOptions{
 		Validator: func(ctx workflow.Context, req ActionRequest) error {
-			if err := w.check(req); err != nil {
+			if err := w.check(req, workflow.Now(ctx)); err != nil {
 				return err
 			}
 			return separationOfDuties(w.actors, req) // validator only: see duties.go
@@ -202,6 +218,7 @@ func (w *workOrder) exec(ctx workflow.Context, activity any, args ...any) workfl
 }
 
 func (w *workOrder) run(ctx workflow.Context) error {
+	w.v = int(workflow.GetVersion(ctx, ClockOwnersChange, workflow.DefaultVersion, 1))
 	if err := w.exec(ctx, w.a.MarkStarted, w.in.WorkOrderID).Get(ctx, nil); err != nil {
 		return fmt.Errorf("mark started: %w", err)
 	}
@@ -228,6 +245,12 @@ func (w *workOrder) run(ctx workflow.Context) error {
 		if err := w.loadPolicy(ctx, admin.Path); err != nil {
 			return err
 		}
+		if w.owners() {
+			// The manual-dispatch queue is the administration's stage, with its own clock.
+			if err := w.startClock(ctx, DLDispatch, workflow.Now(ctx), admin.Path); err != nil {
+				return err
+			}
+		}
 		if err := w.record(ctx, "system", "pending_dispatch", map[string]any{"queue": admin.Code, "reason": d.Reason},
 			activities.Row{Unit: &admin}, w.toAdmins("pending_dispatch", w.params("reason", d.Reason))...); err != nil {
 			return err
@@ -252,13 +275,27 @@ func (w *workOrder) watch(ctx workflow.Context) error {
 		var fired bool
 		switch as := w.alarms(); {
 		case w.s.State == models.StateClosed:
-			left := reopenWindow - workflow.Now(ctx).Sub(w.closedAt)
+			left := w.reopenWindow() - workflow.Now(ctx).Sub(w.closedAt)
 			ok, err := workflow.AwaitWithTimeout(ctx, left, func() bool { return w.s.State != models.StateClosed || wake() })
 			if err != nil {
 				return err
 			}
 			if !ok {
-				return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+				if !w.owners() {
+					return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+				}
+				// The window is over: refuse new reopenings, let the accepted ones finish, and
+				// end only if none of them reopened the order (a reopening is applied or
+				// refused, never accepted and then lost with the workflow).
+				w.ending = true
+				if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+					return err
+				}
+				if w.s.State == models.StateClosed {
+					return nil
+				}
+				w.ending = false
+				continue
 			}
 		case len(as) == 0:
 			if err := workflow.Await(ctx, wake); err != nil {
@@ -299,10 +336,57 @@ func (w *workOrder) loadPolicy(ctx workflow.Context, unitPath string) error {
 	return w.exec(ctx, w.a.LoadPolicy, unitPath).Get(ctx, &w.policy)
 }
 
+// reopenWindow is how long a closed order waits for a reopening (policy reopen_window).
+func (w *workOrder) reopenWindow() time.Duration {
+	if !w.owners() || w.policy.ReopenWindow == nil {
+		return reopenWindow
+	}
+	return budgetDuration(*w.policy.ReopenWindow, reopenWindow)
+}
+
+// budgetDuration reads a window budget as a span of time (days of 24 hours).
+func budgetDuration(b models.Budget, def time.Duration) time.Duration {
+	switch {
+	case b.NaturalDays != nil:
+		return time.Duration(*b.NaturalDays) * 24 * time.Hour
+	case b.WorkingDays != nil:
+		return time.Duration(*b.WorkingDays) * 24 * time.Hour
+	case b.Hours != nil:
+		return time.Duration(*b.Hours) * time.Hour
+	case b.Duration != nil:
+		if d, err := time.ParseDuration(*b.Duration); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
 // dispatchTo hands the order to a unit and starts that unit's clocks (a fresh start: the time
 // spent before a misrouting is charged to the misrouting, not to the receiver).
 func (w *workOrder) dispatchTo(ctx workflow.Context, u *activities.UnitRef) error {
+	if w.owners() {
+		// The receiver starts clean: every clock still running is retired for the record
+		// (charged to whoever held it), and no supervision of the unit before stands
+		// against the receiver.
+		at := workflow.Now(ctx)
+		for _, d := range w.dls {
+			if d.open() {
+				w.supersede(d, at)
+			}
+		}
+		delete(w.ownerLevels, u.Path)
+		for k := range w.stageBreaches {
+			if strings.HasPrefix(k, u.Path+"|") {
+				delete(w.stageBreaches, k)
+			}
+		}
+		w.manualLevel = 0
+		w.extension = nil
+	}
 	w.s.State, w.s.Unit, w.s.StaffID = models.StateDispatched, u, nil
+	if w.owners() {
+		w.s.SupervisionLevel = w.standingLevel()
+	}
 	// The new unit calls the evaluator back itself.
 	w.calledBack, w.callbackAttempts = false, 0
 	if err := w.loadPolicy(ctx, u.Path); err != nil {
@@ -353,7 +437,7 @@ func (w *workOrder) act(ctx workflow.Context, req ActionRequest) (ActionResult, 
 	if err := workflow.Await(ctx, func() bool { return !w.busy }); err != nil {
 		return ActionResult{}, err
 	}
-	if err := w.check(req); err != nil {
+	if err := w.check(req, workflow.Now(ctx)); err != nil {
 		return ActionResult{}, err
 	}
 	w.busy = true
@@ -375,7 +459,7 @@ func (w *workOrder) resolveUnit(ctx workflow.Context, code string) (*activities.
 
 // check adds the order's own rules to the actions table: an appeal only against a rating of
 // staff conduct, and an extension decision only when one was requested.
-func (w *workOrder) check(req ActionRequest) error {
+func (w *workOrder) check(req ActionRequest, now time.Time) error {
 	if w.s.Seq == 0 {
 		// The order's first workflow task has not yet resolved its unit and recorded where
 		// it went: after a crash the read-model may already show the dispatch while the
@@ -391,14 +475,53 @@ func (w *workOrder) check(req ActionRequest) error {
 		return invalid("disposition", "not_appealable", "only a bad rating of staff conduct (attitude, conduct) may be appealed")
 	case req.Action == "decide_extension" && w.extension == nil:
 		return refuse(ErrWrongState, "no extension has been requested")
+	case req.Action == "reopen" && w.owners() && w.s.State == models.StateClosed &&
+		(w.ending || (!w.closedAt.IsZero() && !now.Before(w.closedAt.Add(w.reopenWindow())))):
+		return refuse(ErrReopenWindowClosed, "the reopen window of this work order has ended")
 	case req.Action == "reopen" && w.reopens >= w.policy.ReopenLimit:
 		return refuse(ErrWrongState, fmt.Sprintf("the policy allows %d reopening(s)", w.policy.ReopenLimit))
 	case req.Action == "dispose" && w.realName && !w.calledBack:
 		// Defence in depth: called_back is only reached this way, but a real-name review must
 		// never go on without a reached callback or an administrator's recorded exception.
 		return refuse(ErrWrongState, "a real-name bad review needs a reached callback or an administrator's exception first")
+	case req.Action == "dispose" && req.Disposition == "ledger" && w.owners():
+		return w.checkCommitted(req.CommittedDate, now, "")
 	}
 	return nil
+}
+
+// checkCommitted validates a ledger's committed date: after today (Asia/Shanghai) and not past
+// the rectification deadline (which an approved extension moves). rectifyDue is the deadline's
+// last day when the caller computed it; otherwise the running rectification clock's is used,
+// and without one only the first rule is checked here (the handler checks the second once the
+// clock is computed, before anything changes).
+func (w *workOrder) checkCommitted(date string, now time.Time, rectifyDue string) error {
+	day, err := time.ParseInLocation("2006-01-02", date, cstZone)
+	if err != nil {
+		return invalid("committed_date", "invalid_date", "committed_date must be YYYY-MM-DD")
+	}
+	today := now.In(cstZone).Format("2006-01-02")
+	if !day.After(mustDay(today)) {
+		return invalid("committed_date", "committed_date_not_future", "committed_date must be after today (%s, Asia/Shanghai)", today)
+	}
+	if rectifyDue == "" {
+		if d := w.current(DLRectify); d != nil && !d.Superseded && d.computed() {
+			rectifyDue = d.Calc.DueDate
+		}
+	}
+	if rectifyDue != "" && date > rectifyDue {
+		return invalid("committed_date", "committed_date_after_deadline",
+			"committed_date is after the rectification deadline %s; request an extension first", rectifyDue)
+	}
+	return nil
+}
+
+// cstZone is China Standard Time, in which dates are read.
+var cstZone = time.FixedZone("CST", 8*3600)
+
+func mustDay(s string) time.Time {
+	t, _ := time.ParseInLocation("2006-01-02", s, cstZone)
+	return t
 }
 
 // staffIndicators are the indicators that rate a person rather than a process or platform.
@@ -430,6 +553,11 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		if w.s.Unit != nil {
 			data["from_unit"] = w.s.Unit.Code
 		}
+		if w.owners() {
+			if err = w.meet(ctx, DLDispatch, at); err != nil {
+				break
+			}
+		}
 		err = w.dispatchTo(ctx, u)
 		row.Unit, row.ClearStaff, row.DispatchedAt = u, true, &at
 		msgs = w.toUnit("new_order", w.params("due", w.dueParam(DLSign)))
@@ -443,7 +571,18 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		// The receiver's sign clock stops at the return: the ruling decides who pays.
 		err = w.meet(ctx, DLSign, at)
 		msgs = w.toAdmins("returned", w.params("reason", req.Reason))
+		if err == nil && w.owners() {
+			// While the administration rules, the unit's callback clock stands still and the
+			// administration's ruling clock runs.
+			w.pauseClock(DLCallback, at)
+			err = w.startClock(ctx, DLRuling, at, w.s.Admin.Path)
+		}
 	case "rule_return":
+		if w.owners() {
+			if err = w.meet(ctx, DLRuling, at); err != nil {
+				break
+			}
+		}
 		if *req.Accept {
 			u, uerr := w.resolveUnit(ctx, req.ToUnit)
 			if uerr != nil {
@@ -462,6 +601,11 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 			w.s.State = models.StateDispatched
 			data["charged_to"] = "receiver"
 			w.reopenClock(DLSign)
+			// The unit learns that it keeps the order.
+			msgs = w.toUnit("return_refused", w.params("reason", req.Reason))
+			if w.owners() {
+				err = w.resumeClock(ctx, DLCallback, at)
+			}
 		}
 	case "callback":
 		data["attempt"] = w.callbackAttempts + 1
@@ -478,6 +622,13 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		data["attempts_before"] = w.callbackAttempts
 		err = w.meet(ctx, DLCallback, at)
 	case "dispose":
+		if w.owners() && req.Disposition == "ledger" {
+			// The committed date is checked against the rectification deadline before
+			// anything changes: refused, the order stays exactly as it was.
+			if err = w.checkCommittedDeadline(ctx, req.CommittedDate, at); err != nil {
+				return err
+			}
+		}
 		w.s.Disposition = req.Disposition
 		row.Disposition = &w.s.Disposition
 		if d := w.current(DLRectify); d == nil {
@@ -491,6 +642,9 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		switch req.Disposition {
 		case "ledger":
 			w.s.State = models.StateRectifying
+			if w.owners() {
+				err = w.startCommitted(ctx, req.CommittedDate, at)
+			}
 		case "appeal":
 			w.s.State = models.StateAppealing
 			w.pauseClock(DLRectify, at)
@@ -503,6 +657,11 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		}
 	case "complete":
 		w.s.State = models.StateReviewing
+		if w.owners() {
+			if err = w.meet(ctx, DLCommitted, at); err != nil {
+				break
+			}
+		}
 		if err = w.meet(ctx, DLRectify, at); err == nil {
 			err = w.startClock(ctx, DLReview, at, w.s.Admin.Path)
 		}
@@ -546,9 +705,13 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 			// satisfied with the handling.
 			msgs = w.toEvaluator("feedback", true, w.params())
 		} else {
-			// Sent back: the rectification clock runs on from where it stopped.
+			// Sent back: the rectification clock runs on from where it stopped (and the
+			// unit's committed date stands).
 			w.s.State = models.StateCalledBack
 			w.reopenClock(DLRectify)
+			if w.owners() {
+				w.reopenClock(DLCommitted)
+			}
 		}
 	case "record_feedback":
 		w.s.State = models.StateClosed
@@ -561,6 +724,7 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		if w.s.SupervisionLevel < 2 {
 			w.s.SupervisionLevel++
 		}
+		w.manualLevel = w.s.SupervisionLevel
 		data["supervision_level"] = w.s.SupervisionLevel
 		msgs = w.toSupervision(w.s.SupervisionLevel, w.params("level", levelLabel(w.s.SupervisionLevel), "note", req.Note))
 		for i := range msgs {
@@ -569,12 +733,16 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 	case "reopen":
 		w.reopens++
 		w.s.State = models.StateCalledBack
-		for _, name := range []string{DLRectify, DLReview, DLFeedback} {
-			if d := w.current(name); d != nil {
-				d.Superseded = true
+		for _, name := range []string{DLRectify, DLReview, DLFeedback, DLCommitted} {
+			if d := w.current(name); d != nil && !d.Superseded {
+				w.supersede(d, at)
 			}
 		}
 		w.dirty = true
+		if w.owners() {
+			// The unit works the order again against a fresh rectification clock.
+			err = w.startClock(ctx, DLRectify, at, w.unitPath())
+		}
 	case "progress":
 		// recorded on the timeline; the state stays
 	}
@@ -582,6 +750,39 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		return err
 	}
 	return w.record(ctx, actor, req.Action, data, row, msgs...)
+}
+
+// checkCommittedDeadline checks a ledger's committed date against the rectification deadline
+// that applies: the running clock's, or the one a clock started now would have.
+func (w *workOrder) checkCommittedDeadline(ctx workflow.Context, date string, at time.Time) error {
+	due := ""
+	if d := w.current(DLRectify); d != nil && d.computed() {
+		due = d.Calc.DueDate
+	} else if b, ok := w.policy.Deadlines[DLRectify]; ok && d == nil {
+		spec := activities.DeadlineSpec{Name: DLRectify, Budget: b, Start: at, UnitPath: w.unitPath()}
+		var c activities.DeadlineCalc
+		if err := w.exec(ctx, w.a.ComputeDeadline, spec).Get(ctx, &c); err != nil {
+			return fmt.Errorf("compute deadline %s: %w", DLRectify, err)
+		}
+		due = c.DueDate
+	}
+	return w.checkCommitted(date, at, due)
+}
+
+// startCommitted starts the clock of the unit's committed date: it ends at 24:00 of that day.
+func (w *workOrder) startCommitted(ctx workflow.Context, date string, at time.Time) error {
+	day, err := time.ParseInLocation("2006-01-02", date, cstZone)
+	if err != nil {
+		return invalid("committed_date", "invalid_date", "committed_date must be YYYY-MM-DD")
+	}
+	today := mustDay(at.In(cstZone).Format("2006-01-02"))
+	n := int(day.Sub(today).Hours()/24 + 0.5)
+	if d := w.current(DLCommitted); d != nil && (d.open() || d.MetAt != nil) {
+		w.supersede(d, at)
+	}
+	d := &deadline{Name: DLCommitted, Budget: models.Budget{NaturalDays: &n}, Start: at, UnitPath: w.unitPath(), Owner: w.ownerOf(DLCommitted)}
+	w.dls = append(w.dls, d)
+	return w.compute(ctx, d)
 }
 
 // actionData is the timeline's record of an action: its fields without the caller's grants.

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -70,6 +71,11 @@ func newEnv(t *testing.T, u *activities.UnitRef) *env {
 
 // newEnvD is newEnv with the dispatch decision given whole.
 func newEnvD(t *testing.T, disp activities.Dispatch) *env {
+	return newEnvDP(t, disp, testPolicy)
+}
+
+// newEnvDP is newEnvD with the policy given.
+func newEnvDP(t *testing.T, disp activities.Dispatch, policy activities.Policy) *env {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	e := &env{TestWorkflowEnvironment: s.NewTestWorkflowEnvironment()}
@@ -83,7 +89,7 @@ func newEnvD(t *testing.T, disp activities.Dispatch) *env {
 	e.RegisterActivity(a)
 	e.OnActivity(a.MarkStarted, mock.Anything, mock.Anything).Return(nil)
 	e.OnActivity(a.ExcludeRating, mock.Anything, mock.Anything).Return(nil)
-	e.OnActivity(a.LoadPolicy, mock.Anything, mock.Anything).Return(testPolicy, nil)
+	e.OnActivity(a.LoadPolicy, mock.Anything, mock.Anything).Return(policy, nil)
 	e.OnActivity(a.ResolveDispatch, mock.Anything, mock.Anything).Return(disp, nil)
 	e.OnActivity(a.ResolveUnit, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, code string) (activities.UnitRef, error) {
@@ -171,7 +177,7 @@ func TestWholeChain(t *testing.T) {
 		{req: ActionRequest{Action: "callback", Caller: officer, Reached: no(), Method: "phone"}, wantState: models.StateSigned},
 		{req: ActionRequest{Action: "callback", Caller: officer, Reached: yes(), Method: "fax"}, wantErr: ErrInvalid},
 		{req: ActionRequest{Action: "callback", Caller: officer, Reached: yes(), Method: "phone", Note: "听取意见"}, wantState: models.StateCalledBack},
-		{req: ActionRequest{Action: "dispose", Caller: officer, True: yes(), Reasonable: yes(), Disposition: "ledger", Plan: "改造窗口", CommittedDate: "2026-12-31"}, wantState: models.StateRectifying},
+		{req: ActionRequest{Action: "dispose", Caller: officer, True: yes(), Reasonable: yes(), Disposition: "ledger", Plan: "改造窗口", CommittedDate: time.Now().In(cst).AddDate(0, 0, 2).Format("2006-01-02")}, wantState: models.StateRectifying},
 		{req: ActionRequest{Action: "progress", Caller: officer, Note: "已完成一半"}, wantState: models.StateRectifying},
 		{req: ActionRequest{Action: "request_extension", Caller: officer, Days: intp(5), Reason: "设备"}, wantErr: ErrForbidden},
 		{req: ActionRequest{Action: "request_extension", Caller: leader, Days: intp(5), Reason: "设备"}, wantState: models.StateRectifying},
@@ -256,8 +262,9 @@ func (e *env) find(typ string, deadline string) []activities.Event {
 
 func dueOf(t *testing.T, ev activities.Event, name string) models.Deadline {
 	t.Helper()
+	// The stage's current clock: superseded ones stay in the rows for the record.
 	for _, d := range ev.Row.Deadlines {
-		if d.Name == name {
+		if d.Name == name && !d.Superseded {
 			return d
 		}
 	}
@@ -339,7 +346,7 @@ func TestAppealPausesAndExtensionMovesRectify(t *testing.T) {
 		{req: ActionRequest{Action: "progress", Caller: officer, Note: "x"}, wantErr: ErrWrongState},                                                                                                // Sat 11-07
 		{req: ActionRequest{Action: "progress", Caller: officer, Note: "x"}, wantErr: ErrWrongState},                                                                                                // Sun 11-08
 		{req: ActionRequest{Action: "decide_appeal", Caller: admin, Upheld: no(), Note: "证据不足"}, wantState: models.StateCalledBack},                                                                 // Mon 11-09
-		{req: ActionRequest{Action: "dispose", Caller: officer, True: yes(), Reasonable: yes(), Disposition: "ledger", Plan: "整改", CommittedDate: "2026-11-30"}, wantState: models.StateRectifying}, // Tue 11-10
+		{req: ActionRequest{Action: "dispose", Caller: officer, True: yes(), Reasonable: yes(), Disposition: "ledger", Plan: "整改", CommittedDate: "2026-11-20"}, wantState: models.StateRectifying}, // Tue 11-10
 		{req: ActionRequest{Action: "request_extension", Caller: leader, Days: intp(3), Reason: "采购"}, wantState: models.StateRectifying},                                                           // Wed 11-11
 		{req: ActionRequest{Action: "decide_extension", Caller: admin, Approve: yes()}, wantState: models.StateRectifying},                                                                          // Thu 11-12
 		{req: ActionRequest{Action: "decide_extension", Caller: admin, Approve: yes()}, wantErr: ErrWrongState},                                                                                     // Fri 11-13: none pending
@@ -396,6 +403,12 @@ func TestUncoveredYearThenImport(t *testing.T) {
 	if cb := dueOf(t, disp, DLCallback); cb.DueDate != "" || !cb.DueAt.IsZero() {
 		t.Errorf("callback into 2027 computed without 2027: %+v", cb)
 	}
+	// The missing year is an explicit status, and the dates are null, never "" or year 1.
+	if cb := dueOf(t, disp, DLCallback); cb.Status != models.DeadlineCalendarMissing || cb.MissingYear != 2027 {
+		t.Errorf("callback waiting for 2027: status %q year %d", cb.Status, cb.MissingYear)
+	} else if b, err := json.Marshal(cb); err != nil || !strings.Contains(string(b), `"due_date":null`) || !strings.Contains(string(b), `"due_at":null`) {
+		t.Errorf("callback waiting for 2027 as JSON: %s %v", b, err)
+	}
 	if disp.Data["uncovered_calendar"] == nil {
 		t.Errorf("dispatch event does not say the calendar is missing: %+v", disp.Data)
 	}
@@ -404,7 +417,7 @@ func TestUncoveredYearThenImport(t *testing.T) {
 		t.Fatalf("recomputed events: %d (%v)", len(rec), e.events)
 	}
 	// Tue 12-29 → Wed 12-30 (1), Thu 12-31 (2), Fri 2027-01-01 is 元旦, Mon 01-04 (3).
-	if cb := dueOf(t, rec[0], DLCallback); cb.DueDate != "2027-01-04" || !strings.Contains(cb.CalendarVersion, "2027.1") {
+	if cb := dueOf(t, rec[0], DLCallback); cb.DueDate != "2027-01-04" || !strings.Contains(cb.CalendarVersion, "2027.1") || cb.Status != models.DeadlineRunning {
 		t.Errorf("callback after import: %+v", cb)
 	}
 	if rec[0].Data["reason"] != "calendar changed (test)" {
@@ -418,11 +431,11 @@ func TestActionBeforeDispatchIsNotReady(t *testing.T) {
 	sign := ActionRequest{Action: "sign", Caller: officer}
 	w := &workOrder{s: Snapshot{State: models.StatePendingDispatch}}
 	var ae *temporal.ApplicationError
-	if err := w.check(sign); !errors.As(err, &ae) || ae.Type() != ErrNotReady {
+	if err := w.check(sign, time.Now()); !errors.As(err, &ae) || ae.Type() != ErrNotReady {
 		t.Fatalf("check before the first record = %v, want %s", err, ErrNotReady)
 	}
 	w.s = Snapshot{State: models.StateDispatched, Unit: &ftTax, Admin: szAdmin, Seq: 1}
-	if err := w.check(sign); err != nil {
+	if err := w.check(sign, time.Now()); err != nil {
 		t.Fatalf("check once dispatched = %v, want nil", err)
 	}
 }

@@ -143,7 +143,7 @@ func TestChainThroughHTTP(t *testing.T) {
 		e.ok(t, "ft-officer", id, "signed", map[string]any{"action": "sign"})
 		e.ok(t, "ft-officer", id, "signed", map[string]any{"action": "callback", "reached": false, "method": "phone", "note": "无人接听"})
 		e.ok(t, "ft-officer", id, "called_back", map[string]any{"action": "callback", "reached": true, "method": "phone", "note": "已听取意见"})
-		e.ok(t, "ft-officer", id, "rectifying", map[string]any{"action": "dispose", "true": true, "reasonable": true, "disposition": "ledger", "plan": "增设窗口", "committed_date": "2027-01-31"})
+		e.ok(t, "ft-officer", id, "rectifying", map[string]any{"action": "dispose", "true": true, "reasonable": true, "disposition": "ledger", "plan": "增设窗口", "committed_date": time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, 2).Format("2006-01-02")})
 		e.ok(t, "ft-officer", id, "rectifying", map[string]any{"action": "progress", "note": "已采购设备"})
 		wantError(t, e.act(t, "ft-officer", id, "", map[string]any{"action": "request_extension", "days": 5, "reason": "设备"}), 403, "action_forbidden", "")
 		e.ok(t, "ft-leader", id, "rectifying", map[string]any{"action": "request_extension", "days": 5, "reason": "设备到货晚"})
@@ -325,7 +325,9 @@ func TestChainOtherRows(t *testing.T) {
 			Unit             struct{ Code string }
 		}
 		r.decode(t, &o)
-		if o.SupervisionLevel != 1 || o.Unit.Code != "sz-ns-tax" {
+		// The reassignment's receiver starts clean (issue 15): the escalation stood against
+		// sz-ft-tax, not against sz-ns-tax.
+		if o.SupervisionLevel != 0 || o.Unit.Code != "sz-ns-tax" {
 			t.Errorf("order %s", r)
 		}
 

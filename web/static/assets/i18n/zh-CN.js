@@ -103,6 +103,12 @@ export default {
     'deadline.appeal_decision': '申诉复核',
     'deadline.review': '审核',
     'deadline.feedback': '反馈',
+    'deadline.dispatch': '人工派单',
+    'deadline.ruling': '退单裁定',
+    'deadline.committed': '承诺办结',
+    'owner.unit': '{unit}负责',
+    'owner.administration': '管理机构负责',
+    'owner.evaluator': '等待评价人（不计超期）',
 
     'deadline.by': '{date} 24:00 前',
 
@@ -121,6 +127,9 @@ export default {
     'countdown.met': '已于 {at} 完成',
     'countdown.met_late': '已于 {at} 完成（超期）',
     'countdown.none': '无进行中的时限',
+    'countdown.superseded': '已被新时限替代',
+    'countdown.superseded_late': '已被新时限替代（超期 {n} 天）',
+    'countdown.calendar_missing': '缺少 {year} 年工作日历，导入后自动计算',
 
     'disposition.rectify_now': '立行立改',
     'disposition.ledger': '建立台账、限期整改',
@@ -492,6 +501,9 @@ export default {
     'apierror.work_order_not_ready': '工单正在生成，请稍候几秒再试。',
     'apierror.would_lock_out': '删除此策略后将无人能够编辑策略，不能删除。',
     'apierror.wrong_state': '工单状态已变化，此操作已不可执行，请刷新后查看。',
+    'apierror.committed_date_not_future': '承诺办结日期须晚于今天（北京时间）。',
+    'apierror.committed_date_after_deadline': '承诺办结日期不能晚于整改期限；如需更多时间，请先申请延期。',
+    'apierror.reopen_window_closed': '该工单已超过可重新办理的期限，不能再重新办理。',
     // Codes built as a prefix and a parameter name (invalid_page, invalid_to, …).
     'apierror.prefix.invalid_': '填写的内容不符合要求。',
 

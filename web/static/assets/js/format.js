@@ -64,7 +64,7 @@ export function daysBetween(a, b) {
 /** The deadlines still running (not met), nearest due first; paused ones after running ones. */
 export function openDeadlines(order) {
   return ((order && order.deadlines) || [])
-    .filter((d) => !d.met_at)
+    .filter((d) => !d.met_at && !d.superseded)
     .sort((a, b) => (a.paused === b.paused ? 0 : a.paused ? 1 : -1) ||
       (Date.parse(a.due_at) || Infinity) - (Date.parse(b.due_at) || Infinity));
 }
@@ -84,6 +84,8 @@ export function nearestDue(order) {
 
 function isOverdue(d, now) {
   if (d.overdue) return true;
+  // The evaluator's feedback window is nobody's lateness.
+  if (d.owner && d.owner.kind === 'evaluator') return false;
   const ms = Date.parse(d.due_at);
   return !Number.isNaN(ms) && ms <= now;
 }
@@ -95,6 +97,12 @@ function isOverdue(d, now) {
  */
 export function countdown(d, now = Date.now()) {
   if (!d) return { text: t('countdown.none'), tone: 'none' };
+  if (d.superseded) {
+    return d.overdue_days > 0
+      ? { text: t('countdown.superseded_late', { n: d.overdue_days }), tone: 'late' }
+      : { text: t('countdown.superseded'), tone: 'met' };
+  }
+  if (d.status === 'calendar_missing') return { text: t('countdown.calendar_missing', { year: d.missing_year || '' }), tone: 'overdue' };
   if (d.met_at) {
     const late = d.overdue || (Date.parse(d.met_at) > Date.parse(d.due_at));
     return { text: t(late ? 'countdown.met_late' : 'countdown.met', { at: dateTime(d.met_at) }), tone: late ? 'late' : 'met' };
