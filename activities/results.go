@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"redress/reports"
+	"redress/retention"
+	"redress/signing"
 	"redress/stats"
 	"redress/upstream"
 )
@@ -26,6 +28,11 @@ type ResultsJobs struct {
 	Endpoints   map[string]upstream.Endpoint
 	MaxAttempts int
 	Every       time.Duration
+	// Signer, when set, signs every upstream push (SM2 under REDRESS_CRYPTO=gm).
+	Signer *signing.Signer
+	// Retention is the period after which evaluators' personal data is erased (0: the
+	// default 180 days).
+	Retention time.Duration
 }
 
 // Run starts the jobs and returns at once; they stop when ctx ends.
@@ -36,5 +43,6 @@ func (j ResultsJobs) Run(ctx context.Context, a *Activities) {
 	}
 	go (&stats.Roller{DB: a.DB, Calendars: a.Calendars}).Run(ctx, every)
 	go (&upstream.Feeder{DB: a.DB}).Run(ctx, min(every, 10*time.Second))
-	go (&upstream.Deliverer{DB: a.DB, Endpoints: j.Endpoints, MaxAttempts: j.MaxAttempts}).Run(ctx, time.Second)
+	go (&retention.Eraser{DB: a.DB, After: j.Retention}).Run(ctx, time.Hour)
+	go (&upstream.Deliverer{DB: a.DB, Endpoints: j.Endpoints, MaxAttempts: j.MaxAttempts, Signer: j.Signer}).Run(ctx, time.Second)
 }

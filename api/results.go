@@ -313,5 +313,5 @@ func (s *Server) publicResults(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "public, max-age=300")
-	return c.JSON(http.StatusOK, out)
+	return s.signedJSON(c, http.StatusOK, out)
 }

@@ -28,6 +28,7 @@ import (
 	"redress/notify"
 	"redress/pii"
 	"redress/policies"
+	"redress/signing"
 	"redress/store"
 )
 
@@ -39,11 +40,14 @@ type Enforcer interface {
 
 // Deps are the server's collaborators.
 type Deps struct {
-	DB        *store.DB
-	Temporal  client.Client
-	Tokens    *auth.Issuer
-	Enforcer  Enforcer
-	PII       *pii.Box
+	DB       *store.DB
+	Temporal client.Client
+	Tokens   *auth.Issuer
+	Enforcer Enforcer
+	PII      *pii.Box
+	// Signer signs public results and is served at /api/v1/public/signing-key; nil signs
+	// nothing (issue 21).
+	Signer    *signing.Signer
 	Intake    *intake.Service
 	Registry  prometheus.Registerer
 	Gatherer  prometheus.Gatherer
@@ -203,6 +207,9 @@ func (s *Server) routes() {
 	s.routesAccess()
 	s.routesChain()
 	s.routesResults()
+	s.routesSigning()
+	s.routesOpen311()
+	s.routesRetention()
 	s.routesIntake()
 	s.routesUnits()
 }

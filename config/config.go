@@ -35,11 +35,19 @@ type Config struct {
 
 	// PIIKeys encrypt personal data at rest: "id:base64key,id:base64key"; the first encrypts,
 	// all decrypt (rotation). Dev generates one into the data directory.
-	PIIKeys string `env:"REDRESS_PII_KEYS" required:"true" doc:"keys that encrypt personal data, kid:base64(32 bytes) comma-separated, first one encrypts; required outside dev"`
+	PIIKeys string `env:"REDRESS_PII_KEYS" required:"true" doc:"keys that encrypt personal data, kid:base64(32 bytes AES) or kid:sm4:base64(16 bytes) comma-separated, first one encrypts; required outside dev"`
 
 	// PIIHashKey keys the hashes that find one person's records without decrypting; unlike the
 	// encryption keys it cannot rotate without re-hashing, so it is separate.
 	PIIHashKey string `env:"REDRESS_PII_HASH_KEY" required:"true" doc:"base64 key (32 bytes) of the keyed hashes used to search personal data; required outside dev"`
+
+	// Crypto picks the cryptographic suite (issue 21): "aes" (AES-256-GCM, HMAC-SHA-256, ECDSA
+	// P-256) or "gm" (国密: SM4-GCM, HMAC-SM3, SM2) for personal data at rest, search hashes and
+	// signatures on publications and upstream pushes.
+	Crypto string `env:"REDRESS_CRYPTO" envDefault:"aes" doc:"cryptographic suite: aes, or gm for SM4-GCM / HMAC-SM3 / SM2 (国密); under gm the first REDRESS_PII_KEYS key must be kid:sm4:base64(16 bytes)"`
+	// SigningKey signs publications and upstream pushes; its public key is served at
+	// /api/v1/public/signing-key. Dev generates one into the data directory.
+	SigningKey string `env:"REDRESS_SIGNING_KEY" doc:"PKCS #8 PEM private key (SM2 under REDRESS_CRYPTO=gm, else ECDSA P-256) that signs publications and upstream pushes; empty: nothing is signed"`
 
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed; without them
 	// the address a request came from is the connection's, which a client cannot forge.
@@ -78,14 +86,17 @@ type Config struct {
 	NotifyPoll        time.Duration `env:"REDRESS_NOTIFY_POLL" envDefault:"1s" doc:"how often the worker looks for due notifications in the outbox"`
 
 	// Results (issue 8): the upstream push, 12345, the statistics jobs and the suppression alarm.
-	UpstreamURL         string        `env:"REDRESS_UPSTREAM_URL" doc:"provincial/national platform endpoint that receives every rating and order outcome (JSON in national codes, Idempotency-Key header); empty queues them until it is set"`
-	UpstreamSecret      string        `env:"REDRESS_UPSTREAM_SECRET" doc:"shared secret of the upstream push: X-Redress-Signature is t=UNIX,v1=hex(HMAC-SHA256(secret, \"UNIX.BODY\"))"`
-	UpstreamMaxAttempts int           `env:"REDRESS_UPSTREAM_MAX_ATTEMPTS" envDefault:"60" doc:"delivery attempts (back-off 2s doubling to 10m, about nine hours) before an upstream or 12345 message is dead"`
-	HotlineURL          string        `env:"REDRESS_HOTLINE_URL" doc:"12345 platform endpoint that receives forwarded work orders; empty queues them until it is set"`
-	HotlineSecret       string        `env:"REDRESS_HOTLINE_SECRET" doc:"shared secret that signs forwarded orders and authenticates the 12345 platform's results (POST /api/v1/hotline/results); empty refuses the results"`
-	ResultsEvery        time.Duration `env:"REDRESS_RESULTS_EVERY" envDefault:"1m" doc:"period of the statistics rollup job (the upstream feed runs at least every 10s)"`
-	AlarmDays           int           `env:"REDRESS_ALARM_DAYS" envDefault:"90" doc:"window of the suppressed-ratings alarm (0 disables it)"`
-	AlarmMinRatings     int           `env:"REDRESS_ALARM_MIN_RATINGS" envDefault:"20000" doc:"active ratings in the window above which a unit with no bad review at all is flagged"`
+	UpstreamURL         string `env:"REDRESS_UPSTREAM_URL" doc:"provincial/national platform endpoint that receives every rating and order outcome (JSON in national codes, Idempotency-Key header); empty queues them until it is set"`
+	UpstreamSecret      string `env:"REDRESS_UPSTREAM_SECRET" doc:"shared secret of the upstream push: X-Redress-Signature is t=UNIX,v1=hex(HMAC-SHA256(secret, \"UNIX.BODY\"))"`
+	UpstreamMaxAttempts int    `env:"REDRESS_UPSTREAM_MAX_ATTEMPTS" envDefault:"60" doc:"delivery attempts (back-off 2s doubling to 10m, about nine hours) before an upstream or 12345 message is dead"`
+	HotlineURL          string `env:"REDRESS_HOTLINE_URL" doc:"12345 platform endpoint that receives forwarded work orders; empty queues them until it is set"`
+	HotlineSecret       string `env:"REDRESS_HOTLINE_SECRET" doc:"shared secret that signs forwarded orders and authenticates the 12345 platform's results (POST /api/v1/hotline/results); empty refuses the results"`
+	// Retention is how long evaluators' personal data is kept after the order closed (or the
+	// rating arrived, without an order) before the worker erases it (PIPL; issue 21).
+	Retention       time.Duration `env:"REDRESS_RETENTION" envDefault:"4320h" doc:"how long evaluators' name, phone and ID number are kept after the work order closed (never less than its 30-day reopen window) or after a rating without an order arrived; then the worker erases them (ratings, orders and statistics stay); at least 720h"`
+	ResultsEvery    time.Duration `env:"REDRESS_RESULTS_EVERY" envDefault:"1m" doc:"period of the statistics rollup job (the upstream feed runs at least every 10s)"`
+	AlarmDays       int           `env:"REDRESS_ALARM_DAYS" envDefault:"90" doc:"window of the suppressed-ratings alarm (0 disables it)"`
+	AlarmMinRatings int           `env:"REDRESS_ALARM_MIN_RATINGS" envDefault:"20000" doc:"active ratings in the window above which a unit with no bad review at all is flagged"`
 }
 
 // Load reads the configuration from the environment.

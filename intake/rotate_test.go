@@ -83,3 +83,80 @@ func TestRotatePII(t *testing.T) {
 		}
 	})
 }
+
+// TestRotatePIIAcrossSuites: moving a database from AES to 国密 (REDRESS_CRYPTO=gm with an
+// SM4 key first) re-seals every value under SM4 and recomputes the search hashes in HMAC-SM3,
+// so that searches by phone find the older rows again; a second run rewrites nothing, and
+// the move back to AES works the same way.
+func TestRotatePIIAcrossSuites(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := calendar.EnsureShipped(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		aesSpec, hk := pii.NewKeySpec("a1")
+		gmSpec, _ := pii.NewSuiteKeySpec(pii.SuiteGM, "g1")
+		aesBox, _ := pii.ParseKeys(aesSpec, hk)
+		svc := &intake.Service{DB: db, PII: aesBox}
+		scope := store.Scope{Subtrees: []string{"/"}}
+		for _, c := range []string{"G-1", "G-2", "G-3"} {
+			done := time.Now().Add(-time.Hour)
+			if _, _, err := svc.RegisterCase(ctx, scope, intake.CaseRequest{CaseNo: c, ServiceItem: intake.ServiceItem{Code: "x", Name: "x"},
+				Unit: "sz-ft-tax", Channel: "pc", CompletedAt: &done, Applicant: intake.Person{Name: "李四", Phone: "13900001111", IDNumber: "440301198001011111"}}); err != nil {
+				t.Fatal(err)
+			}
+			rated := time.Now()
+			if _, _, err := svc.SubmitEvaluation(ctx, scope, intake.EvaluationRequest{EvaluationID: "e-" + c, CaseNos: []string{c}, Channel: "pc",
+				Levels: map[string]string{"overall": "satisfied"}, RatedAt: &rated,
+				Evaluator: intake.Person{Name: "张三", Phone: "13812341234", IDNumber: "440301199001011234"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		gm, err := pii.New(pii.SuiteGM, gmSpec+","+aesSpec, hk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc.PII = gm
+		if _, total, _ := svc.SearchEvaluations(ctx, scope, intake.SearchQuery{Phone: "13812341234"}); total != 0 {
+			t.Fatalf("before rotation the SM3 hash found %d rows: the suites hash alike", total)
+		}
+		res, err := intake.RotatePII(ctx, db, gm, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Key != "g1" || res.Suite != "gm" || res.Resealed != 6 || res.Rehashed != 6 {
+			t.Fatalf("rotation to gm %+v, want 6 re-sealed and 6 re-hashed", res)
+		}
+		if again, err := intake.RotatePII(ctx, db, gm, 2); err != nil || again.Resealed != 0 || again.Rehashed != 0 {
+			t.Fatalf("second rotation %+v %v", again, err)
+		}
+		gmOnly, _ := pii.New(pii.SuiteGM, gmSpec, hk)
+		var vals []string
+		db.Table("evaluations").Pluck("evaluator_id_number", &vals)
+		for _, v := range vals {
+			if p, err := gmOnly.Open(v); err != nil || p != "440301199001011234" || pii.KeyID(v) != "g1" {
+				t.Errorf("value %q after the move: %q %v", v, p, err)
+			}
+		}
+		svc.PII = gmOnly
+		items, total, err := svc.SearchEvaluations(ctx, scope, intake.SearchQuery{Phone: "13812341234"})
+		if err != nil || total != 3 || items[0].Evaluator.Phone != "138****1234" {
+			t.Fatalf("search under gm after rotation: %d %v", total, err)
+		}
+		if _, total, _ := svc.SearchEvaluations(ctx, scope, intake.SearchQuery{IDNumber: "440301199001011234"}); total != 3 {
+			t.Fatalf("search by ID under gm after rotation: %d", total)
+		}
+		// And back to AES.
+		back, _ := pii.New(pii.SuiteAES, aesSpec+","+gmSpec, hk)
+		if res, err := intake.RotatePII(ctx, db, back, 50); err != nil || res.Resealed != 6 || res.Rehashed != 6 {
+			t.Fatalf("rotation back to aes %+v %v", res, err)
+		}
+		svc.PII, _ = pii.ParseKeys(aesSpec, hk)
+		if _, total, _ := svc.SearchEvaluations(ctx, scope, intake.SearchQuery{Phone: "13812341234"}); total != 3 {
+			t.Fatalf("search under aes after moving back: %d", total)
+		}
+	})
+}

@@ -50,14 +50,18 @@ func (j JSON[T]) MarshalJSON() ([]byte, error) { return json.Marshal(j.V) }
 // Path is the chain of codes from the root, with slashes on both ends ("/gd/sz/sz-ft-tax/"),
 // so that a subtree is `path LIKE '/gd/sz/%'` and a Casbin domain pattern is "/gd/sz/*".
 type Unit struct {
-	ID        int64  `gorm:"primaryKey"`
-	Code      string `gorm:"uniqueIndex"`
-	Name      string
-	Kind      string // administration, department, platform, hall, …
-	ParentID  *int64
-	Path      string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID   int64  `gorm:"primaryKey"`
+	Code string `gorm:"uniqueIndex"`
+	Name string
+	Kind string // administration, department, platform, hall, …
+	// DivisionCode is the 9-digit 行政区划代码 and Level the 行使层级 (GB/T 39046-2020 A.2:
+	// 1 国家级 … 7 村/社区), the national data items of a unit ("" and 0 when not given).
+	DivisionCode string
+	Level        int
+	ParentID     *int64
+	Path         string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // Staff is a member of a unit who handles service cases (the 谁办理 of 谁办理、谁负责).

@@ -117,6 +117,9 @@ type unitNode struct {
 	kind   string
 	inFile bool
 	path   string
+	// division and level are the national data items (issue 21).
+	division string
+	level    int
 }
 
 // applyUnits upserts the units and returns every unit's id by code.
@@ -132,7 +135,7 @@ func applyUnits(tx *gorm.DB, f *File, sum *Summary) (map[string]int64, error) {
 	nodes := make(map[string]*unitNode, len(existing)+len(f.Units))
 	for i := range existing {
 		u := &existing[i]
-		n := &unitNode{row: u, name: u.Name, kind: u.Kind}
+		n := &unitNode{row: u, name: u.Name, kind: u.Kind, division: u.DivisionCode, level: u.Level}
 		if u.ParentID != nil {
 			p, ok := codeByID[*u.ParentID]
 			if !ok {
@@ -149,6 +152,7 @@ func applyUnits(tx *gorm.DB, f *File, sum *Summary) (map[string]int64, error) {
 			nodes[u.Code] = n
 		}
 		n.parent, n.name, n.kind, n.inFile = u.ParentCode(), u.Name, u.Kind, true
+		n.division, n.level = u.DivisionCode, u.Level
 		if n.kind == "" {
 			n.kind = DefaultKind
 		}
@@ -206,7 +210,7 @@ func applyUnits(tx *gorm.DB, f *File, sum *Summary) (map[string]int64, error) {
 			parentID = &id
 		}
 		if n.row == nil {
-			u := models.Unit{Code: c, Name: n.name, Kind: n.kind, ParentID: parentID, Path: n.path}
+			u := models.Unit{Code: c, Name: n.name, Kind: n.kind, DivisionCode: n.division, Level: n.level, ParentID: parentID, Path: n.path}
 			if err := tx.Create(&u).Error; err != nil {
 				return nil, fmt.Errorf("unit %q: create: %w", c, err)
 			}
@@ -222,6 +226,12 @@ func applyUnits(tx *gorm.DB, f *File, sum *Summary) (map[string]int64, error) {
 		}
 		if r.Kind != n.kind {
 			changes["kind"] = n.kind
+		}
+		if r.DivisionCode != n.division {
+			changes["division_code"] = n.division
+		}
+		if r.Level != n.level {
+			changes["level"] = n.level
 		}
 		if !sameID(r.ParentID, parentID) {
 			changes["parent_id"] = parentID

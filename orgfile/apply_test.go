@@ -395,3 +395,37 @@ func goroutineIn(fn string) bool {
 	buf := make([]byte, 1<<20)
 	return strings.Contains(string(buf[:runtime.Stack(buf, true)]), fn+"(")
 }
+
+// TestApplyNationalDataItems: a unit's 行政区划代码 and 行使层级 are stored on both databases,
+// updated when the file changes them, and a file without them clears them (the file is the
+// truth, as for names and kinds).
+func TestApplyNationalDataItems(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		mustApply(t, db, mustParse(t, `{"units": [
+			{"code": "gd", "name": "广东省政务服务数据管理局", "parent": null, "kind": "administration", "division_code": "440000000", "level": 2},
+			{"code": "sz", "name": "深圳市政务服务数据管理局", "parent": "gd", "kind": "administration", "division_code": "440300000", "level": 3},
+			{"code": "ft-sq", "name": "福田区沙头街道某社区工作站", "parent": "sz", "division_code": "440304001", "level": 7}]}`))
+		var got []models.Unit
+		if err := db.Order("path").Find(&got).Error; err != nil {
+			t.Fatal(err)
+		}
+		want := map[string][2]any{"gd": {"440000000", 2}, "sz": {"440300000", 3}, "ft-sq": {"440304001", 7}}
+		for _, u := range got {
+			if w := want[u.Code]; u.DivisionCode != w[0] || u.Level != w[1] {
+				t.Fatalf("unit %s: %q level %d, want %v", u.Code, u.DivisionCode, u.Level, w)
+			}
+		}
+		sum := mustApply(t, db, mustParse(t, `{"units": [
+			{"code": "gd", "name": "广东省政务服务数据管理局", "parent": null, "kind": "administration", "division_code": "440000000", "level": 2},
+			{"code": "sz", "name": "深圳市政务服务数据管理局", "parent": "gd", "kind": "administration", "division_code": "440300000", "level": 3},
+			{"code": "ft-sq", "name": "福田区沙头街道某社区工作站", "parent": "sz", "division_code": "440304002", "level": 6}]}`))
+		if sum.Units.Updated != 1 || sum.Units.Unchanged != 2 {
+			t.Fatalf("second apply: %+v", sum.Units)
+		}
+		var u models.Unit
+		db.Where("code = ?", "ft-sq").Take(&u)
+		if u.DivisionCode != "440304002" || u.Level != 6 {
+			t.Fatalf("after the update: %+v", u)
+		}
+	})
+}

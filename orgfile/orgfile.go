@@ -40,6 +40,10 @@ type Unit struct {
 	Name   string  `json:"name"`
 	Parent *string `json:"parent"`
 	Kind   string  `json:"kind,omitempty"`
+	// DivisionCode is the unit's 9-digit 行政区划代码 and Level its 行使层级 (GB/T 39046-2020
+	// A.2, 1 国家级 … 7 村/社区), the national data items the upstream push speaks (issue 21).
+	DivisionCode string `json:"division_code,omitempty"`
+	Level        int    `json:"level,omitempty"`
 }
 
 // ParentCode returns the parent's code, "" for a root.
@@ -88,7 +92,9 @@ const DefaultKind = "department"
 var (
 	codeRE = regexp.MustCompile(`^[a-z0-9-]+$`)
 	kindRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-	idRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	// divisionRE: 6 digits of GB/T 2260 and 3 of the township (乡镇街道) level.
+	divisionRE = regexp.MustCompile(`^[0-9]{9}$`)
+	idRE       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 )
 
 // maxErrors bounds how many problems one Parse reports.
@@ -224,6 +230,12 @@ func (f *File) Validate() error {
 		}
 		if u.Kind != "" && !kindRE.MatchString(u.Kind) {
 			add(fmt.Errorf("%s: kind %q must be a lower-case word (administration, department, platform, hall, …)", who, u.Kind))
+		}
+		if u.DivisionCode != "" && !divisionRE.MatchString(u.DivisionCode) {
+			add(fmt.Errorf("%s: division_code %q must be the 9-digit 行政区划代码", who, u.DivisionCode))
+		}
+		if u.Level < 0 || u.Level > 7 {
+			add(fmt.Errorf("%s: level %d must be a 行使层级 of GB/T 39046-2020 A.2, 1 (国家级) to 7 (村/社区)", who, u.Level))
 		}
 	}
 	for i, u := range f.Units {

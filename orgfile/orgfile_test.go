@@ -90,6 +90,8 @@ func TestParseErrors(t *testing.T) {
 		{"unknown budget field", withPolicy(`"deadlines": {"sign": {"days": 1}}`), `policies[0]: unknown field "days"`},
 		{"wrong type", withUnits(`{"code": 7, "name": "X"}`), `units[2]: field "code": want string, got JSON number`},
 		{"empty code", withUnits(`{"code": "", "name": "X", "parent": "sz"}`), `units[2]: code is empty`},
+		{"short division code", withUnits(`{"code": "x", "name": "X", "parent": "sz", "division_code": "440304"}`), `division_code "440304" must be the 9-digit 行政区划代码`},
+		{"level out of range", withUnits(`{"code": "x", "name": "X", "parent": "sz", "level": 8}`), `level 8 must be a 行使层级 of GB/T 39046-2020 A.2`},
 		{"bad code", withUnits(`{"code": "SZ_FT", "name": "X", "parent": "sz"}`), `unit "SZ_FT": code must be lower-case letters, digits and '-'`},
 		{"duplicate code", withUnits(`{"code": "sz", "name": "X", "parent": "gd"}`), `unit "sz": code already used by units[1]`},
 		{"empty name", withUnits(`{"code": "x", "name": " ", "parent": "sz"}`), `unit "x": name is empty`},

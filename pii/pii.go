@@ -1,5 +1,6 @@
 // Package pii protects personal data (names, phone numbers, ID numbers of evaluators and
-// applicants): AES-256-GCM encryption at rest with rotatable keys, keyed hashes for lookups,
+// applicants): AES-256-GCM or, under REDRESS_CRYPTO=gm, SM4-GCM encryption at rest with
+// rotatable keys (across both suites), keyed hashes (HMAC-SHA-256 or HMAC-SM3) for lookups,
 // and the masks (张*, 138****0000) that every API answer and log line shows instead.
 package pii
 
@@ -13,51 +14,129 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/emmansun/gmsm/sm4"
 )
 
-// Box encrypts with the first key and decrypts with any key it holds.
-type Box struct {
-	current string
-	keys    map[string]cipher.AEAD
-	hashKey []byte
+// Suite names a set of algorithms for personal data (REDRESS_CRYPTO).
+type Suite string
+
+const (
+	// SuiteAES seals with AES-256-GCM and hashes with HMAC-SHA-256 (the default).
+	SuiteAES Suite = "aes"
+	// SuiteGM is 国密 (commercial cryptography for 密评, GB/T 39786-2021): SM4-GCM
+	// (GB/T 32907) seals, HMAC-SM3 (GB/T 32905) hashes. SM2 signatures are in package signing.
+	SuiteGM Suite = "gm"
+)
+
+// ParseSuite reads REDRESS_CRYPTO: "" or "aes", or "gm".
+func ParseSuite(s string) (Suite, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "aes":
+		return SuiteAES, nil
+	case "gm", "sm", "guomi":
+		return SuiteGM, nil
+	}
+	return "", fmt.Errorf("pii: REDRESS_CRYPTO %q: want aes or gm", s)
 }
 
-// ParseKeys reads "kid:base64key,kid:base64key" (32-byte keys) and a base64 hash key.
-func ParseKeys(spec, hashKey string) (*Box, error) {
-	b := &Box{keys: map[string]cipher.AEAD{}}
+// keyAlg is the cipher of one configured key; a key's algorithm is part of its spec
+// ("kid:sm4:base64"), so keys of both suites can be held at once while a rotation moves the
+// stored values from one to the other.
+type keyAlg string
+
+const (
+	algAES256 keyAlg = "aes"
+	algSM4    keyAlg = "sm4"
+)
+
+// Box encrypts with the first key and decrypts with any key it holds. Every key is a
+// cipher.AEAD (AES-GCM or SM4-GCM), which is also what the workflow payload codec builds on,
+// so the suite switches both.
+type Box struct {
+	suite   Suite
+	current string
+	keys    map[string]cipher.AEAD
+	algs    map[string]keyAlg
+	hashKey []byte
+	newHash func() hash.Hash
+}
+
+// ParseKeys reads "kid:base64key,kid:base64key" (32-byte AES keys) and a base64 hash key,
+// with the AES suite. See New for the other suite.
+func ParseKeys(spec, hashKey string) (*Box, error) { return New(SuiteAES, spec, hashKey) }
+
+// New reads a key spec for a suite. Each comma-separated key is "kid:base64" (AES-256, 32
+// bytes), "kid:aes:base64" or "kid:sm4:base64" (SM4, 16 bytes). The first key seals new
+// values and must belong to the suite (under gm nothing new may be sealed with AES); the others
+// only open old values until `redress pii rotate` has re-sealed them. The suite also picks the
+// keyed hash: HMAC-SHA-256 or HMAC-SM3.
+func New(suite Suite, spec, hashKey string) (*Box, error) {
+	b := &Box{suite: suite, keys: map[string]cipher.AEAD{}, algs: map[string]keyAlg{}}
+	switch suite {
+	case SuiteAES, "":
+		b.suite, b.newHash = SuiteAES, sha256.New
+	case SuiteGM:
+		b.newHash = sm3.New
+	default:
+		return nil, fmt.Errorf("pii: unknown suite %q", suite)
+	}
 	for _, part := range strings.Split(spec, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue
 		}
-		kid, k, ok := strings.Cut(part, ":")
+		kid, rest, ok := strings.Cut(part, ":")
 		if !ok || kid == "" || strings.ContainsAny(kid, ".:") {
-			return nil, fmt.Errorf("pii: key %q: want kid:base64", kid)
+			return nil, fmt.Errorf("pii: key %q: want kid:base64 or kid:sm4:base64", kid)
 		}
-		raw, err := base64.StdEncoding.DecodeString(k)
-		if err != nil || len(raw) != 32 {
-			return nil, fmt.Errorf("pii: key %q: want 32 bytes in base64", kid)
+		alg := algAES256
+		if a, k, ok := strings.Cut(rest, ":"); ok {
+			alg, rest = keyAlg(strings.ToLower(a)), k
 		}
-		blk, err := aes.NewCipher(raw)
+		raw, err := base64.StdEncoding.DecodeString(rest)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("pii: key %q: not base64", kid)
+		}
+		var blk cipher.Block
+		switch alg {
+		case algAES256:
+			if len(raw) != 32 {
+				return nil, fmt.Errorf("pii: key %q: want 32 bytes in base64", kid)
+			}
+			blk, err = aes.NewCipher(raw)
+		case algSM4:
+			if len(raw) != sm4.BlockSize {
+				return nil, fmt.Errorf("pii: key %q: want 16 bytes in base64 for sm4", kid)
+			}
+			blk, err = sm4.NewCipher(raw)
+		default:
+			return nil, fmt.Errorf("pii: key %q: unknown algorithm %q (want aes or sm4)", kid, alg)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("pii: key %q: %w", kid, err)
 		}
 		aead, err := cipher.NewGCM(blk)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("pii: key %q: %w", kid, err)
 		}
 		if _, dup := b.keys[kid]; dup {
 			return nil, fmt.Errorf("pii: key %q given twice", kid)
 		}
-		b.keys[kid] = aead
+		b.keys[kid], b.algs[kid] = aead, alg
 		if b.current == "" {
 			b.current = kid
 		}
 	}
 	if b.current == "" {
 		return nil, errors.New("pii: no encryption key configured")
+	}
+	if want := suiteAlg(b.suite); b.algs[b.current] != want {
+		return nil, fmt.Errorf("pii: the first key %q is %s, but REDRESS_CRYPTO=%s seals with %s: put a %s key first", b.current, b.algs[b.current], b.suite, want, want)
 	}
 	hk, err := base64.StdEncoding.DecodeString(hashKey)
 	if err != nil || len(hk) < 32 {
@@ -67,12 +146,41 @@ func ParseKeys(spec, hashKey string) (*Box, error) {
 	return b, nil
 }
 
-// NewKeySpec generates a fresh key spec and hash key (for `redress dev` and tests).
-func NewKeySpec(kid string) (spec, hashKey string) {
-	var k, h [32]byte
-	_, _ = rand.Read(k[:])
+func suiteAlg(s Suite) keyAlg {
+	if s == SuiteGM {
+		return algSM4
+	}
+	return algAES256
+}
+
+// Suite reports the box's suite.
+func (b *Box) Suite() Suite { return b.suite }
+
+// Current answers the id and AEAD of the key that seals new values (for the payload codec).
+func (b *Box) Current() (kid string, aead cipher.AEAD) { return b.current, b.keys[b.current] }
+
+// AEAD answers the AEAD of a configured key id (for the payload codec).
+func (b *Box) AEAD(kid string) (cipher.AEAD, bool) {
+	a, ok := b.keys[kid]
+	return a, ok
+}
+
+// NewKeySpec generates a fresh AES key spec and hash key (for `redress dev` and tests).
+func NewKeySpec(kid string) (spec, hashKey string) { return NewSuiteKeySpec(SuiteAES, kid) }
+
+// NewSuiteKeySpec generates a fresh key spec of a suite and a hash key.
+func NewSuiteKeySpec(suite Suite, kid string) (spec, hashKey string) {
+	var h [32]byte
 	_, _ = rand.Read(h[:])
-	return kid + ":" + base64.StdEncoding.EncodeToString(k[:]), base64.StdEncoding.EncodeToString(h[:])
+	hashKey = base64.StdEncoding.EncodeToString(h[:])
+	if suite == SuiteGM {
+		var k [16]byte
+		_, _ = rand.Read(k[:])
+		return kid + ":sm4:" + base64.StdEncoding.EncodeToString(k[:]), hashKey
+	}
+	var k [32]byte
+	_, _ = rand.Read(k[:])
+	return kid + ":" + base64.StdEncoding.EncodeToString(k[:]), hashKey
 }
 
 // Seal encrypts s; the empty string stays empty (nothing to protect, nothing to store).
@@ -126,7 +234,7 @@ func (b *Box) Hash(kind, s string) string {
 	if s == "" {
 		return ""
 	}
-	m := hmac.New(sha256.New, b.hashKey)
+	m := hmac.New(b.newHash, b.hashKey)
 	m.Write([]byte(kind))
 	m.Write([]byte{0})
 	m.Write([]byte(s))

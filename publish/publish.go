@@ -29,6 +29,9 @@ type Figures struct {
 	Units        []stats.UnitFigures `json:"units"`
 	// Formulas names the version of the formulas used, so old versions stay interpretable.
 	Formulas string `json:"formulas"`
+	// Monthly is the month in the shape provinces publish (issue 21); absent in versions
+	// published before it existed.
+	Monthly *Monthly `json:"monthly,omitempty"`
 }
 
 // UnitTotals are the jurisdiction's totals.
@@ -80,8 +83,12 @@ func Compute(ctx context.Context, db *store.DB, unit models.Unit, month string) 
 		return Figures{}, err
 	}
 	r, o := stats.Total(units)
+	m, err := ComputeMonthly(ctx, db, unit, p, units)
+	if err != nil {
+		return Figures{}, err
+	}
 	return Figures{Jurisdiction: UnitRef{unit.Code, unit.Name}, Month: month, Period: p,
-		Total: UnitTotals{r, o}, Units: units, Formulas: FormulasVersion}, nil
+		Total: UnitTotals{r, o}, Units: units, Formulas: FormulasVersion, Monthly: &m}, nil
 }
 
 // Publish brings the rollups up to date, computes the month and stores it as the next version.

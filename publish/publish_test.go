@@ -105,3 +105,100 @@ func js(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestMonthlyShape: the publication carries the month in the provinces' shape, and its
+// figures agree with the raw ratings: per channel, per level (active and default apart), valid
+// bad-review orders, the most frequent bad-rating tags, the on-time rate and the score; it is
+// frozen with the version.
+func TestMonthlyShape(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		statstest.Seed(t, db)
+		statstest.Generate(t, db, 7, 300, time.Date(2025, 6, 1, 0, 0, 0, 0, calendar.Zone()), 29*24*time.Hour)
+		// Tags on the bad ratings: every one says 等候时间长, every other also 态度差.
+		var bad []string
+		db.Table("evaluations").Where("bad").Order("id").Pluck("id", &bad)
+		for i, id := range bad {
+			tags := `["等候时间长"]`
+			if i%2 == 0 {
+				tags = `["态度差","等候时间长"]`
+			}
+			db.Table("evaluations").Where("id = ?", id).Update("tags", tags)
+		}
+		var sz models.Unit
+		if err := db.Where("code = ?", "sz").Take(&sz).Error; err != nil {
+			t.Fatal(err)
+		}
+		roller := &stats.Roller{DB: db, Calendars: calendar.NewCache(db, 0)}
+		if _, err := publish.Publish(ctx, db, roller, sz, "2025-06", "sz-admin", "", time.Date(2025, 7, 2, 0, 0, 0, 0, time.UTC)); err != nil {
+			t.Fatal(err)
+		}
+		pub, err := publish.Latest(ctx, db, "2025-06", "sz")
+		if err != nil || len(pub.Jurisdictions) != 1 || pub.Jurisdictions[0].Monthly == nil {
+			t.Fatalf("latest: %v %+v", err, pub)
+		}
+		m := pub.Jurisdictions[0].Monthly
+		if m.Shape != publish.MonthlyShape || len(m.Units) != len(pub.Jurisdictions[0].Units) {
+			t.Fatalf("monthly shape %q with %d units", m.Shape, len(m.Units))
+		}
+		// Channels add up to the unit's ratings, active and default apart, level by level.
+		for _, u := range m.Units {
+			var sum stats.Ratings
+			for _, r := range u.Channels {
+				sum.Plus(r)
+			}
+			if sum.Active != u.Ratings.Active || sum.Default != u.Ratings.Default || sum.Bad != u.Ratings.Bad {
+				t.Fatalf("unit %s: channels %+v do not add up to %+v", u.Code, sum, u.Ratings)
+			}
+			if d, ok := u.Channels[models.ChannelDefault]; ok && d.Active.Total() != 0 {
+				t.Fatalf("unit %s: default channel with active ratings", u.Code)
+			}
+		}
+		// The jurisdiction's total is the units' total, which TestPublishedFiguresRecomputeFromRaw
+		// proves equal to the raw ratings.
+		tot := m.Total
+		if tot.Ratings.Active != pub.Jurisdictions[0].Total.Ratings.Active || tot.Ratings.Default != pub.Jurisdictions[0].Total.Ratings.Default {
+			t.Fatalf("monthly total %+v, units total %+v", tot.Ratings, pub.Jurisdictions[0].Total.Ratings)
+		}
+		from, to := time.Date(2025, 6, 1, 0, 0, 0, 0, calendar.Zone()), time.Date(2025, 7, 1, 0, 0, 0, 0, calendar.Zone())
+		var adoptedBad, orders int64
+		db.Table("evaluations").Where("NOT excluded AND bad AND rated_at >= ? AND rated_at < ?", from, to).Count(&adoptedBad)
+		db.Table("work_orders").Where("opened_at >= ? AND opened_at < ?", from, to).Count(&orders)
+		o := pub.Jurisdictions[0].Total.Orders
+		if tot.ValidBadOrders != o.Orders-o.Upheld || tot.ValidBadOrders <= 0 || int64(tot.ValidBadOrders) > orders {
+			t.Fatalf("valid bad orders %d (orders %d, upheld %d, raw %d)", tot.ValidBadOrders, o.Orders, o.Upheld, orders)
+		}
+		if len(tot.TopBadTags) != 2 || tot.TopBadTags[0].Tag != "等候时间长" || tot.TopBadTags[0].Count < tot.TopBadTags[1].Count || tot.TopBadTags[1].Tag != "态度差" {
+			t.Fatalf("top bad tags %+v", tot.TopBadTags)
+		}
+		if adoptedBad == 0 || int64(tot.TopBadTags[0].Count) < adoptedBad {
+			t.Fatalf("等候时间长 counted %d times, %d adopted bad ratings (batch ratings count per unit)", tot.TopBadTags[0].Count, adoptedBad)
+		}
+		if o.OnTime+o.Overdue > 0 {
+			want := float64(o.OnTime) / float64(o.OnTime+o.Overdue)
+			if tot.OnTimeRectificationRate == nil || *tot.OnTimeRectificationRate-want > 0.0001 || want-*tot.OnTimeRectificationRate > 0.0001 {
+				t.Fatalf("on-time rate %v, want %v", tot.OnTimeRectificationRate, want)
+			}
+		}
+		if tot.AverageScore == nil || tot.Ratings.Score == nil || *tot.AverageScore != *tot.Ratings.Score {
+			t.Fatalf("average score %v", tot.AverageScore)
+		}
+		body := js(t, pub)
+		for _, bad := range []string{"evaluator", "phone", "S0001", "staff", "comment", "/gd/"} {
+			if strings.Contains(body, bad) {
+				t.Fatalf("public results contain %q", bad)
+			}
+		}
+		// Frozen: a later tag change does not move version 1.
+		db.Table("evaluations").Where("bad").Update("tags", `["其他"]`)
+		again, _ := publish.Latest(ctx, db, "2025-06", "sz")
+		if js(t, again) != js(t, pub) {
+			t.Fatal("the published month moved after publication")
+		}
+		var raw struct{ Monthly json.RawMessage }
+		_ = json.Unmarshal([]byte(js(t, pub.Jurisdictions[0])), &raw)
+		if len(raw.Monthly) == 0 {
+			t.Fatal("no monthly in the public JSON")
+		}
+	})
+}

@@ -12,6 +12,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"redress/signing"
 	"redress/store"
 )
 
@@ -35,6 +36,9 @@ type Deliverer struct {
 	Batch       int
 	Lease       time.Duration
 	Now         func() time.Time
+	// Signer, when set, signs every body (header signing.Header): the receiver can check with
+	// the served public key that a push came from this deployment unchanged (SM2 under gm).
+	Signer *signing.Signer
 }
 
 func (d *Deliverer) now() time.Time {
@@ -178,6 +182,13 @@ func (d *Deliverer) post(ctx context.Context, ep Endpoint, m Message, body []byt
 	req.Header.Set("Idempotency-Key", m.ID)
 	req.Header.Set("X-Redress-Kind", m.Kind)
 	req.Header.Set("X-Redress-Signature", Sign(ep.Secret, d.now(), body))
+	if d.Signer != nil {
+		sig, err := d.Signer.HeaderValue(body)
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set(signing.Header, sig)
+	}
 	resp, err := d.Client.Do(req)
 	if err != nil {
 		return 0, err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"redress/calendar"
+	"redress/signing"
 	"redress/stats/statstest"
 	"redress/store"
 	"redress/store/storetest"
@@ -34,6 +35,8 @@ type receiver struct {
 	refuse   map[string]bool
 	srv      *http.Server
 	badSigns int
+	// publicKey, when set, is the served SM2 key every push must verify with (issue 21).
+	publicKey string
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -84,6 +87,13 @@ func (r *receiver) handle(w http.ResponseWriter, req *http.Request) {
 		r.badSigns++
 		w.WriteHeader(http.StatusUnauthorized)
 		return
+	}
+	if r.publicKey != "" {
+		if err := signing.VerifyHeader(r.publicKey, req.Header.Get(signing.Header), body); err != nil {
+			r.badSigns++
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
 	}
 	r.posts[key]++
 	if r.refuse[key] {
@@ -150,6 +160,11 @@ func TestEveryMessageArrivesExactlyOnce(t *testing.T) {
 		statstest.Generate(t, db, 11, 60, time.Date(2025, 8, 1, 0, 0, 0, 0, calendar.Zone()), 5*24*time.Hour)
 		rcv := newReceiver(t)
 		rcv.flaky = true
+		signer, _, err := signing.Generate(true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rcv.publicKey = signer.Key().PublicKey
 		// Outcome events carry their historical times: the first pass reads everything.
 		feeder := &upstream.Feeder{DB: db, Lag: 365 * 24 * time.Hour}
 		if _, err := feeder.Pass(ctx); err != nil {
@@ -175,7 +190,7 @@ func TestEveryMessageArrivesExactlyOnce(t *testing.T) {
 			t.Fatalf("enqueued %d ratings, %d outcomes", ratings, outcomes)
 		}
 		d := &upstream.Deliverer{DB: db, Endpoints: map[string]upstream.Endpoint{upstream.TargetUpstream: {URL: "http://" + rcv.addr + "/push", Secret: secret}},
-			BaseDelay: 5 * time.Millisecond, MaxDelay: 40 * time.Millisecond, MaxAttempts: 1000}
+			BaseDelay: 5 * time.Millisecond, MaxDelay: 40 * time.Millisecond, MaxAttempts: 1000, Signer: signer}
 		drain(t, ctx, db, d, 60*time.Second)
 		if rcv.count() != len(all) {
 			t.Fatalf("receiver holds %d of %d messages", rcv.count(), len(all))

@@ -26,6 +26,7 @@ import (
 	"redress/orgfile"
 	"redress/pii"
 	"redress/policies"
+	"redress/signing"
 	"redress/store"
 	"redress/web"
 	"redress/worker"
@@ -54,6 +55,7 @@ type env struct {
 	http    *httptest.Server
 	issuer  *auth.Issuer
 	box     *pii.Box
+	signer  *signing.Signer
 	queue   string
 	starter *engine.Starter // the real starter on queue (also when the intake uses another)
 	tokens  map[string]string
@@ -88,6 +90,10 @@ func newEnv(t *testing.T, db *store.DB, o envOptions) *env {
 		t.Fatal(err)
 	}
 	issuer, err := auth.NewIssuer(testKey, testIssuer, testAudience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _, err := signing.Generate(true) // SM2: publications are signed (issue 21)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +138,7 @@ func newEnv(t *testing.T, db *store.DB, o envOptions) *env {
 		OIDC:         o.oidc,
 		Dev:          o.dev,
 		PII:          box,
+		Signer:       signer,
 		Intake:       &intake.Service{DB: db, PII: box, Starter: is},
 		Registry:     reg,
 		Gatherer:     reg,
@@ -142,7 +149,7 @@ func newEnv(t *testing.T, db *store.DB, o envOptions) *env {
 	})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &env{pol: ps, db: db, srv: srv, http: hs, issuer: issuer, box: box, queue: queue, starter: starter, tokens: map[string]string{}}
+	return &env{pol: ps, db: db, srv: srv, http: hs, issuer: issuer, box: box, signer: signer, queue: queue, starter: starter, tokens: map[string]string{}}
 }
 
 // token returns a valid token of login.
@@ -242,6 +249,7 @@ func (e *env) do(t *testing.T, rq request) response {
 	if res.Header.Get("X-Request-Id") == "" {
 		t.Errorf("%s %s answered %d without X-Request-Id", rq.method, rq.path, res.StatusCode)
 	}
+	checkContract(t, req, out)
 	return out
 }
 

@@ -295,7 +295,19 @@ var matrixRoutes = map[string]routeSpec{
 	"GET /api/v1/publications/:unit/:month/:version": {admits: []string{"administrator", "supervisor", "auditor"}, want: always(404), req: func(c cell) request {
 		return request{method: "GET", path: "/api/v1/publications/" + c.code() + "/2020-01/1"}
 	}},
-	"GET /api/v1/public/results": {admits: []string{"anonymous"}, req: get("/api/v1/public/results?month=2020-01"), want: always(200)},
+	"GET /api/v1/public/results":     {admits: []string{"anonymous"}, req: get("/api/v1/public/results?month=2020-01"), want: always(200)},
+	"GET /api/v1/public/signing-key": {admits: []string{"anonymous"}, req: get("/api/v1/public/signing-key"), want: always(200)},
+	"POST /api/v1/evaluations/:id/erase": {admits: []string{"administrator"}, want: always(422), req: func(cell) request {
+		return request{method: "POST", path: "/api/v1/evaluations/" + uuid.NewString() + "/erase", body: map[string]any{}}
+	}},
+	// Open311 GeoReport v2 read side (issue 21).
+	"GET /open311/v2/discovery.json": {admits: []string{"anonymous"}, req: get("/open311/v2/discovery.json"), want: always(200)},
+	"GET /open311/v2/discovery.xml":  {admits: []string{"anonymous"}, req: get("/open311/v2/discovery.xml"), want: always(200)},
+	"GET /open311/v2/services.json":  {admits: []string{"anonymous"}, req: get("/open311/v2/services.json"), want: always(200)},
+	"GET /open311/v2/services.xml":   {admits: []string{"anonymous"}, req: get("/open311/v2/services.xml"), want: always(200)},
+	"GET /open311/v2/requests.json":  {admits: []string{"anonymous"}, req: get("/open311/v2/requests.json"), want: always(200)},
+	"GET /open311/v2/requests.xml":   {admits: []string{"anonymous"}, req: get("/open311/v2/requests.xml"), want: always(200)},
+	"GET /open311/v2/requests/:id":   {admits: []string{"anonymous"}, req: get("/open311/v2/requests/none.json"), want: always(404)},
 	"POST /api/v1/reports": {admits: []string{"administrator", "supervisor", "auditor"}, want: always(422), req: func(cell) request {
 		return request{method: "POST", path: "/api/v1/reports", body: map[string]any{}}
 	}},

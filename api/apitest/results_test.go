@@ -1,6 +1,7 @@
 package apitest
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"redress/intake"
 	"redress/models"
 	"redress/policies"
+	"redress/signing"
 	"redress/stats"
 	"redress/stats/statstest"
 	"redress/store"
@@ -34,7 +36,7 @@ func withResults(t *testing.T, e *env) *env {
 	}
 	reg := prometheus.NewRegistry()
 	srv := api.New(api.Deps{
-		DB: e.db, Temporal: temporalClient, Tokens: e.issuer, Enforcer: enf, PII: e.box,
+		DB: e.db, Temporal: temporalClient, Tokens: e.issuer, Enforcer: enf, PII: e.box, Signer: e.signer,
 		Intake:   &intake.Service{DB: e.db, PII: e.box, Starter: e.starter},
 		Registry: reg, Gatherer: reg, Calendars: calendar.NewCache(e.db, 0),
 		Results: api.ResultsOptions{HotlineSecret: hotlineSecret, Alarm: stats.AlarmPolicy{Days: 90, MinRatings: 1}},
@@ -108,6 +110,23 @@ func TestResultsOverHTTP(t *testing.T) {
 		wantStatus(t, r, http.StatusOK)
 		if !strings.Contains(r.String(), `"version":2`) || !strings.Contains(r.String(), `"sz-ft-tax"`) || strings.Contains(r.String(), "S0001") || strings.Contains(r.String(), "/gd/") {
 			t.Fatalf("public results: %s", r)
+		}
+		// The publication is signed (SM2) and verifies with the key anyone can fetch (issue 21);
+		// a changed byte does not.
+		var key signing.Key
+		kr := e.do(t, request{method: "GET", path: "/api/v1/public/signing-key"})
+		wantStatus(t, kr, http.StatusOK)
+		kr.decode(t, &key)
+		if key.Algorithm != signing.AlgSM2 || key.UID != "1234567812345678" || !strings.Contains(key.PublicKey, "BEGIN PUBLIC KEY") {
+			t.Fatalf("signing key: %s", kr)
+		}
+		sig := r.header.Get(key.Header)
+		if err := signing.VerifyHeader(key.PublicKey, sig, r.body); err != nil {
+			t.Fatalf("publication does not verify with the served key: %v (header %q)", err, sig)
+		}
+		forged := bytes.Replace(r.body, []byte(`"version":2`), []byte(`"version":3`), 1)
+		if err := signing.VerifyHeader(key.PublicKey, sig, forged); err == nil {
+			t.Fatal("an altered publication verifies")
 		}
 		wantStatus(t, e.do(t, request{method: "GET", path: "/api/v1/publications/sz/" + month + "/1", login: "sz-auditor"}), http.StatusOK)
 		wantStatus(t, e.do(t, request{method: "GET", path: "/api/v1/publications/sz/" + month + "/3", login: "sz-auditor"}), http.StatusNotFound)

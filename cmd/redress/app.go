@@ -19,8 +19,8 @@ import (
 	"redress/config"
 	"redress/engine"
 	"redress/intake"
-	"redress/pii"
 	"redress/policies"
+	"redress/retention"
 	"redress/stats"
 	"redress/store"
 	"redress/upstream"
@@ -35,9 +35,13 @@ func buildAPI(ctx context.Context, cfg config.Config, db *store.DB, tc client.Cl
 	if err != nil {
 		return nil, fmt.Errorf("REDRESS_JWT_KEY: %w", err)
 	}
-	box, err := pii.ParseKeys(cfg.PIIKeys, cfg.PIIHashKey)
+	box, err := openBox(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("REDRESS_PII_KEYS / REDRESS_PII_HASH_KEY: %w", err)
+		return nil, err
+	}
+	signer, err := openSigner(cfg)
+	if err != nil {
+		return nil, err
 	}
 	ps, err := policies.Open(ctx, db.DB)
 	if err != nil {
@@ -68,6 +72,7 @@ func buildAPI(ctx context.Context, cfg config.Config, db *store.DB, tc client.Cl
 		Policies:  ps,
 		OIDC:      oidcSignIn,
 		PII:       box,
+		Signer:    signer,
 		Intake:    &intake.Service{DB: db, PII: box, Starter: starter},
 		Web:       web.FS,
 		Calendars: calendar.NewCache(db, 2*time.Second),
@@ -154,13 +159,22 @@ func buildOIDC(cfg config.Config, tokens *auth.Issuer) (*auth.OIDC, error) {
 }
 
 // resultsJobs are the worker's results jobs (issue 8) from the configuration.
-func resultsJobs(cfg config.Config) *activities.ResultsJobs {
+func resultsJobs(cfg config.Config) (*activities.ResultsJobs, error) {
+	signer, err := openSigner(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Retention < retention.ReopenWindow {
+		return nil, fmt.Errorf("REDRESS_RETENTION %s: at least %s (the reopen window)", cfg.Retention, retention.ReopenWindow)
+	}
 	return &activities.ResultsJobs{
+		Signer:    signer,
+		Retention: cfg.Retention,
 		Endpoints: map[string]upstream.Endpoint{
 			upstream.TargetUpstream: {URL: cfg.UpstreamURL, Secret: cfg.UpstreamSecret},
 			upstream.TargetHotline:  {URL: cfg.HotlineURL, Secret: cfg.HotlineSecret},
 		},
 		MaxAttempts: cfg.UpstreamMaxAttempts,
 		Every:       cfg.ResultsEvery,
-	}
+	}, nil
 }

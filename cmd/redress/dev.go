@@ -120,6 +120,10 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 	if err != nil {
 		return err
 	}
+	jobs, err := resultsJobs(cfg)
+	if err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	wctx, cancelWorker := context.WithCancel(ctx)
 	defer cancelWorker()
@@ -127,7 +131,7 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		werr <- worker.Run(wctx, worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery, WorkflowCache: cfg.WorkflowCache, Notify: notifier, Results: resultsJobs(cfg)})
+		werr <- worker.Run(wctx, worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery, WorkflowCache: cfg.WorkflowCache, Notify: notifier, Results: jobs})
 	}()
 
 	err = serveAPI(ctx, cfg, srv, func(a net.Addr) {

@@ -8,7 +8,6 @@ import (
 
 	"redress/config"
 	"redress/notify"
-	"redress/pii"
 	"redress/store"
 )
 
@@ -17,9 +16,9 @@ import (
 // dev, or a deployment without a gateway yet) to the local inbox as well, masked, so they show
 // in the UI.
 func buildNotifier(cfg config.Config, db *store.DB, dev bool) (*notify.Dispatcher, error) {
-	box, err := pii.ParseKeys(cfg.PIIKeys, cfg.PIIHashKey)
+	box, err := openBox(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("notifications: REDRESS_PII_KEYS / REDRESS_PII_HASH_KEY: %w", err)
+		return nil, fmt.Errorf("notifications: %w", err)
 	}
 	local := &notify.Local{DB: db}
 	senders := map[string]notify.Sender{notify.ChannelInbox: local}

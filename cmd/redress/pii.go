@@ -8,7 +8,6 @@ import (
 
 	"redress/config"
 	"redress/intake"
-	"redress/pii"
 )
 
 // piiCmd holds the personal-data tools (issue 4): `redress pii rotate` re-seals every stored
@@ -32,7 +31,7 @@ func piiCmd() *cobra.Command {
 			if err := loadDevSecrets(&cfg, false); err != nil {
 				return err
 			}
-			box, err := pii.ParseKeys(cfg.PIIKeys, cfg.PIIHashKey)
+			box, err := openBox(cfg)
 			if err != nil {
 				return err
 			}

@@ -139,7 +139,11 @@ func workerCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			err = worker.Run(ctx, worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery, WorkflowCache: cfg.WorkflowCache, Notify: notifier, Results: resultsJobs(cfg)})
+			jobs, err := resultsJobs(cfg)
+			if err != nil {
+				return err
+			}
+			err = worker.Run(ctx, worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery, WorkflowCache: cfg.WorkflowCache, Notify: notifier, Results: jobs})
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}
