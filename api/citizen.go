@@ -15,6 +15,7 @@ import (
 	"redress/calendar"
 	"redress/intake"
 	"redress/models"
+	"redress/notify"
 	"redress/store"
 )
 
@@ -199,6 +200,9 @@ type rateRequest struct {
 type rateResult struct {
 	Bad          bool `json:"bad"`
 	AlreadyRated bool `json:"already_rated"`
+	// TrackToken opens the tracking page of the bad rating's work order (#/track/{token}): the
+	// thank-you page links to it, so the citizen can follow the order from the start.
+	TrackToken string `json:"track_token,omitempty"`
 }
 
 func (s *Server) postRate(c echo.Context) error {
@@ -250,7 +254,15 @@ func (s *Server) postRate(c echo.Context) error {
 		}
 		return err
 	}
-	return c.JSON(http.StatusCreated, rateResult{Bad: res.Bad})
+	out := rateResult{Bad: res.Bad}
+	if res.Bad && res.WorkOrderID != nil {
+		tok, err := notify.IssueToken(s.deps.DB.WithContext(c.Request().Context()), *res.WorkOrderID, "rate:"+qrEvaluationID(caseNo), time.Now())
+		if err != nil {
+			return err
+		}
+		out.TrackToken = tok
+	}
+	return c.JSON(http.StatusCreated, out)
 }
 
 func contains(list []string, s string) bool {

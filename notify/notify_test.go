@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -336,4 +337,34 @@ func TestHeldChannelStaysQueued(t *testing.T) {
 			t.Errorf("queued %d, %v", q, err)
 		}
 	})
+}
+
+// TestLocalKeepsLinksInDev: redress dev keeps the tracking link in the local copy of an
+// evaluator's SMS (so that the citizen's path can be followed locally); production masks it.
+func TestLocalKeepsLinksInDev(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	box := newBox(t)
+	wo := seedOrder(t, db, box, "13800001234")
+	for i, keep := range []bool{false, true} {
+		ev := fmt.Sprintf("wf-links/%d", i)
+		if err := db.Transaction(func(tx *gorm.DB) error {
+			return notify.Enqueue(tx, wo, ev, time.Now(), []notify.Message{{Key: "evaluator:feedback", Channel: notify.ChannelSMS,
+				Kind: notify.KindEvaluator, Template: "feedback", Track: true}})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		d := &notify.Dispatcher{DB: db, Box: box, PublicURL: "http://127.0.0.1:8080",
+			Senders: map[string]notify.Sender{notify.ChannelSMS: &notify.Local{DB: db, KeepLinks: keep}}}
+		if _, err := d.RunOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var m notify.InboxMessage
+		if err := db.Where("id = ?", notify.Key(ev, "evaluator:feedback")).Take(&m).Error; err != nil {
+			t.Fatal(err)
+		}
+		full := regexp.MustCompile(`/api/v1/track/[A-Za-z0-9_-]{32}`).MatchString(m.Body)
+		if full != keep || strings.Contains(m.Body, "13800001234") || strings.Contains(m.Address, "13800001234") {
+			t.Errorf("KeepLinks %v: body %q, address %q", keep, m.Body, m.Address)
+		}
+	}
 }

@@ -564,8 +564,9 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 	case "sign":
 		w.s.State = models.StateSigned
 		err = w.meet(ctx, DLSign, at)
-		// The evaluator learns who handles the review and by when they will be called.
-		msgs = w.toEvaluator("callback_notice", false, w.params("due", w.dueParam(DLCallback)))
+		// The evaluator learns who handles the review and by when they will be called, with
+		// the tracking link, so that they can follow the order from the first message on.
+		msgs = w.toEvaluator("callback_notice", true, w.params("due", w.dueParam(DLCallback)))
 	case "return":
 		w.s.State = models.StateReturned
 		// The receiver's sign clock stops at the return: the ruling decides who pays.

@@ -15,12 +15,15 @@ import (
 // inbox; evaluators' SMS to the SMS gateway's webhook when one is configured, else (redress
 // dev, or a deployment without a gateway yet) to the local inbox as well, masked, so they show
 // in the UI.
+//
+// dev (redress dev) keeps the tracking links in the local copies of evaluators' SMS, so that the
+// citizen's pages can be reached from the administrator's notification centre.
 func buildNotifier(cfg config.Config, db *store.DB, dev bool) (*notify.Dispatcher, error) {
 	box, err := openBox(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("notifications: %w", err)
 	}
-	local := &notify.Local{DB: db}
+	local := &notify.Local{DB: db, KeepLinks: dev}
 	senders := map[string]notify.Sender{notify.ChannelInbox: local}
 	var held []string
 	switch {

@@ -115,7 +115,12 @@ export default function ratePage(outlet, { params }) {
         if (!alive) return;
         mount(box, h('div.rate-done', { role: 'status' },
           h('p.rate-done-title', t(res.already_rated ? 'rate.already' : 'rate.thanks')),
-          res.bad && !res.already_rated ? h('p', t('rate.bad_received')) : null));
+          res.bad && !res.already_rated ? h('p', t('rate.bad_received')) : null,
+          // A bad rating's tracking page: the citizen can follow the order from now on (the
+          // first SMS carries the same kind of link).
+          res.track_token ? [
+            h('p', h('a.btn.btn-primary.btn-lg.rate-track', { href: '#/track/' + encodeURIComponent(res.track_token) }, t('rate.track_link'))),
+            h('p.muted', t('rate.track_hint'))] : null));
       } catch (e) {
         if (!(e instanceof ApiError)) throw e;
         err.textContent = errorText(e);
