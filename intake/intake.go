@@ -22,6 +22,7 @@ import (
 	"gorm.io/gorm"
 
 	"redress/apperr"
+	"redress/indicators"
 	"redress/pii"
 	"redress/store"
 )
@@ -41,10 +42,13 @@ type Service struct {
 	Calendars CalendarSource
 	// Fraud tunes the rating-fraud detector; zero values take the defaults.
 	Fraud FraudConfig
+	// Indicators resolves the indicator catalogue of a unit; nil uses a source over DB.
+	Indicators *indicators.Source
 
 	// What concurrent ratings read before they are stored, and what they store, goes to the
 	// database together (group read, group commit); set up on first use.
 	batchesOnce sync.Once
+	indOnce     sync.Once
 	lookups     store.Batch[lookup, lookedUp]
 	writes      store.Committer
 }
@@ -56,6 +60,19 @@ func (s *Service) batches() {
 		s.lookups.Run, s.lookups.Runners = s.lookupAll, 1
 		s.writes.DB = s.DB
 	})
+}
+
+// IndicatorSource is the indicator catalogues the intake checks ratings against.
+func (s *Service) IndicatorSource() *indicators.Source { return s.indicators() }
+
+// indicators is the catalogue source, made on first use when none was given.
+func (s *Service) indicators() *indicators.Source {
+	s.indOnce.Do(func() {
+		if s.Indicators == nil {
+			s.Indicators = &indicators.Source{DB: s.DB}
+		}
+	})
+	return s.Indicators
 }
 
 // lookup reads a rating's cases and recent ratings by fraud source with those of concurrent

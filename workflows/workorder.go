@@ -22,6 +22,7 @@ package workflows
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"redress/activities"
+	"redress/indicators"
 	"redress/models"
 	"redress/notify"
 )
@@ -83,6 +85,8 @@ type workOrder struct {
 	breaches  int  // deadlines breached so far (a second one means listed supervision)
 	recompute string
 	levels    map[string]string
+	kinds     map[string]string // indicator → kind, as ResolveDispatch found it (nil: older orders)
+	excluded  map[string]bool   // staff indicators an upheld appeal did not adopt
 	realName  bool
 	reopens   int
 	// calledBack: the evaluator was reached (or an administrator recorded an exception) by the
@@ -226,7 +230,7 @@ func (w *workOrder) run(ctx workflow.Context) error {
 	if err := w.exec(ctx, w.a.ResolveDispatch, w.in.WorkOrderID).Get(ctx, &d); err != nil {
 		return fmt.Errorf("resolve dispatch: %w", err)
 	}
-	w.s.Admin, w.levels, w.realName = d.Admin, d.Levels, d.RealName
+	w.s.Admin, w.levels, w.realName, w.kinds = d.Admin, d.Levels, d.RealName, d.Kinds
 	w.busy = true
 	if d.Unit != nil {
 		if err := w.dispatchTo(ctx, d.Unit); err != nil {
@@ -471,8 +475,8 @@ func (w *workOrder) check(req ActionRequest, now time.Time) error {
 		return err
 	}
 	switch {
-	case req.Action == "dispose" && req.Disposition == "appeal" && !appealable(w.levels):
-		return invalid("disposition", "not_appealable", "only a bad rating of staff conduct (attitude, conduct) may be appealed")
+	case req.Action == "dispose" && req.Disposition == "appeal" && len(w.appealable()) == 0:
+		return invalid("disposition", "not_appealable", "only a bad rating of staff (indicators of kind staff, such as attitude or conduct) may be appealed, once")
 	case req.Action == "decide_extension" && w.extension == nil:
 		return refuse(ErrWrongState, "no extension has been requested")
 	case req.Action == "reopen" && w.owners() && w.s.State == models.StateClosed &&
@@ -488,6 +492,16 @@ func (w *workOrder) check(req ActionRequest, now time.Time) error {
 		return w.checkCommitted(req.CommittedDate, now, "")
 	}
 	return nil
+}
+
+// kindOf is an indicator's kind: as resolved with the order's dispatch (the jurisdiction's
+// catalogue), else by the default catalogue (orders resolved before kinds were carried, whose
+// names the default catalogue holds).
+func (w *workOrder) kindOf(code string) string {
+	if k, ok := w.kinds[code]; ok {
+		return k
+	}
+	return indicators.DefaultKind(code)
 }
 
 // checkCommitted validates a ledger's committed date: after today (Asia/Shanghai) and not past
@@ -524,16 +538,27 @@ func mustDay(s string) time.Time {
 	return t
 }
 
-// staffIndicators are the indicators that rate a person rather than a process or platform.
-var staffIndicators = map[string]bool{"attitude": true, "conduct": true, "staff": true, "service_attitude": true}
+// appealable lists the bad staff indicators not yet excluded, sorted: only the staff part of a
+// rating can be appealed (DOMAIN.md, Shenzhen art. 22).
+func (w *workOrder) appealable() []string {
+	return w.badOfKind(indicators.KindStaff)
+}
 
-func appealable(levels map[string]string) bool {
-	for k, v := range levels {
-		if staffIndicators[k] && models.IsBadLevel(v) {
-			return true
+// badOfKind lists the rating's bad indicators of the given kinds that no appeal excluded, sorted.
+func (w *workOrder) badOfKind(kinds ...string) []string {
+	var out []string
+	for k, v := range w.levels {
+		if !models.IsBadLevel(v) || w.excluded[k] {
+			continue
+		}
+		for _, kind := range kinds {
+			if w.kindOf(k) == kind {
+				out = append(out, k)
+			}
 		}
 	}
-	return false
+	sort.Strings(out)
+	return out
 }
 
 // apply moves the state and the clocks for one action and records it.
@@ -681,13 +706,39 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 			break
 		}
 		if *req.Upheld {
-			// Not adopted: the rating leaves the statistics and the evaluator is told.
+			// Not adopted (不予采纳) — but only the staff part of the rating can be: its process
+			// and platform complaints stay counted and still need rectification or explanation.
+			staff := w.appealable()
+			rest := w.badOfKind(indicators.KindProcess, indicators.KindPlatform)
+			data["excluded_indicators"] = staff
+			// The same-level administration is notified (通报) of every upheld appeal.
+			msgs = w.toAdmins("appeal_upheld_notice", w.params("indicators", w.indicatorNames(staff), "note", req.Note))
+			if len(rest) > 0 && workflow.GetVersion(ctx, "appeal-excludes-staff-only", workflow.DefaultVersion, 1) == 1 {
+				// Only the staff indicators leave the statistics; the order goes back to the
+				// unit for the rest, its rectification clock running on.
+				data["rating_excluded"] = false
+				data["remaining_indicators"] = rest
+				if err = w.exec(ctx, w.a.ExcludeIndicators, activities.Exclusion{WorkOrderID: w.in.WorkOrderID, Indicators: staff}).Get(ctx, nil); err != nil {
+					break
+				}
+				if w.excluded == nil {
+					w.excluded = map[string]bool{}
+				}
+				for _, k := range staff {
+					w.excluded[k] = true
+				}
+				w.s.State = models.StateCalledBack
+				msgs = append(msgs, w.toUnit("appeal_upheld_partly", w.params("indicators", w.indicatorNames(staff), "remaining", w.indicatorNames(rest)))...)
+				err = w.resumeClock(ctx, DLRectify, at)
+				break
+			}
+			// The whole rating leaves the statistics and the evaluator is told.
 			w.s.State = models.StateReviewing
 			data["rating_excluded"] = true
 			if err = w.exec(ctx, w.a.ExcludeRating, w.in.WorkOrderID).Get(ctx, nil); err != nil {
 				break
 			}
-			msgs = w.toEvaluator("appeal_upheld", true, w.params())
+			msgs = append(msgs, w.toEvaluator("appeal_upheld", true, w.params())...)
 			if err = w.meet(ctx, DLRectify, at); err == nil {
 				err = w.startClock(ctx, DLReview, at, w.s.Admin.Path)
 			}
@@ -820,3 +871,16 @@ func actionData(req ActionRequest) map[string]any {
 }
 
 func deref(b *bool) bool { return b != nil && *b }
+
+// indicatorNames renders indicator codes for a message, by the default catalogue's Chinese
+// names where it knows them (a message is read by people, never codes).
+func (w *workOrder) indicatorNames(codes []string) string {
+	names := make([]string, len(codes))
+	for i, c := range codes {
+		names[i] = c
+		if ind, ok := indicators.Default.Get(c); ok {
+			names[i] = ind.Name
+		}
+	}
+	return strings.Join(names, "、")
+}

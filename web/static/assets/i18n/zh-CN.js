@@ -83,6 +83,9 @@ export default {
     'indicator.platform': '平台易用性',
     'indicator.process': '办事流程',
     'indicator.environment': '服务环境',
+    'indicator.conduct': '工作作风',
+    'indicator.procedure': '办事流程',
+    'indicator.materials': '申请材料',
 
     'channel.window_device': '窗口评价器',
     'channel.qr_code': '二维码',
@@ -493,6 +496,7 @@ export default {
     'apierror.unit_exists': '该单位编码已存在。',
     'apierror.unknown_action': '不支持的操作。',
     'apierror.unknown_case': '办件不存在。',
+    'apierror.unknown_indicator': '评价指标不在本地区的评价指标目录中。',
     'apierror.unknown_field': '提交了无法识别的内容，请刷新页面后重试。',
     'apierror.unknown_first_rating': '找不到对应的首次评价。',
     'apierror.unknown_role': '角色无效。',

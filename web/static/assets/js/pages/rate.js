@@ -74,10 +74,14 @@ export default function ratePage(outlet, { params }) {
     const commentId = uid('comment');
     const comment = h('textarea', { id: commentId, name: 'comment', rows: 4, maxlength: 500, placeholder: t('rate.comment_placeholder') });
     const submit = h('button.btn.btn-primary.btn-lg.btn-block', { type: 'submit', disabled: true }, t('rate.submit'));
+    // The indicators box offers the indicator catalogue of the case's unit; its names are the
+    // jurisdiction's own (a catalogue may hold indicators the UI catalogue does not know).
+    const names = Object.fromEntries((c.indicator_catalogue || []).map((i) => [i.code, i.name]));
+    const nameOf = (ind) => names[ind] || label('indicator', ind);
     const indicators = h('details.rate-more',
       h('summary', t('rate.more')),
-      (c.indicators || []).map((ind) => h('div.rate-indicator',
-        levelButtons(label('indicator', ind), (lv) => { chosen[ind] = lv; }, false, false))));
+      (c.indicators || []).map((ind) => h('div.rate-indicator', { dataset: { indicator: ind } },
+        levelButtons(nameOf(ind), (lv) => { chosen[ind] = lv; }, false, false))));
     const tagBox = h('div.tag-list', { role: 'group', 'aria-label': t('rate.tags') },
       (c.tags || []).map((tag) => h('button.tag', {
         type: 'button', 'aria-pressed': 'false', dataset: { tag },
