@@ -310,6 +310,35 @@ func TestPermanentFailureAndText(t *testing.T) {
 	}
 }
 
+// TestHeldChannelStaysQueued (issue 17, finding 8): a production worker without an SMS
+// gateway holds the SMS channel: its messages stay pending and untried (they were marked sent
+// into a local inbox no citizen reads), while staff messages go on.
+func TestHeldChannelStaysQueued(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		box := newBox(t)
+		wo := seedOrder(t, db, box, "")
+		if err := db.Transaction(func(tx *gorm.DB) error {
+			return notify.Enqueue(tx, wo, "wf-h/1", time.Now(), []notify.Message{{Key: "evaluator:feedback", Channel: notify.ChannelSMS,
+				Kind: notify.KindEvaluator, Template: "feedback"}})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		d := &notify.Dispatcher{DB: db, Box: box, Held: []string{notify.ChannelSMS},
+			Senders: map[string]notify.Sender{notify.ChannelInbox: &notify.Local{DB: db}}}
+		if _, err := d.RunOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var n notify.Notification
+		db.Take(&n)
+		if n.Status != notify.StatusPending || n.Attempts != 0 {
+			t.Errorf("held SMS: %+v", n)
+		}
+		if q, err := notify.Queued(context.Background(), db, notify.ChannelSMS); err != nil || q != 1 {
+			t.Errorf("queued %d, %v", q, err)
+		}
+	})
+}
+
 // TestLocalKeepsLinksInDev: redress dev keeps the tracking link in the local copy of an
 // evaluator's SMS (so that the citizen's path can be followed locally); production masks it.
 func TestLocalKeepsLinksInDev(t *testing.T) {

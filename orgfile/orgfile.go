@@ -21,6 +21,7 @@ import (
 	"time"
 	"unicode"
 
+	"redress/calendar"
 	"redress/indicators"
 	"redress/models"
 )
@@ -573,8 +574,34 @@ func ValidateBudget(b models.Budget) error {
 		if d <= 0 {
 			return fmt.Errorf("duration %q: must be positive", *b.Duration)
 		}
+		if d < MinDuration {
+			// "1ns" sent every order of the subtree to 挂牌督办 at once.
+			return fmt.Errorf("duration %q: must be at least %s", *b.Duration, MinDuration)
+		}
+	}
+	// The calendar's own bounds (about 100 years): beyond them no deadline can be computed
+	// and every new order of the subtree stuck in pending_dispatch (issue 17, finding 3).
+	if err := toCalendarBudget(b).Validate(); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "calendar: "))
 	}
 	return nil
+}
+
+// MinDuration is the shortest duration budget a policy may set.
+const MinDuration = time.Second
+
+// toCalendarBudget converts a shape-checked policy budget to the calendar's.
+func toCalendarBudget(b models.Budget) calendar.Budget {
+	switch {
+	case b.WorkingDays != nil:
+		return calendar.WorkingDaysBudget(int64(*b.WorkingDays))
+	case b.NaturalDays != nil:
+		return calendar.NaturalDaysBudget(int64(*b.NaturalDays))
+	case b.Hours != nil:
+		return calendar.HoursBudget(int64(*b.Hours))
+	}
+	d, _ := time.ParseDuration(*b.Duration)
+	return calendar.DurationBudget(d)
 }
 
 // ParsePercent parses a percentage such as "25%" (0–100, decimals allowed) into a fraction

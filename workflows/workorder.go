@@ -93,9 +93,10 @@ type workOrder struct {
 	// unit holding the order; callbackAttempts counts that unit's attempts.
 	calledBack       bool
 	callbackAttempts int
-	extension        *int      // days of a pending extension request
-	closedAt         time.Time // when the order last closed (the reopen window runs from here)
-	local            bool      // in.Local: the activities run as local activities
+	extension        *int       // days of a pending extension request
+	closedAt         time.Time  // when the order last closed (the reopen window runs from here)
+	local            bool       // in.Local: the activities run as local activities
+	actors           unitActors // who acted on the order as its unit (separation of duties)
 
 	// v is the ClockOwnersChange version the order runs with (0: recorded before it).
 	v int
@@ -138,7 +139,10 @@ func (w *workOrder) setup(ctx workflow.Context) error {
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, ActionUpdate, w.act, workflow.UpdateHandlerOptions{
 		Validator: func(ctx workflow.Context, req ActionRequest) error {
-			return w.check(req, workflow.Now(ctx))
+			if err := w.check(req, workflow.Now(ctx)); err != nil {
+				return err
+			}
+			return separationOfDuties(w.actors, req) // validator only: see duties.go
 		},
 	})
 }
@@ -445,6 +449,7 @@ func (w *workOrder) act(ctx workflow.Context, req ActionRequest) (ActionResult, 
 	if err := w.apply(ctx, req); err != nil {
 		return ActionResult{}, err
 	}
+	w.actors.note(req)
 	return ActionResult{State: w.s.State, Seq: w.s.Seq}, nil
 }
 

@@ -154,14 +154,14 @@ func TestIntakeFraudFlags(t *testing.T) {
 		e := newEnv(t, db, envOptions{})
 		// The staff member S0001's own identity (hashes only are stored).
 		wantStatus(t, e.do(t, request{method: "PUT", path: "/api/v1/staff/S0001/identity", login: "sz-admin",
-			body: map[string]any{"id_number": "440301198505051234"}}), http.StatusNoContent)
+			body: map[string]any{"id_number": "440301198505031234"}}), http.StatusNoContent)
 		wantError(t, e.do(t, request{method: "PUT", path: "/api/v1/staff/S0001/identity", login: "sz-admin", body: map[string]any{}}), http.StatusUnprocessableEntity, "required", "id_number")
 		wantError(t, e.do(t, request{method: "PUT", path: "/api/v1/staff/NOPE/identity", login: "sz-admin", body: map[string]any{"phone": "13800000000"}}), http.StatusNotFound, "not_found", "")
 
 		own := uniq("FR")
 		e.postCase(t, own, "sz-ft-tax", "S0001")
 		b := evalBody(uniq("fr"), []string{own}, models.VerySatisfied, time.Now())
-		b["evaluator"] = person("13600000000", "440301198505051234")
+		b["evaluator"] = person("13600000000", "440301198505031234")
 		b["comment"] = "own rating"
 		ownRes := e.postEval(t, b)
 
@@ -216,7 +216,7 @@ func TestIntakeFraudFlags(t *testing.T) {
 		if list.Total < 4 {
 			t.Fatalf("flags %s", r)
 		}
-		if bytes.Contains(r.body, []byte("13611112222")) || bytes.Contains(r.body, []byte("440301198505051234")) {
+		if bytes.Contains(r.body, []byte("13611112222")) || bytes.Contains(r.body, []byte("440301198505031234")) {
 			t.Errorf("flags carry raw identity: %s", r)
 		}
 		var burst flag

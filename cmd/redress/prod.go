@@ -105,7 +105,7 @@ func apiCmd() *cobra.Command {
 				return err
 			}
 			slog.Info("redress api listening", "addr", cfg.HTTPAddr)
-			return serveHTTP(ctx, cfg.HTTPAddr, srv.Handler(), nil)
+			return serveAPI(ctx, cfg, srv, nil)
 		},
 	}
 }
