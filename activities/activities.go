@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"redress/calendar"
+	"redress/indicators"
 	"redress/models"
 	"redress/notify"
 	"redress/store"
@@ -39,14 +40,31 @@ func (a *Activities) ResolveDispatch(ctx context.Context, workOrderID string) (D
 	var rows []struct {
 		UnitID  int64
 		StaffID *string
+		Bad     *bool
 	}
 	err := a.DB.WithContext(ctx).Table("work_orders").
-		Select("service_cases.unit_id, service_cases.staff_id").
+		Select("service_cases.unit_id, service_cases.staff_id, evaluation_cases.bad").
 		Joins("JOIN evaluation_cases ON evaluation_cases.evaluation_id = work_orders.evaluation_id").
 		Joins("JOIN service_cases ON service_cases.case_no = evaluation_cases.case_no").
 		Where("work_orders.id = ?", workOrderID).Scan(&rows).Error
 	if err != nil {
 		return Dispatch{}, fmt.Errorf("resolve dispatch %s: %w", workOrderID, err)
+	}
+	// A theme-service rating charges each case its own item's levels (谁办理、谁负责): the order
+	// goes to the units of the items rated bad, not to every unit of the theme. Other ratings
+	// carry no per-case levels and keep all their cases.
+	var badCases []struct {
+		UnitID  int64
+		StaffID *string
+		Bad     *bool
+	}
+	for _, r := range rows {
+		if r.Bad != nil && *r.Bad {
+			badCases = append(badCases, r)
+		}
+	}
+	if len(badCases) > 0 {
+		rows = badCases
 	}
 	units := map[int64]bool{}
 	staff := map[string]bool{}
@@ -66,8 +84,13 @@ func (a *Activities) ResolveDispatch(ctx context.Context, workOrderID string) (D
 			return Dispatch{}, fmt.Errorf("resolve dispatch %s: units: %w", workOrderID, err)
 		}
 	}
-	var ev models.Evaluation
-	if err := a.DB.WithContext(ctx).Table("evaluations").Select("evaluations.levels, evaluations.evaluator_phone_hash, evaluations.evaluator_id_hash").
+	// The order's levels: the rating's, or for a theme rating those of its bad items.
+	var ev struct {
+		Levels             models.JSON[map[string]string]
+		EvaluatorPhoneHash string
+		EvaluatorIDHash    string
+	}
+	if err := a.DB.WithContext(ctx).Table("evaluations").Select("work_orders.levels, evaluations.evaluator_phone_hash, evaluations.evaluator_id_hash").
 		Joins("JOIN work_orders ON work_orders.evaluation_id = evaluations.id").
 		Where("work_orders.id = ?", workOrderID).Take(&ev).Error; err != nil {
 		return Dispatch{}, fmt.Errorf("resolve dispatch %s: evaluation: %w", workOrderID, err)
@@ -77,12 +100,25 @@ func (a *Activities) ResolveDispatch(ctx context.Context, workOrderID string) (D
 	for _, u := range found {
 		paths = append(paths, u.Path)
 	}
+	// The kinds of its indicators, by the catalogue of the cases' jurisdiction.
+	cat, err := indicators.ForPath(ctx, a.DB, commonPrefix(paths))
+	if err != nil {
+		return Dispatch{}, fmt.Errorf("resolve dispatch %s: %w", workOrderID, err)
+	}
+	d.Kinds = make(map[string]string, len(d.Levels))
+	for k := range d.Levels {
+		if i, ok := cat.Get(k); ok {
+			d.Kinds[k] = i.Kind
+		} else {
+			d.Kinds[k] = indicators.DefaultKind(k)
+		}
+	}
 	admin, err := a.nearestAdministration(ctx, commonPrefix(paths))
 	if err != nil {
 		return Dispatch{}, fmt.Errorf("resolve dispatch %s: %w", workOrderID, err)
 	}
 	d.Admin = admin
-	if len(found) > 0 && platformOnly(d.Levels) {
+	if len(found) > 0 && platformOnly(d.Levels, d.Kinds) {
 		// A rating of the platform, not of the handling: the unit that runs the platform of the
 		// case's jurisdiction answers for it.
 		p, ok, err := a.platformUnit(ctx, commonPrefix(paths))
@@ -247,23 +283,33 @@ func (a *Activities) ExcludeRating(ctx context.Context, workOrderID string) erro
 	return nil
 }
 
-// PlatformIndicators are the indicators that rate the online platform itself (usability,
-// availability) rather than the handling unit or its staff.
-var PlatformIndicators = map[string]bool{"platform": true, "platform_usability": true, "usability": true, "system": true}
-
-// platformOnly reports whether every bad indicator of a rating is about the platform.
-func platformOnly(levels map[string]string) bool {
+// platformOnly reports whether every bad indicator of a rating (overall aside) is of kind
+// platform: a rating of the online platform itself, not of the handling unit or its staff.
+func platformOnly(levels, kinds map[string]string) bool {
 	n := 0
 	for k, v := range levels {
-		if k == "overall" || !models.IsBadLevel(v) {
+		if kinds[k] == indicators.KindOverall || !models.IsBadLevel(v) {
 			continue
 		}
-		if !PlatformIndicators[k] {
+		if kinds[k] != indicators.KindPlatform {
 			return false
 		}
 		n++
 	}
 	return n > 0
+}
+
+// ExcludeIndicators records that an upheld appeal does not adopt the named (staff) indicators
+// of a work order's rating while its process or platform complaints stay counted: the rating
+// is not excluded as a whole. excluded_at marks the day for the statistics rollup.
+func (a *Activities) ExcludeIndicators(ctx context.Context, in Exclusion) error {
+	err := a.DB.WithContext(ctx).Exec(
+		`UPDATE evaluations SET excluded_indicators = ?, excluded_at = ? WHERE NOT excluded AND id = (SELECT evaluation_id FROM work_orders WHERE id = ?)`,
+		models.NewJSON(indicators.Sorted(in.Indicators)), time.Now().UTC(), in.WorkOrderID).Error
+	if err != nil {
+		return fmt.Errorf("exclude indicators of %s: %w", in.WorkOrderID, err)
+	}
+	return nil
 }
 
 // platformUnit finds the unit of kind platform that serves a unit path: the deepest one whose

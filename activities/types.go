@@ -33,6 +33,18 @@ type Dispatch struct {
 	// evaluator gave a name (a real-name review needs a reached callback).
 	Levels   map[string]string `json:"levels"`
 	RealName bool              `json:"real_name"`
+	// Kinds gives the kind (overall, staff, process, platform) of each indicator of Levels, from
+	// the indicator catalogue of the order's jurisdiction, resolved here so that the workflow
+	// decides appeals deterministically. Orders resolved before it existed have none and use
+	// the default catalogue's kinds.
+	Kinds map[string]string `json:"kinds,omitempty"`
+}
+
+// Exclusion names the indicators of a work order's rating that an upheld appeal does not adopt
+// (不予采纳): its staff indicators, while process and platform complaints stay counted.
+type Exclusion struct {
+	WorkOrderID string   `json:"work_order_id"`
+	Indicators  []string `json:"indicators"`
 }
 
 // Row is what a transition changes in the read-model; nil fields stay as they are.

@@ -3,12 +3,14 @@ package api
 import (
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"redress/apperr"
 	"redress/models"
+	"redress/orgfile"
 	"redress/store"
 )
 
@@ -51,6 +53,9 @@ func (s *Server) demoUsers(c echo.Context) error {
 	}
 	out := make([]userJSON, 0, len(users))
 	for _, u := range users {
+		if !demoLogins()[u.Login] {
+			continue
+		}
 		gs, err := store.GrantsOf(ctx, s.deps.DB, u.ID)
 		if err != nil {
 			return err
@@ -70,19 +75,42 @@ type loginResponse struct {
 	User      userJSON  `json:"user"`
 }
 
+// demoLogins are the logins the demo sign-in admits: the demo organisation's users, except
+// the integration login (a machine's, which gets its token from `redress token`).
+var demoLogins = sync.OnceValue(func() map[string]bool {
+	out := map[string]bool{}
+	for _, u := range orgfile.Demo().Users {
+		machine := len(u.Roles) > 0
+		for _, r := range u.Roles {
+			machine = machine && r.Role == models.RoleIntegration
+		}
+		if !machine {
+			out[u.Login] = true
+		}
+	}
+	return out
+})
+
 // demoLogin signs a demo user in without a password (dev only).
 func (s *Server) demoLogin(c echo.Context) error {
 	var req loginRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
+	if err := s.guard.signInAllowed(c.RealIP(), req.Login); err != nil {
+		return err
+	}
 	p, err := s.loadPrincipal(c.Request().Context(), req.Login)
 	if err != nil {
 		return err
 	}
-	if p == nil || p.User.Disabled {
+	if p == nil || p.User.Disabled || !demoLogins()[req.Login] {
+		// Only the demo organisation's people sign in without a password: not a user an
+		// administrator created, nor the channel systems' integration login.
+		s.guard.signInFailed(req.Login)
 		return apperr.Invalid("login", "unknown_user", "no enabled user %q", req.Login)
 	}
+	s.guard.signInSucceeded(req.Login)
 	tok, exp, err := s.deps.Tokens.Issue(p.User.Login, s.deps.TokenTTL)
 	if err != nil {
 		return err

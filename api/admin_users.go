@@ -260,6 +260,11 @@ func (s *Server) adminAddRole(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if u.ID == principal(c).User.ID {
+		// Separation of duties: an administrator who could grant themselves the officer role
+		// could act on an order, reveal the evaluator's phone and drop the role again.
+		return apperr.Forbidden("cannot_grant_self", "nobody grants roles to themselves; ask another administrator")
+	}
 	ra, err := s.grantable(c, a, "", req)
 	if err != nil {
 		return err

@@ -46,6 +46,9 @@ func (s *Server) oidcLogin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.guard.signInAllowed(c.RealIP(), ""); err != nil {
+		return err
+	}
 	u, flow, err := o.Start(c.Request().Context())
 	if err != nil {
 		slog.ErrorContext(c.Request().Context(), "oidc: start", "request_id", requestID(c), "err", err)
@@ -69,6 +72,9 @@ func (s *Server) oidcCallback(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
+	if err := s.guard.signInAllowed(c.RealIP(), ""); err != nil {
+		return err
+	}
 	c.SetCookie(s.flowCookie("", -1)) // a flow is used once, whatever the outcome
 	fail := func(code, login string, why error) error {
 		slog.WarnContext(ctx, "oidc: sign-in refused", "request_id", requestID(c), "code", code, "login", login, "err", why)

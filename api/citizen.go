@@ -13,8 +13,10 @@ import (
 
 	"redress/apperr"
 	"redress/calendar"
+	"redress/indicators"
 	"redress/intake"
 	"redress/models"
+	"redress/notify"
 	"redress/store"
 )
 
@@ -98,18 +100,17 @@ type rateCase struct {
 	// that the page explains a closed window before the citizen types anything.
 	WindowClosesAt *time.Time `json:"window_closes_at,omitempty"`
 	WindowOpen     bool       `json:"window_open"`
-	// Indicators are the optional indicators the page offers besides the overall level.
-	Indicators []string `json:"indicators"`
+	// Indicators are the codes of the optional indicators the page offers besides the overall
+	// level, from the indicator catalogue of the case's unit; IndicatorCatalogue names them.
+	Indicators         []string               `json:"indicators"`
+	IndicatorCatalogue []indicators.Indicator `json:"indicator_catalogue"`
 	// Tags are suggested tags; the citizen may pick some.
 	Tags []string `json:"tags"`
 }
 
-// QR rating indicators (the national scheme's 服务评价 dimensions) and suggested tag codes; the
-// UI shows their labels from its catalogue, the rating stores the codes.
-var (
-	rateIndicators = []string{"attitude", "efficiency", "convenience", "environment"}
-	rateTags       = []string{"slow", "unclear_guidance", "many_trips", "bad_attitude", "long_queue", "fast", "helpful", "clear_guidance"}
-)
+// Suggested tag codes; the UI shows their labels from its catalogue, the rating stores the
+// codes. The indicators come from the indicator catalogue of the case's unit.
+var rateTags = []string{"slow", "unclear_guidance", "many_trips", "bad_attitude", "long_queue", "fast", "helpful", "clear_guidance"}
 
 type caseRow struct {
 	CaseNo      string
@@ -166,8 +167,17 @@ func (s *Server) getRate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	cat, err := s.deps.Intake.IndicatorSource().For(c.Request().Context(), cr.UnitPath)
+	if err != nil {
+		return err
+	}
+	offered := cat.Offered()
+	codes := make([]string, len(offered))
+	for i, ind := range offered {
+		codes[i] = ind.Code
+	}
 	out := rateCase{ItemName: cr.ItemName, UnitName: cr.UnitName, CompletedAt: cr.CompletedAt,
-		Rated: ev != nil, WindowOpen: true, Indicators: rateIndicators, Tags: rateTags}
+		Rated: ev != nil, WindowOpen: true, Indicators: codes, IndicatorCatalogue: offered, Tags: rateTags}
 	closes := cr.ClosesAt
 	if closes == nil {
 		t, err := s.deps.Intake.WindowCloses(c.Request().Context(), cr.UnitPath, cr.CompletedAt)
@@ -199,6 +209,9 @@ type rateRequest struct {
 type rateResult struct {
 	Bad          bool `json:"bad"`
 	AlreadyRated bool `json:"already_rated"`
+	// TrackToken opens the tracking page of the bad rating's work order (#/track/{token}): the
+	// thank-you page links to it, so the citizen can follow the order from the start.
+	TrackToken string `json:"track_token,omitempty"`
 }
 
 func (s *Server) postRate(c echo.Context) error {
@@ -250,7 +263,15 @@ func (s *Server) postRate(c echo.Context) error {
 		}
 		return err
 	}
-	return c.JSON(http.StatusCreated, rateResult{Bad: res.Bad})
+	out := rateResult{Bad: res.Bad}
+	if res.Bad && res.WorkOrderID != nil {
+		tok, err := notify.IssueToken(s.deps.DB.WithContext(c.Request().Context()), *res.WorkOrderID, "rate:"+qrEvaluationID(caseNo), time.Now())
+		if err != nil {
+			return err
+		}
+		out.TrackToken = tok
+	}
+	return c.JSON(http.StatusCreated, out)
 }
 
 func contains(list []string, s string) bool {

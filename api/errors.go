@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,7 +80,14 @@ func decode(c echo.Context, v any) error {
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != echo.MIMEApplicationJSON {
 		return apperr.BadRequest("unsupported_content_type", "send the body as application/json")
 	}
-	dec := json.NewDecoder(c.Request().Body)
+	raw, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	if err := checkJSONText(raw); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
@@ -108,6 +116,9 @@ func decodeError(err error) error {
 		return apperr.BadRequest("malformed_json", "the body is not valid JSON")
 	case errors.Is(err, io.EOF):
 		return apperr.BadRequest("empty_body", "the body is empty")
+	case errors.As(err, &te) && te.Field == "":
+		// The body itself has the wrong type (an array, a string…): name the body.
+		return apperr.Invalid("body", "invalid_type", "the body must be %s", jsonType(te.Type.Kind().String()))
 	case errors.As(err, &te):
 		return apperr.Invalid(te.Field, "invalid_type", "%s must be %s", te.Field, jsonType(te.Type.Kind().String()))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):

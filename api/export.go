@@ -51,6 +51,9 @@ var exportLabels = map[string]string{
 	"sign": "签收", "callback": "回访", "rectify": "整改", "appeal_decision": "申诉复核", "review": "审核", "feedback:dl": "反馈",
 }
 
+// supervisionWords name the supervision levels in a zh-CN export.
+var supervisionWords = map[int]string{0: "无", 1: "督办", 2: "挂牌督办"}
+
 // exportFilter reads the list's filters; the same validation as GET /work-orders.
 func (s *Server) exportFilter(c echo.Context, scope store.Scope) (store.OrderFilter, error) {
 	f := store.OrderFilter{State: c.QueryParam("state"), Q: c.QueryParam("q"), Now: time.Now().UTC()}
@@ -182,13 +185,18 @@ func exportRow(r store.OrderRow, codes bool) []string {
 		}
 	}
 	sep := ";"
+	supervision := strconv.Itoa(r.SupervisionLevel)
 	if !codes {
 		sep = "、"
+		// The words a reader of the sheet knows (无 / 督办 / 挂牌督办), not the API's 0-2.
+		if w, ok := supervisionWords[r.SupervisionLevel]; ok {
+			supervision = w
+		}
 	}
 	return []string{
 		r.ID, lbl(r.State), r.UnitCode, r.UnitName, strings.Join(r.CaseNos.V, sep), lbl(r.Overall), r.Comment,
 		r.ClientEvalID, r.OpenedAt.In(calendar.Zone()).Format("2006-01-02 15:04:05"), lbl(r.Disposition),
-		strconv.Itoa(r.SupervisionLevel), strconv.Itoa(r.OverdueDays), dlName, dlDate,
+		supervision, strconv.Itoa(r.OverdueDays), dlName, dlDate,
 	}
 }
 

@@ -39,7 +39,7 @@ func fuzzDecode(t *testing.T, body []byte, v any, check func() error) {
 		t.Fatalf("bad error %+v", ae)
 	}
 	for _, r := range ae.Code {
-		if !(r >= 'a' && r <= 'z' || r == '_' || r >= '0' && r <= '9') {
+		if (r < 'a' || r > 'z') && r != '_' && (r < '0' || r > '9') {
 			t.Fatalf("code %q is not snake_case", ae.Code)
 		}
 	}

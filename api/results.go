@@ -11,6 +11,7 @@ import (
 
 	"redress/apperr"
 	"redress/models"
+	"redress/notify"
 	"redress/publish"
 	"redress/stats"
 	"redress/store"
@@ -186,8 +187,25 @@ func ResultsBanners(db *store.DB, pol stats.AlarmPolicy, now func() time.Time) f
 			return nil
 		}
 		return []Banner{{Level: "warning", Code: "suppressed_ratings_suspected",
-			Data: map[string]any{"units": len(alarms), "days": pol.Days},
+			Data:    map[string]any{"units": len(alarms), "days": pol.Days},
 			Message: fmt.Sprintf("%d unit(s) had many ratings and no bad review in %d days: check for suppressed ratings (GET /api/v1/stats/alarms).", len(alarms), pol.Days)}}
+	}
+}
+
+// SMSBanners tells administrators that evaluators' SMS wait unsent for want of a gateway.
+func SMSBanners(db *store.DB) func(context.Context) []Banner {
+	return func(ctx context.Context) []Banner {
+		p := PrincipalFrom(ctx)
+		if p == nil || store.ScopeFor(p.Grants, models.RoleAdministrator, models.RoleSysadmin).Empty() {
+			return nil
+		}
+		n, err := notify.Queued(ctx, db, notify.ChannelSMS)
+		if err != nil {
+			slog.WarnContext(ctx, "banners: queued SMS", "err", err)
+			return nil
+		}
+		return []Banner{{Level: "warning", Code: "sms_gateway_missing", Data: map[string]any{"queued": n},
+			Message: fmt.Sprintf("No SMS gateway is configured (REDRESS_SMS_WEBHOOK_URL): %d SMS to evaluators are queued, unsent.", n)}}
 	}
 }
 

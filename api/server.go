@@ -7,6 +7,7 @@ package api
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 	"redress/auth"
 	"redress/calendar"
 	"redress/intake"
+	"redress/notify"
 	"redress/pii"
 	"redress/policies"
 	"redress/signing"
@@ -68,6 +70,15 @@ type Deps struct {
 	Policies *policies.Store
 	// OIDC enables sign-in through an OpenID Connect provider; nil answers 404 on its routes.
 	OIDC *auth.OIDC
+	// SMSHeld: no SMS gateway is configured and the workers keep evaluators' SMS queued;
+	// readiness and the administrators' banner say how many wait.
+	SMSHeld bool
+	// Limits are the rate limits of anonymous requests and sign-in (zero: the defaults).
+	Limits Limits
+	// MetricsToken, when set, is the bearer token GET /metrics requires; MetricsOff serves no
+	// /metrics on this handler (it is served on a separate address, MetricsHandler).
+	MetricsToken string
+	MetricsOff   bool
 	// Results configures statistics, publication, reports and 12345/upstream (issue 8).
 	Results ResultsOptions
 }
@@ -82,6 +93,8 @@ type Server struct {
 	known map[string]bool
 	// principals loads the callers of requests that arrive together in one query (group read).
 	principals store.Batch[string, *Principal]
+	// guard holds the rate limits and the aggregate of refused anonymous traffic.
+	guard *guard
 }
 
 // New builds the server and registers every route.
@@ -111,19 +124,42 @@ func New(d Deps) *Server {
 		}
 		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
 	}
-	s := &Server{deps: d, e: e, metrics: newHTTPMetrics(d.Registry)}
+	s := &Server{deps: d, e: e, metrics: newHTTPMetrics(d.Registry), guard: newGuard(d.Limits, d.Registry)}
 	s.principals.Run, s.principals.Runners = s.loadPrincipals, 1
 
-	// Order matters: the id first (everything logs it), then the log (it sees the final
-	// status), recovery, the audit (before the checks, so that refused requests are recorded
-	// too), the body limit, then who is calling and whether they may.
-	e.Use(withRequestID, s.withAccessLog, withRecover, s.withAudit, middleware.BodyLimit(d.BodyLimit), s.withAuth, s.withAuthorization)
+	// Order matters: the id first (everything logs it), the security headers, then the log
+	// (it sees the final status), recovery, the audit (before the checks, so that refused
+	// requests are recorded too), the refusal of NUL and invalid UTF-8, the body limit, who is
+	// calling, the rate limit of those without a token, and whether they may.
+	e.Use(withRequestID, withSecurityHeaders, s.withAccessLog, withRecover, s.withAudit, withCleanInput,
+		middleware.BodyLimit(d.BodyLimit), s.withAuth, s.withAnonymousLimit, s.withAuthorization)
 	s.routes()
 	s.known = map[string]bool{}
 	for _, r := range e.Routes() {
 		s.known[r.Method+" "+r.Path] = true
 	}
 	return s
+}
+
+// Run runs the server's background jobs (the summary of refused anonymous traffic) until ctx
+// ends.
+func (s *Server) Run(ctx context.Context) { s.guard.run(ctx) }
+
+// MetricsHandler serves the Prometheus metrics alone, for a separate (internal) address.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{})
+}
+
+// metricsHandler serves /metrics on the API address, behind MetricsToken when one is set.
+func (s *Server) metricsHandler(c echo.Context) error {
+	if t := s.deps.MetricsToken; t != "" {
+		scheme, got, _ := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(t)) != 1 {
+			return unauthorized("the metrics need their bearer token")
+		}
+	}
+	s.MetricsHandler().ServeHTTP(c.Response(), c.Request())
+	return nil
 }
 
 // Handler returns the HTTP handler.
@@ -136,7 +172,9 @@ func (s *Server) routes() {
 	e := s.e
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{})))
+	if !s.deps.MetricsOff {
+		e.GET("/metrics", s.metricsHandler)
+	}
 	e.GET("/api/v1/openapi.json", s.openAPIJSON)
 	e.GET("/api/v1/openapi.yaml", s.openAPIYAML)
 
@@ -146,6 +184,7 @@ func (s *Server) routes() {
 		v1.POST("/auth/demo-login", s.demoLogin)
 	}
 	v1.GET("/me", s.me)
+	v1.GET("/indicators", s.getIndicators)
 	v1.GET("/system/banners", s.banners)
 	v1.POST("/service-cases", s.postServiceCase)
 	v1.POST("/evaluations", s.postEvaluation)
@@ -195,6 +234,14 @@ func (s *Server) readyz(c echo.Context) error {
 		checks["temporal"], status = "not configured", http.StatusServiceUnavailable
 	} else if _, err := s.deps.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
 		checks["temporal"], status = "unreachable", http.StatusServiceUnavailable
+	}
+	if s.deps.SMSHeld {
+		// Not a reason to take the API out of service, but a fact an operator must see.
+		n, err := notify.Queued(ctx, s.deps.DB, notify.ChannelSMS)
+		checks["sms"] = fmt.Sprintf("no gateway configured: %d queued, unsent", n)
+		if err != nil {
+			checks["sms"] = "no gateway configured"
+		}
 	}
 	return c.JSON(status, map[string]any{"status": map[bool]string{true: "ready", false: "not_ready"}[status == http.StatusOK], "checks": checks})
 }

@@ -135,6 +135,9 @@ func (s *Server) hotlineResult(c echo.Context) error {
 	if err := upstream.Verify(s.deps.Results.HotlineSecret, c.Request().Header.Get("X-Redress-Signature"), raw, s.resultsNow(), 5*time.Minute); err != nil {
 		return unauthorized("the signature is missing, invalid or too old")
 	}
+	if err := checkJSONText(raw); err != nil {
+		return err
+	}
 	var in upstream.ResultIn
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()

@@ -26,6 +26,10 @@ func (s *Server) routesWeb() {
 }
 
 func (s *Server) serveFile(c echo.Context, name string) error {
+	// A directory (GET /assets/js) is no file: 404, not the 500 its read error gave.
+	if st, err := fs.Stat(s.deps.Web, name); errors.Is(err, fs.ErrNotExist) || err == nil && st.IsDir() {
+		return apperr.NotFound("file")
+	}
 	b, err := fs.ReadFile(s.deps.Web, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return apperr.NotFound("file")

@@ -2,7 +2,11 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -12,6 +16,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"gorm.io/gorm/clause"
 
 	"redress/apperr"
 	"redress/intake"
@@ -285,6 +290,8 @@ func (s *Server) postAction(c echo.Context) error {
 	}
 	if key == "" {
 		key = uuid.NewString()
+	} else if err := s.claimIdempotencyKey(c.Request().Context(), principal(c).User.Login, key, r.ID, req); err != nil {
+		return err
 	}
 	if !r.WorkflowStarted {
 		return apperr.Unavailable("work_order_not_ready", "the work order is being opened; retry in a moment")
@@ -365,6 +372,34 @@ func actionError(c echo.Context, err error) error {
 		return apperr.Conflict("wrong_state", orderEnded)
 	}
 	return err
+}
+
+// claimIdempotencyKey records the order and action a caller's Idempotency-Key was first used
+// with. The key becomes the Temporal update id, and Temporal answers a repeated update id with
+// the first update's outcome whatever the new arguments say; so the same key with another
+// order, action or body is refused here (422 idempotency_key_reused) instead of answering 200
+// and doing nothing.
+func (s *Server) claimIdempotencyKey(ctx context.Context, login, key, orderID string, req workflows.ActionRequest) error {
+	req.Caller = workflows.Caller{}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("idempotency fingerprint: %w", err)
+	}
+	sum := sha256.Sum256(append([]byte(orderID+"\x00"), body...))
+	fp := hex.EncodeToString(sum[:])
+	db := s.deps.DB.WithContext(ctx)
+	row := map[string]any{"login": login, "idem_key": key, "fingerprint": fp, "created_at": time.Now().UTC()}
+	if err := db.Table("idempotency_keys").Clauses(clause.OnConflict{DoNothing: true}).Create(row).Error; err != nil {
+		return fmt.Errorf("record idempotency key: %w", err)
+	}
+	var first []string
+	if err := db.Table("idempotency_keys").Where("login = ? AND idem_key = ?", login, key).Pluck("fingerprint", &first).Error; err != nil {
+		return fmt.Errorf("read idempotency key: %w", err)
+	}
+	if len(first) != 1 || first[0] != fp {
+		return apperr.Invalid("Idempotency-Key", "idempotency_key_reused", "this Idempotency-Key was used with another order, action or body; send a new key for a new action")
+	}
+	return nil
 }
 
 // orderEnded is the message of an action sent to a finished workflow.

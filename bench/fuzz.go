@@ -120,13 +120,6 @@ var fuzzTargets = []FuzzTarget{
 	{"GET", "/api/v1/calendar/deadline?from=%s&budget=%s&unit=%s", "ft-officer", ""},
 }
 
-// fuzzRequest is one generated request.
-type fuzzRequest struct {
-	method, url, token string
-	body               []byte
-	huge               bool
-}
-
 // Fuzz sends n hostile requests to the public and integration endpoints of the system at base
 // and returns the problems found: any 5xx, any 4xx not in the error shape, any 2xx to a body
 // that must be refused. Tokens maps logins to bearer tokens.
@@ -224,7 +217,7 @@ func checkAnswer(method string, st int, raw []byte, huge bool) string {
 		return fmt.Sprintf("answered %d not in the error shape: %s", st, trunc(raw))
 	}
 	for _, ch := range e.Error.Code {
-		if !(ch >= 'a' && ch <= 'z' || ch == '_' || ch >= '0' && ch <= '9') {
+		if (ch < 'a' || ch > 'z') && ch != '_' && (ch < '0' || ch > '9') {
 			return fmt.Sprintf("error code %q is not snake_case", e.Error.Code)
 		}
 	}

@@ -365,10 +365,6 @@ func InboxLatency(ctx context.Context, base, token, databaseURL, prefix string, 
 	}
 	defer db.Close()
 	c := Client()
-	type sent struct {
-		at time.Time
-		wo string
-	}
 	var mu sync.Mutex
 	pending := map[string]time.Time{} // work order id → POST sent
 	var lat, answered []time.Duration

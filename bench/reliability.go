@@ -406,12 +406,12 @@ func ProdScenarios(ctx context.Context, o Options, so ProdScenarioOptions) error
 			return err
 		}
 		if during.OK == 0 || len(during.Bad) == 0 {
-			return fmt.Errorf("Temporal down: intake accepted %d ratings (%d bad) while it was down, want some (statuses %v)", during.OK, len(during.Bad), during.Statuses)
+			return fmt.Errorf("with Temporal down: intake accepted %d ratings (%d bad) while it was down, want some (statuses %v)", during.OK, len(during.Bad), during.Statuses)
 		}
 		// Intake must not wait on the engine: a bad rating's workflow start is bounded
 		// (intake/startguard.go), so even bad ratings are answered promptly.
 		if p99 := Percentile(during.Latencies, 99); p99 > 5*time.Second {
-			return fmt.Errorf("Temporal down: intake p99 %s while the engine was unreachable, want < 5s", p99)
+			return fmt.Errorf("with Temporal down: intake p99 %s while the engine was unreachable, want < 5s", p99)
 		}
 		o.Report.Add("reliability Temporal down: intake accepted %d ratings (%d bad) while the engine was unreachable, p99 %s; their workflows started when it was back",
 			during.OK, len(during.Bad), ms(Percentile(during.Latencies, 99)))

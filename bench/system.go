@@ -359,8 +359,6 @@ func (d *PGDatabase) Drop() error {
 	return lastErr
 }
 
-// errStopped is returned by load loops that ended because their context did.
-var errStopped = errors.New("stopped")
 
 // startFreshDev starts `redress dev` on its embedded SQLite in a new directory under o.Work
 // (named after prefix) and returns the process, its options and its database URL.

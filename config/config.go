@@ -53,8 +53,13 @@ type Config struct {
 	// the address a request came from is the connection's, which a client cannot forge.
 	TrustedProxies string `env:"REDRESS_TRUSTED_PROXIES" doc:"CIDRs of reverse proxies whose X-Forwarded-For names the client (comma-separated); empty uses the connection's address"`
 	BodyLimit      string `env:"REDRESS_BODY_LIMIT" envDefault:"1M" doc:"largest request body accepted (413 beyond)"`
-	PublicURL      string `env:"REDRESS_PUBLIC_URL" envDefault:"http://127.0.0.1:8080" doc:"external base URL, used in tracking links sent to evaluators"`
-	LogLevel       string `env:"REDRESS_LOG_LEVEL" envDefault:"info" doc:"debug, info, warn or error"`
+	// Rate limits and /metrics (issue 17).
+	AnonymousRate float64 `env:"REDRESS_ANON_RATE" envDefault:"20" doc:"requests per second one address may send without a token (rating page, tracking link, public results…); bursts of three times as many; beyond it 429"`
+	SignInRate    float64 `env:"REDRESS_SIGNIN_RATE" envDefault:"1" doc:"sign-in attempts per second from one address and for one login (bursts of 20); 5 failures of one login lock it for 1 minute, doubling up to 30 minutes"`
+	MetricsToken  string  `env:"REDRESS_METRICS_TOKEN" doc:"bearer token that GET /metrics requires on the API address; empty leaves /metrics open there (keep it internal, or set REDRESS_METRICS_ADDR)"`
+	MetricsAddr   string  `env:"REDRESS_METRICS_ADDR" doc:"separate listen address of /metrics (e.g. 127.0.0.1:9090); when set the API address serves no /metrics"`
+	PublicURL     string  `env:"REDRESS_PUBLIC_URL" envDefault:"http://127.0.0.1:8080" doc:"external base URL, used in tracking links sent to evaluators"`
+	LogLevel      string  `env:"REDRESS_LOG_LEVEL" envDefault:"info" doc:"debug, info, warn or error"`
 	// ReconcileEvery is how often the worker looks for bad evaluations whose work-order
 	// workflow has not started (a crash between storing and starting).
 	// WorkflowCache bounds the running work orders a worker keeps in memory between events.

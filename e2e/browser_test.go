@@ -204,7 +204,7 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
+		chromedp.WindowSize(1366, 900),
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(acancel)
@@ -297,11 +297,21 @@ func (b *browser) screenshot(t *testing.T, name string) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot %s", p)
+	if !strings.HasPrefix(name, "failed-") {
+		b.checkA11y(t, name)
+	}
 }
 
-// phone and desktop set the viewport: 375 px wide like a phone, or a desktop screen.
+// a11yFail reports an accessibility violation: an error (the test goes on, so that one run
+// lists every page's violations).
+func (b *browser) a11yFail(t *testing.T, msg string) {
+	t.Helper()
+	t.Error(msg)
+}
+
+// phone and desktop set the viewport: 375 px wide like a phone, or a 1366 px desktop screen.
 func phone() chromedp.Action   { return chromedp.EmulateViewport(375, 740, chromedp.EmulateMobile) }
-func desktop() chromedp.Action { return chromedp.EmulateViewport(1280, 900) }
+func desktop() chromedp.Action { return chromedp.EmulateViewport(1366, 900) }
 
 // noHorizontalScroll fails when the page is wider than the viewport (unusable at 375 px).
 func noHorizontalScroll(t *testing.T, b *browser, step string) {
@@ -420,8 +430,15 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	b.screenshot(t, "citizen-rate-filled")
 	b.run(t, "rate-submit",
 		chromedp.Click(`.rate-form button[type=submit]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`.rate-done`, chromedp.ByQuery))
+		chromedp.WaitVisible(`.rate-done`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.rate-done a.rate-track`, chromedp.ByQuery))
 	b.screenshot(t, "citizen-rate-done")
+	// The thank-you page's tracking link shows the order from the start.
+	b.run(t, "rate-track",
+		chromedp.Click(`.rate-done a.rate-track`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.track-summary`, chromedp.ByQuery))
+	noHorizontalScroll(t, b, "track-early")
+	b.screenshot(t, "citizen-track-after-rating")
 
 	// 2. The officer finds it in the inbox (on a phone), once the workflow has dispatched it.
 	signIn(t, b, sys.base, "ft-officer")
@@ -517,7 +534,8 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 		for _, p := range pages {
 			name := who + strings.NewReplacer("/#/", "-", "/", "-").Replace(p)
 			b.run(t, name, chromedp.Navigate(sys.base+p),
-				chromedp.WaitVisible(`main h1`, chromedp.ByQuery), chromedp.Sleep(800*time.Millisecond))
+				chromedp.WaitVisible(`main h1`, chromedp.ByQuery), pageLoaded())
+			pageWithoutErrors(t, b, name)
 			b.screenshot(t, name)
 		}
 	}
@@ -540,7 +558,8 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 
 	// The public results page needs no sign-in.
 	b.run(t, "public-results", chromedp.Evaluate(`sessionStorage.clear()`, nil), phone(),
-		chromedp.Navigate(sys.base+"/#/results"), chromedp.WaitVisible(`main h1`, chromedp.ByQuery), chromedp.Sleep(800*time.Millisecond))
+		chromedp.Navigate(sys.base+"/#/results"), chromedp.WaitVisible(`main h1`, chromedp.ByQuery), pageLoaded())
+	pageWithoutErrors(t, b, "public-results")
 	noHorizontalScroll(t, b, "results")
 	b.screenshot(t, "public-results")
 
@@ -555,14 +574,33 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 		chromedp.WaitVisible(`.track-summary`, chromedp.ByQuery))
 	noHorizontalScroll(t, b, "track")
 	b.screenshot(t, "citizen-track")
-	var hasForm bool
-	b.run(t, "track-form", chromedp.Evaluate(`!!document.querySelector('form.track-feedback')`, &hasForm))
-	if hasForm {
-		b.run(t, "track-feedback",
-			chromedp.Click(`form.track-feedback input[value="satisfied"]`, chromedp.ByQuery),
-			chromedp.Click(`form.track-feedback button[type=submit]`, chromedp.ByQuery),
-			chromedp.WaitNotPresent(`form.track-feedback`, chromedp.ByQuery))
-		b.screenshot(t, "citizen-track-feedback")
+	// The order was approved: the evaluator is asked for feedback, always.
+	b.run(t, "track-feedback",
+		chromedp.WaitVisible(`form.track-feedback`, chromedp.ByQuery),
+		chromedp.Click(`form.track-feedback input[value="satisfied"]`, chromedp.ByQuery),
+		chromedp.Click(`form.track-feedback button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitNotPresent(`form.track-feedback`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.track-summary`, chromedp.ByQuery))
+	pageWithoutErrors(t, b, "track-feedback")
+	b.screenshot(t, "citizen-track-feedback")
+}
+
+// pageLoaded waits until nothing in main is loading any more (ui.loadInto marks its box
+// aria-busy and shows the loading text until the answer is drawn).
+func pageLoaded() chromedp.Action {
+	return chromedp.Poll(`!document.querySelector('main [aria-busy="true"]') &&
+		![...document.querySelectorAll('main p.muted')].some((p) => p.textContent.trim() === '加载中…' || p.textContent.trim() === '加载中...')`,
+		nil, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))
+}
+
+// pageWithoutErrors fails when the page shows an error notice (an API failure drawn in place
+// of the content).
+func pageWithoutErrors(t *testing.T, b *browser, name string) {
+	t.Helper()
+	var errs []string
+	b.run(t, name+"-errors", chromedp.Evaluate(`[...document.querySelectorAll('main .notice-error')].filter((n) => !n.hidden && n.offsetParent !== null && n.textContent.trim() !== '').map((n) => n.textContent)`, &errs))
+	if len(errs) != 0 {
+		t.Errorf("%s shows errors: %q", name, errs)
 	}
 }
 
@@ -649,7 +687,7 @@ var errNoTracking = errors.New("no tracking in this build")
 // each work order (the dispatcher masks the token in the outbox once a message is sent).
 type phoneSMS struct {
 	mu     sync.Mutex
-	tokens map[string]string
+	tokens map[string]string // work order id + " " + template → token
 }
 
 func (p *phoneSMS) Name() string { return "e2e-phone" }
@@ -658,17 +696,17 @@ func (p *phoneSMS) Send(_ context.Context, d notify.Delivery) error {
 	if l := d.Params["link"]; l != "" {
 		if i := strings.LastIndex(l, "/"); i >= 0 {
 			p.mu.Lock()
-			p.tokens[d.WorkOrderID] = l[i+1:]
+			p.tokens[d.WorkOrderID+" "+d.Template] = l[i+1:]
 			p.mu.Unlock()
 		}
 	}
 	return nil
 }
 
-func (p *phoneSMS) token(orderID string) string {
+func (p *phoneSMS) token(orderID, template string) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.tokens[orderID]
+	return p.tokens[orderID+" "+template]
 }
 
 // findTrackToken reads the tracking token out of the outbox: the messages to the evaluator
@@ -677,8 +715,13 @@ func findTrackToken(sys *system, workOrderID string) (string, error) {
 	if !sys.db.Migrator().HasTable("notifications") {
 		return "", errNoTracking
 	}
-	if tok := sys.sms.token(workOrderID); tok != "" {
+	// The outcome's SMS carries the link that takes feedback (the newest); the callback SMS
+	// sent at signing has an earlier one.
+	if tok := sys.sms.token(workOrderID, "feedback"); tok != "" {
 		return tok, nil
+	}
+	if sys.sms != nil {
+		return "", nil
 	}
 	var params []string
 	if err := sys.db.Table("notifications").Where("work_order_id = ?", workOrderID).Order("created_at DESC").Pluck("params", &params).Error; err != nil {

@@ -75,6 +75,11 @@ func (r *CaseRequest) validate(now time.Time) error {
 	if r.CompletedAt.After(now.Add(clockSkew)) {
 		return apperr.Invalid("completed_at", "in_future", "completed_at is in the future")
 	}
+	if r.CompletedAt.Before(EarliestCompletion) {
+		// A year-1 or 1900 completion would put the case's rating window in the past at once
+		// (and skip it); nothing rated under the scheme was completed before it began.
+		return apperr.Invalid("completed_at", "too_early", "completed_at is before the 好差评 scheme began (2019-12-01)")
+	}
 	return r.Applicant.validate("applicant")
 }
 

@@ -133,16 +133,16 @@ func (s *Service) ApplyDefaultRatings(ctx context.Context, batch int) (DefaultRu
 // shortestGrace is a lower bound of every policy's late-upload grace (a day budget counts at
 // least its days of 24 hours), the default's included.
 func (s *Service) shortestGrace(ctx context.Context) (time.Duration, error) {
-	var docs []models.JSON[models.PolicyDoc]
-	if err := s.DB.WithContext(ctx).Table("policies").Pluck("doc", &docs).Error; err != nil {
+	var docs []struct{ Doc models.JSON[models.PolicyDoc] }
+	if err := s.DB.WithContext(ctx).Table("policies").Select("doc").Scan(&docs).Error; err != nil {
 		return 0, fmt.Errorf("default ratings: policies: %w", err)
 	}
 	least := time.Duration(DefaultLateUploadGraceDays) * 24 * time.Hour
 	for _, d := range docs {
-		if d.V.LateUploadGrace == nil {
+		if d.Doc.V.LateUploadGrace == nil {
 			continue
 		}
-		if g := graceLowerBound(*d.V.LateUploadGrace); g < least {
+		if g := graceLowerBound(*d.Doc.V.LateUploadGrace); g < least {
 			least = g
 		}
 	}

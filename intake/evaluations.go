@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -306,6 +307,7 @@ type caseInfo struct {
 	CaseNo         string
 	CompletedAt    time.Time
 	Path           string
+	ItemCode       string
 	StaffID        *string
 	Ratable        bool
 	RatingClosesAt *time.Time
@@ -313,7 +315,7 @@ type caseInfo struct {
 	StaffIDHash, StaffPhoneHash *string
 }
 
-const casesSelect = `SELECT service_cases.case_no, service_cases.completed_at, units.path, service_cases.staff_id, service_cases.ratable,
+const casesSelect = `SELECT service_cases.case_no, service_cases.completed_at, units.path, service_cases.item_code, service_cases.staff_id, service_cases.ratable,
 	service_cases.rating_closes_at, staff_identities.id_hash, staff_identities.phone_hash
 	FROM service_cases JOIN units ON units.id = service_cases.unit_id
 	LEFT JOIN staff_identities ON staff_identities.staff_id = service_cases.staff_id`
@@ -339,7 +341,7 @@ func (s *Service) loadCases(ctx context.Context, caseNos []string) ([]caseInfo, 
 	var cases []caseInfo
 	for rs.Next() {
 		var c caseInfo
-		if err := rs.Scan(&c.CaseNo, &c.CompletedAt, &c.Path, &c.StaffID, &c.Ratable, &c.RatingClosesAt, &c.StaffIDHash, &c.StaffPhoneHash); err != nil {
+		if err := rs.Scan(&c.CaseNo, &c.CompletedAt, &c.Path, &c.ItemCode, &c.StaffID, &c.Ratable, &c.RatingClosesAt, &c.StaffIDHash, &c.StaffPhoneHash); err != nil {
 			return nil, err
 		}
 		cases = append(cases, c)
@@ -585,7 +587,51 @@ func (s *Service) checkCases(ctx context.Context, scope store.Scope, r *Evaluati
 			}
 		}
 	}
+	if err := s.checkIndicators(ctx, r, inScope); err != nil {
+		return nil, err
+	}
 	return inScope, nil
+}
+
+// checkIndicators refuses a rating that names an indicator outside the catalogue of any of
+// its cases' units (the nearest jurisdiction's catalogue, else the default): an unknown name
+// cannot be told to be staff, process or platform, so it could be neither appealed nor routed.
+func (s *Service) checkIndicators(ctx context.Context, r *EvaluationRequest, cases []caseInfo) error {
+	seen := map[string]bool{}
+	for _, c := range cases {
+		if seen[c.Path] {
+			continue
+		}
+		seen[c.Path] = true
+		cat, err := s.indicators().For(ctx, c.Path)
+		if err != nil {
+			return fmt.Errorf("evaluation %s: %w", r.EvaluationID, err)
+		}
+		check := func(field string, levels map[string]string) error {
+			keys := make([]string, 0, len(levels))
+			for k := range levels {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				if _, ok := cat.Get(k); !ok {
+					return apperr.Invalid(field+"."+k, "unknown_indicator", "indicator %q is not in the indicator catalogue of case %q's unit (GET /api/v1/indicators?unit=…)", k, c.CaseNo)
+				}
+			}
+			return nil
+		}
+		if err := check("levels", r.Levels); err != nil {
+			return err
+		}
+		if r.Theme != nil {
+			for i, it := range r.Theme.Items {
+				if err := check(fmt.Sprintf("theme.items[%d].levels", i), it.Levels); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // rating is one evaluation on its way to the database: the rows it stores, built from its
@@ -599,6 +645,8 @@ type rating struct {
 	wo       *models.WorkOrder
 	badItems []string
 	flags    []FraudFlag
+	// caseLevels are a theme rating's per-case levels (themeCaseLevels).
+	caseLevels map[string]map[string]string
 }
 
 // newRating builds the rows of a valid request, as a first rating; place and followUp
@@ -661,10 +709,56 @@ func (s *Service) newRating(r EvaluationRequest, reqHash, key string, now time.T
 	return rt
 }
 
-// place records the rating's checked cases: the first one's unit is the rating's.
+// place records the rating's checked cases: the first one's unit is the rating's. A theme
+// rating's cases take their own item's levels, and its work order those of the bad items.
 func (rt *rating) place(inScope []caseInfo) {
 	rt.inScope = inScope
 	rt.e.UnitPath = inScope[0].Path
+	rt.caseLevels = themeCaseLevels(rt.r.Theme, inScope)
+	if rt.wo == nil || len(rt.badItems) == 0 {
+		return
+	}
+	// 谁办理、谁负责: the order is about the items rated bad, at their units (ResolveDispatch
+	// dispatches by the cases marked bad); it shows their levels, not the theme's.
+	merged := map[string]string{}
+	for _, it := range rt.r.Theme.Items {
+		if !bad(it.Levels) {
+			continue
+		}
+		for k, v := range it.Levels {
+			if worse(v, merged[k]) {
+				merged[k] = v
+			}
+		}
+	}
+	rt.wo.Levels = models.NewJSON(merged)
+	rt.wo.Overall = merged["overall"]
+}
+
+// worse reports whether level a is worse than b ("" is better than any level).
+func worse(a, b string) bool {
+	return b == "" || slices.Index(models.Levels, a) > slices.Index(models.Levels, b)
+}
+
+// themeCaseLevels gives each case of a theme rating that a theme item rates (by case_no, else
+// by the case's service item) that item's levels; nil for other ratings.
+func themeCaseLevels(t *Theme, cases []caseInfo) map[string]map[string]string {
+	if t == nil {
+		return nil
+	}
+	out := map[string]map[string]string{}
+	for _, it := range t.Items {
+		for _, c := range cases {
+			if c.CaseNo != it.CaseNo && (it.CaseNo != "" || c.ItemCode != it.ItemCode) {
+				continue
+			}
+			if have, ok := out[c.CaseNo]; ok && !bad(it.Levels) && bad(have) {
+				continue // a case rated by two items keeps the bad one
+			}
+			out[c.CaseNo] = it.Levels
+		}
+	}
+	return out
 }
 
 // followUp makes the rating a follow-up (追评) of the first rating firstID, in slot.
@@ -681,6 +775,10 @@ func (rt *rating) rows() []any {
 	slots := make([]slotRow, len(r.CaseNos))
 	for i, c := range r.CaseNos {
 		links[i] = models.EvaluationCase{EvaluationID: e.ID, CaseNo: c}
+		if lv, ok := rt.caseLevels[c]; ok {
+			overall, isBad := lv["overall"], bad(lv)
+			links[i].Overall, links[i].Bad = &overall, &isBad
+		}
 		slots[i] = slotRow{CaseNo: c, EvaluatorKey: rt.key, Slot: rt.slot, EvaluationID: e.ID}
 	}
 	rows := []any{e, &links, &slots}

@@ -22,6 +22,7 @@ import (
 	"gorm.io/gorm"
 
 	"redress/apperr"
+	"redress/indicators"
 	"redress/pii"
 	"redress/store"
 )
@@ -41,10 +42,13 @@ type Service struct {
 	Calendars CalendarSource
 	// Fraud tunes the rating-fraud detector; zero values take the defaults.
 	Fraud FraudConfig
+	// Indicators resolves the indicator catalogue of a unit; nil uses a source over DB.
+	Indicators *indicators.Source
 
 	// What concurrent ratings read before they are stored, and what they store, goes to the
 	// database together (group read, group commit); set up on first use.
 	batchesOnce sync.Once
+	indOnce     sync.Once
 	lookups     store.Batch[lookup, lookedUp]
 	writes      store.Committer
 }
@@ -56,6 +60,19 @@ func (s *Service) batches() {
 		s.lookups.Run, s.lookups.Runners = s.lookupAll, 1
 		s.writes.DB = s.DB
 	})
+}
+
+// IndicatorSource is the indicator catalogues the intake checks ratings against.
+func (s *Service) IndicatorSource() *indicators.Source { return s.indicators() }
+
+// indicators is the catalogue source, made on first use when none was given.
+func (s *Service) indicators() *indicators.Source {
+	s.indOnce.Do(func() {
+		if s.Indicators == nil {
+			s.Indicators = &indicators.Source{DB: s.DB}
+		}
+	})
+	return s.Indicators
 }
 
 // lookup reads a rating's cases and recent ratings by fraud source with those of concurrent
@@ -93,6 +110,10 @@ const (
 )
 
 var (
+	// EarliestCompletion bounds completed_at from below: the national 好差评 scheme
+	// (国办发〔2019〕51号) runs from December 2019.
+	EarliestCompletion = time.Date(2019, 12, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
+
 	codeRe      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]*$`)
 	indicatorRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
 	phoneRe     = regexp.MustCompile(`^\+?[0-9][0-9-]{4,19}$`)
@@ -106,15 +127,26 @@ type Person struct {
 	IDNumber string `json:"id_number"`
 }
 
-func (p Person) validate(field string) error {
+// validate checks the person and normalises the phone and ID number in place (pii's
+// NormalisePhone and NormaliseIDNumber), so that one person always hashes the same: before,
+// "13700137000" and "+13700137000" were two evaluators.
+func (p *Person) validate(field string) error {
 	if utf8.RuneCountInString(p.Name) > 64 {
 		return apperr.Invalid(field+".name", "too_long", "name is longer than 64 characters")
 	}
-	if p.Phone != "" && !phoneRe.MatchString(p.Phone) {
-		return apperr.Invalid(field+".phone", "invalid_phone", "phone must be digits (5–20), optionally with + and -")
+	if p.Phone != "" {
+		n, err := pii.NormalisePhone(p.Phone)
+		if err != nil || !phoneRe.MatchString(n) {
+			return apperr.Invalid(field+".phone", "invalid_phone", "phone must be 5–20 digits, optionally with +86, spaces and -")
+		}
+		p.Phone = n
 	}
-	if p.IDNumber != "" && !idNumberRe.MatchString(p.IDNumber) {
-		return apperr.Invalid(field+".id_number", "invalid_id_number", "id_number must be 6–32 letters or digits")
+	if p.IDNumber != "" {
+		n, err := pii.NormaliseIDNumber(p.IDNumber)
+		if err != nil || !idNumberRe.MatchString(n) {
+			return apperr.Invalid(field+".id_number", "invalid_id_number", "id_number must be 6–32 letters or digits; an 18-character resident ID number must carry its GB 11643 check character")
+		}
+		p.IDNumber = n
 	}
 	return nil
 }

@@ -80,6 +80,7 @@ func (s *Service) SearchEvaluations(ctx context.Context, scope store.Scope, q Se
 	if err := p.validate(""); err != nil {
 		return nil, 0, apperr.Invalid(field, "invalid_"+field, "%s is not valid", field)
 	}
+	q.Phone, q.IDNumber = p.Phone, p.IDNumber // normalised: any spelling finds the person
 	if q.PageSize <= 0 || q.PageSize > 100 {
 		q.PageSize = 50
 	}
@@ -245,10 +246,12 @@ func (s *Service) SetStaffIdentity(ctx context.Context, scope store.Scope, staff
 	if r.IDNumber == "" && r.Phone == "" {
 		return apperr.Invalid("id_number", "required", "give id_number, phone or both")
 	}
-	if err := (Person{Phone: r.Phone, IDNumber: r.IDNumber}).validate(""); err != nil {
+	p := Person{Phone: r.Phone, IDNumber: r.IDNumber}
+	if err := p.validate(""); err != nil {
 		ae, _ := apperr.As(err)
 		return apperr.Invalid(strings.TrimPrefix(ae.Field, "."), ae.Code, "%s", ae.Message)
 	}
+	r.Phone, r.IDNumber = p.Phone, p.IDNumber
 	var st struct {
 		ID   string
 		Path string

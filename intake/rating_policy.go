@@ -15,13 +15,13 @@ import (
 // Rating-policy defaults (DOMAIN.md): a 7-natural-day window after completion, 基本满意 as
 // the default rating (Guangdong/Shenzhen), one follow-up rating.
 const (
-	DefaultWindowDays    = 7
+	DefaultWindowDays = 7
 	// DefaultLateUploadGraceDays: a rating given inside the window is accepted when it arrives
 	// up to 3 natural days after the window's end (finding 8 of issue 15: terminals after an
 	// outage).
 	DefaultLateUploadGraceDays = 3
-	DefaultFollowUpLimit = 1
-	DefaultLevel         = models.BasicallySatisfied
+	DefaultFollowUpLimit       = 1
+	DefaultLevel               = models.BasicallySatisfied
 )
 
 // RatingPolicy is the part of the nearest policy the intake needs, defaults filled in.

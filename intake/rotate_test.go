@@ -105,7 +105,7 @@ func TestRotatePIIAcrossSuites(t *testing.T) {
 		for _, c := range []string{"G-1", "G-2", "G-3"} {
 			done := time.Now().Add(-time.Hour)
 			if _, _, err := svc.RegisterCase(ctx, scope, intake.CaseRequest{CaseNo: c, ServiceItem: intake.ServiceItem{Code: "x", Name: "x"},
-				Unit: "sz-ft-tax", Channel: "pc", CompletedAt: &done, Applicant: intake.Person{Name: "李四", Phone: "13900001111", IDNumber: "440301198001011111"}}); err != nil {
+				Unit: "sz-ft-tax", Channel: "pc", CompletedAt: &done, Applicant: intake.Person{Name: "李四", Phone: "13900001111", IDNumber: "440301198001001111"}}); err != nil {
 				t.Fatal(err)
 			}
 			rated := time.Now()

@@ -174,6 +174,11 @@ type Evaluation struct {
 type EvaluationCase struct {
 	EvaluationID string `gorm:"primaryKey"`
 	CaseNo       string `gorm:"primaryKey"`
+	// Overall and Bad are the case's own levels in a theme-service rating (its item's overall
+	// level, and whether the item was rated bad): statistics charge each case's unit its own
+	// item (谁办理、谁负责). Nil for every other rating, whose levels apply to each case.
+	Overall *string
+	Bad     *bool
 }
 
 // WorkOrder is the read-model of a bad-review work order. The workflow is the truth; its

@@ -28,6 +28,10 @@ type Dispatcher struct {
 	// MaxAttempts and can be re-sent once a sender is configured).
 	Senders   map[string]Sender
 	PublicURL string // base of tracking links
+	// Held are channels whose messages stay queued, untried, until a sender is configured (a
+	// production worker without an SMS gateway): before, they went to the local inbox and were
+	// marked sent although no citizen reads it.
+	Held []string
 
 	MaxAttempts int           // default 8
 	Backoff     time.Duration // first retry delay, doubled each attempt; default 2 s
@@ -112,7 +116,7 @@ func (d *Dispatcher) claim(ctx context.Context) ([]Notification, error) {
 	var out []Notification
 	if d.DB.Dialect == migrations.Postgres {
 		err := d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			if err := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).
+			if err := d.notHeld(tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})).
 				Where("status = ? AND next_attempt_at <= ?", StatusPending, now).
 				Order("next_attempt_at").Limit(d.Batch).Find(&out).Error; err != nil {
 				return err
@@ -132,7 +136,7 @@ func (d *Dispatcher) claim(ctx context.Context) ([]Notification, error) {
 		return out, nil
 	}
 	var due []Notification
-	if err := d.DB.WithContext(ctx).Where("status = ? AND next_attempt_at <= ?", StatusPending, now).
+	if err := d.notHeld(d.DB.WithContext(ctx)).Where("status = ? AND next_attempt_at <= ?", StatusPending, now).
 		Order("next_attempt_at").Limit(d.Batch).Find(&due).Error; err != nil {
 		return nil, fmt.Errorf("notifications: claim: %w", err)
 	}
@@ -148,6 +152,22 @@ func (d *Dispatcher) claim(ctx context.Context) ([]Notification, error) {
 		}
 	}
 	return out, nil
+}
+
+// notHeld leaves out the held channels' rows.
+func (d *Dispatcher) notHeld(q *gorm.DB) *gorm.DB {
+	if len(d.Held) == 0 {
+		return q
+	}
+	return q.Where("channel NOT IN ?", d.Held)
+}
+
+// Queued counts the pending messages of a channel (for readiness and the administrators'
+// banner when the channel is held).
+func Queued(ctx context.Context, db *store.DB, channel string) (int64, error) {
+	var n int64
+	err := db.WithContext(ctx).Model(&Notification{}).Where("status = ? AND channel = ?", StatusPending, channel).Count(&n).Error
+	return n, err
 }
 
 // maskToken keeps a token's first characters, enough to tell links apart in a log.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -306,5 +307,64 @@ func TestPermanentFailureAndText(t *testing.T) {
 	}
 	if got := notify.Text("nope", map[string]string{"b": "2", "a": "1"}); got != "nope a=1 b=2" {
 		t.Errorf("unknown template %q", got)
+	}
+}
+
+// TestHeldChannelStaysQueued (issue 17, finding 8): a production worker without an SMS
+// gateway holds the SMS channel: its messages stay pending and untried (they were marked sent
+// into a local inbox no citizen reads), while staff messages go on.
+func TestHeldChannelStaysQueued(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		box := newBox(t)
+		wo := seedOrder(t, db, box, "")
+		if err := db.Transaction(func(tx *gorm.DB) error {
+			return notify.Enqueue(tx, wo, "wf-h/1", time.Now(), []notify.Message{{Key: "evaluator:feedback", Channel: notify.ChannelSMS,
+				Kind: notify.KindEvaluator, Template: "feedback"}})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		d := &notify.Dispatcher{DB: db, Box: box, Held: []string{notify.ChannelSMS},
+			Senders: map[string]notify.Sender{notify.ChannelInbox: &notify.Local{DB: db}}}
+		if _, err := d.RunOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var n notify.Notification
+		db.Take(&n)
+		if n.Status != notify.StatusPending || n.Attempts != 0 {
+			t.Errorf("held SMS: %+v", n)
+		}
+		if q, err := notify.Queued(context.Background(), db, notify.ChannelSMS); err != nil || q != 1 {
+			t.Errorf("queued %d, %v", q, err)
+		}
+	})
+}
+
+// TestLocalKeepsLinksInDev: redress dev keeps the tracking link in the local copy of an
+// evaluator's SMS (so that the citizen's path can be followed locally); production masks it.
+func TestLocalKeepsLinksInDev(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	box := newBox(t)
+	wo := seedOrder(t, db, box, "13800001234")
+	for i, keep := range []bool{false, true} {
+		ev := fmt.Sprintf("wf-links/%d", i)
+		if err := db.Transaction(func(tx *gorm.DB) error {
+			return notify.Enqueue(tx, wo, ev, time.Now(), []notify.Message{{Key: "evaluator:feedback", Channel: notify.ChannelSMS,
+				Kind: notify.KindEvaluator, Template: "feedback", Track: true}})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		d := &notify.Dispatcher{DB: db, Box: box, PublicURL: "http://127.0.0.1:8080",
+			Senders: map[string]notify.Sender{notify.ChannelSMS: &notify.Local{DB: db, KeepLinks: keep}}}
+		if _, err := d.RunOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var m notify.InboxMessage
+		if err := db.Where("id = ?", notify.Key(ev, "evaluator:feedback")).Take(&m).Error; err != nil {
+			t.Fatal(err)
+		}
+		full := regexp.MustCompile(`/api/v1/track/[A-Za-z0-9_-]{32}`).MatchString(m.Body)
+		if full != keep || strings.Contains(m.Body, "13800001234") || strings.Contains(m.Address, "13800001234") {
+			t.Errorf("KeepLinks %v: body %q, address %q", keep, m.Body, m.Address)
+		}
 	}
 }

@@ -133,6 +133,26 @@ func newToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
+// IssueToken stores a fresh tracking token of a work order for an event that hands the link to
+// the evaluator directly (the rating page's thank-you) and answers it; only its hash is kept.
+// An event that has a token already answers "" (its link was handed out before and cannot be
+// recovered).
+func IssueToken(tx *gorm.DB, workOrderID, eventID string, at time.Time) (string, error) {
+	tok, err := newToken()
+	if err != nil {
+		return "", err
+	}
+	tt := TrackingToken{TokenHash: HashToken(tok), WorkOrderID: workOrderID, EventID: eventID, CreatedAt: at.UTC()}
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&tt)
+	if res.Error != nil {
+		return "", fmt.Errorf("tracking token of %s: %w", eventID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return "", nil
+	}
+	return tok, nil
+}
+
 // Enqueue writes the messages of one timeline event into the outbox, inside the caller's
 // transaction tx. Rows already there (same event and recipient) are left alone.
 func Enqueue(tx *gorm.DB, workOrderID, eventID string, at time.Time, msgs []Message) error {

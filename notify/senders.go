@@ -130,7 +130,14 @@ func (w *Webhook) Send(ctx context.Context, d Delivery) error {
 // Local stores each notification in the database's inbox, where the UI lists it: in-system
 // messages to staff always, and in `redress dev` (or without an SMS gateway) the evaluator's
 // SMS, with phone and tracking token masked.
-type Local struct{ DB *store.DB }
+type Local struct {
+	DB *store.DB
+	// KeepLinks (redress dev only) keeps the tracking link in the stored text of evaluators'
+	// SMS (the phone stays masked), so that an administrator can follow the citizen's path
+	// locally without an SMS receiver. Never in production: the token is the evaluator's
+	// credential.
+	KeepLinks bool
+}
 
 // Name implements Sender.
 func (l *Local) Name() string { return "local" }
@@ -140,8 +147,12 @@ func (l *Local) Send(ctx context.Context, d Delivery) error {
 	if l.DB == nil {
 		return &PermanentError{errors.New("local sender without a database")}
 	}
+	body := d.Masked
+	if l.KeepLinks && d.Params["link"] != "" {
+		body = d.Text // the parameters hold no phone number: only the link differs from Masked
+	}
 	m := InboxMessage{ID: d.ID, WorkOrderID: d.WorkOrderID, Channel: d.Channel, RecipientKind: d.Kind,
-		UnitPath: d.UnitPath, Role: d.Role, Address: d.MaskedTo, Template: d.Template, Body: d.Masked,
+		UnitPath: d.UnitPath, Role: d.Role, Address: d.MaskedTo, Template: d.Template, Body: body,
 		ReceivedAt: time.Now().UTC()}
 	if err := l.DB.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&m).Error; err != nil {
 		return fmt.Errorf("local inbox: %w", err)

@@ -16,11 +16,14 @@ var Templates = map[string]string{
 	"reminder":         "【好差评】差评工单{order}的{deadline}时限将于{due}届满，请抓紧办理。",
 	"supervision":      "【好差评】督办通知：差评工单{order}（{unit}）的{deadline}时限已超期（{due}），现予{level}。",
 	"escalated":        "【好差评】差评工单{order}（{unit}）现予{level}：{note}",
-	"callback_notice":  "【好差评】您对{unit}的评价已收到，工作人员将于{due}前与您联系回访，请留意来电。",
+	"callback_notice":  "【好差评】您对{unit}的评价已收到，工作人员将于{due}前与您联系回访，请留意来电。办理进度请查看：{link}",
 	"appeal_upheld":    "【好差评】您对{unit}的评价经复核不予采纳，复核结果请查看：{link}",
-	"feedback":         "【好差评】您反映的问题已由{unit}办理完毕，办理结果及满意度评价请访问：{link}",
-	"return_refused":   "【好差评】差评工单{order}的退单申请未获同意（{reason}），请继续办理。",
-	"dissatisfied":     "【好差评】评价人对差评工单{order}的办理结果不满意，可决定是否重新办理。",
+	// 通报: the same-level administration is told of every upheld appeal.
+	"appeal_upheld_notice": "【好差评】通报：差评工单{order}（{unit}）的申诉经复核成立，{indicators}评价不予采纳。{note}",
+	"appeal_upheld_partly": "【好差评】差评工单{order}的申诉成立，{indicators}评价不予采纳；{remaining}评价仍须整改或解释说明，请继续办理。",
+	"feedback":             "【好差评】您反映的问题已由{unit}办理完毕，办理结果及满意度评价请访问：{link}",
+	"return_refused":       "【好差评】差评工单{order}的退单申请未获同意（{reason}），请继续办理。",
+	"dissatisfied":         "【好差评】评价人对差评工单{order}的办理结果不满意，可决定是否重新办理。",
 }
 
 // DeadlineLabels names the stages in messages.

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
+	"redress/indicators"
 	"redress/migrations"
 	"redress/models"
 	"redress/store"
@@ -38,19 +40,24 @@ type Summary struct {
 	Staff        Counts `json:"staff"`
 	Users        Counts `json:"users"`
 	Policies     Counts `json:"policies"`
+	Indicators   Counts `json:"indicators"`
 	RolesAdded   int    `json:"roles_added"`
 	RolesRemoved int    `json:"roles_removed"`
 }
 
 // Changed reports whether Apply changed anything.
 func (s Summary) Changed() bool {
-	return s.Units.Changed() || s.Staff.Changed() || s.Users.Changed() || s.Policies.Changed() ||
+	return s.Units.Changed() || s.Staff.Changed() || s.Users.Changed() || s.Policies.Changed() || s.Indicators.Changed() ||
 		s.RolesAdded > 0 || s.RolesRemoved > 0
 }
 
 func (s Summary) String() string {
-	return fmt.Sprintf("units: %s; staff: %s; users: %s (roles: %d added, %d removed); policies: %s",
+	out := fmt.Sprintf("units: %s; staff: %s; users: %s (roles: %d added, %d removed); policies: %s",
 		s.Units, s.Staff, s.Users, s.RolesAdded, s.RolesRemoved, s.Policies)
+	if s.Indicators != (Counts{}) {
+		out += fmt.Sprintf("; indicator catalogues: %s", s.Indicators)
+	}
+	return out
 }
 
 // importLockKey serialises concurrent imports on PostgreSQL (pg_advisory_xact_lock).
@@ -90,7 +97,10 @@ func Apply(ctx context.Context, db *store.DB, f *File) (Summary, error) {
 		if err := applyUsers(tx, f, ids, &sum); err != nil {
 			return err
 		}
-		return applyPolicies(tx, f, ids, &sum)
+		if err := applyPolicies(tx, f, ids, &sum); err != nil {
+			return err
+		}
+		return applyIndicators(tx, f, ids, &sum)
 	})
 	if err != nil {
 		return Summary{}, fmt.Errorf("apply organisation file: %w", err)
@@ -476,4 +486,42 @@ func sameDoc(a, b models.PolicyDoc) (bool, error) {
 		return false, err
 	}
 	return string(ja) == string(jb), nil
+}
+
+// applyIndicators replaces each listed unit's indicator catalogue with the file's (unchanged
+// when equal, so a second import changes nothing); units not listed keep theirs.
+func applyIndicators(tx *gorm.DB, f *File, ids map[string]int64, sum *Summary) error {
+	for _, c := range f.Indicators {
+		unitID := ids[c.Unit]
+		var have []indicators.Row
+		if err := tx.Where("unit_id = ?", unitID).Order("position, id").Find(&have).Error; err != nil {
+			return fmt.Errorf("indicators of %q: load: %w", c.Unit, err)
+		}
+		same := len(have) == len(c.Indicators)
+		for i := 0; same && i < len(have); i++ {
+			w := c.Indicators[i]
+			same = have[i].Code == w.Code && have[i].Name == w.Name && have[i].Kind == w.Kind && have[i].Position == i
+		}
+		if same {
+			sum.Indicators.Unchanged++
+			continue
+		}
+		if err := tx.Where("unit_id = ?", unitID).Delete(&indicators.Row{}).Error; err != nil {
+			return fmt.Errorf("indicators of %q: clear: %w", c.Unit, err)
+		}
+		now := time.Now().UTC()
+		rows := make([]indicators.Row, len(c.Indicators))
+		for i, ind := range c.Indicators {
+			rows[i] = indicators.Row{UnitID: unitID, Code: ind.Code, Name: ind.Name, Kind: ind.Kind, Position: i, CreatedAt: now, UpdatedAt: now}
+		}
+		if err := tx.Create(&rows).Error; err != nil {
+			return fmt.Errorf("indicators of %q: write: %w", c.Unit, err)
+		}
+		if len(have) == 0 {
+			sum.Indicators.Created++
+		} else {
+			sum.Indicators.Updated++
+		}
+	}
+	return nil
 }

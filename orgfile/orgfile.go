@@ -21,6 +21,8 @@ import (
 	"time"
 	"unicode"
 
+	"redress/calendar"
+	"redress/indicators"
 	"redress/models"
 )
 
@@ -30,6 +32,17 @@ type File struct {
 	Staff    []Staff  `json:"staff"`
 	Users    []User   `json:"users"`
 	Policies []Policy `json:"policies"`
+	// Indicators are the jurisdictions' own indicator catalogues (package indicators): one per
+	// unit at most, for the unit's subtree, the nearest one winning; units under none use the
+	// default catalogue.
+	Indicators []Catalogue `json:"indicators,omitempty"`
+}
+
+// Catalogue is a unit's indicator catalogue as the file gives it; applying it replaces the
+// unit's whole catalogue (overall is implied when left out).
+type Catalogue struct {
+	Unit       string                 `json:"unit"`
+	Indicators []indicators.Indicator `json:"indicators"`
 }
 
 // Unit is one organisation. Parent is the code of its parent unit (nil or "" for a root); a
@@ -121,10 +134,11 @@ func Parse(r io.Reader) (*File, error) {
 		return nil, fmt.Errorf("organisation file: read: %w", err)
 	}
 	var raw struct {
-		Units    []json.RawMessage `json:"units"`
-		Staff    []json.RawMessage `json:"staff"`
-		Users    []json.RawMessage `json:"users"`
-		Policies []json.RawMessage `json:"policies"`
+		Units      []json.RawMessage `json:"units"`
+		Staff      []json.RawMessage `json:"staff"`
+		Users      []json.RawMessage `json:"users"`
+		Policies   []json.RawMessage `json:"policies"`
+		Indicators []json.RawMessage `json:"indicators"`
 	}
 	if err := decodeStrict(data, &raw); err != nil {
 		return nil, fmt.Errorf("organisation file: %w", err)
@@ -134,6 +148,9 @@ func Parse(r io.Reader) (*File, error) {
 		Staff:    make([]Staff, len(raw.Staff)),
 		Users:    make([]User, len(raw.Users)),
 		Policies: make([]Policy, len(raw.Policies)),
+	}
+	if len(raw.Indicators) > 0 {
+		f.Indicators = make([]Catalogue, len(raw.Indicators))
 	}
 	var errs []error
 	for i, m := range raw.Units {
@@ -154,6 +171,11 @@ func Parse(r io.Reader) (*File, error) {
 	for i, m := range raw.Policies {
 		if err := decodeStrict(m, &f.Policies[i]); err != nil {
 			errs = append(errs, fmt.Errorf("policies[%d]: %w", i, err))
+		}
+	}
+	for i, m := range raw.Indicators {
+		if err := decodeStrict(m, &f.Indicators[i]); err != nil {
+			errs = append(errs, fmt.Errorf("indicators[%d]: %w", i, err))
 		}
 	}
 	if len(errs) > 0 {
@@ -349,6 +371,27 @@ func (f *File) Validate() error {
 			add(fmt.Errorf("%s: %w", who, err))
 		}
 	}
+	catalogues := make(map[string]int, len(f.Indicators))
+	for i, c := range f.Indicators {
+		who := fmt.Sprintf("indicators[%d]", i)
+		if c.Unit != "" {
+			who = fmt.Sprintf("indicators of %q", c.Unit)
+		}
+		switch {
+		case c.Unit == "":
+			add(fmt.Errorf("indicators[%d]: unit is empty", i))
+		case !hasUnit(c.Unit):
+			add(fmt.Errorf("%s: unit %q is not in the file", who, c.Unit))
+		}
+		if j, dup := catalogues[c.Unit]; dup && c.Unit != "" {
+			add(fmt.Errorf("%s: unit already has a catalogue at indicators[%d]", who, j))
+		} else {
+			catalogues[c.Unit] = i
+		}
+		for _, err := range ValidateCatalogue(c.Indicators) {
+			add(fmt.Errorf("%s: %w", who, err))
+		}
+	}
 	if len(errs) > 0 {
 		return join(errs)
 	}
@@ -447,6 +490,43 @@ func ValidatePolicy(d models.PolicyDoc) []error {
 	return errs
 }
 
+// indicatorCodeRE is the form of an indicator code (the keys of a rating's levels).
+var indicatorCodeRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+
+// ValidateCatalogue lists what is wrong with an indicator catalogue: codes in the levels' form
+// and unique, names given, kinds among indicators.Kinds, overall (if listed) of kind overall
+// and no other indicator of that kind.
+func ValidateCatalogue(list []indicators.Indicator) []error {
+	var errs []error
+	if len(list) == 0 {
+		errs = append(errs, errors.New("the catalogue is empty"))
+	}
+	seen := map[string]bool{}
+	for k, ind := range list {
+		who := fmt.Sprintf("indicators[%d]", k)
+		if ind.Code != "" {
+			who = fmt.Sprintf("indicator %q", ind.Code)
+		}
+		if !indicatorCodeRE.MatchString(ind.Code) {
+			errs = append(errs, fmt.Errorf("%s: code must be lower-case letters, digits and _ (at most 40, starting with a letter)", who))
+		}
+		if seen[ind.Code] {
+			errs = append(errs, fmt.Errorf("%s: listed twice", who))
+		}
+		seen[ind.Code] = true
+		if strings.TrimSpace(ind.Name) == "" {
+			errs = append(errs, fmt.Errorf("%s: name is empty", who))
+		}
+		switch {
+		case !indicators.IsKind(ind.Kind):
+			errs = append(errs, fmt.Errorf("%s: kind %q (want one of %s)", who, ind.Kind, strings.Join(indicators.Kinds, ", ")))
+		case (ind.Code == indicators.Overall) != (ind.Kind == indicators.KindOverall):
+			errs = append(errs, fmt.Errorf("%s: only %q has kind %q", who, indicators.Overall, indicators.KindOverall))
+		}
+	}
+	return errs
+}
+
 func isDeadlineName(s string) bool {
 	for _, n := range DeadlineNames {
 		if n == s {
@@ -494,8 +574,34 @@ func ValidateBudget(b models.Budget) error {
 		if d <= 0 {
 			return fmt.Errorf("duration %q: must be positive", *b.Duration)
 		}
+		if d < MinDuration {
+			// "1ns" sent every order of the subtree to 挂牌督办 at once.
+			return fmt.Errorf("duration %q: must be at least %s", *b.Duration, MinDuration)
+		}
+	}
+	// The calendar's own bounds (about 100 years): beyond them no deadline can be computed
+	// and every new order of the subtree stuck in pending_dispatch (issue 17, finding 3).
+	if err := toCalendarBudget(b).Validate(); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "calendar: "))
 	}
 	return nil
+}
+
+// MinDuration is the shortest duration budget a policy may set.
+const MinDuration = time.Second
+
+// toCalendarBudget converts a shape-checked policy budget to the calendar's.
+func toCalendarBudget(b models.Budget) calendar.Budget {
+	switch {
+	case b.WorkingDays != nil:
+		return calendar.WorkingDaysBudget(int64(*b.WorkingDays))
+	case b.NaturalDays != nil:
+		return calendar.NaturalDaysBudget(int64(*b.NaturalDays))
+	case b.Hours != nil:
+		return calendar.HoursBudget(int64(*b.Hours))
+	}
+	d, _ := time.ParseDuration(*b.Duration)
+	return calendar.DurationBudget(d)
 }
 
 // ParsePercent parses a percentage such as "25%" (0–100, decimals allowed) into a fraction

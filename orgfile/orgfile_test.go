@@ -3,6 +3,8 @@ package orgfile
 import (
 	"strings"
 	"testing"
+
+	"redress/models"
 )
 
 const apiExample = `{
@@ -249,5 +251,38 @@ func TestDemoParses(t *testing.T) {
 	f.Units[0].Name = "changed"
 	if Demo().Units[0].Name == "changed" {
 		t.Error("Demo shares its File between calls")
+	}
+}
+
+// TestBudgetBounds (issue 17, finding 3): a policy budget beyond the calendar's bounds, or a
+// duration under a second, is refused where it is written (PUT /units/{code}/policy and the
+// organisation file both call ValidatePolicy): 100 000 000 working days stuck every new
+// order in pending_dispatch, "1ns" sent every order to 挂牌督办 at once.
+func TestBudgetBounds(t *testing.T) {
+	n := func(v int) *int { return &v }
+	s := func(v string) *string { return &v }
+	for _, c := range []struct {
+		b  models.Budget
+		ok bool
+	}{
+		{models.Budget{WorkingDays: n(100000000)}, false},
+		{models.Budget{NaturalDays: n(36601)}, false},
+		{models.Budget{Hours: n(24*36600 + 1)}, false},
+		{models.Budget{Duration: s("1ns")}, false},
+		{models.Budget{Duration: s("999ms")}, false},
+		{models.Budget{Duration: s("900000h")}, false},
+		{models.Budget{WorkingDays: n(10)}, true},
+		{models.Budget{NaturalDays: n(0)}, true},
+		{models.Budget{Hours: n(48)}, true},
+		{models.Budget{Duration: s("5s")}, true},
+	} {
+		err := ValidateBudget(c.b)
+		if (err == nil) != c.ok {
+			t.Errorf("ValidateBudget(%+v) = %v, want ok=%v", c.b, err, c.ok)
+		}
+		errs := ValidatePolicy(models.PolicyDoc{Deadlines: map[string]models.Budget{DeadlineNames[0]: c.b}})
+		if (len(errs) == 0) != c.ok {
+			t.Errorf("ValidatePolicy with %+v = %v, want ok=%v", c.b, errs, c.ok)
+		}
 	}
 }

@@ -263,15 +263,32 @@ func countExpr(cond, as string) string {
 	return "COUNT(DISTINCT CASE WHEN " + cond + " THEN e.id END) AS " + as
 }
 
-func levelCols() string {
+// The level and badness a rating charges one of its cases: a theme-service rating's case its
+// own item's (evaluation_cases.overall/bad, 谁办理、谁负责), any other case the rating's.
+const (
+	caseOverall = "COALESCE(ec.overall, e.overall)"
+	caseBad     = "COALESCE(ec.bad, e.bad)"
+)
+
+// levelCols counts a group's ratings by level. excluded is the condition under which a rating
+// is not adopted in this dimension: an upheld appeal excludes a rating whole, or — when the
+// rating also complains of the process or platform — only its staff indicators, which leaves
+// it counted for the unit, item and channel but not for the staff member (staffExcluded).
+func levelCols(excluded string) string {
 	s := ""
 	abbrev := map[string]string{models.VerySatisfied: "vs", models.Satisfied: "s", models.BasicallySatisfied: "bs", models.Dissatisfied: "d", models.VeryDissatisfied: "vd"}
 	for _, l := range models.Levels {
-		s += countExpr("NOT e.excluded AND e.channel <> '"+models.ChannelDefault+"' AND e.overall = '"+l+"'", "a_"+abbrev[l]) + ", "
-		s += countExpr("NOT e.excluded AND e.channel = '"+models.ChannelDefault+"' AND e.overall = '"+l+"'", "d_"+abbrev[l]) + ", "
+		s += countExpr("NOT "+excluded+" AND e.channel <> '"+models.ChannelDefault+"' AND "+caseOverall+" = '"+l+"'", "a_"+abbrev[l]) + ", "
+		s += countExpr("NOT "+excluded+" AND e.channel = '"+models.ChannelDefault+"' AND "+caseOverall+" = '"+l+"'", "d_"+abbrev[l]) + ", "
 	}
-	return s + countExpr("NOT e.excluded AND e.bad", "bad") + ", " + countExpr("e.excluded", "excluded")
+	return s + countExpr("NOT "+excluded+" AND "+caseBad, "bad") + ", " + countExpr(excluded, "excluded")
 }
+
+// Conditions of a rating not adopted: as a whole, or for its staff member.
+const (
+	wholeExcluded = "e.excluded"
+	staffExcluded = "(e.excluded OR e.excluded_indicators <> '[]')"
+)
 
 // RecomputeDay replaces a day's rollup rows with fresh aggregates of the raw rows, in one
 // transaction (readers see the old day or the new one, never half).
@@ -281,7 +298,11 @@ func (r *Roller) RecomputeDay(ctx context.Context, day string) error {
 	var all []ratingRow
 	for _, d := range dims {
 		var rows []ratingRow
-		q := `SELECT sc.unit_id AS unit_id, MAX(u.path) AS unit_path, ` + d.key + ` AS dim_key, ` + d.label + ` AS label, ` + levelCols() + `
+		excl := wholeExcluded
+		if d.name == DimStaff {
+			excl = staffExcluded
+		}
+		q := `SELECT sc.unit_id AS unit_id, MAX(u.path) AS unit_path, ` + d.key + ` AS dim_key, ` + d.label + ` AS label, ` + levelCols(excl) + `
 		        FROM evaluations e
 		        JOIN evaluation_cases ec ON ec.evaluation_id = e.id
 		        JOIN service_cases sc ON sc.case_no = ec.case_no
@@ -290,7 +311,7 @@ func (r *Roller) RecomputeDay(ctx context.Context, day string) error {
 		       WHERE e.rated_at >= ? AND e.rated_at < ? AND e.kind <> 'follow_up'
 		       GROUP BY sc.unit_id, ` + d.key
 		if d.name == DimChannel {
-			q = `SELECT sc.unit_id AS unit_id, MAX(u.path) AS unit_path, e.channel AS dim_key, e.channel AS label, ` + levelCols() + `
+			q = `SELECT sc.unit_id AS unit_id, MAX(u.path) AS unit_path, e.channel AS dim_key, e.channel AS label, ` + levelCols(excl) + `
 		        FROM evaluations e
 		        JOIN evaluation_cases ec ON ec.evaluation_id = e.id
 		        JOIN service_cases sc ON sc.case_no = ec.case_no

@@ -65,7 +65,7 @@ func InsertAll(ctx context.Context, db *DB, rows ...any) error {
 	// Executed beside GORM (whose Exec would rewrite the numbered placeholders); errors are
 	// translated as GORM's would be, so callers see gorm.ErrDuplicatedKey alike.
 	if _, err := sqlDB.ExecContext(ctx, sql.String(), vars...); err != nil {
-		if t, ok := db.Dialector.(gorm.ErrorTranslator); ok && db.Config.TranslateError {
+		if t, ok := db.Dialector.(gorm.ErrorTranslator); ok && db.TranslateError {
 			return t.Translate(err)
 		}
 		return err

@@ -286,7 +286,7 @@ func TestNotificationsOnEvents(t *testing.T) {
 		t.Errorf("timeline does not say who was told: %v", got)
 	}
 	sign := e.lastOf(t, "sign")
-	if m := msgTo(sign, "evaluator"); m == nil || m.Template != "callback_notice" || m.Params["due"] != "2026-10-11 00:00" || m.Track {
+	if m := msgTo(sign, "evaluator"); m == nil || m.Template != "callback_notice" || m.Params["due"] != "2026-10-10 24:00" || !m.Track {
 		t.Errorf("callback notice %+v", sign.Notify)
 	}
 	// Nobody calls back: reminder to the unit, 督办 to leader + supervisors, 挂牌督办 adds auditors.

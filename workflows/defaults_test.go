@@ -41,7 +41,8 @@ func TestDefaultRatingsRetries(t *testing.T) {
 }
 
 // TestDefaultRatingsAgainstDB: the workflow on the testsuite with the real activity on both
-// databases: cases whose 7-day window closed get the policy's default once; a second run
+// databases: cases whose 7-day window and late-upload grace have passed get the policy's
+// default once; a second run
 // (the next schedule tick) adds nothing.
 func TestDefaultRatingsAgainstDB(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
@@ -55,7 +56,8 @@ func TestDefaultRatingsAgainstDB(t *testing.T) {
 		spec, hk := pii.NewKeySpec("k1")
 		box, _ := pii.ParseKeys(spec, hk)
 		svc := &intake.Service{DB: db, PII: box}
-		for i, age := range []int{12, 8, 6} {
+		// 13 and 12 days: the 7-day window and the 3-day late-upload grace have passed; 6: open.
+		for i, age := range []int{13, 12, 6} {
 			done := time.Now().Add(-time.Duration(age) * 24 * time.Hour)
 			if _, _, err := svc.RegisterCase(ctx, store.Scope{Subtrees: []string{"/"}}, intake.CaseRequest{CaseNo: "WF-" + string(rune('A'+i)),
 				ServiceItem: intake.ServiceItem{Code: "x", Name: "x"}, Unit: "sz-ns-tax", Channel: "pc", CompletedAt: &done}); err != nil {

@@ -119,8 +119,16 @@ func (w *workOrder) dueParam(name string) string {
 	return fmtCST(d.Calc.DueAt)
 }
 
+// fmtCST words an instant for a message in China Standard Time. A deadline that passes at
+// midnight ends at 24:00 of the day before (民法典 art. 203): it reads "2026-10-10 24:00", the
+// one wording that the tracking page and the staff pages use too, not "2026-10-11 00:00",
+// which reads as a day later.
 func fmtCST(t time.Time) string {
-	return t.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04")
+	c := t.In(time.FixedZone("CST", 8*3600))
+	if c.Hour() == 0 && c.Minute() == 0 && c.Second() == 0 && c.Nanosecond() == 0 {
+		return c.AddDate(0, 0, -1).Format("2006-01-02") + " 24:00"
+	}
+	return c.Format("2006-01-02 15:04")
 }
 
 func shortID(id string) string {

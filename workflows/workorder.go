@@ -22,6 +22,7 @@ package workflows
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"redress/activities"
+	"redress/indicators"
 	"redress/models"
 	"redress/notify"
 )
@@ -83,17 +85,20 @@ type workOrder struct {
 	breaches  int  // deadlines breached so far (a second one means listed supervision)
 	recompute string
 	levels    map[string]string
+	kinds     map[string]string // indicator → kind, as ResolveDispatch found it (nil: older orders)
+	excluded  map[string]bool   // staff indicators an upheld appeal did not adopt
 	realName  bool
 	reopens   int
 	// calledBack: the evaluator was reached (or an administrator recorded an exception) by the
 	// unit holding the order; callbackAttempts counts that unit's attempts.
 	calledBack       bool
 	callbackAttempts int
-	extension        *int      // days of a pending extension request
-	closedAt         time.Time // when the order last closed (the reopen window runs from here)
+	extension        *int       // days of a pending extension request
+	closedAt         time.Time  // when the order last closed (the reopen window runs from here)
+	local            bool       // in.Local: the activities run as local activities
+	actors           unitActors // who acted on the order as its unit (separation of duties)
 	// draft is an officer's appeal waiting for the unit leader's submission (called_back only).
 	draft *ActionRequest
-	local bool // in.Local: the activities run as local activities
 
 	// v is the ClockOwnersChange version the order runs with (0: recorded before it).
 	v int
@@ -136,7 +141,10 @@ func (w *workOrder) setup(ctx workflow.Context) error {
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, ActionUpdate, w.act, workflow.UpdateHandlerOptions{
 		Validator: func(ctx workflow.Context, req ActionRequest) error {
-			return w.check(req, workflow.Now(ctx))
+			if err := w.check(req, workflow.Now(ctx)); err != nil {
+				return err
+			}
+			return separationOfDuties(w.actors, req) // validator only: see duties.go
 		},
 	})
 }
@@ -224,7 +232,7 @@ func (w *workOrder) run(ctx workflow.Context) error {
 	if err := w.exec(ctx, w.a.ResolveDispatch, w.in.WorkOrderID).Get(ctx, &d); err != nil {
 		return fmt.Errorf("resolve dispatch: %w", err)
 	}
-	w.s.Admin, w.levels, w.realName = d.Admin, d.Levels, d.RealName
+	w.s.Admin, w.levels, w.realName, w.kinds = d.Admin, d.Levels, d.RealName, d.Kinds
 	w.busy = true
 	if d.Unit != nil {
 		if err := w.dispatchTo(ctx, d.Unit); err != nil {
@@ -443,6 +451,7 @@ func (w *workOrder) act(ctx workflow.Context, req ActionRequest) (ActionResult, 
 	if err := w.apply(ctx, req); err != nil {
 		return ActionResult{}, err
 	}
+	w.actors.note(req)
 	return ActionResult{State: w.s.State, Seq: w.s.Seq}, nil
 }
 
@@ -478,8 +487,8 @@ func (w *workOrder) check(req ActionRequest, now time.Time) error {
 		// Sending an order to the unit that holds it would restart its clocks and wipe a
 		// breach; the rule is new with the resolved path, so old histories replay as they ran.
 		return invalid("to_unit", "same_unit", "the work order is already at unit %q", req.ToUnit)
-	case req.Action == "dispose" && req.Disposition == "appeal" && !appealable(w.levels):
-		return invalid("disposition", "not_appealable", "only a bad rating of staff conduct (attitude, conduct) may be appealed")
+	case req.Action == "dispose" && req.Disposition == "appeal" && len(w.appealable()) == 0:
+		return invalid("disposition", "not_appealable", "only a bad rating of staff (indicators of kind staff, such as attitude or conduct) may be appealed, once")
 	case req.Action == "decide_extension" && w.extension == nil:
 		return refuse(ErrWrongState, "no extension has been requested")
 	case req.Action == "reopen" && w.owners() && w.s.State == models.StateClosed &&
@@ -495,6 +504,16 @@ func (w *workOrder) check(req ActionRequest, now time.Time) error {
 		return w.checkCommitted(req.CommittedDate, now, "")
 	}
 	return nil
+}
+
+// kindOf is an indicator's kind: as resolved with the order's dispatch (the jurisdiction's
+// catalogue), else by the default catalogue (orders resolved before kinds were carried, whose
+// names the default catalogue holds).
+func (w *workOrder) kindOf(code string) string {
+	if k, ok := w.kinds[code]; ok {
+		return k
+	}
+	return indicators.DefaultKind(code)
 }
 
 // checkCommitted validates a ledger's committed date: after today (Asia/Shanghai) and not past
@@ -531,16 +550,27 @@ func mustDay(s string) time.Time {
 	return t
 }
 
-// staffIndicators are the indicators that rate a person rather than a process or platform.
-var staffIndicators = map[string]bool{"attitude": true, "conduct": true, "staff": true, "service_attitude": true}
+// appealable lists the bad staff indicators not yet excluded, sorted: only the staff part of a
+// rating can be appealed (DOMAIN.md, Shenzhen art. 22).
+func (w *workOrder) appealable() []string {
+	return w.badOfKind(indicators.KindStaff)
+}
 
-func appealable(levels map[string]string) bool {
-	for k, v := range levels {
-		if staffIndicators[k] && models.IsBadLevel(v) {
-			return true
+// badOfKind lists the rating's bad indicators of the given kinds that no appeal excluded, sorted.
+func (w *workOrder) badOfKind(kinds ...string) []string {
+	var out []string
+	for k, v := range w.levels {
+		if !models.IsBadLevel(v) || w.excluded[k] {
+			continue
+		}
+		for _, kind := range kinds {
+			if w.kindOf(k) == kind {
+				out = append(out, k)
+			}
 		}
 	}
-	return false
+	sort.Strings(out)
+	return out
 }
 
 // apply moves the state and the clocks for one action and records it.
@@ -571,8 +601,9 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 	case "sign":
 		w.s.State = models.StateSigned
 		err = w.meet(ctx, DLSign, at)
-		// The evaluator learns who handles the review and by when they will be called.
-		msgs = w.toEvaluator("callback_notice", false, w.params("due", w.dueParam(DLCallback)))
+		// The evaluator learns who handles the review and by when they will be called, with
+		// the tracking link, so that they can follow the order from the first message on.
+		msgs = w.toEvaluator("callback_notice", true, w.params("due", w.dueParam(DLCallback)))
 	case "return":
 		w.s.State = models.StateReturned
 		// The receiver's sign clock stops at the return: the ruling decides who pays.
@@ -716,13 +747,39 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 			break
 		}
 		if *req.Upheld {
-			// Not adopted: the rating leaves the statistics and the evaluator is told.
+			// Not adopted (不予采纳) — but only the staff part of the rating can be: its process
+			// and platform complaints stay counted and still need rectification or explanation.
+			staff := w.appealable()
+			rest := w.badOfKind(indicators.KindProcess, indicators.KindPlatform)
+			data["excluded_indicators"] = staff
+			// The same-level administration is notified (通报) of every upheld appeal.
+			msgs = w.toAdmins("appeal_upheld_notice", w.params("indicators", w.indicatorNames(staff), "note", req.Note))
+			if len(rest) > 0 && workflow.GetVersion(ctx, "appeal-excludes-staff-only", workflow.DefaultVersion, 1) == 1 {
+				// Only the staff indicators leave the statistics; the order goes back to the
+				// unit for the rest, its rectification clock running on.
+				data["rating_excluded"] = false
+				data["remaining_indicators"] = rest
+				if err = w.exec(ctx, w.a.ExcludeIndicators, activities.Exclusion{WorkOrderID: w.in.WorkOrderID, Indicators: staff}).Get(ctx, nil); err != nil {
+					break
+				}
+				if w.excluded == nil {
+					w.excluded = map[string]bool{}
+				}
+				for _, k := range staff {
+					w.excluded[k] = true
+				}
+				w.s.State = models.StateCalledBack
+				msgs = append(msgs, w.toUnit("appeal_upheld_partly", w.params("indicators", w.indicatorNames(staff), "remaining", w.indicatorNames(rest)))...)
+				err = w.resumeClock(ctx, DLRectify, at)
+				break
+			}
+			// The whole rating leaves the statistics and the evaluator is told.
 			w.s.State = models.StateReviewing
 			data["rating_excluded"] = true
 			if err = w.exec(ctx, w.a.ExcludeRating, w.in.WorkOrderID).Get(ctx, nil); err != nil {
 				break
 			}
-			msgs = w.toEvaluator("appeal_upheld", true, w.params())
+			msgs = append(msgs, w.toEvaluator("appeal_upheld", true, w.params())...)
 			if err = w.meet(ctx, DLRectify, at); err == nil {
 				err = w.startClock(ctx, DLReview, at, w.s.Admin.Path)
 			}
@@ -876,3 +933,16 @@ func actionData(req ActionRequest) map[string]any {
 }
 
 func deref(b *bool) bool { return b != nil && *b }
+
+// indicatorNames renders indicator codes for a message, by the default catalogue's Chinese
+// names where it knows them (a message is read by people, never codes).
+func (w *workOrder) indicatorNames(codes []string) string {
+	names := make([]string, len(codes))
+	for i, c := range codes {
+		names[i] = c
+		if ind, ok := indicators.Default.Get(c); ok {
+			names[i] = ind.Name
+		}
+	}
+	return strings.Join(names, "、")
+}

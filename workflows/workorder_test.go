@@ -57,7 +57,8 @@ var testPolicy = activities.Policy{
 
 type env struct {
 	*testsuite.TestWorkflowEnvironment
-	events []activities.Event
+	exclusions []activities.Exclusion // ExcludeIndicators calls
+	events     []activities.Event
 }
 
 // newEnv runs the workflow with activities that record events instead of writing a
@@ -89,6 +90,10 @@ func newEnvDP(t *testing.T, disp activities.Dispatch, policy activities.Policy) 
 	e.RegisterActivity(a)
 	e.OnActivity(a.MarkStarted, mock.Anything, mock.Anything).Return(nil)
 	e.OnActivity(a.ExcludeRating, mock.Anything, mock.Anything).Return(nil)
+	e.OnActivity(a.ExcludeIndicators, mock.Anything, mock.Anything).Return(func(_ context.Context, x activities.Exclusion) error {
+		e.exclusions = append(e.exclusions, x)
+		return nil
+	})
 	e.OnActivity(a.LoadPolicy, mock.Anything, mock.Anything).Return(policy, nil)
 	e.OnActivity(a.ResolveDispatch, mock.Anything, mock.Anything).Return(disp, nil)
 	e.OnActivity(a.ResolveUnit, mock.Anything, mock.Anything).Return(
@@ -327,9 +332,7 @@ func TestDeadlinesAcrossNationalDay(t *testing.T) {
 		{"deadline_breached", DLCallback, time.Date(2026, 10, 11, 0, 0, 0, 0, cst), 0},
 	}
 	var got []activities.Event
-	for _, ev := range e.events[1:] {
-		got = append(got, ev)
-	}
+	got = append(got, e.events[1:]...)
 	for i, w := range want {
 		if i >= len(got) {
 			t.Fatalf("only %d events after dispatch, want %d: %+v", len(got), len(want), got)

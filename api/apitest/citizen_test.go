@@ -52,7 +52,7 @@ func TestQRRating(t *testing.T) {
 		// The page's view: public, no personal data.
 		r = e.do(t, request{method: "GET", path: "/api/v1/rate/" + qr.Token})
 		wantStatus(t, r, http.StatusOK)
-		for _, secret := range []string{"李四", "13900001111", "440301198001011111", caseNo} {
+		for _, secret := range []string{"李四", "13900001111", "440301198001001111", caseNo} {
 			if bytes.Contains(r.body, []byte(secret)) {
 				t.Errorf("the public case view leaks %q: %s", secret, r)
 			}
@@ -89,13 +89,16 @@ func TestQRRating(t *testing.T) {
 		r = e.do(t, request{method: "POST", path: "/api/v1/rate/" + qr.Token, body: body})
 		wantStatus(t, r, http.StatusCreated)
 		var res struct {
-			Bad          bool `json:"bad"`
-			AlreadyRated bool `json:"already_rated"`
+			Bad          bool   `json:"bad"`
+			AlreadyRated bool   `json:"already_rated"`
+			TrackToken   string `json:"track_token"`
 		}
 		r.decode(t, &res)
-		if !res.Bad || res.AlreadyRated {
+		if !res.Bad || res.AlreadyRated || res.TrackToken == "" {
 			t.Errorf("first rating answered %s", r)
 		}
+		// The thank-you page's tracking link opens the order's tracking view at once.
+		wantStatus(t, e.do(t, request{method: "GET", path: "/api/v1/track/" + res.TrackToken}), http.StatusOK)
 		// A double submit (and another rating of the same receipt) stores nothing more.
 		for _, b := range []any{body, map[string]any{"levels": map[string]string{"overall": "very_satisfied"}}} {
 			r = e.do(t, request{method: "POST", path: "/api/v1/rate/" + qr.Token, body: b})
@@ -175,6 +178,10 @@ func TestWorkOrderExport(t *testing.T) {
 		}
 		if len(recs) != 2 || recs[1][0] != id1 || !strings.Contains(recs[1][4], c1) || recs[0][0] != "工单号" {
 			t.Errorf("unit export: %v", recs)
+		}
+		// 督办等级 in words, as the sheet's reader knows them (the codes export keeps 0-2).
+		if recs[0][10] != "督办等级" || recs[1][10] != "无" {
+			t.Errorf("supervision column %q = %q, want 督办等级 = 无", recs[0][10], recs[1][10])
 		}
 
 		r = e.do(t, request{method: "GET", path: "/api/v1/exports/work-orders?format=xlsx&q=" + c1, login: "sz-supervisor"})

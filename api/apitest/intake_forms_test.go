@@ -161,16 +161,16 @@ func TestIntakeForms(t *testing.T) {
 
 		t.Run("one first rating per case and evaluator, one follow-up", func(t *testing.T) {
 			first := evalBody("fu-first", []string{"F-4"}, models.Satisfied, now)
-			first["evaluator"] = person("13700000002", "440301199002021111")
+			first["evaluator"] = person("13700000002", "440301199002081111")
 			e.postEval(t, first)
 			second := evalBody("fu-second", []string{"F-4"}, models.Dissatisfied, now)
-			second["evaluator"] = person("13700000009", "440301199002021111") // same ID number
+			second["evaluator"] = person("13700000009", "440301199002081111") // same ID number
 			wantError(t, e.postRating(t, second), http.StatusConflict, "already_rated", "")
 
 			fu := evalBody("fu-1", nil, models.Dissatisfied, now)
 			delete(fu, "case_nos")
 			fu["follow_up_of"] = "fu-first"
-			fu["evaluator"] = person("13700000002", "440301199002021111")
+			fu["evaluator"] = person("13700000002", "440301199002081111")
 			r := e.postRating(t, fu)
 			wantStatus(t, r, http.StatusCreated)
 			var res evalResult
@@ -185,7 +185,7 @@ func TestIntakeForms(t *testing.T) {
 			}
 			fu2 := evalBody("fu-2", []string{"F-4"}, models.Satisfied, now)
 			fu2["follow_up_of"] = "fu-first"
-			fu2["evaluator"] = person("13700000002", "440301199002021111")
+			fu2["evaluator"] = person("13700000002", "440301199002081111")
 			wantError(t, e.postRating(t, fu2), http.StatusConflict, "follow_up_limit", "")
 			other := evalBody("fu-3", nil, models.Satisfied, now)
 			delete(other, "case_nos")

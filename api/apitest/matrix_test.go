@@ -311,6 +311,8 @@ var matrixRoutes = map[string]routeSpec{
 	"GET /open311/v2/requests.json":  {admits: []string{"anonymous"}, req: get("/open311/v2/requests.json"), want: always(200)},
 	"GET /open311/v2/requests.xml":   {admits: []string{"anonymous"}, req: get("/open311/v2/requests.xml"), want: always(200)},
 	"GET /open311/v2/requests/:id":   {admits: []string{"anonymous"}, req: get("/open311/v2/requests/none.json"), want: always(404)},
+	// The indicator catalogue is public: rating pages and channels build their forms on it.
+	"GET /api/v1/indicators": {admits: []string{"anonymous"}, req: get("/api/v1/indicators?unit=sz-ns-tax"), want: always(200)},
 	"POST /api/v1/reports": {admits: []string{"administrator", "supervisor", "auditor"}, want: always(422), req: func(cell) request {
 		return request{method: "POST", path: "/api/v1/reports", body: map[string]any{}}
 	}},

@@ -57,7 +57,14 @@ func buildAPI(ctx context.Context, cfg config.Config, db *store.DB, tc client.Cl
 		return nil, fmt.Errorf("REDRESS_TRUSTED_PROXIES: %w", err)
 	}
 	starter := &engine.Starter{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db}
+	// Without an SMS gateway, production workers keep evaluators' SMS queued (buildNotifier).
+	smsHeld := cfg.SMSWebhookURL == "" && !dev
+	var smsBanners func(context.Context) []api.Banner
+	if smsHeld {
+		smsBanners = api.SMSBanners(db)
+	}
 	return api.New(api.Deps{
+		SMSHeld:   smsHeld,
 		DB:        db,
 		Temporal:  tc,
 		Tokens:    tokens,
@@ -70,7 +77,8 @@ func buildAPI(ctx context.Context, cfg config.Config, db *store.DB, tc client.Cl
 		Web:       web.FS,
 		Calendars: calendar.NewCache(db, 2*time.Second),
 		Banners: api.JoinBanners(api.CalendarBanners(db, time.Now),
-			api.ResultsBanners(db, stats.AlarmPolicy{Days: cfg.AlarmDays, MinRatings: cfg.AlarmMinRatings}, time.Now)),
+			api.ResultsBanners(db, stats.AlarmPolicy{Days: cfg.AlarmDays, MinRatings: cfg.AlarmMinRatings}, time.Now),
+			smsBanners),
 		Results: api.ResultsOptions{
 			Alarm:         stats.AlarmPolicy{Days: cfg.AlarmDays, MinRatings: cfg.AlarmMinRatings},
 			HotlineSecret: cfg.HotlineSecret,
@@ -79,7 +87,24 @@ func buildAPI(ctx context.Context, cfg config.Config, db *store.DB, tc client.Cl
 		TrustedProxies: proxies,
 		TokenTTL:       cfg.TokenTTL,
 		Dev:            dev,
+		Limits:         api.Limits{Anonymous: cfg.AnonymousRate, AnonymousBurst: int(3 * cfg.AnonymousRate), SignIn: cfg.SignInRate},
+		MetricsToken:   cfg.MetricsToken,
+		MetricsOff:     cfg.MetricsAddr != "",
 	}), nil
+}
+
+// serveAPI serves the API on cfg.HTTPAddr and, when REDRESS_METRICS_ADDR is set, the
+// metrics on that separate address, with the server's background jobs, until ctx ends.
+func serveAPI(ctx context.Context, cfg config.Config, srv *api.Server, ready func(net.Addr)) error {
+	go srv.Run(ctx)
+	if cfg.MetricsAddr != "" {
+		go func() {
+			if err := serveHTTP(ctx, cfg.MetricsAddr, srv.MetricsHandler(), nil); err != nil {
+				slog.Error("metrics listener", "addr", cfg.MetricsAddr, "err", err)
+			}
+		}()
+	}
+	return serveHTTP(ctx, cfg.HTTPAddr, srv.Handler(), ready)
 }
 
 // serveHTTP listens on addr and serves until ctx ends, then drains for up to 10 s.

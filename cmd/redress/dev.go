@@ -100,12 +100,23 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 	}
 	defer tc.Close()
 
-	srv, err := buildAPI(ctx, cfg, db, tc, true)
+	demoOrg, err := hasDemoOrganisation(ctx, db)
+	if err != nil {
+		return err
+	}
+	signIn, why := demoSignIn(cfg.HTTPAddr, demo, demoOrg)
+	if signIn {
+		fmt.Fprintln(os.Stderr, "\n  WARNING: password-less demo sign-in is on: anyone who reaches "+cfg.HTTPAddr+" may sign in as a demo user.\n  It is only for trying redress out on this machine (demo organisation, loopback address).")
+		slog.Warn("password-less demo sign-in is on", "addr", cfg.HTTPAddr)
+	} else {
+		slog.Info("password-less demo sign-in is off", "why", why)
+	}
+	srv, err := buildAPI(ctx, cfg, db, tc, signIn)
 	if err != nil {
 		return err
 	}
 
-	notifier, err := buildNotifier(cfg, db)
+	notifier, err := buildNotifier(cfg, db, true)
 	if err != nil {
 		return err
 	}
@@ -123,7 +134,7 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 		werr <- worker.Run(wctx, worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery, WorkflowCache: cfg.WorkflowCache, Notify: notifier, Results: jobs})
 	}()
 
-	err = serveHTTP(ctx, cfg.HTTPAddr, srv.Handler(), func(a net.Addr) {
+	err = serveAPI(ctx, cfg, srv, func(a net.Addr) {
 		slog.Info("redress dev is up",
 			"web", "http://"+a.String()+"/",
 			"api", "http://"+a.String()+"/api/v1",
@@ -143,6 +154,58 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 	}
 	slog.Info("redress dev stopped")
 	return err
+}
+
+// demoSignIn decides whether redress dev offers the password-less demo sign-in: only with the
+// demo organisation (not --no-demo, not a real organisation imported into the data
+// directory) and only on a loopback address, where nobody but this machine's user reaches it.
+// It answers why not otherwise.
+func demoSignIn(httpAddr string, demo, demoOrg bool) (bool, string) {
+	switch {
+	case !demo:
+		return false, "--no-demo"
+	case !demoOrg:
+		return false, "the database holds no demo organisation"
+	case !loopbackAddr(httpAddr):
+		return false, "the --http address " + httpAddr + " is not a loopback address"
+	}
+	return true, ""
+}
+
+// loopbackAddr reports whether host:port names a loopback interface only ("localhost",
+// 127.0.0.0/8, ::1); an empty host or 0.0.0.0 listens on every interface.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// hasDemoOrganisation reports whether the database's root units are the demo organisation's.
+func hasDemoOrganisation(ctx context.Context, db *store.DB) (bool, error) {
+	demo := orgfile.Demo()
+	want := map[string]string{}
+	for _, u := range demo.Units {
+		want[u.Code] = u.Name
+	}
+	var units []models.Unit
+	if err := db.WithContext(ctx).Where("parent_id IS NULL").Find(&units).Error; err != nil {
+		return false, fmt.Errorf("look for the demo organisation: %w", err)
+	}
+	if len(units) == 0 {
+		return false, nil
+	}
+	for _, u := range units {
+		if name, ok := want[u.Code]; !ok || name != u.Name {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func uiURL(addr string) string {

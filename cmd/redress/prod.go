@@ -105,7 +105,7 @@ func apiCmd() *cobra.Command {
 				return err
 			}
 			slog.Info("redress api listening", "addr", cfg.HTTPAddr)
-			return serveHTTP(ctx, cfg.HTTPAddr, srv.Handler(), nil)
+			return serveAPI(ctx, cfg, srv, nil)
 		},
 	}
 }
@@ -135,7 +135,7 @@ func workerCmd() *cobra.Command {
 			}
 			defer tc.Close()
 			slog.Info("redress worker running", "task_queue", cfg.TemporalTaskQueue)
-			notifier, err := buildNotifier(cfg, db)
+			notifier, err := buildNotifier(cfg, db, false)
 			if err != nil {
 				return err
 			}

@@ -134,11 +134,15 @@ export function countdown(d, now = Date.now()) {
   return { text: t('countdown.natural_days_left', { n }), tone: n <= 1 ? 'soon' : 'ok' };
 }
 
-/** The last day (or instant, for hour budgets) a deadline allows, as shown. */
+/**
+ * The last day (or instant, for hour budgets) a deadline allows, as shown: a day budget in the
+ * one wording of every audience (the date and "24:00", deadline.by, as in the SMS and on the tracking page),
+ * an hour budget as its instant.
+ */
 export function dueText(d) {
   if (!d) return t('common.none');
-  if (d.unit === 'hours' || d.unit === 'duration' || !d.due_date) return dateTime(d.due_at);
-  return d.due_date;
+  if (d.unit === 'hours' || d.unit === 'duration' || !d.due_date) return t('deadline.at', { at: dateTime(d.due_at) });
+  return deadlineWords(null, d.due_date);
 }
 
 /** The budget of a deadline in words ("3 working days"). */

@@ -53,6 +53,7 @@ function users(box, query) {
   };
   function grantForm(u) {
     const role = roleSelect('role');
+    role.setAttribute('aria-label', t('admin.users.role'));
     const unit = h('input', { type: 'text', name: 'unit', placeholder: t('field.to_unit_placeholder'), 'aria-label': t('admin.users.unit') });
     const f = h('form.inline-form', { novalidate: true }, role, unit, h('button.btn.btn-small', { type: 'submit' }, t('admin.users.grant')));
     f.addEventListener('submit', (ev) => {

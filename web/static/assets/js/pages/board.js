@@ -24,15 +24,32 @@ export function urgency(o, now) {
   return due - now <= (SOON_DAYS + 1) * DAY ? 'soon' : null;
 }
 
+const MAX_PAGES = 5;
+
+/**
+ * The open orders of the caller's scope, up to MAX_PAGES pages of 100; out.capped tells that
+ * more exist (the board says so instead of hiding them).
+ */
 async function fetchOpen() {
   const out = [];
-  for (let page = 1; page <= 5; page++) {
+  out.total = 0;
+  out.capped = false;
+  for (let page = 1; page <= MAX_PAGES; page++) {
     const res = await endpoints.workOrders({ page, page_size: 100 });
     const items = (res && res.items) || [];
+    out.total = (res && res.total) || 0;
     out.push(...items.filter((o) => o.state !== 'closed'));
-    if (items.length < 100) break;
+    if (items.length < 100) return out;
   }
+  out.capped = out.total > MAX_PAGES * 100;
   return out;
+}
+
+/** The board's note when it could not read every order: no silent caps. */
+function cappedNote(items) {
+  return items.capped ? h('div.notice.notice-warning', { role: 'status' },
+    t('board.capped', { shown: MAX_PAGES * 100, total: items.total }), ' ',
+    h('a', { href: '#/inbox?overdue=true' }, t('board.capped_link'))) : null;
 }
 
 export default function boardPage(outlet) {
@@ -41,7 +58,7 @@ export default function boardPage(outlet) {
   const load = () => loadInto(box, fetchOpen, (items) => {
     const now = Date.now();
     const hot = items.map((o) => ({ o, u: urgency(o, now) })).filter((x) => x.u);
-    if (hot.length === 0) return h('p.empty', t('board.empty'));
+    if (hot.length === 0) return [cappedNote(items), h('p.empty', t('board.empty'))];
     const groups = new Map();
     for (const x of sortByDueSafe(hot.map((y) => y.o)).map((o) => hot.find((y) => y.o === o))) {
       const key = (x.o.unit && (x.o.unit.name || x.o.unit.code)) || t('board.no_unit');
@@ -50,6 +67,7 @@ export default function boardPage(outlet) {
     }
     const overdue = hot.filter((x) => x.u === 'overdue').length;
     return [
+      cappedNote(items),
       h('p.board-summary', t('board.summary', { overdue, soon: hot.length - overdue, units: groups.size })),
       [...groups.entries()].map(([unit, list]) => h('section.panel.board-unit',
         h('h2', unit, ' ', h('span.muted', t('board.unit_count', { n: list.length }))),

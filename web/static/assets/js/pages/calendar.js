@@ -139,7 +139,15 @@ export default function calendarPage(outlet, { query }) {
   yearSel.addEventListener('change', apply);
   unitInput.addEventListener('change', apply);
   const tools = h('div.cal-tools', h('label.inline', t('cal.year'), ' ', yearSel), h('label.inline', t('cal.unit'), ' ', unitInput));
-  const reload = () => loadInto(grid, () => endpoints.calendarYear(year, unit), yearGrid);
+  // A year without a calendar is not a missing feature: the State Council's notice for it is
+  // simply not imported yet. Say so, and who can import it.
+  const reload = () => loadInto(grid, () => endpoints.calendarYear(year, unit).catch((err) => {
+    if (err instanceof ApiError && err.status === 404) return { missing: true };
+    throw err;
+  }), (res) => (res && res.missing
+    ? h('div.notice.notice-info', { role: 'status' }, t('cal.year_missing', { year }),
+      ' ', t(session.hasRole('administrator', 'sysadmin') ? 'cal.year_missing_admin' : 'cal.year_missing_staff'))
+    : yearGrid(res)));
   mount(outlet, pageFrame(t('cal.title'), tools, grid,
     unit ? overridesPanel(unit, reload) : h('p.muted', t('cal.ov.pick_unit')),
     session.hasRole('administrator', 'sysadmin') ? importForm((y) => go('/calendar', { year: y, unit })) : null));

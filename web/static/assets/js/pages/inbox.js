@@ -87,6 +87,8 @@ function row(order, now) {
   cell('case_no', h('a', { href, 'aria-label': t('inbox.open_order', { id: order.id }) }, caseNos(order.case_nos))),
   cell('unit', (order.unit && (order.unit.name || order.unit.code)) || t('common.none')),
   cell('level', overallLevel(order) ? levelChip(overallLevel(order)) : t('common.none')),
+  // What the evaluator said, at a glance (the full text on the order page).
+  cell('comment', order.comment ? h('span.comment-cell', { title: order.comment }, order.comment) : h('span.muted', t('order.no_comment'))),
   cell('stage', d ? label('deadline', d.name) : t('common.none')),
   cell('due', d ? dueText(d) : t('common.none')),
   cell('countdown', countdownChip(d, now)),
@@ -95,7 +97,7 @@ function row(order, now) {
 }
 
 export function orderTable(items, now) {
-  const cols = ['state', 'case_no', 'unit', 'level', 'stage', 'due', 'countdown', 'supervision', 'opened_at'];
+  const cols = ['state', 'case_no', 'unit', 'level', 'comment', 'stage', 'due', 'countdown', 'supervision', 'opened_at'];
   return h('div.table-wrap',
     h('table.data.cards-on-narrow',
       h('caption.sr-only', t('inbox.caption')),

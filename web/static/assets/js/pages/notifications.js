@@ -11,6 +11,16 @@ import { pageFrame, loadInto, tabs, toastError } from '../ui.js';
 import { dateTime } from '../format.js';
 
 const PAGE_SIZE = 20;
+const URL_RE = /(https?:\/\/[\x21-\x7e]+)/; // ASCII only: the Chinese text around a link ends it
+
+/**
+ * A message's text with its web links clickable: in redress dev the local copies of evaluators'
+ * SMS keep their tracking link, so that an administrator can open the citizen's page from here.
+ */
+function linkified(text) {
+  return String(text || '').split(URL_RE).map((part, i) => (i % 2 === 1
+    ? h('a', { href: part, target: '_blank', rel: 'noopener' }, part) : part));
+}
 
 /** Fires the event the header listens to, so that its unread badge follows this page. */
 export function announceUnread(n) {
@@ -73,9 +83,9 @@ export default function notificationsPage(outlet, { query }) {
         h('strong.notice-kind', label('notice.template', m.template)),
         h('span.muted', dateTime(m.received_at)),
         m.recipient_kind === 'evaluator' ? h('span.chip', t('notice.to_evaluator')) : null),
-      h('p.notice-body', m.body),
+      h('p.notice-body', linkified(m.body)),
       h('div.notice-actions', open,
-        m.read ? null : h('button.btn.btn-small.btn-ghost.notice-mark', { type: 'button', onclick: () => markOne(m, row) }, t('notice.mark_read'))));
+        m.read ? null : h('button.btn.btn-small.notice-mark', { type: 'button', onclick: () => markOne(m, row) }, t('notice.mark_read'))));
     return row;
   }
 

@@ -18,7 +18,21 @@ const VALUE_PREFIX = {
   state: 'state', from: 'state', to: 'state', disposition: 'disposition', method: 'method',
   satisfaction: 'satisfaction', appeal_reason: 'appeal_reason', deadline: 'deadline', name: 'deadline',
   level: 'supervision', supervision_level: 'supervision', action: 'action', role: 'role', channel: 'channel',
+  rule: 'dispatch_rule', breach: 'breach',
 };
+
+/**
+ * Who a timeline event notified, in words: "role@/unit/path/" becomes the role's name and the
+ * unit's code (the last part of its path), "evaluator:sms" the evaluator by SMS.
+ */
+function recipientText(v) {
+  const s = String(v);
+  if (s.startsWith('evaluator:')) return t('recipient.evaluator', { channel: label('notice.channel', s.slice(10)) });
+  const at = s.indexOf('@');
+  if (at < 0) return s;
+  const parts = s.slice(at + 1).split('/').filter(Boolean);
+  return t('role.at_unit', { role: label('role', s.slice(0, at)), unit: parts[parts.length - 1] || '' });
+}
 
 function dl(pairs) {
   return h('dl.kv', pairs.filter(Boolean).map(([k, v]) => [h('dt', k), h('dd', v)]));
@@ -128,6 +142,8 @@ function valueText(key, v) {
     if (v.name || v.code) return unitText(v);
     return JSON.stringify(v);
   }
+  if (key === 'notified') return recipientText(v);
+  if (key === 'attempt') return t('data.attempt_value', { n: v });
   if (VALUE_PREFIX[key]) return label(VALUE_PREFIX[key], v);
   if (/_at$/.test(key) && typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v)) return dateTime(v);
   return String(v);

@@ -23,8 +23,10 @@ const REFRESH_MS = 20000;
 async function fetchQueue(q) {
   const res = await endpoints.workOrders({ state: q.state, page_size: 100, page: 1 });
   let items = (res && res.items) || [];
+  const all = (res && res.total) || 0;
   if (q.pending) items = items.filter((o) => o.pending_extension);
-  return { items, total: q.pending ? items.length : res.total };
+  // More than one page: say so (no silent cap), with the list that pages through all of them.
+  return { items, total: q.pending ? items.length : all, capped: all > 100, all };
 }
 
 export default function queuesPage(outlet, { params }) {
@@ -42,8 +44,10 @@ export default function queuesPage(outlet, { params }) {
       fetchQueue(x).then((r) => { if (alive) { counts[x.name] = r.total; drawTabs(); } }).catch(() => {});
     }
     loadInto(box, () => fetchQueue(q), (r) => {
-      if (r.items.length === 0) return h('p.empty', t('queues.empty'));
-      const parts = [orderTable(r.items, Date.now())];
+      const note = r.capped ? h('div.notice.notice-warning', { role: 'status' },
+        t('queues.capped', { total: r.all }), ' ', h('a', { href: link('/inbox', { state: q.state }) }, t('queues.capped_link'))) : null;
+      if (r.items.length === 0) return [note, h('p.empty', t('queues.empty'))];
+      const parts = [note, orderTable(r.items, Date.now())];
       if (q.pending) {
         parts.unshift(h('section.panel', h('h2', t('queues.pending_requests')), dataTable([
           { label: t('queues.col.order'), render: (o) => h('a', { href: link('/orders/' + o.id) }, (o.case_nos || [])[0] || o.id) },

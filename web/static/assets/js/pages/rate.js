@@ -74,10 +74,14 @@ export default function ratePage(outlet, { params }) {
     const commentId = uid('comment');
     const comment = h('textarea', { id: commentId, name: 'comment', rows: 4, maxlength: 500, placeholder: t('rate.comment_placeholder') });
     const submit = h('button.btn.btn-primary.btn-lg.btn-block', { type: 'submit', disabled: true }, t('rate.submit'));
+    // The indicators box offers the indicator catalogue of the case's unit; its names are the
+    // jurisdiction's own (a catalogue may hold indicators the UI catalogue does not know).
+    const names = Object.fromEntries((c.indicator_catalogue || []).map((i) => [i.code, i.name]));
+    const nameOf = (ind) => names[ind] || label('indicator', ind);
     const indicators = h('details.rate-more',
       h('summary', t('rate.more')),
-      (c.indicators || []).map((ind) => h('div.rate-indicator',
-        levelButtons(label('indicator', ind), (lv) => { chosen[ind] = lv; }, false, false))));
+      (c.indicators || []).map((ind) => h('div.rate-indicator', { dataset: { indicator: ind } },
+        levelButtons(nameOf(ind), (lv) => { chosen[ind] = lv; }, false, false))));
     const tagBox = h('div.tag-list', { role: 'group', 'aria-label': t('rate.tags') },
       (c.tags || []).map((tag) => h('button.tag', {
         type: 'button', 'aria-pressed': 'false', dataset: { tag },
@@ -115,7 +119,12 @@ export default function ratePage(outlet, { params }) {
         if (!alive) return;
         mount(box, h('div.rate-done', { role: 'status' },
           h('p.rate-done-title', t(res.already_rated ? 'rate.already' : 'rate.thanks')),
-          res.bad && !res.already_rated ? h('p', t('rate.bad_received')) : null));
+          res.bad && !res.already_rated ? h('p', t('rate.bad_received')) : null,
+          // A bad rating's tracking page: the citizen can follow the order from now on (the
+          // first SMS carries the same kind of link).
+          res.track_token ? [
+            h('p', h('a.btn.btn-primary.btn-lg.rate-track', { href: '#/track/' + encodeURIComponent(res.track_token) }, t('rate.track_link'))),
+            h('p.muted', t('rate.track_hint'))] : null));
       } catch (e) {
         if (!(e instanceof ApiError)) throw e;
         err.textContent = errorText(e);

@@ -4,7 +4,7 @@
 import { h, mount, uid } from '../dom.js';
 import { t, label } from '../i18n.js';
 import { endpoints, ApiError, errorText } from '../api.js';
-import { dateTime, stateChip } from '../format.js';
+import { dateTime, stateChip, deadlineWords } from '../format.js';
 
 const SATISFACTION = ['satisfied', 'basically_satisfied', 'dissatisfied'];
 
@@ -99,7 +99,7 @@ export default function trackPage(outlet, { params }) {
         unit ? [h('dt', t('track.unit')), h('dd', unit)] : null,
         pick(v, 'opened_at', 'rated_at') ? [h('dt', t('track.opened_at')), h('dd', dateTime(pick(v, 'opened_at', 'rated_at')))] : null,
         h('dt', t('track.state')), h('dd.track-state', state ? stateChip(state) : t('common.none')),
-        v.feedback_open && v.feedback_due_at ? [h('dt', t('track.feedback_due')), h('dd', dateTime(v.feedback_due_at))] : null),
+        v.feedback_open && v.feedback_due_at ? [h('dt', t('track.feedback_due')), h('dd', deadlineWords(v.feedback_due_at))] : null),
       h('p.track-state-text', label('track.state_text', state || '', '')),
       outcome(v),
       steps(pick(v, 'steps', 'events', 'timeline')),

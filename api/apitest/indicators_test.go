@@ -1,0 +1,227 @@
+package apitest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"redress/calendar"
+	"redress/indicators"
+	"redress/models"
+	"redress/orgfile"
+	"redress/stats"
+	"redress/store"
+	"redress/store/storetest"
+)
+
+// unitFigures rolls the statistics up and answers one unit's figures of this month.
+func unitFigures(t *testing.T, db *store.DB, code string) stats.UnitFigures {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := (&stats.Roller{DB: db, Calendars: calendar.NewCache(db, 0)}).Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	today := stats.Day(time.Now())
+	units, err := stats.Units(ctx, db, store.Scope{Subtrees: []string{"/"}}, stats.Period{From: today[:8] + "01", To: today})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range units {
+		if u.Code == code {
+			return u
+		}
+	}
+	t.Fatalf("no figures of %s", code)
+	return stats.UnitFigures{}
+}
+
+func staffFigures(t *testing.T, db *store.DB, staffID string) stats.Ratings {
+	t.Helper()
+	today := stats.Day(time.Now())
+	rows, err := stats.ByDim(context.Background(), db, store.Scope{Subtrees: []string{"/"}}, stats.DimStaff, stats.Period{From: today[:8] + "01", To: today})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.Key == staffID {
+			return r.Ratings
+		}
+	}
+	return stats.Ratings{}
+}
+
+// TestUpheldAppealKeepsProcessComplaints (issue 15, finding 4) on both databases: a rating with
+// attitude, efficiency and platform all bad, appealed by the unit leader and upheld, excludes
+// only attitude — the unit's statistics still count the rating as a bad review, the staff
+// member's leave it out — the order goes back to the unit (called_back) and on to
+// rectification, the timeline names the excluded and remaining indicators, and the
+// administration is notified (通报).
+func TestUpheldAppealKeepsProcessComplaints(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, envOptions{})
+		caseNo := uniq("C")
+		e.postCase(t, caseNo, "sz-ft-tax", "S0001")
+		b := evalBody(uniq("E"), []string{caseNo}, models.Dissatisfied, time.Now())
+		b["levels"] = map[string]any{"overall": models.Dissatisfied, "attitude": models.VeryDissatisfied,
+			"efficiency": models.Dissatisfied, "platform": models.VeryDissatisfied}
+		res := e.postEval(t, b)
+		if res.WorkOrderID == nil {
+			t.Fatalf("bad rating answered %+v", res)
+		}
+		id := *res.WorkOrderID
+		e.waitState(t, id, models.StateDispatched)
+		before := unitFigures(t, db, "sz-ft-tax")
+		if before.Ratings.Bad != 1 || before.Ratings.Excluded != 0 {
+			t.Fatalf("before the appeal: %+v", before.Ratings)
+		}
+
+		e.ok(t, "ft-officer", id, models.StateSigned, map[string]any{"action": "sign"})
+		e.ok(t, "ft-officer", id, models.StateCalledBack, map[string]any{"action": "callback", "reached": true, "method": "phone", "note": "已联系"})
+		e.ok(t, "ft-leader", id, models.StateAppealing, map[string]any{"action": "dispose", "true": false, "reasonable": false,
+			"disposition": "appeal", "appeal_reason": "mistaken", "evidence": "窗口录像", "note": "态度评价系误评"})
+		e.ok(t, "sz-admin", id, models.StateCalledBack, map[string]any{"action": "decide_appeal", "upheld": true, "note": "态度部分系误评"})
+
+		var ev struct {
+			Excluded           bool
+			ExcludedIndicators string
+		}
+		db.Table("evaluations").Select("excluded, excluded_indicators").Where("id = ?", res.ID).Take(&ev)
+		if ev.Excluded || ev.ExcludedIndicators != `["attitude"]` {
+			t.Errorf("evaluation excluded %v, excluded_indicators %s; want only attitude", ev.Excluded, ev.ExcludedIndicators)
+		}
+		after := unitFigures(t, db, "sz-ft-tax")
+		if after.Ratings.Bad != 1 || after.Ratings.Excluded != 0 || after.Ratings.Active.Total() != before.Ratings.Active.Total() {
+			t.Errorf("after the upheld appeal the unit's figures %+v, want the rating still counted as bad (before %+v)", after.Ratings, before.Ratings)
+		}
+		if s := staffFigures(t, db, "S0001"); s.Excluded != 1 || s.Bad != 0 {
+			t.Errorf("staff member's figures %+v, want the rating excluded", s)
+		}
+		tl := e.timeline(t, "sz-admin", id)
+		var decided map[string]any
+		for _, x := range tl {
+			if x.Type == "decide_appeal" {
+				decided = x.Data
+			}
+		}
+		if fmt.Sprint(decided["excluded_indicators"]) != "[attitude]" || fmt.Sprint(decided["remaining_indicators"]) != "[efficiency platform]" {
+			t.Errorf("timeline of the decision %v", decided)
+		}
+		if n := e.count(t, "notifications", "work_order_id = ? AND template = ? AND role = ? AND unit_path = ?", id, "appeal_upheld_notice", models.RoleAdministrator, "/gd/sz/sz-ft/"); n != 1 {
+			t.Errorf("%d 通报 to the administration, want 1", n)
+		}
+		// The order goes on for the process and platform complaints.
+		e.ok(t, "ft-officer", id, models.StateReviewing, map[string]any{"action": "dispose", "true": true, "reasonable": true,
+			"disposition": "rectify_now", "measures": "已优化办理流程与平台"})
+	})
+}
+
+// TestIndicatorCatalogue (issue 15, finding 4) on both databases: the default catalogue and a
+// jurisdiction's own are served publicly; a rating naming an indicator outside its catalogue
+// is refused 422 unknown_indicator; the old free names keep working under the default; a
+// custom indicator of kind staff (staff_attitude) is appealable.
+func TestIndicatorCatalogue(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, envOptions{})
+		f := orgfile.Demo()
+		f.Users = append(f.Users, orgfile.User{Login: "ns-leader", Name: "南山负责人", Roles: []orgfile.Role{{Role: models.RoleUnitLeader, Unit: "sz-ns-tax"}}})
+		f.Indicators = []orgfile.Catalogue{{Unit: "sz-ns", Indicators: []indicators.Indicator{
+			{Code: "overall", Name: "总体评价", Kind: "overall"},
+			{Code: "staff_attitude", Name: "窗口人员态度", Kind: "staff"},
+			{Code: "window_wait", Name: "等候时间", Kind: "process"},
+		}}}
+		if _, err := orgfile.Apply(context.Background(), db, f); err != nil {
+			t.Fatal(err)
+		}
+		var cat struct {
+			Source     *string                `json:"source"`
+			Indicators []indicators.Indicator `json:"indicators"`
+			Offered    []indicators.Indicator `json:"offered"`
+		}
+		r := e.do(t, request{method: "GET", path: "/api/v1/indicators"})
+		wantStatus(t, r, http.StatusOK)
+		r.decode(t, &cat)
+		if cat.Source != nil || len(cat.Offered) != len(indicators.Offered) || cat.Indicators[0].Code != "overall" {
+			t.Errorf("default catalogue %s", r)
+		}
+		r = e.do(t, request{method: "GET", path: "/api/v1/indicators?unit=sz-ns-tax"})
+		wantStatus(t, r, http.StatusOK)
+		r.decode(t, &cat)
+		if cat.Source == nil || *cat.Source != "sz-ns" || len(cat.Indicators) != 3 || cat.Indicators[1].Kind != "staff" || cat.Indicators[1].Name != "窗口人员态度" {
+			t.Errorf("sz-ns catalogue %s", r)
+		}
+		wantError(t, e.do(t, request{method: "GET", path: "/api/v1/indicators?unit=nowhere"}), http.StatusUnprocessableEntity, "unknown_unit", "unit")
+
+		ns, ft := uniq("C"), uniq("C")
+		e.postCase(t, ns, "sz-ns-tax", "S0018")
+		e.postCase(t, ft, "sz-ft-tax", "S0001")
+		rate := func(caseNo string, levels map[string]any) map[string]any {
+			b := evalBody(uniq("E"), []string{caseNo}, models.Dissatisfied, time.Now())
+			b["levels"] = levels
+			return b
+		}
+		// Outside the catalogue: refused, nothing stored.
+		wantError(t, e.postRating(t, rate(ns, map[string]any{"overall": "dissatisfied", "attitude": "very_dissatisfied"})),
+			http.StatusUnprocessableEntity, "unknown_indicator", "levels.attitude")
+		wantError(t, e.postRating(t, rate(ft, map[string]any{"overall": "dissatisfied", "queue_length": "very_dissatisfied"})),
+			http.StatusUnprocessableEntity, "unknown_indicator", "levels.queue_length")
+		if n := e.count(t, "work_orders", "1 = 1"); n != 0 {
+			t.Fatalf("%d work orders after refused ratings", n)
+		}
+		// An old free name in the default catalogue still works.
+		e.postEval(t, rate(ft, map[string]any{"overall": "satisfied", "speed": "satisfied"}))
+
+		// The custom staff indicator can be appealed (by the unit leader).
+		res := e.postEval(t, rate(ns, map[string]any{"overall": "dissatisfied", "staff_attitude": "very_dissatisfied"}))
+		id := *res.WorkOrderID
+		e.waitState(t, id, models.StateDispatched)
+		e.ok(t, "ns-officer", id, models.StateSigned, map[string]any{"action": "sign"})
+		e.ok(t, "ns-officer", id, models.StateCalledBack, map[string]any{"action": "callback", "reached": true, "method": "phone", "note": "已联系"})
+		e.ok(t, "ns-leader", id, models.StateAppealing, map[string]any{"action": "dispose", "true": false, "reasonable": false,
+			"disposition": "appeal", "appeal_reason": "mistaken", "evidence": "录像", "note": "误评"})
+	})
+}
+
+// TestThemeRoutesItemByItem (issue 15, finding 5) on both databases: a theme rating whose only
+// bad item belongs to one department opens its order at that department (the district's
+// manual-dispatch queue gets nothing), the order shows the item's levels, and the department
+// whose item was rated 非常满意 is charged no bad review — each unit its own item's level.
+func TestThemeRoutesItemByItem(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, envOptions{})
+		taxCase, amrCase := uniq("T"), uniq("T")
+		e.postCase(t, taxCase, "sz-ft-tax", "S0001")
+		amr := caseBody(amrCase, "sz-ft-amr", "S0004", time.Now().Add(-time.Hour))
+		amr["service_item"] = map[string]any{"code": "amr-001", "name": "营业执照办理"}
+		wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/service-cases", login: "channel", body: amr}), http.StatusCreated)
+
+		b := evalBody(uniq("E"), []string{taxCase, amrCase}, models.BasicallySatisfied, time.Now())
+		b["levels"] = map[string]any{"overall": models.BasicallySatisfied}
+		b["theme"] = map[string]any{"code": "open-business", "name": "开办企业", "items": []any{
+			map[string]any{"item_code": "tax-001", "levels": map[string]any{"overall": "dissatisfied", "efficiency": "very_dissatisfied"}},
+			map[string]any{"item_code": "amr-001", "case_no": amrCase, "levels": map[string]any{"overall": "very_satisfied"}},
+		}}
+		res := e.postEval(t, b)
+		if !res.Bad || res.WorkOrderID == nil {
+			t.Fatalf("theme rating answered %+v", res)
+		}
+		wo := e.waitState(t, *res.WorkOrderID, models.StateDispatched)
+		if wo.UnitPath != "/gd/sz/sz-ft/sz-ft-tax/" {
+			t.Errorf("order went to %s, want the tax department", wo.UnitPath)
+		}
+		if n := e.count(t, "work_orders", "state = ?", models.StatePendingDispatch); n != 0 {
+			t.Errorf("%d orders in the manual-dispatch queue", n)
+		}
+		if wo.Levels.V["overall"] != "dissatisfied" || wo.Levels.V["efficiency"] != "very_dissatisfied" {
+			t.Errorf("order levels %v, want the bad item's", wo.Levels.V)
+		}
+		tax, amrF := unitFigures(t, db, "sz-ft-tax"), unitFigures(t, db, "sz-ft-amr")
+		if tax.Ratings.Bad != 1 || tax.Ratings.Active.Dissatisfied != 1 {
+			t.Errorf("tax department %+v, want its item's 不满意 and one bad review", tax.Ratings)
+		}
+		if amrF.Ratings.Bad != 0 || amrF.Ratings.Active.VerySatisfied != 1 || amrF.Orders.Orders != 0 {
+			t.Errorf("market department %+v / %+v, want its item's 非常满意 and nothing bad", amrF.Ratings, amrF.Orders)
+		}
+	})
+}
