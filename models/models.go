@@ -213,6 +213,10 @@ type WorkOrder struct {
 	Deadlines        JSON[[]Deadline]
 	Version          int // sequence number of the last timeline event applied
 	UpdatedAt        time.Time
+	// DeadlineError says (in Chinese, for the administration) why a deadline of the order
+	// cannot be computed while it waits for the policy to be fixed; "" otherwise
+	// (migration 00019).
+	DeadlineError string
 }
 
 // Deadline is one stage's deadline as API.md describes it, with who answers for it and
