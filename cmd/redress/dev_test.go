@@ -368,8 +368,10 @@ func checkMetricsAddr(t *testing.T, base, metricsBase string) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if st, _ := call(t, "GET", metricsBase+"/api/v1/me", "", nil, nil); st != http.StatusNotFound {
-		t.Errorf("the metrics address serves the API: GET /api/v1/me = %d, want 404", st)
+	for _, p := range []string{"/api/v1/me", "/", "/metrics/x"} {
+		if st, body := call(t, "GET", metricsBase+p, "", nil, nil); st != http.StatusNotFound {
+			t.Errorf("the metrics address answers GET %s = %d %.100s, want 404 (it serves /metrics only)", p, st, body)
+		}
 	}
 }
 
