@@ -159,7 +159,8 @@ func StartTemporalPG(ctx context.Context, o TemporalPGOptions) (*TemporalPG, err
 
 // temporalConfig follows go.temporal.io/server's config/development-postgres12.yaml: one
 // process runs all four services, each on its own free port; no archival, no metrics listener,
-// no pprof (ports nobody else must take).
+// no pprof (ports nobody else must take); small connection pools, since the
+// shared PostgreSQL also serves the other tests running in parallel.
 const temporalConfig = `log:
   stdout: true
   level: warn
@@ -176,8 +177,8 @@ persistence:
         connectProtocol: tcp
         user: %q
         password: %q
-        maxConns: 20
-        maxIdleConns: 20
+        maxConns: 10
+        maxIdleConns: 10
         maxConnLifetime: 1h
     postgres-visibility:
       sql:
@@ -187,8 +188,8 @@ persistence:
         connectProtocol: tcp
         user: %[3]q
         password: %[4]q
-        maxConns: 4
-        maxIdleConns: 4
+        maxConns: 2
+        maxIdleConns: 2
         maxConnLifetime: 1h
 global:
   membership:
