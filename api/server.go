@@ -81,6 +81,10 @@ type Deps struct {
 	MetricsOff   bool
 	// Results configures statistics, publication, reports and 12345/upstream (issue 8).
 	Results ResultsOptions
+	// TemporalUIOrigins are the origins of Temporal web UIs (http://host:port) allowed to
+	// call the payload codec endpoint from the browser (CORS); none: only the CLI and
+	// same-origin callers (REDRESS_TEMPORAL_UI_ORIGINS).
+	TemporalUIOrigins []string
 }
 
 // Server is the HTTP API.
@@ -126,6 +130,7 @@ func New(d Deps) *Server {
 	}
 	s := &Server{deps: d, e: e, metrics: newHTTPMetrics(d.Registry), guard: newGuard(d.Limits, d.Registry)}
 	s.principals.Run, s.principals.Runners = s.loadPrincipals, 1
+	e.Pre(s.codecCORS) // before routing: a preflight matches no route and carries no token
 
 	// Order matters: the id first (everything logs it), the security headers, then the log
 	// (it sees the final status), recovery, the audit (before the checks, so that refused
@@ -214,6 +219,7 @@ func (s *Server) routes() {
 	s.routesIntake()
 	s.routesUnits()
 	s.routesActions()
+	s.routesTemporalCodec()
 }
 
 func (s *Server) healthz(c echo.Context) error {
