@@ -130,13 +130,13 @@ func New(d Deps) *Server {
 	}
 	s := &Server{deps: d, e: e, metrics: newHTTPMetrics(d.Registry), guard: newGuard(d.Limits, d.Registry)}
 	s.principals.Run, s.principals.Runners = s.loadPrincipals, 1
-	e.Pre(s.codecCORS) // before routing: a preflight matches no route and carries no token
 
-	// Order matters: the id first (everything logs it), the security headers, then the log
+	// Order matters: the id first (everything logs it), the security headers, the Temporal
+	// UI's CORS grant on the codec endpoint (its preflight carries no token), then the log
 	// (it sees the final status), recovery, the audit (before the checks, so that refused
 	// requests are recorded too), the refusal of NUL and invalid UTF-8, the body limit, who is
 	// calling, the rate limit of those without a token, and whether they may.
-	e.Use(withRequestID, withSecurityHeaders, s.withAccessLog, withRecover, s.withAudit, withCleanInput,
+	e.Use(withRequestID, withSecurityHeaders, s.codecCORS, s.withAccessLog, withRecover, s.withAudit, withCleanInput,
 		middleware.BodyLimit(d.BodyLimit), s.withAuth, s.withAnonymousLimit, s.withAuthorization)
 	s.routes()
 	s.known = map[string]bool{}
