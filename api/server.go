@@ -150,9 +150,13 @@ func New(d Deps) *Server {
 // ends.
 func (s *Server) Run(ctx context.Context) { s.guard.run(ctx) }
 
-// MetricsHandler serves the Prometheus metrics alone, for a separate (internal) address.
+// MetricsHandler serves the Prometheus metrics alone, for a separate (internal) address: at
+// /metrics only (every other path answers 404; the bare promhttp handler answered the metrics
+// at any path of that address).
 func (s *Server) MetricsHandler() http.Handler {
-	return promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{}))
+	return mux
 }
 
 // metricsHandler serves /metrics on the API address, behind MetricsToken when one is set.

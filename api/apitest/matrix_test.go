@@ -245,7 +245,7 @@ var matrixRoutes = map[string]routeSpec{
 	"POST /api/v1/track/:token/feedback": {admits: []string{"anonymous"}, want: always(404), req: func(cell) request {
 		return request{method: "POST", path: "/api/v1/track/forged/feedback", body: map[string]any{"satisfaction": "satisfied"}}
 	}},
-	"POST /api/v1/service-cases/:case_no/qr": {admits: []string{"integration", "officer", "unit_leader", "administrator"}, want: scoped(200), req: func(c cell) request {
+	"POST /api/v1/service-cases/:case_no/qr": {admits: []string{"integration"}, want: scoped(200), req: func(c cell) request {
 		return request{method: "POST", path: "/api/v1/service-cases/" + c.f.cases[c.code()] + "/qr"}
 	}},
 

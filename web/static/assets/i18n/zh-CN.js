@@ -141,6 +141,7 @@ export default {
     'disposition.appeal': '申诉',
     'disposition.appeal_draft': '申诉草稿（待单位负责人提交）',
     'order.field.appeal_draft': '申诉草稿',
+    'order.field.deadline_error': '期限异常',
     'order.field.appeal_draft_value': '{reason}：{evidence}（{by} 起草）',
 
     'appeal_reason.mistaken': '误评',
@@ -874,6 +875,8 @@ export default {
     'fraud.rule.address_burst': '同一网络地址短时多次评价',
     'fraud.rule.own_staff': '经办人员评价本人办件',
     'fraud.rule.comment_burst': '短时大量相同评价内容',
+    'fraud.rule.unit_premises': '评价来自被评单位的办公网络或设备',
+    'fraud.rule.rating_conflict': '同一评价人对同一办件的评价前后矛盾',
     'fraud.ruling.confirmed': '认定属实',
     'fraud.ruling.dismissed': '排除',
     'fraud.confirm': '认定属实',
