@@ -100,7 +100,20 @@ func buildAPI(ctx context.Context, cfg config.Config, db *store.DB, tc client.Cl
 		Limits:         api.Limits{Anonymous: cfg.AnonymousRate, AnonymousBurst: int(3 * cfg.AnonymousRate), SignIn: cfg.SignInRate},
 		MetricsToken:   cfg.MetricsToken,
 		MetricsOff:     cfg.MetricsAddr != "",
+		// Browsers of these Temporal UIs may ask for payloads decoded (issue 16 finding 6).
+		TemporalUIOrigins: splitList(cfg.TemporalUIOrigins),
 	}), nil
+}
+
+// splitList reads a comma-separated setting, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // serveAPI serves the API on cfg.HTTPAddr and, when REDRESS_METRICS_ADDR is set, the
