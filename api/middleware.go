@@ -227,6 +227,22 @@ func (s *Server) withAuthorization(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// auditTarget names what a request acted on: its route's parameters (an order's id, a unit's
+// code, a user's login with the role and unit, a case number), so that the audit log says
+// "PUT /units/:code/policy on sz-ft-tax" rather than "—". Tokens are secrets and left out.
+func auditTarget(c echo.Context) string {
+	var parts []string
+	for i, name := range c.ParamNames() {
+		if name == "token" || i >= len(c.ParamValues()) {
+			continue
+		}
+		if v := c.ParamValues()[i]; v != "" {
+			parts = append(parts, v)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
 // withAudit appends every state-changing request to the audit log, whatever its outcome.
 func (s *Server) withAudit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -237,7 +253,7 @@ func (s *Server) withAudit(next echo.HandlerFunc) echo.HandlerFunc {
 		entryFor := func(status int) models.AuditEntry {
 			entry := models.AuditEntry{
 				At: time.Now().UTC(), RequestID: requestID(c), Method: m, Path: c.Path(),
-				Target: c.Param("id"), Status: status, Outcome: outcome(status),
+				Target: auditTarget(c), Status: status, Outcome: outcome(status),
 			}
 			if p := principal(c); p != nil {
 				entry.Login = p.User.Login
