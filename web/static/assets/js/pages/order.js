@@ -7,6 +7,7 @@ import { link } from '../router.js';
 import { allowed, definition } from '../actions.js';
 import { actionForm, actionLabel } from '../forms.js';
 import * as session from '../session.js';
+import { orderTitle } from '../bulk.js';
 import {
   stateChip, levelChip, supervisionChip, countdownChip, dueText, budgetText, dateTime, overallLevel,
 } from '../format.js';
@@ -57,7 +58,7 @@ function summary(o) {
       [t('order.field.id'), h('code', o.id)],
       [t('order.field.state'), stateChip(o.state)],
       [t('order.field.unit'), unitText(o.unit)],
-      [t('order.field.staff'), staffText(o.staff)],
+      [t('order.field.staff'), staffText(o.staff_name ? { name: o.staff_name, id: o.staff } : o.staff)],
       [t('order.field.case_nos'), (o.case_nos || []).length ? h('span.case-nos', o.case_nos.map((c) => h('code', c))) : t('common.none')],
       [t('order.field.evaluation_id'), o.evaluation_id ? h('code', o.evaluation_id) : t('common.none')],
       [t('order.field.opened_at'), dateTime(o.opened_at)],
@@ -253,9 +254,9 @@ export default function orderPage(outlet, { params }) {
   function draw() {
     const o = order;
     errorBox.hidden = true;
-    document.title = t('order.title', { id: o.id }) + ' - ' + t('app.name');
+    document.title = t('order.title', { title: orderTitle(o) }) + ' - ' + t('app.name');
     mount(head,
-      h('h1', t('order.title', { id: o.id })),
+      h('h1', t('order.title', { title: orderTitle(o) })),
       h('div.head-chips', stateChip(o.state), supervisionChip(o.supervision_level),
         o.overdue_days > 0 ? h('span.chip.chip-red', t('countdown.overdue_days', { n: o.overdue_days })) : null));
     const now = Date.now();
