@@ -565,6 +565,22 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 		}
 	}
 	visit("admin", "/#/queues/dispatch", "/#/dashboard", "/#/board", "/#/admin/users", "/#/admin/policies")
+	// Publishing and the monthly report from the UI (were API-only): last month of 深圳 is
+	// published as version 1, and a report made now is listed for download.
+	var versions, reportsText string
+	b.run(t, "publishing", chromedp.Navigate(sys.base+"/#/publishing"),
+		chromedp.WaitVisible(`form[data-form="publish"] button[type=submit]`, chromedp.ByQuery), pageLoaded(),
+		chromedp.Click(`form[data-form="publish"] button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//table[contains(@class,"publications")]//td[contains(., "第 1 版")]`, chromedp.BySearch),
+		chromedp.Text(`table.publications`, &versions, chromedp.ByQuery),
+		chromedp.Click(`form[data-form="report"] button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`table.reports button.report-download`, chromedp.ByQuery),
+		chromedp.Text(`table.reports`, &reportsText, chromedp.ByQuery))
+	if !strings.Contains(versions, "sz-admin") || !strings.Contains(reportsText, "手动生成") {
+		t.Errorf("publishing page: versions %q, reports %q", versions, reportsText)
+	}
+	pageWithoutErrors(t, b, "publishing")
+	b.screenshot(t, "admin-publishing")
 	b.run(t, "calendar-year", chromedp.Navigate(sys.base+"/#/calendar"),
 		chromedp.WaitVisible(`.cal-year .cal-month`, chromedp.ByQuery))
 	b.screenshot(t, "admin-calendar")
@@ -667,7 +683,7 @@ func inboxForADaysWork(t *testing.T, b *browser, sys *system, caseNo, case2 stri
 	var viewHref string
 	b.run(t, "inbox-save-view",
 		chromedp.SendKeys(`input[name="view_name"]`, "today-bad", chromedp.ByQuery),
-		chromedp.Submit(`form.saved-views-save`, chromedp.ByQuery),
+		chromedp.Click(`form.saved-views-save button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`a.view-link[data-view="today-bad"]`, chromedp.ByQuery),
 		chromedp.Navigate(sys.base+"/#/inbox"),
 		chromedp.Reload(),

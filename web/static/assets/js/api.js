@@ -221,6 +221,11 @@ export const endpoints = {
   ruleFraudFlag: (id, body) => post('/fraud-flags/' + enc(id) + '/ruling', body),
   piiAccess: (params) => get('/pii-access' + query(params)),
   statsUnits: (from, to) => get('/stats/units' + query({ from, to })),
+  publications: (params) => get('/publications' + query(params)),
+  publish: (body) => post('/publications', body),
+  reports: (params) => get('/reports' + query(params)),
+  makeReport: (body) => post('/reports', body),
+  reportPath: (id) => '/reports/' + enc(id),
   notifications: (params) => get('/notifications' + query(params)),
   markNotificationsRead: (body) => post('/notifications/read', body),
 };

@@ -20,6 +20,7 @@ import resultsPage from './pages/results.js';
 import ratePage from './pages/rate.js';
 import trackPage from './pages/track.js';
 import notificationsPage from './pages/notifications.js';
+import publishingPage from './pages/publishing.js';
 import { bellIcon } from './icons.js';
 
 const BANNER_MS = 60000;
@@ -41,6 +42,7 @@ const MENU = [
   { path: '/queues/dispatch', match: /^\/queues/, roles: ['administrator'], label: () => t('nav.queues') },
   { path: '/board', match: /^\/board/, roles: ['supervisor', 'administrator'], label: () => t('nav.board') },
   { path: '/dashboard', match: /^\/dashboard/, roles: ['administrator', 'supervisor', 'auditor'], label: () => t('nav.dashboard') },
+  { path: '/publishing', match: /^\/publishing/, roles: ['administrator', 'supervisor', 'auditor'], label: () => t('nav.publishing') },
   { path: '/audit', match: /^\/audit/, roles: ['auditor', 'sysadmin', 'administrator'], label: () => t('nav.audit') },
   { path: '/calendar', match: /^\/calendar/, roles: ['administrator', 'sysadmin', 'supervisor', 'auditor'], label: () => t('nav.calendar') },
   { path: '/admin/users', match: /^\/admin/, roles: ['administrator', 'sysadmin'], label: () => t('nav.admin') },
@@ -333,6 +335,7 @@ function boot() {
   router.route('/audit/:tab', authed(auditPage));
   router.route('/admin/:tab', authed(adminPage));
   router.route('/notifications', authed(notificationsPage));
+  router.route('/publishing', authed(publishingPage));
   window.addEventListener('unreadchange', (ev) => setUnread(ev.detail.unread));
   router.route('/results', citizen(resultsPage));
   router.route('/rate/:token', citizen(ratePage));
