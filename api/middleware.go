@@ -140,15 +140,32 @@ func (s *Server) withAccessLog(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) withAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Request().Header.Get(echo.HeaderAuthorization)
-		if h == "" || c.Path() == "/metrics" && s.deps.MetricsToken != "" { // /metrics checks its own token
+		if c.Path() == "/metrics" && s.deps.MetricsToken != "" { // /metrics checks its own token
 			return next(c)
 		}
-		// The auth scheme is case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" too.
-		scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return unauthorized("use an Authorization: Bearer token")
+		var tok string
+		if h == "" {
+			// The browser's session cookie (session_cookie.go). A stale or forged cookie reads
+			// as signed out: public pages keep working, the others answer 401 as usual.
+			tok = sessionToken(c)
+			if tok == "" {
+				return next(c)
+			}
+			if _, err := s.deps.Tokens.Verify(tok); err != nil {
+				return next(c)
+			}
+			if err := checkCSRF(c); err != nil {
+				return err
+			}
+		} else {
+			// The auth scheme is case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" too.
+			scheme, bearer, ok := strings.Cut(strings.TrimSpace(h), " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") {
+				return unauthorized("use an Authorization: Bearer token")
+			}
+			tok = strings.TrimSpace(bearer)
 		}
-		claims, err := s.deps.Tokens.Verify(strings.TrimSpace(tok))
+		claims, err := s.deps.Tokens.Verify(tok)
 		if err != nil {
 			return unauthorized("the token is invalid or expired")
 		}

@@ -184,6 +184,7 @@ func (s *Server) routes() {
 		v1.POST("/auth/demo-login", s.demoLogin)
 	}
 	v1.GET("/me", s.me)
+	v1.POST("/auth/logout", s.logout)
 	v1.GET("/indicators", s.getIndicators)
 	v1.GET("/system/banners", s.banners)
 	v1.POST("/service-cases", s.postServiceCase)

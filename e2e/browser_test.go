@@ -330,12 +330,16 @@ func setSelect(sel, value string) chromedp.Action {
 	return chromedp.Evaluate(fmt.Sprintf(`(() => { const s = document.querySelector(%q); s.value = %q; s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`, sel, value), nil)
 }
 
+// signOutJS forgets the page's signed-in flag (the session cookie is the server's to clear;
+// the next sign-in replaces it).
+const signOutJS = `sessionStorage.clear(); localStorage.removeItem('redress.session_expires'); true`
+
 // signIn uses the demo picker of the sign-in page.
 func signIn(t *testing.T, b *browser, base, login string) {
 	t.Helper()
 	b.run(t, "sign-in-"+login,
 		chromedp.Navigate(base+"/#/login"),
-		chromedp.Evaluate(`sessionStorage.clear()`, nil),
+		chromedp.Evaluate(signOutJS, nil),
 		chromedp.Navigate(base+"/#/login?signed_out=1"),
 		chromedp.WaitVisible(fmt.Sprintf(`button.user-pick[aria-label*=%q]`, login), chromedp.ByQuery),
 		chromedp.Click(fmt.Sprintf(`button.user-pick[aria-label*=%q]`, login), chromedp.ByQuery),
@@ -466,6 +470,7 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 
 	// 2. The officer finds it in the inbox (on a phone), once the workflow has dispatched it.
 	signIn(t, b, sys.base, "ft-officer")
+	sessionLastsAcrossTabs(t, b, sys)
 	b.run(t, "inbox", phone(),
 		chromedp.Navigate(sys.base+"/#/inbox"),
 		chromedp.WaitVisible(fmt.Sprintf(`//table//a[contains(., %q)]`, caseNo), chromedp.BySearch))
@@ -564,7 +569,9 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 			b.screenshot(t, name)
 		}
 	}
-	visit("admin", "/#/queues/dispatch", "/#/dashboard", "/#/board", "/#/admin/users", "/#/admin/policies")
+	// Every page an administrator uses, each a 1366 px screenshot checked by axe-core.
+	visit("admin", "/#/queues/dispatch", "/#/queues/returns", "/#/queues/extensions", "/#/dashboard", "/#/board",
+		"/#/admin/users", "/#/admin/policies", "/#/admin/units", "/#/notifications", "/#/audit/fraud")
 	// Publishing and the monthly report from the UI (were API-only): last month of 深圳 is
 	// published as version 1, and a report made now is listed for download.
 	var versions, reportsText string
@@ -591,7 +598,7 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	noBanners(t, b, "supervisor")
 	boardBulkEscalation(t, b, sys, case2)
 	signIn(t, b, sys.base, "sz-auditor")
-	visit("auditor", "/#/audit/log", "/#/inbox")
+	visit("auditor", "/#/audit/log", "/#/audit/pii", "/#/dashboard", "/#/publishing", "/#/inbox")
 	noBanners(t, b, "auditor")
 	b.run(t, "auditor-order",
 		chromedp.Click(fmt.Sprintf(`//table//a[contains(., %q)]`, caseNo), chromedp.BySearch),
@@ -599,7 +606,7 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	b.screenshot(t, "auditor-order-timeline")
 
 	// The public results page needs no sign-in.
-	b.run(t, "public-results", chromedp.Evaluate(`sessionStorage.clear()`, nil), phone(),
+	b.run(t, "public-results", chromedp.Evaluate(signOutJS, nil), phone(),
 		chromedp.Navigate(sys.base+"/#/results"), chromedp.WaitVisible(`main h1`, chromedp.ByQuery), pageLoaded())
 	pageWithoutErrors(t, b, "public-results")
 	noHorizontalScroll(t, b, "results")
@@ -610,7 +617,7 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	if trackURL == "" {
 		t.Fatal("no tracking link reached the evaluator within 30 s of the approval")
 	}
-	signOut := chromedp.Evaluate(`sessionStorage.clear()`, nil)
+	signOut := chromedp.Evaluate(signOutJS, nil)
 	b.run(t, "track", phone(), signOut,
 		chromedp.Navigate(trackURL),
 		chromedp.WaitVisible(`.track-summary`, chromedp.ByQuery))
@@ -625,6 +632,45 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 		chromedp.WaitVisible(`.track-summary`, chromedp.ByQuery))
 	pageWithoutErrors(t, b, "track-feedback")
 	b.screenshot(t, "citizen-track-feedback")
+
+	// The citizen's and the public's pages at 1366 px too (above: 375 px), and the sign-in page.
+	for _, p := range []struct{ name, url, ready string }{
+		{"desktop-citizen-track", trackURL, `.track-summary`},
+		{"desktop-public-results", sys.base + "/#/results", `main h1`},
+		{"desktop-citizen-rate-closed", sys.base + "/#/rate/" + sys.srv.RateToken(oldCase), `.rate-closed`},
+		{"desktop-login", sys.base + "/#/login?signed_out=1", `button.user-pick`},
+	} {
+		b.run(t, p.name, desktop(), chromedp.Navigate(p.url), chromedp.WaitVisible(p.ready, chromedp.ByQuery), pageLoaded())
+		b.screenshot(t, p.name)
+	}
+}
+
+// sessionLastsAcrossTabs: the sign-in is an HttpOnly cookie, so no script of the page can read
+// the token (document.cookie and storage hold none), and a new tab of the same browser opens a
+// signed-in page straight away.
+func sessionLastsAcrossTabs(t *testing.T, b *browser, sys *system) {
+	t.Helper()
+	var cookieText, stored string
+	b.run(t, "session-hidden",
+		chromedp.Evaluate(`document.cookie`, &cookieText),
+		chromedp.Evaluate(`JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])`, &stored))
+	if strings.Contains(cookieText, "redress_session") || !strings.Contains(cookieText, "redress_csrf") || strings.Contains(stored, "eyJ") {
+		t.Errorf("scripts see cookies %q and storage %q; want no session token, only the CSRF cookie", cookieText, stored)
+	}
+	tab, closeTab := chromedp.NewContext(b.ctx)
+	defer closeTab()
+	ctx, cancel := context.WithTimeout(tab, 45*time.Second)
+	defer cancel()
+	var who string
+	if err := chromedp.Run(ctx, chromedp.Navigate(sys.base+"/#/inbox"),
+		chromedp.WaitVisible(`#user .user-name`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#inbox-title`, chromedp.ByQuery),
+		chromedp.Text(`#user .user-name`, &who, chromedp.ByQuery)); err != nil {
+		t.Fatalf("a second tab of the signed-in browser: %v", err)
+	}
+	if strings.TrimSpace(who) == "" {
+		t.Error("the second tab shows no signed-in user")
+	}
 }
 
 // rateBadly rates a case very dissatisfied through the public rating endpoint, as the QR page

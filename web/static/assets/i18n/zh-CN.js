@@ -507,6 +507,7 @@ export default {
     'apierror.invalid_name': '请填写名称（不超过 200 字节）。',
     'apierror.invalid_outcome': '结果筛选条件无效。',
     'apierror.invalid_overdue': '超期筛选条件无效。',
+    'apierror.csrf_failed': '页面已过期或来源不明，请刷新页面后重试。',
     'apierror.invalid_pending_extension': '延期申请筛选条件无效。',
     'apierror.invalid_period': '结束日期早于开始日期。',
     'apierror.invalid_phone': '手机号码格式有误。',

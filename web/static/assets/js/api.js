@@ -93,8 +93,12 @@ function fallbackMessage(status) {
 export async function request(method, path, opts = {}) {
   const headers = { Accept: 'application/json', ...(opts.headers || {}) };
   const auth = opts.auth !== false;
-  const token = session.token();
-  if (auth && token) headers.Authorization = 'Bearer ' + token;
+  // Signed-in calls ride on the session cookie and, when they change data, carry the CSRF
+  // token; the citizen's public calls send no cookie at all.
+  if (auth && method !== 'GET' && method !== 'HEAD') {
+    const csrf = session.csrfToken();
+    if (csrf) headers['X-CSRF-Token'] = csrf;
+  }
   let body;
   if (opts.body !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -102,7 +106,7 @@ export async function request(method, path, opts = {}) {
   }
   let res;
   try {
-    res = await fetch(BASE + path, { method, headers, body, signal: opts.signal, credentials: 'same-origin' });
+    res = await fetch(BASE + path, { method, headers, body, signal: opts.signal, credentials: auth ? 'same-origin' : 'omit' });
   } catch (err) {
     if (err && err.name === 'AbortError') throw err;
     throw new ApiError(0, 'network', t('error.network'));
@@ -118,7 +122,7 @@ export async function request(method, path, opts = {}) {
   }
   if (!res.ok) {
     const err = apiError(res.status, (data && data.error) || {});
-    if (res.status === 401 && auth) {
+    if (res.status === 401 && opts.auth !== false && opts.auth !== 'login') {
       session.clear();
       unauthorized(err);
     }
@@ -137,8 +141,6 @@ export const del = (path, opts) => request('DELETE', path, opts);
  */
 export async function download(path, fallbackName) {
   const headers = {};
-  const token = session.token();
-  if (token) headers.Authorization = 'Bearer ' + token;
   let res;
   try {
     res = await fetch(BASE + path, { headers, credentials: 'same-origin' });
@@ -176,7 +178,9 @@ export function newIdempotencyKey() {
 // The endpoints the UI uses, in one place.
 export const endpoints = {
   demoUsers: () => get('/auth/demo-users', { auth: false }),
-  demoLogin: (login) => post('/auth/demo-login', { login }, { auth: false }),
+  // Same-origin credentials, so that the answer's session cookie is kept.
+  demoLogin: (login) => post('/auth/demo-login', { login }, { auth: 'login' }),
+  logout: () => post('/auth/logout', {}, { auth: 'login' }),
   oidcLoginURL: BASE + '/auth/oidc/login',
   me: () => get('/me'),
   actions: () => get('/actions'),
