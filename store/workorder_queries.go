@@ -114,8 +114,11 @@ func ListOrders(ctx context.Context, db *DB, scope Scope, f OrderFilter) ([]Orde
 
 const orderColumns = "work_orders.*, units.code AS unit_code, units.name AS unit_name, evaluations.evaluation_id AS client_eval_id, " +
 	"evaluations.channel AS channel, evaluations.rated_at AS rated_at, staff.name AS staff_name, " +
+	// The order's own first case (a theme rating's evaluation may have orders at several
+	// units, each with its cases; case_nos is the order's JSON list of them).
 	"(SELECT service_cases.item_name FROM evaluation_cases JOIN service_cases ON service_cases.case_no = evaluation_cases.case_no " +
-	"WHERE evaluation_cases.evaluation_id = work_orders.evaluation_id ORDER BY evaluation_cases.case_no LIMIT 1) AS service_name"
+	"WHERE evaluation_cases.evaluation_id = work_orders.evaluation_id AND work_orders.case_nos LIKE '%\"' || evaluation_cases.case_no || '\"%' " +
+	"ORDER BY evaluation_cases.case_no LIMIT 1) AS service_name"
 
 func orderSort(s string) string {
 	if o, ok := OrderSorts[s]; ok {
