@@ -132,7 +132,11 @@ func New(d Deps) *Server {
 	// requests are recorded too), the refusal of NUL and invalid UTF-8, the body limit, who is
 	// calling, the rate limit of those without a token, and whether they may.
 	e.Use(withRequestID, withSecurityHeaders, s.withAccessLog, withRecover, s.withAudit, withCleanInput,
-		middleware.BodyLimit(d.BodyLimit), s.withAuth, s.withAnonymousLimit, s.withAuthorization)
+		// Attachments read their own, larger limit (attachments.go); every other body the
+		// server-wide one.
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: d.BodyLimit,
+			Skipper: func(c echo.Context) bool { return c.Path() == attachmentRoute && c.Request().Method == http.MethodPost }}),
+		s.withAuth, s.withAnonymousLimit, s.withAuthorization)
 	s.routes()
 	s.known = map[string]bool{}
 	for _, r := range e.Routes() {
@@ -206,6 +210,7 @@ func (s *Server) routes() {
 		s.routesWeb()
 	}
 	s.routesCitizenAndExport()
+	s.routesAttachments()
 	s.routesAccess()
 	s.routesChain()
 	s.routesResults()

@@ -597,7 +597,12 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	visit("supervisor", "/#/board")
 	noBanners(t, b, "supervisor")
 	boardBulkEscalation(t, b, sys, case2)
+	evidenceUpload(t, b, sys, case2)
 	signIn(t, b, sys.base, "sz-auditor")
+	// The auditor sees the unit's evidence on the order (never on the citizen's pages).
+	b.run(t, "auditor-evidence", chromedp.Navigate(sys.base+"/#/orders/"+orderIDOf(t, sys, case2)),
+		chromedp.WaitVisible(`.attachment-list li .attachment-download`, chromedp.ByQuery))
+	b.screenshot(t, "auditor-order-evidence")
 	visit("auditor", "/#/audit/log", "/#/audit/pii", "/#/dashboard", "/#/publishing", "/#/inbox")
 	noBanners(t, b, "auditor")
 	b.run(t, "auditor-order",
@@ -809,6 +814,35 @@ func boardBulkEscalation(t *testing.T, b *browser, sys *system, case2 string) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	b.screenshot(t, "supervisor-board-escalated")
+}
+
+// evidenceUpload: the second order goes to rectification (behind the browser's back) and the
+// officer attaches a photo of the rectified window on the order page.
+func evidenceUpload(t *testing.T, b *browser, sys *system, case2 string) {
+	t.Helper()
+	id2 := orderIDOf(t, sys, case2)
+	sys.act(t, "ft-officer", id2, map[string]any{"action": "callback", "reached": true, "method": "phone", "note": "reached"})
+	sys.act(t, "ft-officer", id2, map[string]any{"action": "dispose", "true": true, "reasonable": true, "disposition": "ledger",
+		"plan": "second window", "committed_date": time.Now().In(calendar.Zone()).AddDate(0, 0, 3).Format(time.DateOnly)})
+	waitOrderState(t, sys, id2, models.StateRectifying)
+	photo := filepath.Join(t.TempDir(), "window.png")
+	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\x00\x01\x00\x00\x05\x00\x01\r\n-\xb4\x00\x00\x00\x00IEND\xaeB`\x82")
+	if err := os.WriteFile(photo, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	signIn(t, b, sys.base, "ft-officer")
+	var listed string
+	b.run(t, "evidence-upload", chromedp.Navigate(sys.base+"/#/orders/"+id2),
+		chromedp.WaitVisible(`form.attach-form input[type=file]`, chromedp.ByQuery),
+		chromedp.SetUploadFiles(`form.attach-form input[type=file]`, []string{photo}, chromedp.ByQuery),
+		chromedp.SendKeys(`form.attach-form input[name="note"]`, "new window open", chromedp.ByQuery),
+		chromedp.Click(`form.attach-form button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.attachment-list li .attachment-download`, chromedp.ByQuery),
+		chromedp.Text(`.attachment-list`, &listed, chromedp.ByQuery))
+	if !strings.Contains(listed, "window.png") || !strings.Contains(listed, "PNG 图片") || !strings.Contains(listed, "new window open") {
+		t.Errorf("the evidence list reads %q", listed)
+	}
+	b.screenshot(t, "officer-order-evidence")
 }
 
 // waitOrderState polls the read model until the order reaches state (or 15 s pass).

@@ -135,6 +135,23 @@ export const get = (path, opts) => request('GET', path, opts);
 export const post = (path, body, opts = {}) => request('POST', path, { ...opts, body });
 export const del = (path, opts) => request('DELETE', path, opts);
 
+/** Uploads a file as the request body (the attachments' API), with the session's CSRF token. */
+export async function upload(path, file) {
+  const headers = { Accept: 'application/json', 'Content-Type': file.type || 'application/octet-stream' };
+  const csrf = session.csrfToken();
+  if (csrf) headers['X-CSRF-Token'] = csrf;
+  let res;
+  try {
+    res = await fetch(BASE + path, { method: 'POST', headers, body: file, credentials: 'same-origin' });
+  } catch {
+    throw new ApiError(0, 'network', t('error.network'));
+  }
+  let data = null;
+  try { data = await res.json(); } catch { data = null; }
+  if (!res.ok) throw apiError(res.status, (data && data.error) || {});
+  return data;
+}
+
 /**
  * Downloads a file answered by an authenticated GET (exports): fetches it with the token, then
  * saves it under the server's file name (Content-Disposition) or fallbackName.
@@ -191,6 +208,9 @@ export const endpoints = {
   act: (id, body, key) => post('/work-orders/' + encodeURIComponent(id) + '/actions', body, {
     headers: { 'Idempotency-Key': key },
   }),
+  attachments: (id) => get('/work-orders/' + enc(id) + '/attachments'),
+  attachmentPath: (id, aid) => '/work-orders/' + enc(id) + '/attachments/' + enc(aid),
+  uploadAttachment: (id, file, note) => upload('/work-orders/' + enc(id) + '/attachments' + query({ filename: file.name, note }), file),
   evaluatorContact: (id, reason) => post('/work-orders/' + enc(id) + '/evaluator-contact', { reason }),
   exportOrdersPath: (params) => '/exports/work-orders' + query(params),
   // Citizens and the public: no token.
