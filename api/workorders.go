@@ -56,6 +56,9 @@ type orderJSON struct {
 	Channel     string     `json:"channel"`
 	RatedAt     *time.Time `json:"rated_at"`
 	ServiceName *string    `json:"service_name"`
+	// DeadlineError says in Chinese why a deadline of the order cannot be computed (the
+	// policy's budget is out of range); the order waits until the policy is fixed.
+	DeadlineError string `json:"deadline_error,omitempty"`
 }
 
 type evaluatorJSON struct {
@@ -80,7 +83,7 @@ func (s *Server) orderJSON(c echo.Context, r store.OrderRow, withEvaluator bool)
 		ID: r.ID, EvaluationID: r.ClientEvalID, State: r.State, Disposition: r.Disposition, Staff: r.StaffID,
 		CaseNos: r.CaseNos.V, Levels: r.Levels.V, Comment: r.Comment, OpenedAt: r.OpenedAt,
 		DispatchedAt: r.DispatchedAt, SupervisionLevel: r.SupervisionLevel,
-		OverdueDays: r.OverdueDays, UpdatedAt: r.UpdatedAt,
+		OverdueDays: r.OverdueDays, UpdatedAt: r.UpdatedAt, DeadlineError: r.DeadlineError,
 		StaffName: r.StaffName, Channel: r.Channel, RatedAt: r.RatedAt, ServiceName: r.ServiceName,
 		AllowedActions: workflows.AllowedActions(workflows.OrderView{State: r.State, UnitPath: r.UnitPath,
 			AppealDraft: r.Disposition == dispositionAppealDraft}, callerOf(principal(c))),
