@@ -118,7 +118,10 @@ func startSystem(t *testing.T) *system {
 		// is there whatever day the test runs.
 		Banners: api.CalendarBanners(db, func() time.Time { return time.Date(2031, 1, 6, 9, 0, 0, 0, calendar.Zone()) }), Dev: true,
 	})
-	hs := httptest.NewServer(srv.Handler())
+	// Answers are checked against api/openapi.yaml (contract_test.go); the check's cleanup
+	// is registered first so that it runs after the server is closed.
+	h := contractChecked(t, srv.Handler())
+	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
 	return &system{sms: sms, base: hs.URL, db: db, srv: srv, intake: in, tokens: issuer}
 }
