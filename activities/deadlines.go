@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go.temporal.io/sdk/temporal"
 	"math"
 	"sort"
 	"strconv"
@@ -143,12 +144,17 @@ type DeadlineCalc struct {
 	UncoveredYear   int       `json:"uncovered_year,omitempty"`
 }
 
+// ErrDeadlineInvalid is the (non-retryable) failure of a budget that does not parse or that
+// the calendar refuses: retrying gives the same answer.
+const ErrDeadlineInvalid = "deadline_invalid"
+
 // ComputeDeadline turns a budget, a start and pauses into a due instant with the unit's
 // working-day calendar, and places the reminder where the policy's share of the budget is left.
 func (a *Activities) ComputeDeadline(ctx context.Context, s DeadlineSpec) (DeadlineCalc, error) {
 	b, err := calendar.BudgetFromModel(s.Budget)
 	if err != nil {
-		return DeadlineCalc{}, fmt.Errorf("deadline %s: %w", s.Name, err)
+		// The same budget fails the same way on every retry: said once, not retried.
+		return DeadlineCalc{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("deadline %s: %v", s.Name, err), ErrDeadlineInvalid, err)
 	}
 	cal, err := a.Calendars.Calendar(ctx, s.UnitPath)
 	if err != nil {
@@ -167,7 +173,8 @@ func (a *Activities) ComputeDeadline(ctx context.Context, s DeadlineSpec) (Deadl
 		return DeadlineCalc{UncoveredYear: ync.Year, CalendarVersion: cal.Version()}, nil
 	}
 	if err != nil {
-		return DeadlineCalc{}, fmt.Errorf("deadline %s: %w", s.Name, err)
+		// The calendar refuses the budget itself (not a missing year): deterministic.
+		return DeadlineCalc{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("deadline %s: %v", s.Name, err), ErrDeadlineInvalid, err)
 	}
 	out := DeadlineCalc{DueAt: res.DueAt, DueDate: res.DueDate, CalendarVersion: res.CalendarVersion, Paused: res.Paused}
 	if res.Paused || s.RemindShare <= 0 {
