@@ -48,16 +48,22 @@ const (
 // recorded before the window became policy (reopen_window) and for policies without it.
 const reopenWindow = 30 * 24 * time.Hour
 
+// WorkerPicksPathChange is the version id of the change that made the worker, not the
+// starter's input flag, decide that an order's activities run as local activities
+// (issue 16, finding 4).
+const WorkerPicksPathChange = "worker-picks-path"
+
 // ErrReopenWindowClosed refuses a reopening after the policy's reopen window (409).
 const ErrReopenWindowClosed = "reopen_window_closed"
 
 // WorkOrderInput starts a work order.
 type WorkOrderInput struct {
 	WorkOrderID string `json:"work_order_id"`
-	// Local runs the order's activities as local activities (every order started since that
-	// change; older histories have no such field and keep their scheduled activities). An
-	// input field, not workflow.GetVersion: a version marker also upserts a search attribute,
-	// one more visibility write per order on the path BENCHMARKS.md point 2 measures.
+	// Local ran the order's activities as local activities in orders started while the
+	// starter chose the code path (the histories of that time replay by it). Since issue 16
+	// the worker decides (WorkerPicksPathChange): a starter newer or older than the worker
+	// cannot make the worker that replays an order take another path than the one that ran
+	// it. Starters no longer set it.
 	Local bool `json:"local,omitempty"`
 	// State is the whole state of an order continued from its previous run (continue-as-new,
 	// carry.go); nil for a new order.
@@ -246,6 +252,9 @@ func (w *workOrder) exec(ctx workflow.Context, activity any, args ...any) workfl
 }
 
 func (w *workOrder) run(ctx workflow.Context) error {
+	// The worker, not the starter, picks the code path: before any command, so that histories
+	// without the marker (in.Local decided then) replay as they ran.
+	w.local = w.in.Local || w.version(ctx, WorkerPicksPathChange, 1) == 1
 	w.v = w.version(ctx, ClockOwnersChange, 1)
 	if err := w.exec(ctx, w.a.MarkStarted, w.in.WorkOrderID).Get(ctx, nil); err != nil {
 		return fmt.Errorf("mark started: %w", err)
