@@ -61,10 +61,10 @@ func activityFailed(err error) bool {
 }
 
 // failureCode names a failure for the timeline: the activity's own error type when it gave
-// one (deadline_invalid), else temporary_failure.
+// one (deadline_invalid, event_conflict), else temporary_failure.
 func failureCode(err error) string {
 	var app *temporal.ApplicationError
-	if errors.As(err, &app) && app.Type() == activities.ErrDeadlineInvalid {
+	if errors.As(err, &app) && (app.Type() == activities.ErrDeadlineInvalid || app.Type() == activities.ErrEventConflict) {
 		return app.Type()
 	}
 	return "temporary_failure"

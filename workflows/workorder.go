@@ -480,7 +480,7 @@ func (w *workOrder) record(ctx workflow.Context, actor, typ string, data map[str
 		data["notified"] = recipients(msgs)
 	}
 	ev := activities.Event{
-		WorkOrderID: w.in.WorkOrderID, WorkflowID: w.id, Seq: w.s.Seq, At: now,
+		WorkOrderID: w.in.WorkOrderID, WorkflowID: w.id, RunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Seq: w.s.Seq, At: now,
 		Actor: actor, Type: typ, Data: data, Row: row, Notify: msgs,
 	}
 	if err := w.exec(ctx, w.a.RecordEvent, ev).Get(ctx, nil); err != nil {

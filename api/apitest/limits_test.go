@@ -2,11 +2,16 @@ package apitest
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"redress/intake"
 	"redress/models"
@@ -109,4 +114,54 @@ func sameClocks(a, b []models.Deadline) bool {
 		}
 	}
 	return true
+}
+
+// An operator's reset of an order's workflow (issue 16, finding 3): the new run numbers its
+// events again from the reset point; they reach the timeline and the read-model (not dropped
+// as repeats of the old run's numbers), and the old run's events from there on leave the
+// timeline.
+func TestResetEventsReachTheReadModel(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	e := newEnv(t, db, envOptions{})
+	_, id := e.badOrder(t, "sz-ft-tax", "")
+	e.waitState(t, id, models.StateDispatched)
+	e.ok(t, "ft-officer", id, "signed", map[string]any{"action": "sign"})
+	e.ok(t, "ft-officer", id, "signed", map[string]any{"action": "callback", "reached": false, "method": "phone"})
+
+	ctx := context.Background()
+	wid := intake.WorkflowID(id)
+	it := temporalClient.GetWorkflowHistory(ctx, wid, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var firstTask int64
+	for it.HasNext() && firstTask == 0 {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.EventType == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+			firstTask = ev.EventId
+		}
+	}
+	// Back to the order's first workflow task (its dispatch), without the actions after it.
+	_, err := temporalClient.ResetWorkflowExecution(ctx, &workflowservice.ResetWorkflowExecutionRequest{
+		Namespace:                 "default",
+		WorkflowExecution:         &commonpb.WorkflowExecution{WorkflowId: wid},
+		Reason:                    "issue 16 test: operator reset",
+		WorkflowTaskFinishEventId: firstTask,
+		RequestId:                 uuid.NewString(),
+		ResetReapplyType:          enumspb.RESET_REAPPLY_TYPE_NONE,
+	})
+	if err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+	eventually(t, 20*time.Second, func() (bool, string) {
+		o := e.order(t, id)
+		return o.State == models.StateDispatched && o.Version == 1, fmt.Sprintf("read-model %s v%d, want dispatched v1", o.State, o.Version)
+	})
+	e.ok(t, "ft-officer", id, "returned", map[string]any{"action": "return", "reason": "不属于本单位"})
+	if o := e.order(t, id); o.State != models.StateReturned || o.Version != 2 {
+		t.Errorf("read-model %s v%d after the action, want returned v2", o.State, o.Version)
+	}
+	if got := strings.Join(types(e.timeline(t, "sz-auditor", id)), ","); got != "opened,dispatched,return" {
+		t.Errorf("timeline %s, want opened,dispatched,return", got)
+	}
 }
