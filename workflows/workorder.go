@@ -21,6 +21,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -256,6 +257,36 @@ func (w *workOrder) run(ctx workflow.Context) error {
 	// without the marker (in.Local decided then) replay as they ran.
 	w.local = w.in.Local || w.version(ctx, WorkerPicksPathChange, 1) == 1
 	w.v = w.version(ctx, ClockOwnersChange, 1)
+	for {
+		before, err := w.save()
+		if err != nil {
+			return err
+		}
+		err = w.open(ctx)
+		if err == nil {
+			break
+		}
+		if !activityFailed(err) || w.version(ctx, StepFailedChange, 1) != 1 {
+			return err
+		}
+		// The order's opening failed (retries spent, or a policy the calendar refuses): it is
+		// tried again from the start after a while, rather than failing the workflow for good.
+		workflow.GetLogger(ctx).Error("work order could not be opened; trying again", "order", w.in.WorkOrderID, "code", failureCode(err), "err", err)
+		var st OrderState
+		if err := json.Unmarshal(before, &st); err != nil {
+			return fmt.Errorf("restore order state: %w", err)
+		}
+		w.restore(st) // the sequence too: nothing of the failed opening counts
+		w.busy = false
+		if err := workflow.Sleep(ctx, clockRetry); err != nil {
+			return err
+		}
+	}
+	return w.watch(ctx)
+}
+
+// open resolves where a new order goes and records it (its first workflow task).
+func (w *workOrder) open(ctx workflow.Context) error {
 	if err := w.exec(ctx, w.a.MarkStarted, w.in.WorkOrderID).Get(ctx, nil); err != nil {
 		return fmt.Errorf("mark started: %w", err)
 	}
@@ -294,7 +325,7 @@ func (w *workOrder) run(ctx workflow.Context) error {
 		}
 	}
 	w.busy = false
-	return w.watch(ctx)
+	return nil
 }
 
 // watch is the order's clockwork: it sleeps until the nearest alarm of its deadlines, handles

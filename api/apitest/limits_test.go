@@ -90,6 +90,8 @@ func TestRedTeamActionsBoundedAndContinued(t *testing.T) {
 	if o := e.order(t, id); o.Version != len(want)-1 || o.State != models.StateFeedback {
 		t.Errorf("read-model at version %d state %s, want %d feedback", o.Version, o.State, len(want)-1)
 	}
+	// The continued run's history (it starts from the carried state) for the replay test.
+	e.recordHistory(t, "continued_as_new", id)
 	var seqs []int
 	if err := db.Table("timeline_events").Where("work_order_id = ?", id).Order("seq").Pluck("seq", &seqs).Error; err != nil {
 		t.Fatal(err)
