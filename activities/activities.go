@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,18 +42,36 @@ const ErrUnknownUnit = "unknown_unit"
 // rates: one handling unit → that unit (and the staff member, if there is exactly one);
 // several units or none → the nearest administration above them, for manual dispatch.
 func (a *Activities) ResolveDispatch(ctx context.Context, workOrderID string) (Dispatch, error) {
-	var rows []struct {
+	var all []struct {
+		CaseNo  string
+		CaseNos models.JSON[[]string]
 		UnitID  int64
 		StaffID *string
 		Bad     *bool
 	}
 	err := a.DB.WithContext(ctx).Table("work_orders").
-		Select("service_cases.unit_id, service_cases.staff_id, evaluation_cases.bad").
+		Select("evaluation_cases.case_no, work_orders.case_nos, service_cases.unit_id, service_cases.staff_id, evaluation_cases.bad").
 		Joins("JOIN evaluation_cases ON evaluation_cases.evaluation_id = work_orders.evaluation_id").
 		Joins("JOIN service_cases ON service_cases.case_no = evaluation_cases.case_no").
-		Where("work_orders.id = ?", workOrderID).Scan(&rows).Error
+		Where("work_orders.id = ?", workOrderID).Scan(&all).Error
 	if err != nil {
 		return Dispatch{}, fmt.Errorf("resolve dispatch %s: %w", workOrderID, err)
+	}
+	// An order covers the cases it names: all of its rating's, except for one of the orders of
+	// a theme rating split by unit (intake), which names the cases of its own unit's bad items.
+	var rows []struct {
+		UnitID  int64
+		StaffID *string
+		Bad     *bool
+	}
+	for _, r := range all {
+		if slices.Contains(r.CaseNos.V, r.CaseNo) {
+			rows = append(rows, struct {
+				UnitID  int64
+				StaffID *string
+				Bad     *bool
+			}{r.UnitID, r.StaffID, r.Bad})
+		}
 	}
 	// A theme-service rating charges each case its own item's levels (谁办理、谁负责): the order
 	// goes to the units of the items rated bad, not to every unit of the theme. Other ratings

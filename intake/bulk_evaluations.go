@@ -231,7 +231,9 @@ func (s *Service) SubmitEvaluations(ctx context.Context, scope store.Scope, req 
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				s.startOrder(ctx, rt.wo.ID)
+				for _, wo := range rt.orders() {
+					s.startOrder(ctx, wo.ID)
+				}
 			}()
 		}
 		wg.Wait()

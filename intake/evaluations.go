@@ -70,10 +70,14 @@ type ThemeItem struct {
 }
 
 // EvaluationResult answers an evaluation: the same body for a first submission and a retry.
+// WorkOrderIDs lists every order the rating opened (sorted): one, except for a theme rating
+// whose bad items belong to several units, which opens one order per unit; WorkOrderID is the
+// first of them (the evaluation's own link).
 type EvaluationResult struct {
-	ID          string  `json:"id"`
-	Bad         bool    `json:"bad"`
-	WorkOrderID *string `json:"work_order_id"`
+	ID           string   `json:"id"`
+	Bad          bool     `json:"bad"`
+	WorkOrderID  *string  `json:"work_order_id"`
+	WorkOrderIDs []string `json:"work_order_ids,omitempty"`
 }
 
 // Limits of the newer fields.
@@ -516,8 +520,10 @@ func (s *Service) submit(ctx context.Context, scope store.Scope, r EvaluationReq
 		return EvaluationResult{}, false, fmt.Errorf("evaluation %s: store: %w", r.EvaluationID, err)
 	}
 	rt.stored(ctx)
-	if rt.wo != nil && s.Starter != nil {
-		s.startOrder(ctx, rt.wo.ID)
+	if s.Starter != nil {
+		for _, wo := range rt.orders() {
+			s.startOrder(ctx, wo.ID)
+		}
 	}
 	return rt.result(), true, nil
 }
@@ -643,7 +649,12 @@ type rating struct {
 	inScope  []caseInfo
 	e        evalRow
 	wo       *models.WorkOrder
+	// more are the further orders of a theme rating whose bad items belong to several units
+	// (one per unit, place); wo is then the first of them by id and the evaluation's link.
+	more     []*models.WorkOrder
 	badItems []string
+	// orderItems are the bad theme items of each order (by order id), for its opening event.
+	orderItems map[string][]string
 	flags    []FraudFlag
 	// caseLevels are a theme rating's per-case levels (themeCaseLevels).
 	caseLevels map[string]map[string]string
@@ -720,8 +731,129 @@ func (rt *rating) place(inScope []caseInfo) {
 	}
 	// 谁办理、谁负责: the order is about the items rated bad, at their units (ResolveDispatch
 	// dispatches by the cases marked bad); it shows their levels, not the theme's.
+	// Bad items at two units or more: one order per unit. Bad items of one unit (with or
+	// without items that rate no case) keep the one order they always had.
+	groups := themeOrderGroups(rt.r.Theme, inScope)
+	if units := len(groups) - count(groups, func(g orderGroup) bool { return g.unitPath == "" }); units > 1 {
+		rt.split(groups)
+		return
+	}
+	merged := mergeLevels(rt.r.Theme.Items)
+	rt.wo.Levels = models.NewJSON(merged)
+	rt.wo.Overall = merged["overall"]
+}
+
+// orderGroup is what one order of a theme rating covers: the bad items of one unit and the
+// cases they rate there.
+type orderGroup struct {
+	unitPath string // "" for bad items that rate no case of the rating
+	caseNos  []string
+	items    []ThemeItem
+}
+
+// themeOrderGroups groups a theme rating's bad items by the unit of the cases they rate (as
+// themeCaseLevels matches them), units in path order; bad items that rate none of the cases
+// form a last group with no unit.
+func themeOrderGroups(t *Theme, cases []caseInfo) []orderGroup {
+	byUnit := map[string]*orderGroup{}
+	var order []string
+	get := func(path string) *orderGroup {
+		g, ok := byUnit[path]
+		if !ok {
+			g = &orderGroup{unitPath: path}
+			byUnit[path] = g
+			order = append(order, path)
+		}
+		return g
+	}
+	for _, it := range t.Items {
+		if !bad(it.Levels) {
+			continue
+		}
+		matched := false
+		for _, c := range cases {
+			if c.CaseNo != it.CaseNo && (it.CaseNo != "" || c.ItemCode != it.ItemCode) {
+				continue
+			}
+			matched = true
+			g := get(c.Path)
+			if !slices.Contains(g.caseNos, c.CaseNo) {
+				g.caseNos = append(g.caseNos, c.CaseNo)
+			}
+			if !slices.ContainsFunc(g.items, func(x ThemeItem) bool { return x.ItemCode == it.ItemCode }) {
+				g.items = append(g.items, it)
+			}
+		}
+		if !matched {
+			g := get("")
+			g.items = append(g.items, it)
+		}
+	}
+	out := make([]orderGroup, 0, len(order))
+	for _, p := range order {
+		g := *byUnit[p]
+		sort.Strings(g.caseNos)
+		out = append(out, g)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		// The group without a unit last, the units by path.
+		if (out[i].unitPath == "") != (out[j].unitPath == "") {
+			return out[j].unitPath == ""
+		}
+		return out[i].unitPath < out[j].unitPath
+	})
+	return out
+}
+
+// split makes one order per group in place of the rating's single order: each bad item opens
+// (or, with another bad item of the same unit, joins) an order at its own unit, which carries
+// only those items' levels and cases, so that ResolveDispatch sends each to its unit and each
+// runs its own clocks. Bad items that rate no case get an order over all the rating's cases,
+// which ResolveDispatch puts in the administration's queue for manual dispatch.
+func (rt *rating) split(groups []orderGroup) {
+	tmpl := *rt.wo
+	orders := make([]*models.WorkOrder, 0, len(groups))
+	rt.orderItems = map[string][]string{}
+	for _, g := range groups {
+		wo := tmpl
+		wo.ID = uuid.NewString()
+		wo.WorkflowID = WorkflowID(wo.ID)
+		caseNos := g.caseNos
+		if g.unitPath == "" {
+			caseNos = rt.r.CaseNos
+		}
+		wo.CaseNos = models.NewJSON(caseNos)
+		merged := mergeLevels(g.items)
+		wo.Levels = models.NewJSON(merged)
+		wo.Overall = merged["overall"]
+		codes := make([]string, len(g.items))
+		for i, it := range g.items {
+			codes[i] = it.ItemCode
+		}
+		rt.orderItems[wo.ID] = codes
+		orders = append(orders, &wo)
+	}
+	// Sorted by id, so that a retry's answer (existing, which reads them back by id) lists them
+	// in the same order and names the same first one.
+	sort.Slice(orders, func(i, j int) bool { return orders[i].ID < orders[j].ID })
+	rt.wo, rt.more = orders[0], orders[1:]
+	rt.e.WorkOrderID = &rt.wo.ID
+}
+
+func count[T any](s []T, f func(T) bool) int {
+	n := 0
+	for _, x := range s {
+		if f(x) {
+			n++
+		}
+	}
+	return n
+}
+
+// mergeLevels is the worst level of each indicator over the bad items among items.
+func mergeLevels(items []ThemeItem) map[string]string {
 	merged := map[string]string{}
-	for _, it := range rt.r.Theme.Items {
+	for _, it := range items {
 		if !bad(it.Levels) {
 			continue
 		}
@@ -731,8 +863,15 @@ func (rt *rating) place(inScope []caseInfo) {
 			}
 		}
 	}
-	rt.wo.Levels = models.NewJSON(merged)
-	rt.wo.Overall = merged["overall"]
+	return merged
+}
+
+// orders lists the work orders the rating opens (none for a good rating).
+func (rt *rating) orders() []*models.WorkOrder {
+	if rt.wo == nil {
+		return nil
+	}
+	return append([]*models.WorkOrder{rt.wo}, rt.more...)
 }
 
 // worse reports whether level a is worse than b ("" is better than any level).
@@ -785,21 +924,41 @@ func (rt *rating) rows() []any {
 	if len(rt.flags) > 0 {
 		rows = append(rows, &rt.flags)
 	}
-	if rt.wo != nil {
+	if rt.wo == nil {
+		return rows
+	}
+	orders := rt.orders()
+	wos := make([]models.WorkOrder, len(orders))
+	events := make([]models.TimelineEvent, len(orders))
+	for i, wo := range orders {
 		data := map[string]any{"evaluation_id": r.EvaluationID, "channel": r.Channel, "case_nos": r.CaseNos}
 		if r.Theme != nil {
 			data["theme"] = r.Theme.Code
 			data["bad_theme_items"] = nonNil(rt.badItems)
 		}
+		if len(orders) > 1 {
+			// One of several orders of a theme rating: its own cases and bad items, and its
+			// sister orders (each at its own unit).
+			data["case_nos"] = wo.CaseNos.V
+			data["bad_theme_items"] = nonNil(rt.orderItems[wo.ID])
+			var others []string
+			for _, o := range orders {
+				if o.ID != wo.ID {
+					others = append(others, o.ID)
+				}
+			}
+			data["sibling_orders"] = others
+		}
 		if e.FollowUpOf != nil {
 			data["follow_up_of"] = r.FollowUpOf
 		}
-		rows = append(rows, rt.wo, &models.TimelineEvent{
-			ID: rt.wo.WorkflowID + "/0", WorkOrderID: rt.wo.ID, Seq: 0, At: rt.wo.OpenedAt, Actor: "system", Type: "opened",
+		wos[i] = *wo
+		events[i] = models.TimelineEvent{
+			ID: wo.WorkflowID + "/0", WorkOrderID: wo.ID, Seq: 0, At: wo.OpenedAt, Actor: "system", Type: "opened",
 			Data: models.NewJSON(data),
-		})
+		}
 	}
-	return rows
+	return append(rows, &wos, &events)
 }
 
 // stored logs what is worth logging once the rating's rows are committed.
@@ -811,7 +970,11 @@ func (rt *rating) stored(ctx context.Context) {
 }
 
 func (rt *rating) result() EvaluationResult {
-	return EvaluationResult{ID: rt.e.ID, Bad: rt.e.Bad, WorkOrderID: rt.e.WorkOrderID}
+	res := EvaluationResult{ID: rt.e.ID, Bad: rt.e.Bad, WorkOrderID: rt.e.WorkOrderID}
+	for _, wo := range rt.orders() {
+		res.WorkOrderIDs = append(res.WorkOrderIDs, wo.ID)
+	}
+	return res
 }
 
 // startOrder starts a stored order's workflow. The order is safe in the database; if this
@@ -849,7 +1012,14 @@ func (s *Service) existing(ctx context.Context, evaluationID, reqHash string) (E
 	if e.RequestHash != reqHash {
 		return EvaluationResult{}, true, apperr.Conflict("evaluation_conflict", "evaluation_id %q was already used for a different rating", evaluationID)
 	}
-	return EvaluationResult{ID: e.ID, Bad: e.Bad, WorkOrderID: e.WorkOrderID}, true, nil
+	res := EvaluationResult{ID: e.ID, Bad: e.Bad, WorkOrderID: e.WorkOrderID}
+	if e.WorkOrderID != nil {
+		// All the rating's orders (several for a theme rating split by unit), as first answered.
+		if err := s.DB.WithContext(ctx).Table("work_orders").Where("evaluation_id = ?", e.ID).Order("id").Pluck("id", &res.WorkOrderIDs).Error; err != nil {
+			return EvaluationResult{}, false, fmt.Errorf("evaluation %s: orders: %w", evaluationID, err)
+		}
+	}
+	return res, true, nil
 }
 
 // WorkflowID derives a work order's workflow id from its id, so that starting it twice is

@@ -225,3 +225,101 @@ func TestThemeRoutesItemByItem(t *testing.T) {
 		}
 	})
 }
+
+// TestThemeSplitsOrdersByUnit (issue 15, theme services item by item) on both databases: a
+// theme rating whose bad items belong to two units opens one order at each (the administration's
+// queue gets nothing), each carrying only its own item's levels and cases, in its own unit's
+// inbox and not in the other's, each with its own clocks; statistics charge each unit its own
+// item's level and order, and the unit whose item was rated 非常满意 nothing. A retry answers the
+// same orders.
+func TestThemeSplitsOrdersByUnit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, envOptions{})
+		ftCase, nsCase, amrCase := uniq("T"), uniq("T"), uniq("T")
+		e.postCase(t, ftCase, "sz-ft-tax", "S0001")
+		e.postCase(t, nsCase, "sz-ns-tax", "S0018")
+		amr := caseBody(amrCase, "sz-ft-amr", "S0004", time.Now().Add(-time.Hour))
+		amr["service_item"] = map[string]any{"code": "amr-001", "name": "营业执照办理"}
+		wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/service-cases", login: "channel", body: amr}), http.StatusCreated)
+
+		b := evalBody(uniq("E"), []string{ftCase, nsCase, amrCase}, models.BasicallySatisfied, time.Now())
+		b["levels"] = map[string]any{"overall": models.BasicallySatisfied}
+		b["theme"] = map[string]any{"code": "open-business", "name": "开办企业", "items": []any{
+			map[string]any{"item_code": "tax-ft", "case_no": ftCase, "levels": map[string]any{"overall": "dissatisfied"}},
+			map[string]any{"item_code": "tax-ns", "case_no": nsCase, "levels": map[string]any{"overall": "very_dissatisfied", "efficiency": "dissatisfied"}},
+			map[string]any{"item_code": "amr-001", "case_no": amrCase, "levels": map[string]any{"overall": "very_satisfied"}},
+		}}
+		r := e.do(t, request{method: "POST", path: "/api/v1/evaluations", login: "channel", body: b})
+		wantStatus(t, r, http.StatusCreated)
+		var res struct {
+			ID           string   `json:"id"`
+			Bad          bool     `json:"bad"`
+			WorkOrderID  *string  `json:"work_order_id"`
+			WorkOrderIDs []string `json:"work_order_ids"`
+		}
+		r.decode(t, &res)
+		if !res.Bad || res.WorkOrderID == nil || len(res.WorkOrderIDs) != 2 || res.WorkOrderIDs[0] != *res.WorkOrderID {
+			t.Fatalf("theme rating answered %+v, want two orders", res)
+		}
+		if n := e.count(t, "work_orders", "evaluation_id = ?", res.ID); n != 2 {
+			t.Fatalf("%d orders stored for the rating, want 2", n)
+		}
+		byUnit := map[string]models.WorkOrder{}
+		for _, id := range res.WorkOrderIDs {
+			wo := e.waitState(t, id, models.StateDispatched)
+			byUnit[wo.UnitPath] = wo
+		}
+		ft, ns := byUnit["/gd/sz/sz-ft/sz-ft-tax/"], byUnit["/gd/sz/sz-ns/sz-ns-tax/"]
+		if ft.ID == "" || ns.ID == "" {
+			t.Fatalf("orders went to %v, want one at each tax department", byUnit)
+		}
+		if len(ft.Levels.V) != 1 || ft.Levels.V["overall"] != "dissatisfied" || fmt.Sprint(ft.CaseNos.V) != fmt.Sprint([]string{ftCase}) {
+			t.Errorf("福田 order: levels %v, cases %v; want only its item's", ft.Levels.V, ft.CaseNos.V)
+		}
+		if len(ns.Levels.V) != 2 || ns.Levels.V["overall"] != "very_dissatisfied" || ns.Levels.V["efficiency"] != "dissatisfied" || fmt.Sprint(ns.CaseNos.V) != fmt.Sprint([]string{nsCase}) {
+			t.Errorf("南山 order: levels %v, cases %v; want only its item's", ns.Levels.V, ns.CaseNos.V)
+		}
+		if n := e.count(t, "work_orders", "evaluation_id = ? AND state = ?", res.ID, models.StatePendingDispatch); n != 0 {
+			t.Errorf("%d orders in the manual-dispatch queue", n)
+		}
+		// Each in its own unit's inbox, not in the other's.
+		ftList, nsList := ids(e.list(t, "ft-officer", "")), ids(e.list(t, "ns-officer", ""))
+		if !has(ftList, ft.ID) || has(ftList, ns.ID) {
+			t.Errorf("福田 inbox %v: want %s and not %s", ftList, ft.ID, ns.ID)
+		}
+		if !has(nsList, ns.ID) || has(nsList, ft.ID) {
+			t.Errorf("南山 inbox %v: want %s and not %s", nsList, ns.ID, ft.ID)
+		}
+		wantError(t, e.act(t, "ft-officer", ns.ID, "", map[string]any{"action": "sign"}), 404, "not_found", "")
+		// Each runs its own clocks: 福田 signing leaves 南山's sign clock running.
+		e.ok(t, "ft-officer", ft.ID, models.StateSigned, map[string]any{"action": "sign"})
+		if got := e.order(t, ns.ID); got.State != models.StateDispatched || got.NextDueAt == nil {
+			t.Errorf("南山 order after 福田 signed: %s, next due %v", got.State, got.NextDueAt)
+		}
+		evs := e.timeline(t, "sz-admin", ns.ID)
+		if evs[0].Type != "opened" || fmt.Sprint(evs[0].Data["bad_theme_items"]) != "[tax-ns]" || fmt.Sprint(evs[0].Data["sibling_orders"]) != fmt.Sprintf("[%s]", ft.ID) {
+			t.Errorf("南山 order's opening event %+v", evs[0])
+		}
+		// A retry answers the same orders.
+		r = e.do(t, request{method: "POST", path: "/api/v1/evaluations", login: "channel", body: b})
+		wantStatus(t, r, http.StatusOK)
+		var again struct {
+			WorkOrderIDs []string `json:"work_order_ids"`
+		}
+		r.decode(t, &again)
+		if fmt.Sprint(again.WorkOrderIDs) != fmt.Sprint(res.WorkOrderIDs) {
+			t.Errorf("retry answered orders %v, want %v", again.WorkOrderIDs, res.WorkOrderIDs)
+		}
+
+		ftF, nsF, amrF := unitFigures(t, db, "sz-ft-tax"), unitFigures(t, db, "sz-ns-tax"), unitFigures(t, db, "sz-ft-amr")
+		if ftF.Ratings.Bad != 1 || ftF.Ratings.Active.Dissatisfied != 1 || ftF.Orders.Orders != 1 {
+			t.Errorf("福田 tax %+v / %+v, want its item's 不满意 and one order", ftF.Ratings, ftF.Orders)
+		}
+		if nsF.Ratings.Bad != 1 || nsF.Ratings.Active.VeryDissatisfied != 1 || nsF.Orders.Orders != 1 {
+			t.Errorf("南山 tax %+v / %+v, want its item's 非常不满意 and one order", nsF.Ratings, nsF.Orders)
+		}
+		if amrF.Ratings.Bad != 0 || amrF.Ratings.Active.VerySatisfied != 1 || amrF.Orders.Orders != 0 {
+			t.Errorf("market department %+v / %+v, want its item's 非常满意 and nothing bad", amrF.Ratings, amrF.Orders)
+		}
+	})
+}
