@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+	"gorm.io/gorm"
+
 	"redress/calendar"
 	"redress/models"
 )
@@ -131,6 +134,11 @@ type DeadlineSpec struct {
 	UnitPath string        `json:"unit_path"` // whose calendar (local overrides apply)
 	// RemindShare: remind when this share of the budget is left (0 = no reminder).
 	RemindShare float64 `json:"remind_share"`
+	// WorkOrderID and AdminPath name the order and its administration, so that a deadline
+	// that cannot be computed is recorded on the order where the administration sees it
+	// (empty in histories recorded before: nothing is recorded).
+	WorkOrderID string `json:"work_order_id,omitempty"`
+	AdminPath   string `json:"admin_path,omitempty"`
 }
 
 // DeadlineCalc is a computed deadline. UncoveredYear is set (and the rest empty) when the
@@ -142,6 +150,9 @@ type DeadlineCalc struct {
 	CalendarVersion string    `json:"calendar_version"`
 	Paused          bool      `json:"paused"`
 	UncoveredYear   int       `json:"uncovered_year,omitempty"`
+	// Budget is set when the spec's budget could not be computed and the unit's current
+	// policy's could: the order's clock takes it (the policy was fixed while it waited).
+	Budget *models.Budget `json:"budget,omitempty"`
 }
 
 // ErrDeadlineInvalid is the (non-retryable) failure of a budget that does not parse or that
@@ -150,7 +161,108 @@ const ErrDeadlineInvalid = "deadline_invalid"
 
 // ComputeDeadline turns a budget, a start and pauses into a due instant with the unit's
 // working-day calendar, and places the reminder where the policy's share of the budget is left.
+//
+// A budget that cannot be computed (a policy stored before budgets were bounded, issue 17
+// finding 3: 100 000 000 working days) used to retry forever out of sight: the order stuck in
+// pending_dispatch with no unit, invisible to everyone, and fixing the policy did not free
+// it, because every retry computed the budget of the policy read before. Now each attempt
+// falls back on the unit's current policy for the stage, and while neither computes, the
+// error is recorded on the order (deadline_error, in Chinese) with the order placed in its
+// administration's view; the next attempt after the policy is fixed (at most a minute
+// later: the activities' retry interval) computes the new budget and clears the error.
 func (a *Activities) ComputeDeadline(ctx context.Context, s DeadlineSpec) (DeadlineCalc, error) {
+	out, err := a.computeDeadline(ctx, s)
+	if err == nil || s.WorkOrderID == "" || errors.Is(err, errCalendarLoad) {
+		if err == nil && s.WorkOrderID != "" && retried(ctx) {
+			if cerr := a.setDeadlineError(ctx, s, ""); cerr != nil {
+				return DeadlineCalc{}, cerr
+			}
+		}
+		return out, err
+	}
+	if p, perr := a.LoadPolicy(ctx, s.UnitPath); perr == nil {
+		if nb, ok := p.Deadlines[s.Name]; ok && !sameBudget(nb, s.Budget) {
+			s2 := s
+			s2.Budget = nb
+			if out2, err2 := a.computeDeadline(ctx, s2); err2 == nil {
+				out2.Budget = &nb
+				if cerr := a.setDeadlineError(ctx, s, ""); cerr != nil {
+					return DeadlineCalc{}, cerr
+				}
+				return out2, nil
+			}
+		}
+	}
+	if rerr := a.setDeadlineError(ctx, s, deadlineErrorText(s)); rerr != nil {
+		return DeadlineCalc{}, errors.Join(err, rerr)
+	}
+	return DeadlineCalc{}, err
+}
+
+// errCalendarLoad marks a failure to read the calendar (the database), not the budget's.
+var errCalendarLoad = errors.New("calendar")
+
+// retried reports whether this is a retry of the activity (a first attempt has no error to
+// clear; not an activity at all in direct calls).
+func retried(ctx context.Context) bool {
+	return activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt > 1
+}
+
+func sameBudget(a, b models.Budget) bool {
+	eq := func(x, y *int) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	return eq(a.WorkingDays, b.WorkingDays) && eq(a.NaturalDays, b.NaturalDays) && eq(a.Hours, b.Hours) &&
+		(a.Duration == nil) == (b.Duration == nil) && (a.Duration == nil || *a.Duration == *b.Duration)
+}
+
+// setDeadlineError records (or, with "", clears) why the order's deadline cannot be computed.
+// An order not yet dispatched has no unit on its row and was seen by nobody: it is placed in
+// its administration's view (the manual-dispatch queue's place) so that it is not lost.
+func (a *Activities) setDeadlineError(ctx context.Context, s DeadlineSpec, text string) error {
+	q := a.DB.WithContext(ctx).Model(&models.WorkOrder{}).Where("id = ?", s.WorkOrderID)
+	upd := map[string]any{"deadline_error": text}
+	if text == "" {
+		q = q.Where("deadline_error <> ''")
+	} else if place := s.AdminPath; place != "" || s.UnitPath != "" {
+		if place == "" {
+			place = s.UnitPath
+		}
+		upd["unit_path"] = gorm.Expr("CASE WHEN unit_path = '' THEN ? ELSE unit_path END", place)
+	}
+	if err := q.UpdateColumns(upd).Error; err != nil {
+		return fmt.Errorf("deadline %s: record the error on order %s: %w", s.Name, s.WorkOrderID, err)
+	}
+	return nil
+}
+
+// stageNames are the stages as the administrators' pages name them.
+var stageNames = map[string]string{
+	"sign": "签收", "callback": "回访", "rectify": "整改", "appeal_decision": "申诉审核", "review": "复核",
+	"feedback": "反馈", "dispatch": "派发", "ruling": "裁定",
+}
+
+// deadlineErrorText says in Chinese which deadline cannot be computed and what to do.
+func deadlineErrorText(s DeadlineSpec) string {
+	stage := stageNames[s.Name]
+	if stage == "" {
+		stage = s.Name
+	}
+	var budget string
+	switch b := s.Budget; {
+	case b.WorkingDays != nil:
+		budget = fmt.Sprintf("%d 个工作日", *b.WorkingDays)
+	case b.NaturalDays != nil:
+		budget = fmt.Sprintf("%d 个自然日", *b.NaturalDays)
+	case b.Hours != nil:
+		budget = fmt.Sprintf("%d 小时", *b.Hours)
+	case b.Duration != nil:
+		budget = "时长 " + *b.Duration
+	default:
+		budget = "未设置"
+	}
+	return fmt.Sprintf("无法计算%s期限：适用政策的%s时限（%s）超出可计算范围。请管理员修正本单位或上级单位的时限政策，修正后工单将自动继续办理。", stage, stage, budget)
+}
+
+func (a *Activities) computeDeadline(ctx context.Context, s DeadlineSpec) (DeadlineCalc, error) {
 	b, err := calendar.BudgetFromModel(s.Budget)
 	if err != nil {
 		// The same budget fails the same way on every retry: said once, not retried.
@@ -158,7 +270,7 @@ func (a *Activities) ComputeDeadline(ctx context.Context, s DeadlineSpec) (Deadl
 	}
 	cal, err := a.Calendars.Calendar(ctx, s.UnitPath)
 	if err != nil {
-		return DeadlineCalc{}, fmt.Errorf("deadline %s: calendar: %w", s.Name, err)
+		return DeadlineCalc{}, fmt.Errorf("deadline %s: %w: %w", s.Name, errCalendarLoad, err)
 	}
 	pauses := make([]calendar.Pause, len(s.Pauses))
 	for i, p := range s.Pauses {

@@ -29,8 +29,9 @@ import (
 // k is derived from the deployment's PII hash key (pii.Box.Hash with its own kind), a secret that
 // is never rotated because lookups depend on it, so printed receipts stay valid as long as the
 // deployment lives; no database row is needed to check a token. Tokens are issued by
-// POST /api/v1/service-cases/{case_no}/qr (channel systems that print receipts, and staff of the
-// case's unit), which answers the token and the page's path.
+// POST /api/v1/service-cases/{case_no}/qr to channel systems only (they print receipts and drive
+// the window devices; never to the unit's staff, issue 17), which answers the token and the
+// page's path.
 //
 // GET /api/v1/rate/{token} answers what the page shows — the service item, the unit and the
 // completion time, never the applicant — and whether the case was rated already.
@@ -143,6 +144,19 @@ func (s *Server) loadCase(c echo.Context, caseNo string) (caseRow, error) {
 
 func qrEvaluationID(caseNo string) string { return "qr:" + caseNo }
 
+// qrConflictID is the evaluation_id of a receipt's rating that contradicts the stored one.
+func qrConflictID(caseNo string) string { return "qr:" + caseNo + ":conflict" }
+
+// anyBad reports whether a rating page's levels rate anything bad (as the intake judges it).
+func anyBad(levels map[string]string) bool {
+	for _, v := range levels {
+		if models.IsBadLevel(v) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Server) rated(c echo.Context, caseNo string) (*models.Evaluation, error) {
 	var evs []models.Evaluation
 	if err := s.deps.DB.WithContext(c.Request().Context()).Where("evaluation_id = ?", qrEvaluationID(caseNo)).Limit(1).Find(&evs).Error; err != nil {
@@ -227,10 +241,18 @@ func (s *Server) postRate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	evID := qrEvaluationID(caseNo)
 	if ev, err := s.rated(c, caseNo); err != nil {
 		return err
 	} else if ev != nil {
-		return c.JSON(http.StatusOK, rateResult{Bad: ev.Bad, AlreadyRated: true})
+		if ev.Bad == anyBad(req.Levels) {
+			return c.JSON(http.StatusOK, rateResult{Bad: ev.Bad, AlreadyRated: true})
+		}
+		// A rating of the receipt that contradicts the stored one: whoever rated first may not
+		// have been the citizen (staff who held the receipt). The intake stores it as a
+		// conflict, both flagged for review, and opens its order if bad (issue 17, finding 1);
+		// under its own evaluation_id, once (a repeat answers what is stored).
+		evID = qrConflictID(caseNo)
 	}
 	// The receipt's holder is the applicant: their identity (sealed at rest) becomes the
 	// evaluator's, so that a bad rating can be called back.
@@ -242,7 +264,7 @@ func (s *Server) postRate(c echo.Context) error {
 	}
 	now := time.Now().UTC()
 	er := intake.EvaluationRequest{
-		EvaluationID: qrEvaluationID(caseNo), CaseNos: []string{caseNo}, Channel: "qr_code",
+		EvaluationID: evID, CaseNos: []string{caseNo}, Channel: "qr_code",
 		Levels: req.Levels, Tags: req.Tags, Comment: strings.TrimSpace(req.Comment), RatedAt: &now,
 		Evaluator: intake.Person{Name: name, Phone: phone, IDNumber: idNo},
 		// The citizen's browser posts this form itself: its address feeds the address-burst
@@ -265,7 +287,7 @@ func (s *Server) postRate(c echo.Context) error {
 	}
 	out := rateResult{Bad: res.Bad}
 	if res.Bad && res.WorkOrderID != nil {
-		tok, err := notify.IssueToken(s.deps.DB.WithContext(c.Request().Context()), *res.WorkOrderID, "rate:"+qrEvaluationID(caseNo), time.Now())
+		tok, err := notify.IssueToken(s.deps.DB.WithContext(c.Request().Context()), *res.WorkOrderID, "rate:"+evID, time.Now())
 		if err != nil {
 			return err
 		}
@@ -292,16 +314,22 @@ type qrJSON struct {
 	Path string `json:"path"`
 }
 
-// postCaseQR issues the rating token of a registered case to a channel system that prints the
-// receipt, or to staff of the case's unit (to print or show a code at the window).
+// postCaseQR issues the rating token of a registered case to the channel system that prints
+// the receipt or drives the window's rating device, and to nobody else: staff of the case's
+// unit holding a token could rate their own case under the applicant's identity (issue 17,
+// finding 1). The route policy admits only the integration role; the handler scopes by the
+// integration grant alone, so a route line re-added for staff still issues nothing.
 func (s *Server) postCaseQR(c echo.Context) error {
 	caseNo := c.Param("case_no")
+	p := principal(c)
+	scope := store.ScopeFor(p.Grants, models.RoleIntegration)
+	if scope.Empty() {
+		return apperr.Forbidden("forbidden", "only the channel system issues rating QR codes")
+	}
 	cr, err := s.loadCase(c, caseNo)
 	if err != nil {
 		return err
 	}
-	p := principal(c)
-	scope := store.ScopeFor(p.Grants, append([]string{models.RoleIntegration}, store.StaffRoles...)...)
 	if !scope.Covers(cr.UnitPath) {
 		return apperr.NotFound("service case")
 	}

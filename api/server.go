@@ -81,6 +81,10 @@ type Deps struct {
 	MetricsOff   bool
 	// Results configures statistics, publication, reports and 12345/upstream (issue 8).
 	Results ResultsOptions
+	// TemporalUIOrigins are the origins of Temporal web UIs (http://host:port) allowed to
+	// call the payload codec endpoint from the browser (CORS); none: only the CLI and
+	// same-origin callers (REDRESS_TEMPORAL_UI_ORIGINS).
+	TemporalUIOrigins []string
 }
 
 // Server is the HTTP API.
@@ -127,11 +131,12 @@ func New(d Deps) *Server {
 	s := &Server{deps: d, e: e, metrics: newHTTPMetrics(d.Registry), guard: newGuard(d.Limits, d.Registry)}
 	s.principals.Run, s.principals.Runners = s.loadPrincipals, 1
 
-	// Order matters: the id first (everything logs it), the security headers, then the log
+	// Order matters: the id first (everything logs it), the security headers, the Temporal
+	// UI's CORS grant on the codec endpoint (its preflight carries no token), then the log
 	// (it sees the final status), recovery, the audit (before the checks, so that refused
 	// requests are recorded too), the refusal of NUL and invalid UTF-8, the body limit, who is
 	// calling, the rate limit of those without a token, and whether they may.
-	e.Use(withRequestID, withSecurityHeaders, s.withAccessLog, withRecover, s.withAudit, withCleanInput,
+	e.Use(withRequestID, withSecurityHeaders, s.codecCORS, s.withAccessLog, withRecover, s.withAudit, withCleanInput,
 		middleware.BodyLimit(d.BodyLimit), s.withAuth, s.withAnonymousLimit, s.withAuthorization)
 	s.routes()
 	s.known = map[string]bool{}
@@ -145,9 +150,13 @@ func New(d Deps) *Server {
 // ends.
 func (s *Server) Run(ctx context.Context) { s.guard.run(ctx) }
 
-// MetricsHandler serves the Prometheus metrics alone, for a separate (internal) address.
+// MetricsHandler serves the Prometheus metrics alone, for a separate (internal) address: at
+// /metrics only (every other path answers 404; the bare promhttp handler answered the metrics
+// at any path of that address).
 func (s *Server) MetricsHandler() http.Handler {
-	return promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{}))
+	return mux
 }
 
 // metricsHandler serves /metrics on the API address, behind MetricsToken when one is set.
@@ -214,6 +223,7 @@ func (s *Server) routes() {
 	s.routesIntake()
 	s.routesUnits()
 	s.routesActions()
+	s.routesTemporalCodec()
 }
 
 func (s *Server) healthz(c echo.Context) error {

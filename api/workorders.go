@@ -49,6 +49,9 @@ type orderJSON struct {
 	PendingExtension *pendingExtensionJSON `json:"pending_extension"`
 	// AppealDraft is an officer's appeal waiting for the unit leader's submit_appeal.
 	AppealDraft *appealDraftJSON `json:"appeal_draft"`
+	// DeadlineError says in Chinese why a deadline of the order cannot be computed (the
+	// policy's budget is out of range); the order waits until the policy is fixed.
+	DeadlineError string `json:"deadline_error,omitempty"`
 }
 
 type evaluatorJSON struct {
@@ -73,7 +76,7 @@ func (s *Server) orderJSON(c echo.Context, r store.OrderRow, withEvaluator bool)
 		ID: r.ID, EvaluationID: r.ClientEvalID, State: r.State, Disposition: r.Disposition, Staff: r.StaffID,
 		CaseNos: r.CaseNos.V, Levels: r.Levels.V, Comment: r.Comment, OpenedAt: r.OpenedAt,
 		DispatchedAt: r.DispatchedAt, SupervisionLevel: r.SupervisionLevel,
-		OverdueDays: r.OverdueDays, UpdatedAt: r.UpdatedAt,
+		OverdueDays: r.OverdueDays, UpdatedAt: r.UpdatedAt, DeadlineError: r.DeadlineError,
 		AllowedActions: workflows.AllowedActions(workflows.OrderView{State: r.State, UnitPath: r.UnitPath,
 			AppealDraft: r.Disposition == dispositionAppealDraft}, callerOf(principal(c))),
 	}

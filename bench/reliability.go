@@ -198,7 +198,7 @@ func DevKill9(ctx context.Context, o Options, kills int) error {
 		exp.Add(r)
 		resent += len(u.n)
 	}
-	if err := Verify(ctx, dbURL, hostPort(dev.TemporalPort), exp, 90*time.Second); err != nil {
+	if err := Verify(ctx, dbURL, hostPort(dev.TemporalPort), dev.Keys, exp, 90*time.Second); err != nil {
 		return fmt.Errorf("after %d kills: %w", kills, err)
 	}
 	if err := sg.check(ctx, dbURL); err != nil {
@@ -352,7 +352,7 @@ func ProdScenarios(ctx context.Context, o Options, so ProdScenarioOptions) error
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		exp.Add(r)
-		if err := Verify(ctx, pg.URL, hostPort(tport), exp, 90*time.Second); err != nil {
+		if err := Verify(ctx, pg.URL, hostPort(tport), po.Keys, exp, 90*time.Second); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		o.Report.Add("reliability %s: %d ratings sent, %d accepted during it, %d answered 5xx or lost and resent, statuses %v; all %d accepted so far stored once, one order and one workflow per bad one, timers armed",

@@ -21,10 +21,12 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for the admin connection
+	"go.temporal.io/sdk/client"
 
 	"redress/auth"
 	"redress/calendar"
 	"redress/orgfile"
+	"redress/payloadcodec"
 	"redress/pii"
 	"redress/store"
 )
@@ -41,6 +43,26 @@ func NewKeys() Keys {
 	_, _ = rand.Read(k[:])
 	spec, hash := pii.NewKeySpec("bench1")
 	return Keys{JWT: base64.StdEncoding.EncodeToString(k[:]), PII: spec, PIIHash: hash}
+}
+
+// dialTemporal connects to the system's Temporal frontend (namespace default) with the payload
+// codec of the system's keys, as every redress process does: payloads it writes are encrypted
+// and those the system wrote can be read.
+func dialTemporal(ctx context.Context, addr string, k Keys) (client.Client, error) {
+	box, err := pii.ParseKeys(k.PII, k.PIIHash)
+	if err != nil {
+		return nil, fmt.Errorf("bench keys: %w", err)
+	}
+	dc, err := payloadcodec.DataConverter(box)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.DialContext(ctx, client.Options{HostPort: addr, Namespace: "default", Logger: quietLogger{},
+		DataConverter: dc, FailureConverter: payloadcodec.FailureConverter(dc)})
+	if err != nil {
+		return nil, fmt.Errorf("dial temporal %s: %w", addr, err)
+	}
+	return c, nil
 }
 
 // Token signs a bearer token for login the way `redress token` does.
@@ -358,7 +380,6 @@ func (d *PGDatabase) Drop() error {
 	}
 	return lastErr
 }
-
 
 // startFreshDev starts `redress dev` on its embedded SQLite in a new directory under o.Work
 // (named after prefix) and returns the process, its options and its database URL.

@@ -250,7 +250,7 @@ func Topology(ctx context.Context, o Options, to TopologyOptions) (TopologyResul
 	if err := waitTimeline(ctx, pg.URL, res.TimerOrder, []string{"reminder", "supervision"}, to.SignBudget+2*time.Minute); err != nil {
 		return res, err
 	}
-	if err := Verify(ctx, pg.URL, ts.Addr, exp, 2*time.Minute); err != nil {
+	if err := Verify(ctx, pg.URL, ts.Addr, keys, exp, 2*time.Minute); err != nil {
 		return res, err
 	}
 	if err := checkTopology(ctx, pg.URL, res); err != nil {

@@ -75,13 +75,13 @@ func (e *Expect) Add(r LoadResult) {
 //   - every bad one has exactly one work order and exactly one workflow execution;
 //   - every work order that is not closed has its workflow running with at least one deadline
 //     timer pending, and a next_due_at in the read-model.
-func Verify(ctx context.Context, databaseURL, temporalAddr string, e *Expect, limit time.Duration) error {
+func Verify(ctx context.Context, databaseURL, temporalAddr string, keys Keys, e *Expect, limit time.Duration) error {
 	db, err := store.Open(ctx, databaseURL)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	tc, err := client.DialContext(ctx, client.Options{HostPort: temporalAddr, Namespace: "default", Logger: quietLogger{}})
+	tc, err := dialTemporal(ctx, temporalAddr, keys)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,8 @@ type Config struct {
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default" doc:"Temporal namespace"`
 	TemporalTaskQueue string `env:"TEMPORAL_TASK_QUEUE" envDefault:"redress" doc:"task queue of the redress workers"`
 	TemporalUIPort    int    `env:"TEMPORAL_UI_PORT" envDefault:"8233" doc:"dev only: port of the embedded Temporal web UI (0 disables it)"`
+	// TemporalUIOrigins may call the payload codec endpoint from a browser (CORS).
+	TemporalUIOrigins string `env:"REDRESS_TEMPORAL_UI_ORIGINS" doc:"comma-separated origins (https://temporal-ui.example) of Temporal web UIs allowed to call the payload codec endpoint /api/v1/system/temporal-codec from the browser; dev: the embedded UI"`
 
 	// JWTKey signs bearer tokens (HMAC-SHA256). Dev generates one into the data directory.
 	JWTKey      string        `env:"REDRESS_JWT_KEY" required:"true" doc:"secret that signs bearer tokens (at least 32 bytes); required outside dev"`

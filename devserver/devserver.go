@@ -45,6 +45,9 @@ type Options struct {
 	Namespace string
 	// Retention keeps closed workflow histories this long (default 30 days).
 	Retention time.Duration
+	// CodecEndpoint is the remote payload codec the web UI decodes payloads with (redress's
+	// /api/v1/system/temporal-codec): workflow payloads are encrypted (issue 16 finding 6).
+	CodecEndpoint string
 }
 
 // Server is a running embedded Temporal server.
@@ -120,6 +123,12 @@ func Start(o Options) (*Server, error) {
 			CORS:                uiconfig.CORS{CookieInsecure: true},
 			HideLogs:            true,
 			DisableNewsFetch:    true, // no network beyond this machine
+			Codec: uiconfig.Codec{
+				Endpoint: o.CodecEndpoint,
+				// The endpoint wants a sysadmin's redress bearer token, which this UI has
+				// no way to send: the message says where the clear payloads are.
+				DefaultErrorMessage: "Payloads are encrypted with redress's keys. Decode them with a sysadmin's token: temporal workflow show --codec-endpoint " + o.CodecEndpoint + " --codec-auth \"Bearer <token>\"",
+			},
 		}))
 		ln, err := net.Listen("tcp", s.UIAddr)
 		if err != nil {

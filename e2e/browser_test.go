@@ -63,9 +63,14 @@ func startSystem(t *testing.T) *system {
 		t.Fatalf("start embedded temporal: %v", err)
 	}
 	t.Cleanup(ts.Stop)
+	spec, hashKey := pii.NewKeySpec("k1")
+	box, err := pii.ParseKeys(spec, hashKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer dcancel()
-	tc, err := engine.Dial(dctx, ts.FrontendAddr, "default", prometheus.NewRegistry())
+	tc, err := engine.Dial(dctx, ts.FrontendAddr, "default", prometheus.NewRegistry(), box)
 	if err != nil {
 		t.Fatalf("dial temporal: %v", err)
 	}
@@ -77,11 +82,6 @@ func startSystem(t *testing.T) *system {
 	}
 	if _, err := calendar.EnsureShipped(ctx, db); err != nil {
 		t.Fatalf("shipped calendar: %v", err)
-	}
-	spec, hashKey := pii.NewKeySpec("k1")
-	box, err := pii.ParseKeys(spec, hashKey)
-	if err != nil {
-		t.Fatal(err)
 	}
 	queue := "e2e"
 	sms := &phoneSMS{tokens: map[string]string{}}

@@ -23,6 +23,8 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"redress/intake"
+	"redress/payloadcodec"
+	"redress/pii"
 	"redress/store"
 	"redress/workflows"
 )
@@ -61,17 +63,25 @@ func meterFor(reg prometheus.Registerer) (metric.Meter, error) {
 	return m, nil
 }
 
-// Dial connects to the Temporal frontend and checks it answers.
-func Dial(ctx context.Context, address, namespace string, reg prometheus.Registerer) (client.Client, error) {
+// Dial connects to the Temporal frontend and checks it answers. Every payload the client and
+// the workers built on it write is encrypted with box's keys (package payloadcodec, issue 16
+// finding 6), so box is required.
+func Dial(ctx context.Context, address, namespace string, reg prometheus.Registerer, box *pii.Box) (client.Client, error) {
 	meter, err := meterFor(reg)
 	if err != nil {
 		return nil, err
 	}
+	dc, err := payloadcodec.DataConverter(box)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
 	c, err := client.DialContext(ctx, client.Options{
-		HostPort:       address,
-		Namespace:      namespace,
-		Logger:         tlog.NewStructuredLogger(slog.Default().With("component", "temporal-sdk")),
-		MetricsHandler: otelsdk.NewMetricsHandler(otelsdk.MetricsHandlerOptions{Meter: meter}),
+		HostPort:         address,
+		Namespace:        namespace,
+		Logger:           tlog.NewStructuredLogger(slog.Default().With("component", "temporal-sdk")),
+		MetricsHandler:   otelsdk.NewMetricsHandler(otelsdk.MetricsHandlerOptions{Meter: meter}),
+		DataConverter:    dc,
+		FailureConverter: payloadcodec.FailureConverter(dc),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: dial %s: %w", address, err)

@@ -494,6 +494,9 @@ func (s *Service) submit(ctx context.Context, scope store.Scope, r EvaluationReq
 		}
 		rt.followUp(first.ID, int(n)+1)
 	}
+	if err := s.flagPremises(ctx, []*rating{rt}, now); err != nil {
+		return EvaluationResult{}, false, fmt.Errorf("evaluation %s: %w", r.EvaluationID, err)
+	}
 	s.flagFraud([]*rating{rt}, index, got.recent, now)
 	// Everything a rating stores goes in as one statement (store.InsertAll), parents first,
 	// with the ratings of concurrent requests (store.Committer).
@@ -504,6 +507,19 @@ func (s *Service) submit(ctx context.Context, scope store.Scope, r EvaluationReq
 		rows = append(rows, &audit)
 	}
 	err = s.insert(ctx, rows...)
+	if err != nil && isDuplicate(err) && first == nil {
+		// The evaluator's first rating of a case is taken. A rating that contradicts it is not
+		// refused (issue 17: staff holding the receipt could rate first and block the citizen):
+		// it is stored beside it as a conflict, both flagged for review.
+		var conflict bool
+		if conflict, err = s.asConflict(ctx, rt, now, err); conflict {
+			rows = rt.rows()
+			if audited {
+				rows = append(rows, &audit)
+			}
+			err = s.insert(ctx, rows...)
+		}
+	}
 	if err == nil && audited {
 		store.MarkAuditWritten(ctx)
 	}

@@ -22,11 +22,13 @@ import (
 // nothing. Detection runs just before the rating is stored and its flags are stored in the
 // same statement, so a stored rating always has its flags. The kinds:
 const (
-	FlagIdentityBurst = "identity_burst" // many ratings from one phone or ID number
-	FlagDeviceBurst   = "device_burst"   // many ratings from one device
-	FlagAddressBurst  = "address_burst"  // many ratings from one network address
-	FlagOwnStaff      = "own_staff"      // the case rated by its own handling staff
-	FlagCommentBurst  = "comment_burst"  // many identical comments in a short time
+	FlagIdentityBurst = "identity_burst"  // many ratings from one phone or ID number
+	FlagDeviceBurst   = "device_burst"    // many ratings from one device
+	FlagAddressBurst  = "address_burst"   // many ratings from one network address
+	FlagOwnStaff      = "own_staff"       // the case rated by its own handling staff
+	FlagCommentBurst  = "comment_burst"   // many identical comments in a short time
+	FlagUnitPremises  = "unit_premises"   // sent from a network or device of the rated unit
+	FlagConflict      = "rating_conflict" // one evaluator's contradicting ratings of a case
 )
 
 // FraudConfig tunes the detector.

@@ -7,6 +7,9 @@ const (
 	KindFirst    = "first"
 	KindFollowUp = "follow_up"
 	KindDefault  = "default"
+	// KindConflict is a later first rating of a case by the same evaluator that contradicts the
+	// stored one (conflict.go): stored beside it and flagged, counted like a first rating.
+	KindConflict = "conflict"
 )
 
 // Evaluator keys that are not a person's hash.

@@ -3,6 +3,8 @@ package intake
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -33,9 +35,52 @@ var sealedColumns = []struct {
 		map[string][2]string{"applicant_id_hash": {"applicant_id_number", "id"}}},
 }
 
+// normalised is a stored value as hashing takes it since issue 17 (finding 2): phones and ID
+// numbers normalised (pii.NormalisePhone, NormaliseIDNumber), so that rows stored before
+// normalisation hash as the same person's new ones; a value that does not normalise is hashed
+// as it is, as it was.
+func normalised(kind, v string) string {
+	var n string
+	var err error
+	switch kind {
+	case "phone":
+		n, err = pii.NormalisePhone(v)
+	case "id":
+		n, err = pii.NormaliseIDNumber(v)
+	default:
+		return v
+	}
+	if err != nil {
+		return v
+	}
+	return n
+}
+
+// rekey recomputes an evaluator key ("id:HASH" or "phone:HASH"; anonymous and default keys
+// stay) from the row's hashes as updated.
+func rekey(key string, upd, row map[string]any) string {
+	hash := func(col string) string {
+		if v, ok := upd[col].(string); ok {
+			return v
+		}
+		v, _ := row[col].(string)
+		return v
+	}
+	switch {
+	case strings.HasPrefix(key, "id:") && hash("evaluator_id_hash") != "":
+		return "id:" + hash("evaluator_id_hash")
+	case strings.HasPrefix(key, "phone:") && hash("evaluator_phone_hash") != "":
+		return "phone:" + hash("evaluator_phone_hash")
+	}
+	return key
+}
+
 // RotatePII re-seals every personal-data value that is not sealed with the box's first key
 // (the one new values use): after adding a new key in front of REDRESS_PII_KEYS and running
-// this, the old key can be removed. It is idempotent (a second run rewrites nothing), works in
+// this, the old key can be removed. It is also the upgrade step of issue 17's normalisation:
+// it recomputes the identity hashes (and the ratings' evaluator keys and slots) of rows hashed
+// from un-normalised phones and ID numbers; the worker runs it once at start
+// (RehashIdentitiesOnce). It is idempotent (a second run rewrites nothing), works in
 // batches of its own transactions, and compares before it writes, so a run interrupted
 // half-way is resumed by running it again. The keyed hashes keep their key; when the suite
 // changed (REDRESS_CRYPTO=gm after aes, or back), the hashes that can be recomputed from the
@@ -54,6 +99,9 @@ func RotatePII(ctx context.Context, db *store.DB, box *pii.Box, batch int) (Rota
 			cols := append([]string{"id"}, t.columns...)
 			for h := range t.hashes {
 				cols = append(cols, h)
+			}
+			if t.table == "evaluations" {
+				cols = append(cols, "evaluator_key")
 			}
 			if err := db.WithContext(ctx).Table(t.table).Select(cols).Where("id > ?", last).Order("id").Limit(batch).Find(&rows).Error; err != nil {
 				return res, fmt.Errorf("rotate %s: %w", t.table, err)
@@ -87,8 +135,18 @@ func RotatePII(ctx context.Context, db *store.DB, box *pii.Box, batch int) (Rota
 						if plain[src[0]] == "" {
 							continue // nothing to hash (or erased by retention: its marker stays)
 						}
-						if want := box.Hash(src[1], plain[src[0]]); old != want {
+						if want := box.Hash(src[1], normalised(src[1], plain[src[0]])); old != want {
 							upd[h], rehashed = want, true
+						}
+					}
+					// The rating's evaluator key follows its hashes (evaluatorKey: the ID
+					// number's, else the phone's), and so do its slots.
+					var oldKey, newKey string
+					if t.table == "evaluations" {
+						oldKey, _ = r["evaluator_key"].(string)
+						newKey = rekey(oldKey, upd, r)
+						if newKey != oldKey {
+							upd["evaluator_key"], rehashed = newKey, true
 						}
 					}
 					if len(upd) == 0 {
@@ -102,6 +160,15 @@ func RotatePII(ctx context.Context, db *store.DB, box *pii.Box, batch int) (Rota
 					}
 					if err := q.Updates(upd).Error; err != nil {
 						return err
+					}
+					if newKey != oldKey {
+						// A slot the new key holds already (the same person rated the case under
+						// two spellings before normalisation) keeps the old key: both ratings stay.
+						if err := tx.Exec(`UPDATE evaluation_slots SET evaluator_key = ? WHERE evaluation_id = ? AND evaluator_key = ?
+							AND NOT EXISTS (SELECT 1 FROM evaluation_slots s2 WHERE s2.case_no = evaluation_slots.case_no AND s2.evaluator_key = ? AND s2.slot = evaluation_slots.slot)`,
+							newKey, id, oldKey, newKey).Error; err != nil {
+							return err
+						}
 					}
 					if resealed {
 						res.Resealed++
@@ -118,4 +185,31 @@ func RotatePII(ctx context.Context, db *store.DB, box *pii.Box, batch int) (Rota
 		}
 	}
 	return res, nil
+}
+
+// rehashJob names the one-time rehash in maintenance_runs (migration 00019).
+const rehashJob = "rehash_normalised_identities"
+
+// RehashIdentitiesOnce runs RotatePII once per database (recorded in maintenance_runs), the
+// upgrade step of issue 17's normalisation: it recomputes the hashes, evaluator keys and slots
+// of rows hashed from un-normalised phones and ID numbers (and re-seals values under the
+// current key on the way, as a rotation does). ran says whether it ran now. An interrupted run
+// is not recorded and runs again at the next start (RotatePII resumes where nothing changed).
+func RehashIdentitiesOnce(ctx context.Context, db *store.DB, box *pii.Box) (res RotateResult, ran bool, err error) {
+	var n int64
+	if err := db.WithContext(ctx).Table("maintenance_runs").Where("name = ?", rehashJob).Count(&n).Error; err != nil {
+		return res, false, fmt.Errorf("rehash identities: %w", err)
+	}
+	if n > 0 {
+		return res, false, nil
+	}
+	if res, err = RotatePII(ctx, db, box, 500); err != nil {
+		return res, true, fmt.Errorf("rehash identities: %w", err)
+	}
+	// Two processes starting at once both run it (idempotent); the second record is skipped.
+	err = db.WithContext(ctx).Exec("INSERT INTO maintenance_runs (name, done_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", rehashJob, time.Now().UTC()).Error
+	if err != nil {
+		return res, true, fmt.Errorf("rehash identities: record: %w", err)
+	}
+	return res, true, nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"redress/apperr"
 	"redress/calendar"
 	"redress/intake"
 	"redress/orgfile"
@@ -157,6 +158,72 @@ func TestRotatePIIAcrossSuites(t *testing.T) {
 		svc.PII, _ = pii.ParseKeys(aesSpec, hk)
 		if _, total, _ := svc.SearchEvaluations(ctx, scope, intake.SearchQuery{Phone: "13812341234"}); total != 3 {
 			t.Fatalf("search under aes after moving back: %d", total)
+		}
+	})
+}
+
+// TestRehashNormalisedIdentities: a rating stored before phones were normalised (sealed and
+// hashed as "+86 137-0013-7000") is rehashed once at start as "13700137000": the masked search
+// finds it, and the same person's second first rating of the case is a repeat (409), not a
+// new first rating; the run is recorded and not repeated.
+func TestRehashNormalisedIdentities(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := calendar.EnsureShipped(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		spec, hk := pii.NewKeySpec("k1")
+		box, _ := pii.ParseKeys(spec, hk)
+		svc := &intake.Service{DB: db, PII: box}
+		scope := store.Scope{Subtrees: []string{"/"}}
+		done := time.Now().Add(-time.Hour)
+		if _, _, err := svc.RegisterCase(ctx, scope, intake.CaseRequest{CaseNo: "N-1", ServiceItem: intake.ServiceItem{Code: "x", Name: "x"},
+			Unit: "sz-ft-tax", Channel: "pc", CompletedAt: &done, Applicant: intake.Person{Name: "李四", Phone: "13900001111"}}); err != nil {
+			t.Fatal(err)
+		}
+		rated := time.Now()
+		rate := func(id, level string) error {
+			_, _, err := svc.SubmitEvaluation(ctx, scope, intake.EvaluationRequest{EvaluationID: id, CaseNos: []string{"N-1"}, Channel: "pc",
+				Levels: map[string]string{"overall": level}, RatedAt: &rated, Evaluator: intake.Person{Name: "张三", Phone: "13700137000"}})
+			return err
+		}
+		if err := rate("n-first", "satisfied"); err != nil {
+			t.Fatal(err)
+		}
+		// The row as an older release stored it: the phone as typed, hashed un-normalised.
+		raw := "+86 137-0013-7000"
+		oldKey := "phone:" + box.Hash("phone", raw)
+		if err := db.Exec("UPDATE evaluations SET evaluator_phone = ?, evaluator_phone_hash = ?, evaluator_key = ? WHERE evaluation_id = ?",
+			box.Seal(raw), box.Hash("phone", raw), oldKey, "n-first").Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Exec("UPDATE evaluation_slots SET evaluator_key = ? WHERE case_no = ?", oldKey, "N-1").Error; err != nil {
+			t.Fatal(err)
+		}
+
+		res, ran, err := intake.RehashIdentitiesOnce(ctx, db, box)
+		if err != nil || !ran || res.Rehashed != 1 {
+			t.Fatalf("rehash: %+v ran=%v %v, want one row rehashed", res, ran, err)
+		}
+		want := box.Hash("phone", "13700137000")
+		var row struct{ EvaluatorPhoneHash, EvaluatorKey string }
+		db.Table("evaluations").Select("evaluator_phone_hash, evaluator_key").Where("evaluation_id = ?", "n-first").Scan(&row)
+		if row.EvaluatorPhoneHash != want || row.EvaluatorKey != "phone:"+want {
+			t.Errorf("after the rehash: %+v, want the normalised phone's hash", row)
+		}
+		if _, total, err := svc.SearchEvaluations(ctx, scope, intake.SearchQuery{Phone: "137 0013 7000"}); err != nil || total != 1 {
+			t.Errorf("the search by phone finds %d ratings (%v), want 1", total, err)
+		}
+		// The same person rating the case again (agreeing) is a repeat, not a second first rating.
+		err = rate("n-again", "very_satisfied")
+		if ae, ok := apperr.As(err); !ok || ae.Code != "already_rated" {
+			t.Errorf("second first rating after the rehash: %v, want 409 already_rated", err)
+		}
+		if _, ran, err := intake.RehashIdentitiesOnce(ctx, db, box); err != nil || ran {
+			t.Errorf("the rehash ran again (ran=%v, %v)", ran, err)
 		}
 	})
 }

@@ -119,6 +119,12 @@ type PolicyDoc struct {
 	// window may still arrive (a hall's terminals uploading after an outage); default 3
 	// natural days.
 	LateUploadGrace *Budget `json:"late_upload_grace,omitempty"`
+	// UnitNetworks (CIDR prefixes or addresses) and UnitDevices (device ids) are the unit's
+	// own office networks and staff devices: a rating sent from one of them, for a case of
+	// this unit or of a unit below it, is flagged for fraud review (unit_premises). Unlike
+	// the rules above they add up along the path instead of the nearest policy winning.
+	UnitNetworks []string `json:"unit_networks,omitempty"`
+	UnitDevices  []string `json:"unit_devices,omitempty"`
 }
 
 // Budget is exactly one of working days, natural days, hours or a Go duration.
@@ -207,6 +213,10 @@ type WorkOrder struct {
 	Deadlines        JSON[[]Deadline]
 	Version          int // sequence number of the last timeline event applied
 	UpdatedAt        time.Time
+	// DeadlineError says (in Chinese, for the administration) why a deadline of the order
+	// cannot be computed while it waits for the policy to be fixed; "" otherwise
+	// (migration 00019).
+	DeadlineError string
 }
 
 // Deadline is one stage's deadline as API.md describes it, with who answers for it and

@@ -69,7 +69,14 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Unlock()
 	if hang {
-		time.Sleep(600 * time.Millisecond) // beyond the client's timeout: taken, but not acknowledged
+		// Taken, but never acknowledged: hold the answer until the client gives up (its
+		// timeout closes the connection, which ends the request's context) — a condition,
+		// not a guess at how long the timeout is. The bound only keeps a broken client from
+		// hanging the test.
+		select {
+		case <-req.Context().Done():
+		case <-time.After(30 * time.Second):
+		}
 	}
 	w.WriteHeader(http.StatusAccepted)
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"regexp"
 	"slices"
@@ -484,10 +485,47 @@ func ValidatePolicy(d models.PolicyDoc) []error {
 	if d.ReopenLimit != nil && *d.ReopenLimit < 0 {
 		errs = append(errs, fmt.Errorf("reopen_limit %d: must be 0 or more", *d.ReopenLimit))
 	}
+	if len(d.UnitNetworks) > MaxPremises {
+		errs = append(errs, fmt.Errorf("unit_networks: at most %d entries", MaxPremises))
+	}
+	for _, n := range d.UnitNetworks {
+		if err := validNetwork(n); err != nil {
+			errs = append(errs, fmt.Errorf("unit_networks: %w", err))
+		}
+	}
+	if len(d.UnitDevices) > MaxPremises {
+		errs = append(errs, fmt.Errorf("unit_devices: at most %d entries", MaxPremises))
+	}
+	for _, dev := range d.UnitDevices {
+		if dev == "" || len(dev) > 128 || !deviceIDRE.MatchString(dev) {
+			errs = append(errs, fmt.Errorf("unit_devices: %q is not a device id (1–128 letters, digits and . _ : / -)", dev))
+		}
+	}
 	if d.FollowUps != nil && *d.FollowUps < 0 {
 		errs = append(errs, fmt.Errorf("follow_up_limit %d: must be 0 or more", *d.FollowUps))
 	}
 	return errs
+}
+
+// MaxPremises bounds the entries of unit_networks and of unit_devices.
+const MaxPremises = 200
+
+// deviceIDRE is the form of a rating's device_id (the intake's codeRe).
+var deviceIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]*$`)
+
+// validNetwork checks one unit_networks entry: a CIDR prefix or a single address, as the
+// intake reads it (intake.ParseNetwork; orgfile cannot import the intake).
+func validNetwork(s string) error {
+	if strings.Contains(s, "/") {
+		if _, err := netip.ParsePrefix(s); err != nil {
+			return fmt.Errorf("%q is not a CIDR prefix", s)
+		}
+		return nil
+	}
+	if _, err := netip.ParseAddr(s); err != nil {
+		return fmt.Errorf("%q is not an address or CIDR prefix", s)
+	}
+	return nil
 }
 
 // indicatorCodeRE is the form of an indicator code (the keys of a rating's levels).

@@ -279,3 +279,15 @@ func MaskID(s string) string {
 		return s[:4] + strings.Repeat("*", n-8) + s[n-4:]
 	}
 }
+
+// KeyCipher names the cipher of a configured key ("AES-256-GCM" or "SM4-GCM"; "" for an
+// unknown id), recorded beside the key id on encrypted workflow payloads.
+func (b *Box) KeyCipher(kid string) string {
+	switch b.algs[kid] {
+	case algAES256:
+		return "AES-256-GCM"
+	case algSM4:
+		return "SM4-GCM"
+	}
+	return ""
+}

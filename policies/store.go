@@ -261,6 +261,19 @@ func bumpRevision(tx *gorm.DB) error {
 	return nil
 }
 
+// RetiredDefaults are lines of earlier releases' default.csv that were wrong; SeedDefaults
+// removes each from an upgraded database once.
+var RetiredDefaults = []string{
+	// Issue 17, finding 1: staff of the handling unit holding a case's QR rating token could
+	// rate it under the applicant's identity; only the channel system issues tokens now.
+	"p, officer, *, /api/v1/service-cases/:case_no/qr, POST",
+	"p, unit_leader, *, /api/v1/service-cases/:case_no/qr, POST",
+	"p, administrator, *, /api/v1/service-cases/:case_no/qr, POST",
+}
+
+// retiredMark prefixes a retired line in casbin_default_lines once it has been removed.
+const retiredMark = "retired: "
+
 // SeedDefaults writes every line of default.csv that was never seeded into casbin_rule and
 // remembers it in casbin_default_lines, in one transaction: an empty database gets the whole
 // default policy, an upgraded one the lines a newer release ships for its new routes, and a
@@ -281,6 +294,18 @@ func SeedDefaults(ctx context.Context, db *gorm.DB) error {
 		}
 		var fresh [][]string
 		var lines []map[string]any
+		// Retired lines go once, on the first start of the release that retires them; the
+		// mark keeps a line an administrator deliberately adds back afterwards.
+		var retired [][]string
+		for _, l := range RetiredDefaults {
+			mark := retiredMark + l
+			if done[mark] {
+				continue
+			}
+			done[mark] = true
+			retired = append(retired, strings.Split(strings.TrimPrefix(l, "p, "), ", "))
+			lines = append(lines, map[string]any{"line": mark, "seeded_at": time.Now().UTC()})
+		}
 		for _, r := range rules {
 			l := "p, " + strings.Join(r, ", ")
 			if done[l] {
@@ -290,20 +315,27 @@ func SeedDefaults(ctx context.Context, db *gorm.DB) error {
 			fresh = append(fresh, r)
 			lines = append(lines, map[string]any{"line": l, "seeded_at": time.Now().UTC()})
 		}
-		if len(fresh) == 0 {
+		if len(fresh) == 0 && len(retired) == 0 {
 			return nil
 		}
 		if err := bumpRevision(tx); err != nil {
 			return err
 		}
-		if err := (&Adapter{DB: tx}).AddPolicies("p", "p", fresh); err != nil {
-			return err
+		if len(retired) > 0 {
+			if err := (&Adapter{DB: tx}).RemovePolicies("p", "p", retired); err != nil {
+				return err
+			}
+		}
+		if len(fresh) > 0 {
+			if err := (&Adapter{DB: tx}).AddPolicies("p", "p", fresh); err != nil {
+				return err
+			}
 		}
 		// Two processes starting at once may seed the same lines: the second skips them.
 		if err := tx.Table("casbin_default_lines").Clauses(clause.OnConflict{DoNothing: true}).Create(lines).Error; err != nil {
 			return fmt.Errorf("policies: record seeded lines: %w", err)
 		}
-		slog.Info("policy: default lines seeded", "lines", len(fresh))
+		slog.Info("policy: default lines seeded", "lines", len(fresh), "retired", len(retired))
 		return nil
 	})
 }

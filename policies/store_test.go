@@ -130,6 +130,57 @@ func TestSeedAndEdit(t *testing.T) {
 	})
 }
 
+// TestRetiredDefaults: a line an earlier release seeded and a newer one retires (the staff's
+// QR-token lines of issue 17) is removed from an upgraded database on start, once: an
+// administrator who adds it back afterwards keeps it.
+func TestRetiredDefaults(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a, err := policies.Open(ctx, db.DB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		officerQR := policies.Rule{Subject: "officer", Domain: "*", Route: "/api/v1/service-cases/:case_no/qr", Method: "POST"}
+		if has, err := a.Has(ctx, officerQR); err != nil || has {
+			t.Fatalf("a fresh database holds the retired line (has=%v, err=%v)", has, err)
+		}
+		// The database of an earlier release: the line seeded, its retirement not yet done.
+		if err := db.Exec("INSERT INTO casbin_rule (ptype, v0, v1, v2, v3, v4, v5) VALUES ('p', ?, ?, ?, ?, '', '')",
+			officerQR.Subject, officerQR.Domain, officerQR.Route, officerQR.Method).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Exec("DELETE FROM casbin_default_lines WHERE line LIKE 'retired: %'").Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !allowed(t, a, "officer", "/gd/sz/sz-ft/sz-ft-tax/", "/api/v1/service-cases/:case_no/qr", "POST") {
+			t.Fatal("the old line does not admit officers")
+		}
+		b, err := policies.Open(ctx, db.DB) // the new release starts
+		if err != nil {
+			t.Fatal(err)
+		}
+		if allowed(t, b, "officer", "/gd/sz/sz-ft/sz-ft-tax/", "/api/v1/service-cases/:case_no/qr", "POST") {
+			t.Fatal("the retired line still admits officers after the upgrade")
+		}
+		if !allowed(t, b, "integration", "/gd/sz/sz-ft/sz-ft-tax/", "/api/v1/service-cases/:case_no/qr", "POST") {
+			t.Fatal("the channel lost its QR line")
+		}
+		// Added back on purpose: the next start keeps it.
+		if err := b.Add(ctx, officerQR); err != nil {
+			t.Fatal(err)
+		}
+		if err := policies.SeedDefaults(ctx, db.DB); err != nil {
+			t.Fatal(err)
+		}
+		if has, err := b.Has(ctx, officerQR); err != nil || !has {
+			t.Fatalf("a deliberately re-added line was retired again (has=%v, err=%v)", has, err)
+		}
+	})
+}
+
 // TestAdapter exercises the persist.Adapter on the table directly.
 func TestAdapter(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {

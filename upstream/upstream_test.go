@@ -221,6 +221,7 @@ func TestEveryMessageArrivesExactlyOnce(t *testing.T) {
 		}
 
 		// The receiver goes down; new ratings keep coming; nothing is lost and nothing dies.
+		downAt := time.Now()
 		rcv.down()
 		rcv.flaky = false
 		before := len(all)
@@ -228,12 +229,35 @@ func TestEveryMessageArrivesExactlyOnce(t *testing.T) {
 		if _, err := feeder.Pass(ctx); err != nil {
 			t.Fatal(err)
 		}
-		until := time.Now().Add(700 * time.Millisecond)
-		for time.Now().Before(until) {
+		// Delivery passes until every pending message has failed against the closed port at
+		// least once (a condition, not a fixed time): each was tried while the receiver was down.
+		triedDown := func() (int, int) {
+			pending := ids(t, db, upstream.StatusPending)
+			keys := make([]string, 0, len(pending))
+			for k := range pending {
+				keys = append(keys, k)
+			}
+			if len(keys) == 0 {
+				return 0, 0
+			}
+			var tried int64
+			if err := db.Model(&upstream.Attempt{}).Where("NOT ok AND at >= ? AND message_id IN ?", downAt, keys).Distinct("message_id").Count(&tried).Error; err != nil {
+				t.Fatal(err)
+			}
+			return int(tried), len(pending)
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; {
 			if _, err := d.Pass(ctx); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(10 * time.Millisecond)
+			if tried, pending := triedDown(); pending >= 30 && tried >= pending {
+				break
+			}
+			if time.Now().After(deadline) {
+				tried, pending := triedDown()
+				t.Fatalf("while down: %d of %d pending messages tried within 30s", tried, pending)
+			}
+			time.Sleep(10 * time.Millisecond) // poll interval of the condition wait
 		}
 		pending := ids(t, db, upstream.StatusPending)
 		if len(pending) < 30 || len(ids(t, db, upstream.StatusDead)) != 0 {

@@ -123,11 +123,16 @@ func (w *workOrder) startClock(ctx workflow.Context, name string, at time.Time, 
 func (w *workOrder) compute(ctx workflow.Context, d *deadline) error {
 	spec := activities.DeadlineSpec{
 		Name: d.Name, Budget: d.Budget, Start: d.Start, Pauses: d.Pauses, UnitPath: d.UnitPath,
-		RemindShare: w.policy.RemindShare,
+		RemindShare: w.policy.RemindShare, WorkOrderID: w.in.WorkOrderID, AdminPath: w.s.Admin.Path,
 	}
 	var c activities.DeadlineCalc
 	if err := w.exec(ctx, w.a.ComputeDeadline, spec).Get(ctx, &c); err != nil {
 		return fmt.Errorf("compute deadline %s: %w", d.Name, err)
+	}
+	if c.Budget != nil {
+		// The policy's budget could not be computed and was fixed while the order waited:
+		// the clock runs on the fixed one (handler state only, no new command).
+		d.Budget = *c.Budget
 	}
 	d.Calc = c
 	w.dirty = true

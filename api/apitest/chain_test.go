@@ -25,6 +25,7 @@ import (
 	"redress/migrations"
 	"redress/models"
 	"redress/notify"
+	"redress/payloadcodec"
 	"redress/store"
 	"redress/store/storetest"
 )
@@ -518,6 +519,15 @@ func (e *env) recordHistory(t *testing.T, name, orderID string) {
 			t.Fatalf("history of %s: %v", orderID, err)
 		}
 		h.Events = append(h.Events, ev)
+	}
+	// Recorded in clear: the replay test replays with the SDK's default converter, and the
+	// test keys that sealed the payloads die with this process.
+	codec, err := payloadcodec.New(testBox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := codec.DecodeAll(ctx, h); err != nil {
+		t.Fatalf("decode the history of %s: %v", orderID, err)
 	}
 	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(h)
 	if err != nil {

@@ -24,12 +24,12 @@ func TestQRRating(t *testing.T) {
 		caseNo := uniq("QR")
 		e.postCase(t, caseNo, "sz-ft-tax", "")
 
-		// Who may issue a token: the channel and the case unit's staff; another unit's officer
-		// cannot tell the case exists; auditors never issue one.
+		// Who may issue a token: the channel only; the case unit's staff never (they could rate
+		// their own case under the applicant's identity, issue 17), nor anyone else.
 		for _, c := range []struct {
 			login  string
 			status int
-		}{{"channel", 200}, {"ft-officer", 200}, {"sz-admin", 200}, {"ns-officer", 404}, {"sz-auditor", 403}} {
+		}{{"channel", 200}, {"ft-officer", 403}, {"sz-admin", 403}, {"ns-officer", 403}, {"sz-auditor", 403}} {
 			r := e.do(t, request{method: "POST", path: "/api/v1/service-cases/" + caseNo + "/qr", login: c.login})
 			if r.status != c.status {
 				t.Errorf("%s issuing a QR token: %s, want %d", c.login, r, c.status)
@@ -99,8 +99,9 @@ func TestQRRating(t *testing.T) {
 		}
 		// The thank-you page's tracking link opens the order's tracking view at once.
 		wantStatus(t, e.do(t, request{method: "GET", path: "/api/v1/track/" + res.TrackToken}), http.StatusOK)
-		// A double submit (and another rating of the same receipt) stores nothing more.
-		for _, b := range []any{body, map[string]any{"levels": map[string]string{"overall": "very_satisfied"}}} {
+		// A double submit (and another bad rating of the same receipt) stores nothing more; a
+		// contradicting one is stored as a conflict (TestStaffCannotOwnTheRating).
+		for _, b := range []any{body, map[string]any{"levels": map[string]string{"overall": "dissatisfied"}}} {
 			r = e.do(t, request{method: "POST", path: "/api/v1/rate/" + qr.Token, body: b})
 			wantStatus(t, r, http.StatusOK)
 			r.decode(t, &res)

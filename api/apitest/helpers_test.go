@@ -71,6 +71,8 @@ type envOptions struct {
 	// one test from one address are never limited (hardening_test sets low ones).
 	limits       *api.Limits
 	metricsToken string // the bearer token /metrics requires; empty: none
+	// temporalUIOrigins may call the payload codec endpoint cross-origin.
+	temporalUIOrigins []string
 }
 
 var queueUnsafe = regexp.MustCompile(`[^A-Za-z0-9]+`)
@@ -84,11 +86,7 @@ func newEnv(t *testing.T, db *store.DB, o envOptions) *env {
 	if _, err := calendar.EnsureShipped(ctx, db); err != nil {
 		t.Fatalf("load the shipped calendar: %v", err)
 	}
-	spec, hashKey := pii.NewKeySpec("k1")
-	box, err := pii.ParseKeys(spec, hashKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	box := testBox // the keys of the Temporal client's payload codec too
 	issuer, err := auth.NewIssuer(testKey, testIssuer, testAudience)
 	if err != nil {
 		t.Fatal(err)
@@ -128,24 +126,25 @@ func newEnv(t *testing.T, db *store.DB, o envOptions) *env {
 		limits = *o.limits
 	}
 	srv := api.New(api.Deps{
-		Limits:       limits,
-		MetricsToken: o.metricsToken,
-		DB:           db,
-		Temporal:     temporalClient,
-		Tokens:       issuer,
-		Enforcer:     ps.Enforcer(),
-		Policies:     ps,
-		OIDC:         o.oidc,
-		Dev:          o.dev,
-		PII:          box,
-		Signer:       signer,
-		Intake:       &intake.Service{DB: db, PII: box, Starter: is},
-		Registry:     reg,
-		Gatherer:     reg,
-		Web:          web.FS,
-		Calendars:    calendar.NewCache(db, 0),
-		Banners:      api.CalendarBanners(db, now),
-		BodyLimit:    o.bodyLimit,
+		Limits:            limits,
+		MetricsToken:      o.metricsToken,
+		TemporalUIOrigins: o.temporalUIOrigins,
+		DB:                db,
+		Temporal:          temporalClient,
+		Tokens:            issuer,
+		Enforcer:          ps.Enforcer(),
+		Policies:          ps,
+		OIDC:              o.oidc,
+		Dev:               o.dev,
+		PII:               box,
+		Signer:            signer,
+		Intake:            &intake.Service{DB: db, PII: box, Starter: is},
+		Registry:          reg,
+		Gatherer:          reg,
+		Web:               web.FS,
+		Calendars:         calendar.NewCache(db, 0),
+		Banners:           api.CalendarBanners(db, now),
+		BodyLimit:         o.bodyLimit,
 	})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)

@@ -163,7 +163,9 @@ func TestIntakeForms(t *testing.T) {
 			first := evalBody("fu-first", []string{"F-4"}, models.Satisfied, now)
 			first["evaluator"] = person("13700000002", "440301199002081111")
 			e.postEval(t, first)
-			second := evalBody("fu-second", []string{"F-4"}, models.Dissatisfied, now)
+			// A second first rating that agrees with the first (both good) is a repeat; one that
+			// contradicts it is a conflict (TestStaffCannotOwnTheRating).
+			second := evalBody("fu-second", []string{"F-4"}, models.VerySatisfied, now)
 			second["evaluator"] = person("13700000009", "440301199002081111") // same ID number
 			wantError(t, e.postRating(t, second), http.StatusConflict, "already_rated", "")
 

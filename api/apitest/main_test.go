@@ -13,10 +13,16 @@ import (
 
 	"redress/devserver"
 	"redress/engine"
+	"redress/pii"
 )
 
-// temporalClient talks to the one embedded Temporal server of this test binary.
-var temporalClient client.Client
+// temporalClient talks to the one embedded Temporal server of this test binary; its payloads
+// are encrypted with testBox's keys, which every env's server and workers use too (one
+// deployment's keys, as in production).
+var (
+	temporalClient client.Client
+	testBox        *pii.Box
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -33,7 +39,14 @@ func run(m *testing.M) int {
 	defer srv.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := engine.Dial(ctx, srv.FrontendAddr, "default", prometheus.NewRegistry())
+	spec, hashKey := pii.NewKeySpec("k1")
+	box, err := pii.ParseKeys(spec, hashKey)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "test keys:", err)
+		return 1
+	}
+	testBox = box
+	c, err := engine.Dial(ctx, srv.FrontendAddr, "default", prometheus.NewRegistry(), box)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dial embedded temporal:", err)
 		return 1

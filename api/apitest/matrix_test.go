@@ -125,6 +125,14 @@ func reach(okStatus, outside int) func(cell) int {
 	}
 }
 
+// codecRequest sends one clear JSON payload ("x") to the codec endpoint's /encode or /decode.
+func codecRequest(op string) func(cell) request {
+	return func(cell) request {
+		return request{method: http.MethodPost, path: "/api/v1/system/temporal-codec/" + op,
+			body: `{"payloads":[{"metadata":{"encoding":"anNvbi9wbGFpbg=="},"data":"IngiCg=="}]}`}
+	}
+}
+
 func get(path string) func(cell) request {
 	return func(cell) request { return request{method: http.MethodGet, path: path} }
 }
@@ -237,7 +245,7 @@ var matrixRoutes = map[string]routeSpec{
 	"POST /api/v1/track/:token/feedback": {admits: []string{"anonymous"}, want: always(404), req: func(cell) request {
 		return request{method: "POST", path: "/api/v1/track/forged/feedback", body: map[string]any{"satisfaction": "satisfied"}}
 	}},
-	"POST /api/v1/service-cases/:case_no/qr": {admits: []string{"integration", "officer", "unit_leader", "administrator"}, want: scoped(200), req: func(c cell) request {
+	"POST /api/v1/service-cases/:case_no/qr": {admits: []string{"integration"}, want: scoped(200), req: func(c cell) request {
 		return request{method: "POST", path: "/api/v1/service-cases/" + c.f.cases[c.code()] + "/qr"}
 	}},
 
@@ -298,8 +306,11 @@ var matrixRoutes = map[string]routeSpec{
 	"GET /api/v1/publications/:unit/:month/:version": {admits: []string{"administrator", "supervisor", "auditor"}, want: always(404), req: func(c cell) request {
 		return request{method: "GET", path: "/api/v1/publications/" + c.code() + "/2020-01/1"}
 	}},
-	"GET /api/v1/public/results":     {admits: []string{"anonymous"}, req: get("/api/v1/public/results?month=2020-01"), want: always(200)},
-	"GET /api/v1/public/signing-key": {admits: []string{"anonymous"}, req: get("/api/v1/public/signing-key"), want: always(200)},
+	"GET /api/v1/public/results": {admits: []string{"anonymous"}, req: get("/api/v1/public/results?month=2020-01"), want: always(200)},
+	// The Temporal payload codec (issue 16 finding 6): sysadmins only, whatever the unit.
+	"POST /api/v1/system/temporal-codec/encode": {admits: []string{"sysadmin"}, want: always(200), req: codecRequest("encode")},
+	"POST /api/v1/system/temporal-codec/decode": {admits: []string{"sysadmin"}, want: always(200), req: codecRequest("decode")},
+	"GET /api/v1/public/signing-key":            {admits: []string{"anonymous"}, req: get("/api/v1/public/signing-key"), want: always(200)},
 	"POST /api/v1/evaluations/:id/erase": {admits: []string{"administrator"}, want: always(422), req: func(cell) request {
 		return request{method: "POST", path: "/api/v1/evaluations/" + uuid.NewString() + "/erase", body: map[string]any{}}
 	}},

@@ -48,6 +48,16 @@ func buildAPI(ctx context.Context, cfg config.Config, db *store.DB, tc client.Cl
 		return nil, err
 	}
 	go ps.Watch(ctx, cfg.PolicyRefresh)
+	// Identity hashes of rows stored before phones and ID numbers were normalised are
+	// recomputed once (issue 17), beside serving: a large table takes a while, and ratings
+	// keep coming meanwhile (the rewrite only touches rows that still hold what it read).
+	go func() {
+		if res, ran, err := intake.RehashIdentitiesOnce(ctx, db, box); err != nil {
+			slog.Error("rehashing identities of rows stored before normalisation failed; it runs again at the next start", "err", err)
+		} else if ran {
+			slog.Info("identity hashes recomputed after normalisation", "rehashed", res.Rehashed, "resealed", res.Resealed)
+		}
+	}()
 	oidcSignIn, err := buildOIDC(cfg, tokens)
 	if err != nil {
 		return nil, err
@@ -90,7 +100,20 @@ func buildAPI(ctx context.Context, cfg config.Config, db *store.DB, tc client.Cl
 		Limits:         api.Limits{Anonymous: cfg.AnonymousRate, AnonymousBurst: int(3 * cfg.AnonymousRate), SignIn: cfg.SignInRate},
 		MetricsToken:   cfg.MetricsToken,
 		MetricsOff:     cfg.MetricsAddr != "",
+		// Browsers of these Temporal UIs may ask for payloads decoded (issue 16 finding 6).
+		TemporalUIOrigins: splitList(cfg.TemporalUIOrigins),
 	}), nil
+}
+
+// splitList reads a comma-separated setting, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // serveAPI serves the API on cfg.HTTPAddr and, when REDRESS_METRICS_ADDR is set, the

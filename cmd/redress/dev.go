@@ -88,13 +88,19 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 		FrontendPort: temporalPort,
 		UIPort:       uiPort,
 		Namespace:    cfg.TemporalNamespace,
+		// Payloads are encrypted (issue 16 finding 6): the UI asks the API to decode them.
+		CodecEndpoint: devCodecEndpoint(cfg.HTTPAddr),
 	})
 	if err != nil {
 		return err
 	}
 	defer ts.Stop()
 
-	tc, err := engine.Dial(ctx, ts.FrontendAddr, cfg.TemporalNamespace, prometheus.DefaultRegisterer)
+	box, err := openBox(cfg)
+	if err != nil {
+		return err
+	}
+	tc, err := engine.Dial(ctx, ts.FrontendAddr, cfg.TemporalNamespace, prometheus.DefaultRegisterer, box)
 	if err != nil {
 		return err
 	}
@@ -110,6 +116,9 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 		slog.Warn("password-less demo sign-in is on", "addr", cfg.HTTPAddr)
 	} else {
 		slog.Info("password-less demo sign-in is off", "why", why)
+	}
+	if ts.UIAddr != "" && cfg.TemporalUIOrigins == "" {
+		cfg.TemporalUIOrigins = "http://" + ts.UIAddr // the embedded UI may call the codec endpoint
 	}
 	srv, err := buildAPI(ctx, cfg, db, tc, signIn)
 	if err != nil {
@@ -154,6 +163,19 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 	}
 	slog.Info("redress dev stopped")
 	return err
+}
+
+// devCodecEndpoint is the codec endpoint of the API on httpAddr as the embedded UI's browser
+// reaches it; none when the port is only chosen at listening (tests).
+func devCodecEndpoint(httpAddr string) string {
+	host, port, err := net.SplitHostPort(httpAddr)
+	if err != nil || port == "0" {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/api/v1/system/temporal-codec"
 }
 
 // demoSignIn decides whether redress dev offers the password-less demo sign-in: only with the

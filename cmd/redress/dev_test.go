@@ -77,9 +77,12 @@ type inProcess struct {
 	ended  bool
 }
 
-func startInProcess(t *testing.T, dir string) *inProcess {
+func startInProcess(t *testing.T, dir string, opts ...func(*config.Config)) *inProcess {
 	t.Helper()
 	cfg := devConfig(t, dir)
+	for _, o := range opts {
+		o(&cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &inProcess{cancel: cancel, done: make(chan error, 1)}
 	addrc := make(chan net.Addr, 1)
@@ -330,6 +333,48 @@ func checkHealth(t *testing.T, base string) {
 	}
 }
 
+// checkMetricsAddr: with REDRESS_METRICS_ADDR the API address answers /metrics 404 and the
+// metrics address serves the metrics (the API's and the Temporal SDK's) and nothing else.
+func checkMetricsAddr(t *testing.T, base, metricsBase string) {
+	t.Helper()
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if st, body := call(t, "GET", base+p, "", nil, nil); st != http.StatusOK {
+			t.Errorf("GET %s = %d %s", p, st, body)
+		}
+	}
+	if st, body := call(t, "GET", base+"/metrics", "", nil, nil); st != http.StatusNotFound || strings.Contains(body, "redress_http_requests_total") {
+		t.Errorf("GET /metrics on the API address with REDRESS_METRICS_ADDR set = %d %.200s, want 404", st, body)
+	}
+	// The metrics listener starts beside the API's: wait until it accepts connections.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", strings.TrimPrefix(metricsBase, "http://"), time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listens on the metrics address %s: %v", metricsBase, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for {
+		st, body := call(t, "GET", metricsBase+"/metrics", "", nil, nil)
+		if st == http.StatusOK && strings.Contains(body, "redress_http_requests_total") && strings.Contains(body, "\ntemporal_request") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s/metrics = %d, lacks the API's or the Temporal SDK's metrics", metricsBase, st)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, p := range []string{"/api/v1/me", "/", "/metrics/x"} {
+		if st, body := call(t, "GET", metricsBase+p, "", nil, nil); st != http.StatusNotFound {
+			t.Errorf("the metrics address answers GET %s = %d %.100s, want 404 (it serves /metrics only)", p, st, body)
+		}
+	}
+}
+
 // openData opens the data directory's database beside the running process (SQLite in WAL
 // mode allows it).
 func openData(t *testing.T, dir string) *store.DB {
@@ -385,8 +430,11 @@ func TestDevRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	p = startInProcess(t, dir)
-	checkHealth(t, p.base)
+	// The second run serves its metrics on a separate address (REDRESS_METRICS_ADDR): there
+	// and only there.
+	metricsBase := fmt.Sprintf("http://127.0.0.1:%d", freeTCPPort(t))
+	p = startInProcess(t, dir, func(c *config.Config) { c.MetricsAddr = strings.TrimPrefix(metricsBase, "http://") })
+	checkMetricsAddr(t, p.base, metricsBase)
 	if n := count(t, db, "SELECT COUNT(*) FROM units"); n != units {
 		t.Errorf("units after restart = %d, want %d", n, units)
 	}

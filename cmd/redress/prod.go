@@ -95,7 +95,12 @@ func apiCmd() *cobra.Command {
 			if err := db.Ready(ctx); err != nil {
 				return err
 			}
-			tc, err := engine.Dial(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, prometheus.DefaultRegisterer)
+			// The personal-data keys also encrypt every workflow payload (issue 16 finding 6).
+			box, err := openBox(cfg)
+			if err != nil {
+				return err
+			}
+			tc, err := engine.Dial(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, prometheus.DefaultRegisterer, box)
 			if err != nil {
 				return err
 			}
@@ -129,7 +134,12 @@ func workerCmd() *cobra.Command {
 			if err := db.Ready(ctx); err != nil {
 				return err
 			}
-			tc, err := engine.Dial(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, prometheus.DefaultRegisterer)
+			// The personal-data keys also encrypt every workflow payload (issue 16 finding 6).
+			box, err := openBox(cfg)
+			if err != nil {
+				return err
+			}
+			tc, err := engine.Dial(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, prometheus.DefaultRegisterer, box)
 			if err != nil {
 				return err
 			}

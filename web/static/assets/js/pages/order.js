@@ -62,6 +62,8 @@ function summary(o) {
       [t('order.field.evaluation_id'), o.evaluation_id ? h('code', o.evaluation_id) : t('common.none')],
       [t('order.field.opened_at'), dateTime(o.opened_at)],
       [t('order.field.disposition'), label('disposition', o.disposition)],
+      // Why a deadline cannot be computed (the server's Chinese text): the order waits for the policy's fix.
+      ...(o.deadline_error ? [[t('order.field.deadline_error'), h('span.text-danger', o.deadline_error)]] : []),
       ...(o.appeal_draft ? [[t('order.field.appeal_draft'), t('order.field.appeal_draft_value', {
         reason: label('appeal_reason', o.appeal_draft.appeal_reason), evidence: o.appeal_draft.evidence, by: o.appeal_draft.drafted_by })]] : []),
       [t('order.field.supervision'), supervisionChip(o.supervision_level) || t('supervision.0')],
