@@ -139,6 +139,10 @@ type DeadlineSpec struct {
 	// (empty in histories recorded before: nothing is recorded).
 	WorkOrderID string `json:"work_order_id,omitempty"`
 	AdminPath   string `json:"admin_path,omitempty"`
+	// Retry: the workflow is trying again a step that failed (issue 16: a budget the calendar
+	// refuses fails at once, not retried by the activity), so a success clears the error
+	// recorded on the order as a retried attempt's would.
+	Retry bool `json:"retry,omitempty"`
 }
 
 // DeadlineCalc is a computed deadline. UncoveredYear is set (and the rest empty) when the
@@ -173,7 +177,7 @@ const ErrDeadlineInvalid = "deadline_invalid"
 func (a *Activities) ComputeDeadline(ctx context.Context, s DeadlineSpec) (DeadlineCalc, error) {
 	out, err := a.computeDeadline(ctx, s)
 	if err == nil || s.WorkOrderID == "" || errors.Is(err, errCalendarLoad) {
-		if err == nil && s.WorkOrderID != "" && retried(ctx) {
+		if err == nil && s.WorkOrderID != "" && (retried(ctx) || s.Retry) {
 			if cerr := a.setDeadlineError(ctx, s, ""); cerr != nil {
 				return DeadlineCalc{}, cerr
 			}

@@ -31,9 +31,9 @@ const (
 	retryWindow   = 5 * time.Minute
 )
 
-// clockRetry is how long the clockwork waits before it tries a failed alarm or recomputation
-// again.
-const clockRetry = 10 * time.Minute
+// clockRetry is how long the clockwork (or an order's opening) waits before it tries a failed
+// step again: within a minute of an administrator fixing a policy, the order goes on.
+const clockRetry = time.Minute
 
 // retryPolicy retries an activity with backoff, a bounded number of times: every activity of
 // the order is a short database transaction that is safe to repeat, and a failure that
@@ -53,11 +53,26 @@ func localActivityCtx(ctx workflow.Context) workflow.Context {
 		ScheduleToCloseTimeout: retryWindow, RetryPolicy: retryPolicy()})
 }
 
+// refusals are the error types of the workflow's own rules (validate.go): answered as they
+// are, never taken for a failure.
+var refusals = map[string]bool{ErrForbidden: true, ErrWrongState: true, ErrInvalid: true, ErrNotReady: true,
+	ErrReopenWindowClosed: true, ErrTooManyActions: true, ErrActionFailed: true}
+
 // activityFailed reports whether err is an activity that failed for good (retries spent, or a
-// non-retryable failure), as opposed to a refusal of the workflow's own rules.
+// non-retryable failure), as opposed to a refusal of the workflow's own rules. A scheduled
+// activity's failure arrives as an ActivityError; a local activity's may arrive as the
+// activity's own application error (deadline_invalid) or a timeout, unwrapped.
 func activityFailed(err error) bool {
 	var ae *temporal.ActivityError
-	return errors.As(err, &ae)
+	if errors.As(err, &ae) {
+		return true
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return !refusals[app.Type()]
+	}
+	var te *temporal.TimeoutError
+	return errors.As(err, &te)
 }
 
 // failureCode names a failure for the timeline: the activity's own error type when it gave
@@ -81,6 +96,7 @@ func (w *workOrder) stepFailed(ctx workflow.Context, before saved, step string, 
 	if err := w.rollback(before); err != nil {
 		return err
 	}
+	w.retrying = true
 	code := failureCode(cause)
 	workflow.GetLogger(ctx).Error("work order step failed", "order", w.in.WorkOrderID, "step", step, "code", code, "err", cause)
 	if user || w.failed != step+"|"+code {

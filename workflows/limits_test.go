@@ -1,16 +1,19 @@
 package workflows
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/workflow"
 
 	"redress/activities"
+	"redress/calendar"
 	"redress/models"
 )
 
@@ -165,6 +168,17 @@ func TestDeterministicFailureIsVisibleAndReleasesTheOrder(t *testing.T) {
 	e := newEnvDP(t, activities.Dispatch{Unit: &ftTax, Admin: szAdmin, Reason: "test",
 		Levels: map[string]string{"overall": models.VeryDissatisfied, "attitude": models.Dissatisfied}}, p)
 	e.SetTestTimeout(30 * time.Second)
+	// The real computation, without the database (the order's deadline_error is issue 17's,
+	// tested against a database in api/apitest).
+	cal, err := calendar.Shipped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &activities.Activities{Calendars: fixedCalendar{cal}}
+	e.OnActivity(a.ComputeDeadline, mock.Anything, mock.Anything).Return(func(ctx context.Context, s activities.DeadlineSpec) (activities.DeadlineCalc, error) {
+		s.WorkOrderID, s.Retry = "", false
+		return a.ComputeDeadline(ctx, s)
+	})
 	e.run(t, []step{
 		{req: ActionRequest{Action: "sign", Caller: officer}, wantState: models.StateSigned},
 		{req: ActionRequest{Action: "callback", Caller: officer, Reached: yes(), Method: "phone"}, wantState: models.StateCalledBack},

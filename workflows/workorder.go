@@ -130,6 +130,7 @@ type workOrder struct {
 	runs        int
 	failed      string
 	noContinue  bool // this run does not continue as new (its history predates the change)
+	retrying    bool // a step failed and is tried again (activities.DeadlineSpec.Retry)
 }
 
 // WorkOrder is the work-order workflow.
@@ -264,6 +265,7 @@ func (w *workOrder) run(ctx workflow.Context) error {
 		}
 		err = w.open(ctx)
 		if err == nil {
+			w.retrying = false
 			break
 		}
 		if !activityFailed(err) || w.version(ctx, StepFailedChange, 1) != 1 {
@@ -277,7 +279,7 @@ func (w *workOrder) run(ctx workflow.Context) error {
 			return fmt.Errorf("restore order state: %w", err)
 		}
 		w.restore(st) // the sequence too: nothing of the failed opening counts
-		w.busy = false
+		w.busy, w.retrying = false, true
 		if err := workflow.Sleep(ctx, clockRetry); err != nil {
 			return err
 		}
@@ -415,7 +417,7 @@ func (w *workOrder) watch(ctx workflow.Context) error {
 			}
 			continue
 		}
-		w.failed = ""
+		w.failed, w.retrying = "", false
 		w.busy = false
 	}
 }
@@ -541,6 +543,7 @@ func (w *workOrder) act(ctx workflow.Context, req ActionRequest) (ActionResult, 
 	}
 	w.actors.note(req)
 	w.countRepeat(from, req.Action)
+	w.retrying = false
 	return ActionResult{State: w.s.State, Seq: w.s.Seq}, nil
 }
 
