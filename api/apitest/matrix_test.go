@@ -172,6 +172,9 @@ var matrixRoutes = map[string]routeSpec{
 	}},
 	// OIDC: the login redirects to the provider; a callback without the flow cookie hands an
 	// error to the UI.
+	"POST /api/v1/auth/logout": {admits: []string{"anonymous"}, want: always(204), req: func(cell) request {
+		return request{method: "POST", path: "/api/v1/auth/logout"}
+	}},
 	"GET /api/v1/auth/oidc/login":    {admits: []string{"anonymous"}, req: get("/api/v1/auth/oidc/login"), want: always(302)},
 	"GET /api/v1/auth/oidc/callback": {admits: []string{"anonymous"}, req: get("/api/v1/auth/oidc/callback?code=x&state=y"), want: always(302)},
 

@@ -33,12 +33,13 @@ CREATE TABLE work_orders_new (
     overdue_days       INTEGER NOT NULL DEFAULT 0,
     deadlines          TEXT NOT NULL DEFAULT '[]',
     version            INTEGER NOT NULL DEFAULT 0,
-    updated_at         DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+    updated_at         DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    deadline_error     TEXT NOT NULL DEFAULT ''
 );
 INSERT INTO work_orders_new (id, evaluation_id, workflow_id, workflow_started, state, disposition, unit_id, unit_path, staff_id,
-    case_nos, overall, levels, comment, opened_at, dispatched_at, next_due_at, supervision_level, overdue_days, deadlines, version, updated_at)
+    case_nos, overall, levels, comment, opened_at, dispatched_at, next_due_at, supervision_level, overdue_days, deadlines, version, updated_at, deadline_error)
 SELECT id, evaluation_id, workflow_id, workflow_started, state, disposition, unit_id, unit_path, staff_id,
-    case_nos, overall, levels, comment, opened_at, dispatched_at, next_due_at, supervision_level, overdue_days, deadlines, version, updated_at
+    case_nos, overall, levels, comment, opened_at, dispatched_at, next_due_at, supervision_level, overdue_days, deadlines, version, updated_at, deadline_error
   FROM work_orders;
 DROP TABLE work_orders;
 ALTER TABLE work_orders_new RENAME TO work_orders;
@@ -75,12 +76,13 @@ CREATE TABLE work_orders_new (
     overdue_days       INTEGER NOT NULL DEFAULT 0,
     deadlines          TEXT NOT NULL DEFAULT '[]',
     version            INTEGER NOT NULL DEFAULT 0,
-    updated_at         DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+    updated_at         DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    deadline_error     TEXT NOT NULL DEFAULT ''
 );
 INSERT INTO work_orders_new (id, evaluation_id, workflow_id, workflow_started, state, disposition, unit_id, unit_path, staff_id,
-    case_nos, overall, levels, comment, opened_at, dispatched_at, next_due_at, supervision_level, overdue_days, deadlines, version, updated_at)
+    case_nos, overall, levels, comment, opened_at, dispatched_at, next_due_at, supervision_level, overdue_days, deadlines, version, updated_at, deadline_error)
 SELECT id, evaluation_id, workflow_id, workflow_started, state, disposition, unit_id, unit_path, staff_id,
-    case_nos, overall, levels, comment, opened_at, dispatched_at, next_due_at, supervision_level, overdue_days, deadlines, version, updated_at
+    case_nos, overall, levels, comment, opened_at, dispatched_at, next_due_at, supervision_level, overdue_days, deadlines, version, updated_at, deadline_error
   FROM work_orders;
 DROP TABLE work_orders;
 ALTER TABLE work_orders_new RENAME TO work_orders;
