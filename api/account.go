@@ -116,6 +116,9 @@ func (s *Server) demoLogin(c echo.Context) error {
 		return err
 	}
 	c.Set("principal", p)
+	if err := setSessionCookies(c, tok, exp); err != nil {
+		return err
+	}
 	return c.JSON(http.StatusOK, loginResponse{Token: tok, ExpiresAt: exp, User: toUserJSON(p.User, p.Grants)})
 }
 

@@ -116,6 +116,9 @@ func (s *Server) oidcCallback(c echo.Context) error {
 	}
 	c.Set("principal", p)
 	s.auditSignIn(c, p.User.Login, strings.Join(grantStrings(p.Grants), " "), "", http.StatusFound)
+	if err := setSessionCookies(c, tok, exp); err != nil {
+		return err
+	}
 	return handOff(c, url.Values{"token": {tok}, "expires_at": {exp.UTC().Format(time.RFC3339)}})
 }
 

@@ -70,6 +70,10 @@ func (s *Server) exportFilter(c echo.Context, scope store.Scope) (store.OrderFil
 	if len(f.Q) > 100 {
 		return f, apperr.Invalid("q", "too_long", "q is longer than 100 characters")
 	}
+	// The inbox's other filters, so that an export is what the list shows.
+	if err := listFilters(c, &f); err != nil {
+		return f, err
+	}
 	if code := c.QueryParam("unit"); code != "" {
 		var u models.Unit
 		if err := s.deps.DB.WithContext(c.Request().Context()).Where("code = ?", code).Limit(1).Find(&u).Error; err != nil {

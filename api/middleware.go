@@ -140,15 +140,32 @@ func (s *Server) withAccessLog(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) withAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Request().Header.Get(echo.HeaderAuthorization)
-		if h == "" || c.Path() == "/metrics" && s.deps.MetricsToken != "" { // /metrics checks its own token
+		if c.Path() == "/metrics" && s.deps.MetricsToken != "" { // /metrics checks its own token
 			return next(c)
 		}
-		// The auth scheme is case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" too.
-		scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return unauthorized("use an Authorization: Bearer token")
+		var tok string
+		if h == "" {
+			// The browser's session cookie (session_cookie.go). A stale or forged cookie reads
+			// as signed out: public pages keep working, the others answer 401 as usual.
+			tok = sessionToken(c)
+			if tok == "" {
+				return next(c)
+			}
+			if _, err := s.deps.Tokens.Verify(tok); err != nil {
+				return next(c)
+			}
+			if err := checkCSRF(c); err != nil {
+				return err
+			}
+		} else {
+			// The auth scheme is case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" too.
+			scheme, bearer, ok := strings.Cut(strings.TrimSpace(h), " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") {
+				return unauthorized("use an Authorization: Bearer token")
+			}
+			tok = strings.TrimSpace(bearer)
 		}
-		claims, err := s.deps.Tokens.Verify(strings.TrimSpace(tok))
+		claims, err := s.deps.Tokens.Verify(tok)
 		if err != nil {
 			return unauthorized("the token is invalid or expired")
 		}
@@ -227,6 +244,22 @@ func (s *Server) withAuthorization(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// auditTarget names what a request acted on: its route's parameters (an order's id, a unit's
+// code, a user's login with the role and unit, a case number), so that the audit log says
+// "PUT /units/:code/policy on sz-ft-tax" rather than "—". Tokens are secrets and left out.
+func auditTarget(c echo.Context) string {
+	var parts []string
+	for i, name := range c.ParamNames() {
+		if name == "token" || i >= len(c.ParamValues()) {
+			continue
+		}
+		if v := c.ParamValues()[i]; v != "" {
+			parts = append(parts, v)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
 // withAudit appends every state-changing request to the audit log, whatever its outcome.
 func (s *Server) withAudit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -237,7 +270,7 @@ func (s *Server) withAudit(next echo.HandlerFunc) echo.HandlerFunc {
 		entryFor := func(status int) models.AuditEntry {
 			entry := models.AuditEntry{
 				At: time.Now().UTC(), RequestID: requestID(c), Method: m, Path: c.Path(),
-				Target: c.Param("id"), Status: status, Outcome: outcome(status),
+				Target: auditTarget(c), Status: status, Outcome: outcome(status),
 			}
 			if p := principal(c); p != nil {
 				entry.Login = p.User.Login

@@ -137,7 +137,11 @@ func New(d Deps) *Server {
 	// requests are recorded too), the refusal of NUL and invalid UTF-8, the body limit, who is
 	// calling, the rate limit of those without a token, and whether they may.
 	e.Use(withRequestID, withSecurityHeaders, s.codecCORS, s.withAccessLog, withRecover, s.withAudit, withCleanInput,
-		middleware.BodyLimit(d.BodyLimit), s.withAuth, s.withAnonymousLimit, s.withAuthorization)
+		// Attachments read their own, larger limit (attachments.go); every other body the
+		// server-wide one.
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: d.BodyLimit,
+			Skipper: func(c echo.Context) bool { return c.Path() == attachmentRoute && c.Request().Method == http.MethodPost }}),
+		s.withAuth, s.withAnonymousLimit, s.withAuthorization)
 	s.routes()
 	s.known = map[string]bool{}
 	for _, r := range e.Routes() {
@@ -193,6 +197,7 @@ func (s *Server) routes() {
 		v1.POST("/auth/demo-login", s.demoLogin)
 	}
 	v1.GET("/me", s.me)
+	v1.POST("/auth/logout", s.logout)
 	v1.GET("/indicators", s.getIndicators)
 	v1.GET("/system/banners", s.banners)
 	v1.POST("/service-cases", s.postServiceCase)
@@ -214,6 +219,7 @@ func (s *Server) routes() {
 		s.routesWeb()
 	}
 	s.routesCitizenAndExport()
+	s.routesAttachments()
 	s.routesAccess()
 	s.routesChain()
 	s.routesResults()

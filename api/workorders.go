@@ -19,6 +19,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"redress/apperr"
+	"redress/calendar"
 	"redress/intake"
 	"redress/models"
 	"redress/pii"
@@ -49,6 +50,12 @@ type orderJSON struct {
 	PendingExtension *pendingExtensionJSON `json:"pending_extension"`
 	// AppealDraft is an officer's appeal waiting for the unit leader's submit_appeal.
 	AppealDraft *appealDraftJSON `json:"appeal_draft"`
+	// What a person reads instead of codes: the staff member's name, the rating's channel and
+	// time, and the service item of the order's first case (the order's title).
+	StaffName   *string    `json:"staff_name"`
+	Channel     string     `json:"channel"`
+	RatedAt     *time.Time `json:"rated_at"`
+	ServiceName *string    `json:"service_name"`
 	// DeadlineError says in Chinese why a deadline of the order cannot be computed (the
 	// policy's budget is out of range); the order waits until the policy is fixed.
 	DeadlineError string `json:"deadline_error,omitempty"`
@@ -77,6 +84,7 @@ func (s *Server) orderJSON(c echo.Context, r store.OrderRow, withEvaluator bool)
 		CaseNos: r.CaseNos.V, Levels: r.Levels.V, Comment: r.Comment, OpenedAt: r.OpenedAt,
 		DispatchedAt: r.DispatchedAt, SupervisionLevel: r.SupervisionLevel,
 		OverdueDays: r.OverdueDays, UpdatedAt: r.UpdatedAt, DeadlineError: r.DeadlineError,
+		StaffName: r.StaffName, Channel: r.Channel, RatedAt: r.RatedAt, ServiceName: r.ServiceName,
 		AllowedActions: workflows.AllowedActions(workflows.OrderView{State: r.State, UnitPath: r.UnitPath,
 			AppealDraft: r.Disposition == dispositionAppealDraft}, callerOf(principal(c))),
 	}
@@ -183,6 +191,9 @@ func (s *Server) listWorkOrders(c echo.Context) error {
 	if len(f.Q) > 100 {
 		return apperr.Invalid("q", "too_long", "q is longer than 100 characters")
 	}
+	if err := listFilters(c, &f); err != nil {
+		return err
+	}
 	scope := staffScope(c)
 	if code := c.QueryParam("unit"); code != "" {
 		var u models.Unit
@@ -211,6 +222,83 @@ func (s *Server) listWorkOrders(c echo.Context) error {
 		out.Items = append(out.Items, o)
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// listFilters reads the inbox's filters besides state, overdue, q and unit: level, staff,
+// channel, supervision, from/to (dates, Asia/Shanghai, both inclusive), due_before (RFC 3339),
+// pending_extension and sort. Each bad value is refused with its own field.
+func listFilters(c echo.Context, f *store.OrderFilter) error {
+	if v := c.QueryParam("level"); v != "" {
+		if !models.IsLevel(v) {
+			return apperr.Invalid("level", "invalid_level", "unknown level %q", v)
+		}
+		f.Level = v
+	}
+	if v := c.QueryParam("staff"); v != "" {
+		if len(v) > 64 {
+			return apperr.Invalid("staff", "too_long", "staff is longer than 64 characters")
+		}
+		f.Staff = v
+	}
+	if v := c.QueryParam("channel"); v != "" {
+		if !models.IsChannel(v) && v != models.ChannelDefault {
+			return apperr.Invalid("channel", "invalid_channel", "unknown channel %q", v)
+		}
+		f.Channel = v
+	}
+	if c.QueryParam("supervision") != "" {
+		n, err := intParam(c, "supervision", 0, 0, 9)
+		if err != nil {
+			return err
+		}
+		f.Supervision = &n
+	}
+	day := func(name string) (*time.Time, error) {
+		v := c.QueryParam(name)
+		if v == "" {
+			return nil, nil
+		}
+		d, err := time.ParseInLocation("2006-01-02", v, calendar.Zone())
+		if err != nil {
+			return nil, apperr.Invalid(name, "invalid_date", "%s must be a date (YYYY-MM-DD)", name)
+		}
+		return &d, nil
+	}
+	var err error
+	if f.From, err = day("from"); err != nil {
+		return err
+	}
+	if f.To, err = day("to"); err != nil {
+		return err
+	}
+	if f.To != nil {
+		end := f.To.AddDate(0, 0, 1) // "to" is inclusive: up to its 24:00
+		f.To = &end
+	}
+	if f.From != nil && f.To != nil && !f.From.Before(*f.To) {
+		return apperr.Invalid("to", "invalid_period", "to is before from")
+	}
+	if v := c.QueryParam("due_before"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return apperr.Invalid("due_before", "invalid_date", "due_before must be an RFC 3339 time")
+		}
+		f.DueBefore = &t
+	}
+	switch c.QueryParam("pending_extension") {
+	case "", "false":
+	case "true":
+		f.PendingExtension = true
+	default:
+		return apperr.Invalid("pending_extension", "invalid_pending_extension", "pending_extension must be true or false")
+	}
+	if v := c.QueryParam("sort"); v != "" {
+		if _, ok := store.OrderSorts[v]; !ok {
+			return apperr.Invalid("sort", "invalid_sort", "sort must be one of due, -due, opened, -opened, -supervision")
+		}
+		f.Sort = v
+	}
+	return nil
 }
 
 func (s *Server) findOrder(c echo.Context) (store.OrderRow, error) {

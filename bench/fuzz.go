@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"redress/store"
 )
@@ -143,7 +145,10 @@ func Fuzz(ctx context.Context, base string, tokens map[string]string, n int, see
 		if t.Method == "POST" {
 			if r.IntN(40) == 0 {
 				// Over the 1 MB body limit: must be 413, not read to the end.
-				body, huge = append(append([]byte(`{"comment":"`), []byte(strings.Repeat("x", 2<<20))...), `"}`...), true
+				body = append(append([]byte(`{"comment":"`), []byte(strings.Repeat("x", 2<<20))...), `"}`...)
+				// A URL with NUL or invalid UTF-8 is refused (422 invalid_text) before the body
+				// is read, which is as clean as 413; only a clean URL must meet the body limit.
+				huge = cleanURL(path)
 			} else {
 				body = fuzzBody(r, t.Kind)
 			}
@@ -178,6 +183,12 @@ func Fuzz(ctx context.Context, base string, tokens map[string]string, n int, see
 		}
 	}
 	return problems
+}
+
+// cleanURL: the unescaped path and query hold no NUL and are valid UTF-8.
+func cleanURL(path string) bool {
+	u, err := url.PathUnescape(path)
+	return err == nil && utf8.ValidString(u) && !strings.ContainsRune(u, 0)
 }
 
 func urlEscape(s string) string {

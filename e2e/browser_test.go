@@ -333,12 +333,16 @@ func setSelect(sel, value string) chromedp.Action {
 	return chromedp.Evaluate(fmt.Sprintf(`(() => { const s = document.querySelector(%q); s.value = %q; s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`, sel, value), nil)
 }
 
+// signOutJS forgets the page's signed-in flag (the session cookie is the server's to clear;
+// the next sign-in replaces it).
+const signOutJS = `sessionStorage.clear(); localStorage.removeItem('redress.session_expires'); true`
+
 // signIn uses the demo picker of the sign-in page.
 func signIn(t *testing.T, b *browser, base, login string) {
 	t.Helper()
 	b.run(t, "sign-in-"+login,
 		chromedp.Navigate(base+"/#/login"),
-		chromedp.Evaluate(`sessionStorage.clear()`, nil),
+		chromedp.Evaluate(signOutJS, nil),
 		chromedp.Navigate(base+"/#/login?signed_out=1"),
 		chromedp.WaitVisible(fmt.Sprintf(`button.user-pick[aria-label*=%q]`, login), chromedp.ByQuery),
 		chromedp.Click(fmt.Sprintf(`button.user-pick[aria-label*=%q]`, login), chromedp.ByQuery),
@@ -425,6 +429,17 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	if faces != 5 || emoji || picked != "satisfied" {
 		t.Errorf("rating levels: %d SVG faces, emoji %v, arrow key picked %q; want 5, false, satisfied", faces, emoji, picked)
 	}
+	// The 分项评价 box offers the unit's indicator catalogue by name; a level picked there is
+	// stored with the rating.
+	var indicatorNames string
+	b.run(t, "rate-indicators",
+		chromedp.Click(`details.rate-more > summary`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.rate-indicator[data-indicator="attitude"] .level-btn[data-level="dissatisfied"]`, chromedp.ByQuery),
+		chromedp.Text(`details.rate-more`, &indicatorNames, chromedp.ByQuery),
+		chromedp.Click(`.rate-indicator[data-indicator="attitude"] .level-btn[data-level="dissatisfied"]`, chromedp.ByQuery))
+	if !strings.Contains(indicatorNames, "服务态度") || !strings.Contains(indicatorNames, "办事效率") {
+		t.Errorf("the indicators box reads %q; want the catalogue's names (服务态度, 办事效率)", indicatorNames)
+	}
 	b.run(t, "rate-fill",
 		chromedp.Click(`.level-big .level-btn[data-level="very_dissatisfied"]`, chromedp.ByQuery),
 		chromedp.Click(`.tag[data-tag="slow"]`, chromedp.ByQuery),
@@ -436,6 +451,13 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 		chromedp.WaitVisible(`.rate-done`, chromedp.ByQuery),
 		chromedp.WaitVisible(`.rate-done a.rate-track`, chromedp.ByQuery))
 	b.screenshot(t, "citizen-rate-done")
+	var ev models.Evaluation
+	if err := sys.db.Where("evaluation_id = ?", "qr:"+caseNo).First(&ev).Error; err != nil {
+		t.Fatalf("the rating of %s: %v", caseNo, err)
+	}
+	if ev.Levels.V["attitude"] != "dissatisfied" || ev.Levels.V["overall"] != "very_dissatisfied" {
+		t.Errorf("stored levels %v; want overall very_dissatisfied and attitude dissatisfied", ev.Levels.V)
+	}
 	// The thank-you page's tracking link shows the order from the start.
 	b.run(t, "rate-track",
 		chromedp.Click(`.rate-done a.rate-track`, chromedp.ByQuery),
@@ -443,8 +465,15 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	noHorizontalScroll(t, b, "track-early")
 	b.screenshot(t, "citizen-track-after-rating")
 
+	// A second bad rating, rated by the channel behind the browser's back: the inbox's bulk
+	// sign and the board's bulk escalation work on it.
+	case2 := "E2E-B-" + time.Now().Format("150405")
+	sys.registerCase(t, case2)
+	sys.rateBadly(t, case2)
+
 	// 2. The officer finds it in the inbox (on a phone), once the workflow has dispatched it.
 	signIn(t, b, sys.base, "ft-officer")
+	sessionLastsAcrossTabs(t, b, sys)
 	b.run(t, "inbox", phone(),
 		chromedp.Navigate(sys.base+"/#/inbox"),
 		chromedp.WaitVisible(fmt.Sprintf(`//table//a[contains(., %q)]`, caseNo), chromedp.BySearch))
@@ -472,6 +501,7 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	}
 	b.run(t, "back-to-inbox", chromedp.Navigate(sys.base+"/#/inbox"),
 		chromedp.WaitVisible(fmt.Sprintf(`//table//a[contains(., %q)]`, caseNo), chromedp.BySearch))
+	inboxForADaysWork(t, b, sys, caseNo, case2)
 
 	// 3. Sign, call back, dispose through the forms.
 	b.run(t, "open-order", desktop(),
@@ -542,7 +572,25 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 			b.screenshot(t, name)
 		}
 	}
-	visit("admin", "/#/queues/dispatch", "/#/dashboard", "/#/board", "/#/admin/users", "/#/admin/policies")
+	// Every page an administrator uses, each a 1366 px screenshot checked by axe-core.
+	visit("admin", "/#/queues/dispatch", "/#/queues/returns", "/#/queues/extensions", "/#/dashboard", "/#/board",
+		"/#/admin/users", "/#/admin/policies", "/#/admin/units", "/#/notifications", "/#/audit/fraud")
+	// Publishing and the monthly report from the UI (were API-only): last month of 深圳 is
+	// published as version 1, and a report made now is listed for download.
+	var versions, reportsText string
+	b.run(t, "publishing", chromedp.Navigate(sys.base+"/#/publishing"),
+		chromedp.WaitVisible(`form[data-form="publish"] button[type=submit]`, chromedp.ByQuery), pageLoaded(),
+		chromedp.Click(`form[data-form="publish"] button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//table[contains(@class,"publications")]//td[contains(., "第 1 版")]`, chromedp.BySearch),
+		chromedp.Text(`table.publications`, &versions, chromedp.ByQuery),
+		chromedp.Click(`form[data-form="report"] button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`table.reports button.report-download`, chromedp.ByQuery),
+		chromedp.Text(`table.reports`, &reportsText, chromedp.ByQuery))
+	if !strings.Contains(versions, "sz-admin") || !strings.Contains(reportsText, "手动生成") {
+		t.Errorf("publishing page: versions %q, reports %q", versions, reportsText)
+	}
+	pageWithoutErrors(t, b, "publishing")
+	b.screenshot(t, "admin-publishing")
 	b.run(t, "calendar-year", chromedp.Navigate(sys.base+"/#/calendar"),
 		chromedp.WaitVisible(`.cal-year .cal-month`, chromedp.ByQuery))
 	b.screenshot(t, "admin-calendar")
@@ -551,8 +599,14 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	signIn(t, b, sys.base, "sz-supervisor")
 	visit("supervisor", "/#/board")
 	noBanners(t, b, "supervisor")
+	boardBulkEscalation(t, b, sys, case2)
+	evidenceUpload(t, b, sys, case2)
 	signIn(t, b, sys.base, "sz-auditor")
-	visit("auditor", "/#/audit/log", "/#/inbox")
+	// The auditor sees the unit's evidence on the order (never on the citizen's pages).
+	b.run(t, "auditor-evidence", chromedp.Navigate(sys.base+"/#/orders/"+orderIDOf(t, sys, case2)),
+		chromedp.WaitVisible(`.attachment-list li .attachment-download`, chromedp.ByQuery))
+	b.screenshot(t, "auditor-order-evidence")
+	visit("auditor", "/#/audit/log", "/#/audit/pii", "/#/dashboard", "/#/publishing", "/#/inbox")
 	noBanners(t, b, "auditor")
 	b.run(t, "auditor-order",
 		chromedp.Click(fmt.Sprintf(`//table//a[contains(., %q)]`, caseNo), chromedp.BySearch),
@@ -560,7 +614,7 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	b.screenshot(t, "auditor-order-timeline")
 
 	// The public results page needs no sign-in.
-	b.run(t, "public-results", chromedp.Evaluate(`sessionStorage.clear()`, nil), phone(),
+	b.run(t, "public-results", chromedp.Evaluate(signOutJS, nil), phone(),
 		chromedp.Navigate(sys.base+"/#/results"), chromedp.WaitVisible(`main h1`, chromedp.ByQuery), pageLoaded())
 	pageWithoutErrors(t, b, "public-results")
 	noHorizontalScroll(t, b, "results")
@@ -571,7 +625,7 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	if trackURL == "" {
 		t.Fatal("no tracking link reached the evaluator within 30 s of the approval")
 	}
-	signOut := chromedp.Evaluate(`sessionStorage.clear()`, nil)
+	signOut := chromedp.Evaluate(signOutJS, nil)
 	b.run(t, "track", phone(), signOut,
 		chromedp.Navigate(trackURL),
 		chromedp.WaitVisible(`.track-summary`, chromedp.ByQuery))
@@ -586,6 +640,228 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 		chromedp.WaitVisible(`.track-summary`, chromedp.ByQuery))
 	pageWithoutErrors(t, b, "track-feedback")
 	b.screenshot(t, "citizen-track-feedback")
+
+	// The citizen's and the public's pages at 1366 px too (above: 375 px), and the sign-in page.
+	for _, p := range []struct{ name, url, ready string }{
+		{"desktop-citizen-track", trackURL, `.track-summary`},
+		{"desktop-public-results", sys.base + "/#/results", `main h1`},
+		{"desktop-citizen-rate-closed", sys.base + "/#/rate/" + sys.srv.RateToken(oldCase), `.rate-closed`},
+		{"desktop-login", sys.base + "/#/login?signed_out=1", `button.user-pick`},
+	} {
+		b.run(t, p.name, desktop(), chromedp.Navigate(p.url), chromedp.WaitVisible(p.ready, chromedp.ByQuery), pageLoaded())
+		b.screenshot(t, p.name)
+	}
+}
+
+// sessionLastsAcrossTabs: the sign-in is an HttpOnly cookie, so no script of the page can read
+// the token (document.cookie and storage hold none), and a new tab of the same browser opens a
+// signed-in page straight away.
+func sessionLastsAcrossTabs(t *testing.T, b *browser, sys *system) {
+	t.Helper()
+	var cookieText, stored string
+	b.run(t, "session-hidden",
+		chromedp.Evaluate(`document.cookie`, &cookieText),
+		chromedp.Evaluate(`JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])`, &stored))
+	if strings.Contains(cookieText, "redress_session") || !strings.Contains(cookieText, "redress_csrf") || strings.Contains(stored, "eyJ") {
+		t.Errorf("scripts see cookies %q and storage %q; want no session token, only the CSRF cookie", cookieText, stored)
+	}
+	tab, closeTab := chromedp.NewContext(b.ctx)
+	defer closeTab()
+	ctx, cancel := context.WithTimeout(tab, 45*time.Second)
+	defer cancel()
+	var who string
+	if err := chromedp.Run(ctx, chromedp.Navigate(sys.base+"/#/inbox"),
+		chromedp.WaitVisible(`#user .user-name`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#inbox-title`, chromedp.ByQuery),
+		chromedp.Text(`#user .user-name`, &who, chromedp.ByQuery)); err != nil {
+		t.Fatalf("a second tab of the signed-in browser: %v", err)
+	}
+	if strings.TrimSpace(who) == "" {
+		t.Error("the second tab shows no signed-in user")
+	}
+}
+
+// rateBadly rates a case very dissatisfied through the public rating endpoint, as the QR page
+// does.
+func (s *system) rateBadly(t *testing.T, caseNo string) {
+	t.Helper()
+	body := `{"levels":{"overall":"very_dissatisfied"},"tags":["slow"],"comment":"second visit needed"}`
+	res, err := http.Post(s.base+"/api/v1/rate/"+s.srv.RateToken(caseNo), "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK && res.StatusCode != http.StatusCreated {
+		t.Fatalf("rating %s: status %d", caseNo, res.StatusCode)
+	}
+}
+
+// rowOf is the XPath of the inbox or board row of a case.
+func rowOf(caseNo string) string {
+	return fmt.Sprintf(`//table//tr[.//a[contains(., %q)]]`, caseNo)
+}
+
+// inboxForADaysWork: the officer's inbox shows the columns a day's work needs (service,
+// channel, rating time), filters by level and date, keeps a saved view across a reload, moves
+// with j/k and explains its shortcuts with ?, and signs the selected orders in bulk with a
+// result per row. caseNo stays dispatched (the story signs it later); case2 is signed here.
+func inboxForADaysWork(t *testing.T, b *browser, sys *system, caseNo, case2 string) {
+	t.Helper()
+	var rowText string
+	b.run(t, "inbox-columns", desktop(),
+		chromedp.WaitVisible(rowOf(case2), chromedp.BySearch),
+		chromedp.Text(rowOf(caseNo), &rowText, chromedp.BySearch))
+	for _, want := range []string{"Tax registration", "二维码", "非常不满意"} {
+		if !strings.Contains(rowText, want) {
+			t.Errorf("the inbox row of %s reads %q; want %q in it", caseNo, rowText, want)
+		}
+	}
+	b.screenshot(t, "officer-inbox-desktop")
+
+	// Filters: a level nobody gave empties the list (and says so); the bad level lists both.
+	var empty string
+	b.run(t, "inbox-filter-level",
+		setSelect(`form.filters select[name="level"]`, "satisfied"),
+		chromedp.WaitVisible(`.results p.empty`, chromedp.ByQuery),
+		chromedp.Text(`.results p.empty`, &empty, chromedp.ByQuery))
+	if !strings.Contains(empty, "没有符合条件的工单") {
+		t.Errorf("an empty filter says %q", empty)
+	}
+	today := time.Now().In(calendar.Zone()).Format(time.DateOnly)
+	b.run(t, "inbox-filter-date",
+		chromedp.Navigate(sys.base+"/#/inbox?level=very_dissatisfied&from="+today+"&to="+today),
+		chromedp.WaitVisible(rowOf(caseNo), chromedp.BySearch),
+		chromedp.WaitVisible(rowOf(case2), chromedp.BySearch))
+
+	// A saved view outlives a reload (local storage) and takes the filters back.
+	var viewHref string
+	b.run(t, "inbox-save-view",
+		chromedp.SendKeys(`input[name="view_name"]`, "today-bad", chromedp.ByQuery),
+		chromedp.Click(`form.saved-views-save button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`a.view-link[data-view="today-bad"]`, chromedp.ByQuery),
+		chromedp.Navigate(sys.base+"/#/inbox"),
+		chromedp.Reload(),
+		chromedp.WaitVisible(`a.view-link[data-view="today-bad"]`, chromedp.ByQuery),
+		chromedp.AttributeValue(`a.view-link[data-view="today-bad"]`, "href", &viewHref, nil, chromedp.ByQuery))
+	if !strings.Contains(viewHref, "level=very_dissatisfied") || !strings.Contains(viewHref, "from="+today) {
+		t.Errorf("the saved view links to %q; want the level and date filters", viewHref)
+	}
+
+	// Keyboard: j marks the first row, ? opens the help, Escape closes it.
+	var current bool
+	var help string
+	b.run(t, "inbox-keys",
+		chromedp.WaitVisible(rowOf(case2), chromedp.BySearch),
+		chromedp.Evaluate(`document.activeElement && document.activeElement.blur(); true`, nil),
+		chromedp.KeyEvent("j"),
+		chromedp.Evaluate(`!!document.querySelector('tbody tr.row-current:first-child')`, &current),
+		chromedp.KeyEvent("?"),
+		chromedp.WaitVisible(`dialog.shortcut-help`, chromedp.ByQuery),
+		chromedp.Text(`dialog.shortcut-help`, &help, chromedp.ByQuery))
+	if !current || !strings.Contains(help, "键盘快捷键") || !strings.Contains(help, "签收选中的工单") {
+		t.Errorf("keyboard: first row current %v, help reads %q", current, help)
+	}
+	b.screenshot(t, "officer-inbox-shortcuts")
+	b.run(t, "inbox-keys-close", chromedp.KeyEvent(kb.Escape), chromedp.WaitNotVisible(`dialog.shortcut-help`, chromedp.ByQuery))
+
+	// Bulk sign: the selected order is signed, with its own result row.
+	id2 := orderIDOf(t, sys, case2)
+	var result, summary string
+	b.run(t, "inbox-bulk-sign",
+		chromedp.Click(fmt.Sprintf(`tr[data-id=%q] input.row-select`, id2), chromedp.ByQuery),
+		chromedp.WaitEnabled(`button[data-bulk="sign"]`, chromedp.ByQuery),
+		chromedp.Click(`button[data-bulk="sign"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(fmt.Sprintf(`.bulk-results tr[data-id=%q][data-result]`, id2), chromedp.ByQuery),
+		chromedp.Text(fmt.Sprintf(`.bulk-results tr[data-id=%q]`, id2), &result, chromedp.ByQuery),
+		chromedp.Text(`.bulk-summary`, &summary, chromedp.ByQuery))
+	if !strings.Contains(result, "成功") || !strings.Contains(result, case2) || !strings.Contains(summary, "成功 1 件") {
+		t.Errorf("bulk sign: row %q, summary %q", result, summary)
+	}
+	if wo := waitOrderState(t, sys, id2, models.StateSigned); wo.State != models.StateSigned {
+		t.Errorf("after bulk sign the order is %s", wo.State)
+	}
+	b.screenshot(t, "officer-inbox-bulk-signed")
+}
+
+// boardBulkEscalation: the supervisor's board is a paged table; selecting an order and
+// escalating in bulk raises its supervision level, with a result per row.
+func boardBulkEscalation(t *testing.T, b *browser, sys *system, case2 string) {
+	t.Helper()
+	id2 := orderIDOf(t, sys, case2)
+	var result, pagerText string
+	b.run(t, "board-bulk-escalate",
+		chromedp.Navigate(sys.base+"/#/board?sort=-supervision"),
+		chromedp.WaitVisible(fmt.Sprintf(`tr[data-id=%q] input.row-select`, id2), chromedp.ByQuery),
+		chromedp.Text(`nav.pager`, &pagerText, chromedp.ByQuery),
+		chromedp.Click(fmt.Sprintf(`tr[data-id=%q] input.row-select`, id2), chromedp.ByQuery),
+		chromedp.SendKeys(`input[name="bulk_note"]`, "please sign and call back today", chromedp.ByQuery),
+		chromedp.Click(`button[data-bulk="escalate"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(fmt.Sprintf(`.bulk-results tr[data-id=%q][data-result]`, id2), chromedp.ByQuery),
+		chromedp.Text(fmt.Sprintf(`.bulk-results tr[data-id=%q]`, id2), &result, chromedp.ByQuery))
+	if !strings.Contains(result, "成功") || !strings.Contains(pagerText, "共") {
+		t.Errorf("board bulk escalation: row %q, pager %q", result, pagerText)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var wo models.WorkOrder
+		if err := sys.db.Where("id = ?", id2).First(&wo).Error; err != nil {
+			t.Fatal(err)
+		}
+		if wo.SupervisionLevel >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("after bulk escalation the order's supervision level is %d", wo.SupervisionLevel)
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	b.screenshot(t, "supervisor-board-escalated")
+}
+
+// evidenceUpload: the second order goes to rectification (behind the browser's back) and the
+// officer attaches a photo of the rectified window on the order page.
+func evidenceUpload(t *testing.T, b *browser, sys *system, case2 string) {
+	t.Helper()
+	id2 := orderIDOf(t, sys, case2)
+	sys.act(t, "ft-officer", id2, map[string]any{"action": "callback", "reached": true, "method": "phone", "note": "reached"})
+	sys.act(t, "ft-officer", id2, map[string]any{"action": "dispose", "true": true, "reasonable": true, "disposition": "ledger",
+		"plan": "second window", "committed_date": time.Now().In(calendar.Zone()).AddDate(0, 0, 3).Format(time.DateOnly)})
+	waitOrderState(t, sys, id2, models.StateRectifying)
+	photo := filepath.Join(t.TempDir(), "window.png")
+	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\x00\x01\x00\x00\x05\x00\x01\r\n-\xb4\x00\x00\x00\x00IEND\xaeB`\x82")
+	if err := os.WriteFile(photo, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	signIn(t, b, sys.base, "ft-officer")
+	var listed string
+	b.run(t, "evidence-upload", chromedp.Navigate(sys.base+"/#/orders/"+id2),
+		chromedp.WaitVisible(`form.attach-form input[type=file]`, chromedp.ByQuery),
+		chromedp.SetUploadFiles(`form.attach-form input[type=file]`, []string{photo}, chromedp.ByQuery),
+		chromedp.SendKeys(`form.attach-form input[name="note"]`, "new window open", chromedp.ByQuery),
+		chromedp.Click(`form.attach-form button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.attachment-list li .attachment-download`, chromedp.ByQuery),
+		chromedp.Text(`.attachment-list`, &listed, chromedp.ByQuery))
+	if !strings.Contains(listed, "window.png") || !strings.Contains(listed, "PNG 图片") || !strings.Contains(listed, "new window open") {
+		t.Errorf("the evidence list reads %q", listed)
+	}
+	b.screenshot(t, "officer-order-evidence")
+}
+
+// waitOrderState polls the read model until the order reaches state (or 15 s pass).
+func waitOrderState(t *testing.T, sys *system, id, state string) models.WorkOrder {
+	t.Helper()
+	var wo models.WorkOrder
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if err := sys.db.Where("id = ?", id).First(&wo).Error; err != nil {
+			t.Fatal(err)
+		}
+		if wo.State == state || time.Now().After(deadline) {
+			return wo
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // pageLoaded waits until nothing in main is loading any more (ui.loadInto marks its box

@@ -28,7 +28,38 @@ type OrderFilter struct {
 	// and nobody pages through more than a few thousand. ListOrders then answers
 	// CountCap+1 as the total, which reads as "more than CountCap".
 	CountCap int
+
+	// The inbox's filters for a day's work (issue 18): the overall level, the staff member
+	// (staff id), the rating's channel, the supervision level (exact), the opening time
+	// [From, To), orders due before DueBefore (open ones: the supervisor board's overdue and
+	// soon-due orders) and orders with an undecided extension request (the extension queue).
+	Level            string
+	Staff            string
+	Channel          string
+	Supervision      *int
+	From, To         *time.Time
+	DueBefore        *time.Time
+	PendingExtension bool
+	// Sort is one of OrderSorts ("" is "due").
+	Sort string
 }
+
+// OrderSorts are the orders a list may be sorted in: by the nearest deadline (the default;
+// the work_orders_due index serves it), latest deadline first, newest or oldest opened first,
+// highest supervision level first.
+var OrderSorts = map[string]string{
+	"due":          "work_orders.next_due_at ASC NULLS LAST, work_orders.opened_at, work_orders.id",
+	"-due":         "work_orders.next_due_at DESC NULLS LAST, work_orders.opened_at, work_orders.id",
+	"opened":       "work_orders.opened_at, work_orders.id",
+	"-opened":      "work_orders.opened_at DESC, work_orders.id",
+	"-supervision": "work_orders.supervision_level DESC, work_orders.next_due_at ASC NULLS LAST, work_orders.opened_at, work_orders.id",
+}
+
+// pendingExtensionSQL is true of a rectifying order whose last rectification event is a
+// request_extension (api's pendingExtension reads the same events for one order).
+const pendingExtensionSQL = `work_orders.state = 'rectifying' AND (SELECT te.type FROM timeline_events te
+	WHERE te.work_order_id = work_orders.id AND te.type IN ('request_extension', 'decide_extension', 'dispose', 'review', 'reopen', 'decide_appeal')
+	ORDER BY te.seq DESC LIMIT 1) = 'request_extension'`
 
 // OrderRow is a work order with the names a list shows.
 type OrderRow struct {
@@ -36,6 +67,12 @@ type OrderRow struct {
 	UnitCode     string
 	UnitName     string
 	ClientEvalID string
+	// From the evaluation and the staff table: what a list shows besides the order itself.
+	Channel   string
+	RatedAt   *time.Time
+	StaffName *string
+	// ServiceName is the service item of the order's first case, to title the order by.
+	ServiceName *string
 }
 
 // ListOrders returns one page of the work orders in scope, nearest deadline first, and the
@@ -66,7 +103,8 @@ func ListOrders(ctx context.Context, db *DB, scope Scope, f OrderFilter) ([]Orde
 		// Open orders with a deadline first, nearest first; then by age. Written so that the
 		// work_orders_due index (migration 00009) serves it: a page of a large scope reads
 		// its first rows in order instead of sorting the scope.
-		Order("work_orders.next_due_at ASC NULLS LAST, work_orders.opened_at, work_orders.id").
+		Joins("LEFT JOIN staff ON staff.id = work_orders.staff_id").
+		Order(orderSort(f.Sort)).
 		Offset((f.Page - 1) * f.PageSize).Limit(f.PageSize).Scan(&rows).Error
 	if err != nil {
 		return nil, 0, fmt.Errorf("list work orders: %w", err)
@@ -74,7 +112,20 @@ func ListOrders(ctx context.Context, db *DB, scope Scope, f OrderFilter) ([]Orde
 	return rows, total, nil
 }
 
-const orderColumns = "work_orders.*, units.code AS unit_code, units.name AS unit_name, evaluations.evaluation_id AS client_eval_id"
+const orderColumns = "work_orders.*, units.code AS unit_code, units.name AS unit_name, evaluations.evaluation_id AS client_eval_id, " +
+	"evaluations.channel AS channel, evaluations.rated_at AS rated_at, staff.name AS staff_name, " +
+	// The order's own first case (a theme rating's evaluation may have orders at several
+	// units, each with its cases; case_nos is the order's JSON list of them).
+	"(SELECT service_cases.item_name FROM evaluation_cases JOIN service_cases ON service_cases.case_no = evaluation_cases.case_no " +
+	"WHERE evaluation_cases.evaluation_id = work_orders.evaluation_id AND work_orders.case_nos LIKE '%\"' || evaluation_cases.case_no || '\"%' " +
+	"ORDER BY evaluation_cases.case_no LIMIT 1) AS service_name"
+
+func orderSort(s string) string {
+	if o, ok := OrderSorts[s]; ok {
+		return o
+	}
+	return OrderSorts["due"]
+}
 
 func filterOrders(q *gorm.DB, f OrderFilter) *gorm.DB {
 	if f.State != "" {
@@ -85,6 +136,30 @@ func filterOrders(q *gorm.DB, f OrderFilter) *gorm.DB {
 	}
 	if f.Overdue {
 		q = q.Where("work_orders.next_due_at < ? AND work_orders.state <> ?", f.Now, models.StateClosed)
+	}
+	if f.Level != "" {
+		q = q.Where("work_orders.overall = ?", f.Level)
+	}
+	if f.Staff != "" {
+		q = q.Where("work_orders.staff_id = ?", f.Staff)
+	}
+	if f.Channel != "" {
+		q = q.Where("work_orders.evaluation_id IN (SELECT evaluations.id FROM evaluations WHERE evaluations.channel = ?)", f.Channel)
+	}
+	if f.Supervision != nil {
+		q = q.Where("work_orders.supervision_level = ?", *f.Supervision)
+	}
+	if f.From != nil {
+		q = q.Where("work_orders.opened_at >= ?", *f.From)
+	}
+	if f.To != nil {
+		q = q.Where("work_orders.opened_at < ?", *f.To)
+	}
+	if f.DueBefore != nil {
+		q = q.Where("work_orders.next_due_at < ? AND work_orders.state <> ?", *f.DueBefore, models.StateClosed)
+	}
+	if f.PendingExtension {
+		q = q.Where(pendingExtensionSQL)
 	}
 	if s := strings.TrimSpace(f.Q); s != "" {
 		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s) + "%"
@@ -101,6 +176,7 @@ func GetOrder(ctx context.Context, db *DB, scope Scope, id string) (OrderRow, bo
 		Select(orderColumns).
 		Joins("LEFT JOIN units ON units.id = work_orders.unit_id").
 		Joins("JOIN evaluations ON evaluations.id = work_orders.evaluation_id").
+		Joins("LEFT JOIN staff ON staff.id = work_orders.staff_id").
 		Where("work_orders.id = ?", id).Limit(1).Scan(&rows).Error
 	if err != nil {
 		return OrderRow{}, false, fmt.Errorf("get work order %s: %w", id, err)

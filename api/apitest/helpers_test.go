@@ -430,6 +430,10 @@ type orderView struct {
 	Levels         map[string]string `json:"levels"`
 	Evaluator      *struct{ Name, Phone string }
 	AllowedActions []string `json:"allowed_actions"`
+	StaffName      *string    `json:"staff_name"`
+	Channel        string     `json:"channel"`
+	RatedAt        *time.Time `json:"rated_at"`
+	ServiceName    *string    `json:"service_name"`
 }
 
 type listView struct {

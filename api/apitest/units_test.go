@@ -70,6 +70,10 @@ func TestUnitsAndPolicies(t *testing.T) {
 		r = e.do(t, request{method: "PUT", path: "/api/v1/units/sz-ft-edu/policy", login: "sz-admin",
 			body: map[string]any{"deadlines": map[string]any{"callback": map[string]any{"working_days": 1}}, "remind_before": "50%"}})
 		wantStatus(t, r, http.StatusOK)
+		// The audit log names what was changed (the route's unit), not only the route.
+		if n := e.count(t, "audit_log", "path = ? AND target = ? AND outcome = ?", "/api/v1/units/:code/policy", "sz-ft-edu", "ok"); n != 1 {
+			t.Errorf("%d audit entries of the policy change with target sz-ft-edu, want 1", n)
+		}
 		var pv struct {
 			Own       map[string]any `json:"own"`
 			Effective struct {

@@ -95,6 +95,9 @@ func TestInboxScoping(t *testing.T) {
 			_, id2 := e.badOrder(t, "sz-ft-tax", "S0002")
 			e.waitState(t, id2, models.StateDispatched)
 			q := url.QueryEscape
+			zone, _ := time.LoadLocation("Asia/Shanghai")
+			now := time.Now().In(zone)
+			today, yesterday, tomorrow := now.Format(time.DateOnly), now.AddDate(0, 0, -1).Format(time.DateOnly), now.AddDate(0, 0, 1).Format(time.DateOnly)
 			cases := []struct {
 				query string
 				want  []string
@@ -113,6 +116,22 @@ func TestInboxScoping(t *testing.T) {
 				{"?unit=sz-ft-tax", []string{id, id2}},
 				{"?unit=sz-ft-tax&state=dispatched&q=" + q(caseNo), []string{id}},
 				{"?page_size=100", []string{id, id2}},
+				// A day's work (issue 18): level, staff, channel, supervision, dates, sort.
+				{"?level=very_dissatisfied", []string{id, id2}},
+				{"?level=satisfied", nil},
+				{"?staff=S0002", []string{id2}},
+				{"?staff=S0003", nil},
+				{"?channel=mobile", []string{id, id2}},
+				{"?channel=hotline", nil},
+				{"?supervision=0", []string{id, id2}},
+				{"?supervision=1", nil},
+				{"?from=" + today + "&to=" + today, []string{id, id2}},
+				{"?to=" + yesterday, nil},
+				{"?from=" + tomorrow, nil},
+				{"?due_before=" + q(time.Now().AddDate(0, 1, 0).Format(time.RFC3339)), []string{id, id2}},
+				{"?due_before=" + q(time.Now().Add(-time.Hour).Format(time.RFC3339)), nil},
+				{"?pending_extension=true", nil},
+				{"?sort=-opened&staff=S0002", []string{id2}},
 			}
 			for _, c := range cases {
 				l := e.list(t, "ft-officer", c.query)
@@ -135,6 +154,19 @@ func TestInboxScoping(t *testing.T) {
 			if p3 := e.list(t, "sz-admin", "?page_size=1&page=3"); len(p3.Items) != 0 || p3.Total != 2 {
 				t.Errorf("page 3 %+v", p3)
 			}
+			// Sorted newest first, then oldest first; the rows carry the words a person reads.
+			newest, oldest := e.list(t, "ft-officer", "?sort=-opened"), e.list(t, "ft-officer", "?sort=opened")
+			if ids(newest)[0] != id2 || ids(oldest)[0] != id {
+				t.Errorf("sort=-opened %v, sort=opened %v; want %s first, then %s first", ids(newest), ids(oldest), id2, id)
+			}
+			for _, o := range oldest.Items {
+				want := map[string]string{id: "S0001", id2: "S0002"}[o.ID]
+				if o.StaffName == nil || *o.StaffName != staffNames[want] || o.Channel != "mobile" || o.RatedAt == nil ||
+					o.ServiceName == nil || *o.ServiceName != "增值税发票领用" {
+					t.Errorf("order %s: staff name %v, channel %q, rated at %v, service %v; want %s, mobile, a time, 增值税发票领用",
+						o.ID, o.StaffName, o.Channel, o.RatedAt, o.ServiceName, staffNames[want])
+				}
+			}
 			bad := []struct{ query, code, field string }{
 				{"?page_size=0", "invalid_page_size", "page_size"},
 				{"?page_size=101", "invalid_page_size", "page_size"},
@@ -145,6 +177,14 @@ func TestInboxScoping(t *testing.T) {
 				{"?unit=sz-ns-tax", "unknown_unit", "unit"}, // outside the officer's scope
 				{"?unit=nowhere", "unknown_unit", "unit"},
 				{"?q=" + strings.Repeat("x", 101), "too_long", "q"},
+				{"?level=meh", "invalid_level", "level"},
+				{"?channel=fax", "invalid_channel", "channel"},
+				{"?supervision=high", "invalid_supervision", "supervision"},
+				{"?from=2026-13-01", "invalid_date", "from"},
+				{"?from=" + today + "&to=" + yesterday, "invalid_period", "to"},
+				{"?due_before=tomorrow", "invalid_date", "due_before"},
+				{"?pending_extension=maybe", "invalid_pending_extension", "pending_extension"},
+				{"?sort=random", "invalid_sort", "sort"},
 			}
 			for _, c := range bad {
 				r := e.do(t, request{method: "GET", path: "/api/v1/work-orders" + c.query, login: "ft-officer"})
@@ -153,6 +193,9 @@ func TestInboxScoping(t *testing.T) {
 		})
 	})
 }
+
+// staffNames are the demo organisation's names of the staff the tests use.
+var staffNames = map[string]string{"S0001": "李晓东", "S0002": "陈美玲"}
 
 func (e *env) act(t *testing.T, login, id, key string, body map[string]any) response {
 	t.Helper()

@@ -93,8 +93,12 @@ function fallbackMessage(status) {
 export async function request(method, path, opts = {}) {
   const headers = { Accept: 'application/json', ...(opts.headers || {}) };
   const auth = opts.auth !== false;
-  const token = session.token();
-  if (auth && token) headers.Authorization = 'Bearer ' + token;
+  // Signed-in calls ride on the session cookie and, when they change data, carry the CSRF
+  // token; the citizen's public calls send no cookie at all.
+  if (auth && method !== 'GET' && method !== 'HEAD') {
+    const csrf = session.csrfToken();
+    if (csrf) headers['X-CSRF-Token'] = csrf;
+  }
   let body;
   if (opts.body !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -102,7 +106,7 @@ export async function request(method, path, opts = {}) {
   }
   let res;
   try {
-    res = await fetch(BASE + path, { method, headers, body, signal: opts.signal, credentials: 'same-origin' });
+    res = await fetch(BASE + path, { method, headers, body, signal: opts.signal, credentials: auth ? 'same-origin' : 'omit' });
   } catch (err) {
     if (err && err.name === 'AbortError') throw err;
     throw new ApiError(0, 'network', t('error.network'));
@@ -118,7 +122,7 @@ export async function request(method, path, opts = {}) {
   }
   if (!res.ok) {
     const err = apiError(res.status, (data && data.error) || {});
-    if (res.status === 401 && auth) {
+    if (res.status === 401 && opts.auth !== false && opts.auth !== 'login') {
       session.clear();
       unauthorized(err);
     }
@@ -131,14 +135,29 @@ export const get = (path, opts) => request('GET', path, opts);
 export const post = (path, body, opts = {}) => request('POST', path, { ...opts, body });
 export const del = (path, opts) => request('DELETE', path, opts);
 
+/** Uploads a file as the request body (the attachments' API), with the session's CSRF token. */
+export async function upload(path, file) {
+  const headers = { Accept: 'application/json', 'Content-Type': file.type || 'application/octet-stream' };
+  const csrf = session.csrfToken();
+  if (csrf) headers['X-CSRF-Token'] = csrf;
+  let res;
+  try {
+    res = await fetch(BASE + path, { method: 'POST', headers, body: file, credentials: 'same-origin' });
+  } catch {
+    throw new ApiError(0, 'network', t('error.network'));
+  }
+  let data = null;
+  try { data = await res.json(); } catch { data = null; }
+  if (!res.ok) throw apiError(res.status, (data && data.error) || {});
+  return data;
+}
+
 /**
  * Downloads a file answered by an authenticated GET (exports): fetches it with the token, then
  * saves it under the server's file name (Content-Disposition) or fallbackName.
  */
 export async function download(path, fallbackName) {
   const headers = {};
-  const token = session.token();
-  if (token) headers.Authorization = 'Bearer ' + token;
   let res;
   try {
     res = await fetch(BASE + path, { headers, credentials: 'same-origin' });
@@ -176,7 +195,9 @@ export function newIdempotencyKey() {
 // The endpoints the UI uses, in one place.
 export const endpoints = {
   demoUsers: () => get('/auth/demo-users', { auth: false }),
-  demoLogin: (login) => post('/auth/demo-login', { login }, { auth: false }),
+  // Same-origin credentials, so that the answer's session cookie is kept.
+  demoLogin: (login) => post('/auth/demo-login', { login }, { auth: 'login' }),
+  logout: () => post('/auth/logout', {}, { auth: 'login' }),
   oidcLoginURL: BASE + '/auth/oidc/login',
   me: () => get('/me'),
   actions: () => get('/actions'),
@@ -187,6 +208,9 @@ export const endpoints = {
   act: (id, body, key) => post('/work-orders/' + encodeURIComponent(id) + '/actions', body, {
     headers: { 'Idempotency-Key': key },
   }),
+  attachments: (id) => get('/work-orders/' + enc(id) + '/attachments'),
+  attachmentPath: (id, aid) => '/work-orders/' + enc(id) + '/attachments/' + enc(aid),
+  uploadAttachment: (id, file, note) => upload('/work-orders/' + enc(id) + '/attachments' + query({ filename: file.name, note }), file),
   evaluatorContact: (id, reason) => post('/work-orders/' + enc(id) + '/evaluator-contact', { reason }),
   exportOrdersPath: (params) => '/exports/work-orders' + query(params),
   // Citizens and the public: no token.
@@ -221,6 +245,11 @@ export const endpoints = {
   ruleFraudFlag: (id, body) => post('/fraud-flags/' + enc(id) + '/ruling', body),
   piiAccess: (params) => get('/pii-access' + query(params)),
   statsUnits: (from, to) => get('/stats/units' + query({ from, to })),
+  publications: (params) => get('/publications' + query(params)),
+  publish: (body) => post('/publications', body),
+  reports: (params) => get('/reports' + query(params)),
+  makeReport: (body) => post('/reports', body),
+  reportPath: (id) => '/reports/' + enc(id),
   notifications: (params) => get('/notifications' + query(params)),
   markNotificationsRead: (body) => post('/notifications/read', body),
 };

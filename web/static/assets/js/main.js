@@ -20,6 +20,7 @@ import resultsPage from './pages/results.js';
 import ratePage from './pages/rate.js';
 import trackPage from './pages/track.js';
 import notificationsPage from './pages/notifications.js';
+import publishingPage from './pages/publishing.js';
 import { bellIcon } from './icons.js';
 
 const BANNER_MS = 60000;
@@ -41,6 +42,7 @@ const MENU = [
   { path: '/queues/dispatch', match: /^\/queues/, roles: ['administrator'], label: () => t('nav.queues') },
   { path: '/board', match: /^\/board/, roles: ['supervisor', 'administrator'], label: () => t('nav.board') },
   { path: '/dashboard', match: /^\/dashboard/, roles: ['administrator', 'supervisor', 'auditor'], label: () => t('nav.dashboard') },
+  { path: '/publishing', match: /^\/publishing/, roles: ['administrator', 'supervisor', 'auditor'], label: () => t('nav.publishing') },
   { path: '/audit', match: /^\/audit/, roles: ['auditor', 'sysadmin', 'administrator'], label: () => t('nav.audit') },
   { path: '/calendar', match: /^\/calendar/, roles: ['administrator', 'sysadmin', 'supervisor', 'auditor'], label: () => t('nav.calendar') },
   { path: '/admin/users', match: /^\/admin/, roles: ['administrator', 'sysadmin'], label: () => t('nav.admin') },
@@ -102,7 +104,7 @@ function renderNav() {
   const nav = document.getElementById('nav');
   const userBox = document.getElementById('user');
   const u = session.user();
-  if (!u || !session.token()) {
+  if (!u || !session.signedIn()) {
     mount(nav);
     mount(userBox);
     return;
@@ -142,7 +144,7 @@ function setUnread(n) {
 }
 
 async function loadUnread() {
-  if (!session.token() || !session.hasRole(...session.INBOX_ROLES)) return;
+  if (!session.signedIn() || !session.hasRole(...session.INBOX_ROLES)) return;
   try {
     const res = await endpoints.notifications({ page_size: 1 });
     setUnread(res && res.unread);
@@ -153,6 +155,8 @@ async function loadUnread() {
 }
 
 function signOut() {
+  // The server clears the HttpOnly session cookie; the page forgets its flag either way.
+  endpoints.logout().catch(() => {});
   session.clear();
   stopBanners();
   renderNav();
@@ -161,7 +165,7 @@ function signOut() {
 
 async function loadBanners() {
   const box = document.getElementById('banners');
-  if (!session.token()) {
+  if (!session.signedIn()) {
     mount(box);
     return;
   }
@@ -208,7 +212,7 @@ function stopBanners() {
 
 /** Loads /me once per session; answers false when signed out. */
 async function ensureUser() {
-  if (!session.token()) return false;
+  if (!session.signedIn()) return false;
   if (session.user() && session.user().roles) return true;
   const me = await endpoints.me();
   session.setUser(me);
@@ -252,8 +256,8 @@ function titled(key, page) {
 /** Wraps a page for citizens and the public: no staff menu, no banners, no session needed. */
 function citizen(page) {
   return (outlet, ctx) => {
-    document.body.classList.toggle('public', !session.token());
-    if (!session.token()) {
+    document.body.classList.toggle('public', !session.signedIn());
+    if (!session.signedIn()) {
       stopBanners();
       renderNav();
     }
@@ -310,7 +314,7 @@ function boot() {
   });
   // A signed-out visitor of a deep link (a bookmark, a link shared in chat) signs in and comes
   // back to it: the target travels as next.
-  router.guard((path, query) => (isPublic(path) || session.token() ? true
+  router.guard((path, query) => (isPublic(path) || session.signedIn() ? true
     : { path: '/login', query: { next: router.link(path, query).slice(1) } }));
   router.route('/login', (outlet, ctx) => {
     stopBanners();
@@ -333,6 +337,7 @@ function boot() {
   router.route('/audit/:tab', authed(auditPage));
   router.route('/admin/:tab', authed(adminPage));
   router.route('/notifications', authed(notificationsPage));
+  router.route('/publishing', authed(publishingPage));
   window.addEventListener('unreadchange', (ev) => setUnread(ev.detail.unread));
   router.route('/results', citizen(resultsPage));
   router.route('/rate/:token', citizen(ratePage));

@@ -1,5 +1,5 @@
-// The signed-in session: the bearer token in sessionStorage (one tab, gone when the tab closes)
-// and the caller's /me answer, cached in memory.
+// The signed-in session: a flag with its expiry shared by the browser's tabs (the token itself
+// is an HttpOnly cookie) and the caller's /me answer, cached in memory.
 const KEY = 'redress.token';
 const EXPIRES = 'redress.expires_at';
 
@@ -32,38 +32,58 @@ export function takeNext() {
   return v && v.startsWith('/') ? v : null;
 }
 
-/** The bearer token, or null when signed out or expired. */
-export function token() {
-  const s = store();
-  if (!s) return null;
-  const tok = s.getItem(KEY);
-  const exp = s.getItem(EXPIRES);
-  if (tok && exp && Date.parse(exp) <= Date.now()) {
-    clear();
+// The session itself is an HttpOnly cookie the server sets at sign-in (never readable here, so
+// a script injected into the page cannot steal it); this module keeps only when it expires, in
+// localStorage, so that every tab of the browser knows it is signed in and a link opened in a
+// new tab needs no second sign-in.
+const MARK = 'redress.session_expires';
+
+function shared() {
+  try {
+    return window.localStorage;
+  } catch {
     return null;
   }
-  return tok;
 }
 
-/** Stores a new token (and its expiry, RFC 3339, if known). */
-export function signIn(tok, expiresAt) {
-  const s = store();
-  if (s) {
-    s.setItem(KEY, tok);
-    if (expiresAt) s.setItem(EXPIRES, expiresAt);
-    else s.removeItem(EXPIRES);
+/** Whether this browser holds a session that has not expired (as far as the page knows). */
+export function signedIn() {
+  const s = shared();
+  const exp = s && s.getItem(MARK);
+  if (!exp) return false;
+  if (Date.parse(exp) <= Date.now()) {
+    clear();
+    return false;
   }
+  return true;
+}
+
+/** Kept for the callers that ask for a token: the page has none, only a signed-in flag. */
+export const token = signedIn;
+
+/** Records a new sign-in (the token stays in the server's cookie; only the expiry is kept). */
+export function signIn(_token, expiresAt) {
+  const s = shared();
+  const exp = expiresAt && !Number.isNaN(Date.parse(expiresAt)) ? expiresAt : new Date(Date.now() + 8 * 3600 * 1000).toISOString();
+  if (s) s.setItem(MARK, exp);
+  const old = store();
+  if (old) { old.removeItem(KEY); old.removeItem(EXPIRES); }
   me = null;
 }
 
-/** Forgets the token and the user. */
+/** Forgets the session and the user (the server's cookie is cleared by POST /auth/logout). */
 export function clear() {
-  const s = store();
-  if (s) {
-    s.removeItem(KEY);
-    s.removeItem(EXPIRES);
-  }
+  const s = shared();
+  if (s) s.removeItem(MARK);
+  const old = store();
+  if (old) { old.removeItem(KEY); old.removeItem(EXPIRES); }
   me = null;
+}
+
+/** The CSRF token the server set beside the session cookie, for requests that change data. */
+export function csrfToken() {
+  const m = /(?:^|;\s*)redress_csrf=([^;]+)/.exec(document.cookie || '');
+  return m ? decodeURIComponent(m[1]) : '';
 }
 
 export function user() {

@@ -56,8 +56,14 @@ export function figures(r) {
   const overdue = num(r, 'orders.overdue', 'overdue', 'orders_overdue');
   // The server's rate (active ratings only, docs/results.md) wins over anything computed here.
   const rate = at(r, 'ratings.satisfaction_rate') ?? r.satisfaction_rate;
+  // The same definition's numerator and denominator (active ratings only), so that a total of
+  // several rows is the same kind of figure as each row (was: a total with default ratings).
+  const active = {};
+  for (const lv of LEVELS) active[lv] = num(r, 'ratings.active.' + lv, 'active.' + lv, 'by_level.active.' + lv);
+  const activeRated = Object.values(active).reduce((a, b) => a + b, 0);
+  const activeGood = active.very_satisfied + active.satisfied + active.basically_satisfied;
   return {
-    ratings, bad, good,
+    ratings, bad, good, activeRated, activeGood,
     satisfaction: typeof rate === 'number' ? rate
       : levelSum ? good / levelSum : ratings ? (ratings - bad) / ratings : null,
     score: at(r, 'ratings.score') ?? null,
@@ -72,12 +78,14 @@ export function figures(r) {
 
 /** Sums the figures of several rows. */
 export function total(list) {
-  const t = { ratings: 0, bad: 0, good: 0, onTime: 0, overdue: 0 };
+  const t = { ratings: 0, bad: 0, good: 0, onTime: 0, overdue: 0, activeRated: 0, activeGood: 0 };
   for (const r of list) {
     const f = figures(r);
     t.ratings += f.ratings; t.bad += f.bad; t.good += f.good; t.onTime += f.onTime; t.overdue += f.overdue;
+    t.activeRated += f.activeRated; t.activeGood += f.activeGood;
   }
-  t.satisfaction = t.good + t.bad ? t.good / (t.good + t.bad) : (t.ratings ? (t.ratings - t.bad) / t.ratings : null);
+  t.satisfaction = t.activeRated ? t.activeGood / t.activeRated
+    : t.good + t.bad ? t.good / (t.good + t.bad) : (t.ratings ? (t.ratings - t.bad) / t.ratings : null);
   t.onTimeRate = t.onTime + t.overdue ? t.onTime / (t.onTime + t.overdue) : null;
   return t;
 }

@@ -3,7 +3,7 @@
 // evaluators' personal data. Every list is read-only except the ruling of a fraud flag, which
 // only administrators may give.
 import { h, mount } from '../dom.js';
-import { t, label } from '../i18n.js';
+import { t, label, has } from '../i18n.js';
 import { endpoints, download, ApiError } from '../api.js';
 import { go, link } from '../router.js';
 import * as session from '../session.js';
@@ -16,6 +16,13 @@ const TAB_ROLES = { log: ['auditor', 'sysadmin'], fraud: ['auditor', 'administra
 
 function listOf(res) {
   return Array.isArray(res) ? res : (res && res.items) || [];
+}
+
+/** The Chinese description of an audited request's route, the raw route kept as its title. */
+function opText(e) {
+  const raw = e.method + ' ' + e.path;
+  const key = 'audit.op.' + raw.replace(/^(\w+) \/api\/v1/, '$1 ');
+  return has(key) ? h('span', { title: raw }, t(key)) : raw;
 }
 
 function auditLog(box, query) {
@@ -39,7 +46,8 @@ function auditLog(box, query) {
     dataTable([
       { label: t('audit.at'), render: (e) => dateTime(e.at, true) },
       { label: t('audit.login'), render: (e) => e.login || t('audit.anonymous') },
-      { label: t('audit.method'), render: (e) => e.method + ' ' + e.path },
+      // What was done, in words (the route's description), with the raw route for the record.
+      { label: t('audit.method'), render: (e) => opText(e) },
       { label: t('audit.action'), render: (e) => (e.action ? label('action', e.action) : t('common.none')) },
       { label: t('audit.target'), render: (e) => (/^[0-9a-f-]{36}/.test(e.target || '') ? h('a', { href: link('/orders/' + e.target.slice(0, 36)) }, e.target) : e.target || t('common.none')) },
       { label: t('audit.outcome'), render: (e) => h('span.chip', { class: e.outcome === 'ok' ? 'chip-green' : 'chip-red' }, label('audit.outcome', e.outcome) + ' ' + e.status) },
@@ -95,7 +103,7 @@ function piiAccess(box) {
     { label: t('audit.at'), render: (e) => dateTime(e.at || e.created_at, true) },
     { label: t('audit.login'), render: (e) => e.login || e.actor || t('common.none') },
     { label: t('pii.order'), render: (e) => (e.work_order_id ? h('a', { href: link('/orders/' + e.work_order_id) }, e.work_order_id) : t('common.none')) },
-    { label: t('pii.reason'), render: (e) => e.reason || t('common.none') },
+    { label: t('pii.reason'), render: (e) => label('pii.reason', e.reason) },
   ], listOf(res), { empty: t('pii.empty') }));
 }
 

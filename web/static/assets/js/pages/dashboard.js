@@ -29,6 +29,8 @@ export default function dashboardPage(outlet, { query }) {
   const byUnit = h('div.chart-grid-2');
   const table = h('div');
   mount(outlet, pageFrame(t('dash.title'), h('label.inline', t('dash.month'), ' ', monthInput),
+    // One definition of each figure for every row, total and chart, said on the page.
+    h('p.muted.dash-definition', t('dash.definition')),
     h('section', { 'aria-labelledby': 'dash-trend' }, h('h2#dash-trend', t('dash.trend')), trend),
     byUnit, table));
 

@@ -1,12 +1,18 @@
-// The work-order inbox: the caller's scope from GET /work-orders with filters in the URL
-// (#/inbox?state=&overdue=1&q=&page=&page_size=), sorted by the nearest open deadline, refreshed
-// every 15 seconds. On narrow screens the table turns into cards (CSS, using data-label).
+// The work-order inbox, built for a full day's work: the caller's scope from GET /work-orders
+// with every filter in the URL (#/inbox?state=&level=&unit=&staff=&channel=&supervision=&from=&to=
+// &overdue=1&q=&sort=&page=&page_size=), sorted by the server (nearest deadline first unless
+// chosen otherwise), saved views (this browser's local storage), keyboard shortcuts (j/k, Enter,
+// x, s, /, ? for the help), bulk sign and bulk escalate with a result per row; refreshed every 15
+// seconds. On narrow screens the table turns into cards (CSS, using data-label).
 import { h, mount, uid } from '../dom.js';
 import { t, label } from '../i18n.js';
 import { endpoints, ApiError, download, errorText } from '../api.js';
 import { go, link } from '../router.js';
 import { STATES } from '../actions.js';
-import { toast, toastError } from '../ui.js';
+import { toastError } from '../ui.js';
+import { bulkBar, orderTitle } from '../bulk.js';
+
+export { orderTitle };
 import * as session from '../session.js';
 import {
   nearestDeadline, nearestDue, countdownChip, dueText, stateChip, levelChip, supervisionChip,
@@ -15,6 +21,12 @@ import {
 
 const REFRESH_MS = 15000;
 const PAGE_SIZES = [20, 50, 100];
+const LEVELS = ['very_satisfied', 'satisfied', 'basically_satisfied', 'dissatisfied', 'very_dissatisfied'];
+const CHANNELS = ['window_device', 'qr_code', 'pc', 'mobile', 'terminal', 'hotline', 'sms', 'default'];
+const SUPERVISION = ['0', '1', '2'];
+export const SORTS = ['due', '-due', '-opened', 'opened', '-supervision'];
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const VIEWS_KEY = 'redress.inbox.views';
 
 /** Sorts orders by their nearest open deadline (overdue first, none last), then by opening time. */
 export function sortByDue(items) {
@@ -24,34 +36,67 @@ export function sortByDue(items) {
 
 function filtersFrom(query) {
   const size = Number(query.page_size);
+  const pick = (v, list) => (list.includes(v) ? v : '');
   return {
-    state: STATES.includes(query.state) ? query.state : '',
+    state: pick(query.state, STATES),
+    level: pick(query.level, LEVELS),
+    channel: pick(query.channel, CHANNELS),
+    supervision: pick(query.supervision, SUPERVISION),
     overdue: query.overdue === '1' || query.overdue === 'true',
-    q: (query.q || '').slice(0, 200),
+    q: (query.q || '').slice(0, 100),
     unit: (query.unit || '').slice(0, 64),
+    staff: (query.staff || '').slice(0, 64),
+    from: DATE.test(query.from || '') ? query.from : '',
+    to: DATE.test(query.to || '') ? query.to : '',
+    sort: pick(query.sort, SORTS),
     page: Math.max(1, Number.parseInt(query.page, 10) || 1),
     page_size: PAGE_SIZES.includes(size) ? size : PAGE_SIZES[0],
   };
 }
 
+/** The URL query of the filters: only what differs from the defaults. */
 function toQuery(f) {
   return {
-    state: f.state, overdue: f.overdue ? '1' : '', q: f.q, unit: f.unit,
+    state: f.state, level: f.level, channel: f.channel, supervision: f.supervision,
+    overdue: f.overdue ? '1' : '', q: f.q, unit: f.unit, staff: f.staff, from: f.from, to: f.to,
+    sort: f.sort && f.sort !== 'due' ? f.sort : '',
     page: f.page > 1 ? f.page : '', page_size: f.page_size !== PAGE_SIZES[0] ? f.page_size : '',
   };
 }
 
+/** The API's parameters of the filters (the list and the export take the same). */
+function apiParams(f) {
+  return {
+    state: f.state, level: f.level, channel: f.channel, supervision: f.supervision,
+    overdue: f.overdue ? 'true' : '', q: f.q, unit: f.unit, staff: f.staff, from: f.from, to: f.to, sort: f.sort,
+  };
+}
+
 function filterBar(f) {
-  const ids = { state: uid('state'), overdue: uid('overdue'), q: uid('q'), size: uid('size') };
+  const ids = {};
+  for (const k of ['state', 'level', 'unit', 'staff', 'channel', 'supervision', 'from', 'to', 'overdue', 'q', 'sort', 'size']) ids[k] = uid(k);
+  const select = (name, id, options, current, labelOf) => h('select', { id, name },
+    h('option', { value: '' }, t('common.all')),
+    options.map((v) => h('option', { value: v, selected: v === current }, labelOf(v))));
+  const labels = {
+    state: t('inbox.filter_state'), level: t('inbox.filter_level'), unit: t('inbox.filter_unit'), staff: t('inbox.filter_staff'),
+    channel: t('inbox.filter_channel'), supervision: t('inbox.filter_supervision'), from: t('inbox.filter_from'), to: t('inbox.filter_to'), q: t('inbox.filter_q'),
+  };
+  const field = (key, control, cls) => h('div.filter', { class: cls }, h('label', { for: ids[key] }, labels[key]), control);
   const form = h('form.filters', { role: 'search', 'aria-label': t('inbox.filters') },
+    field('state', select('state', ids.state, STATES, f.state, (v) => label('state', v))),
+    field('level', select('level', ids.level, LEVELS, f.level, (v) => label('level', v))),
+    field('unit', h('input', { id: ids.unit, name: 'unit', type: 'text', value: f.unit, placeholder: t('inbox.filter_unit_placeholder'), autocomplete: 'off', size: 12 })),
+    field('staff', h('input', { id: ids.staff, name: 'staff', type: 'text', value: f.staff, placeholder: t('inbox.filter_staff_placeholder'), autocomplete: 'off', size: 10 })),
+    field('channel', select('channel', ids.channel, CHANNELS, f.channel, (v) => label('channel', v))),
+    field('supervision', select('supervision', ids.supervision, SUPERVISION, f.supervision, (v) => t('supervision.' + v))),
+    field('from', h('input', { id: ids.from, name: 'from', type: 'date', value: f.from })),
+    field('to', h('input', { id: ids.to, name: 'to', type: 'date', value: f.to })),
+    field('q', h('input', { id: ids.q, name: 'q', type: 'search', value: f.q, placeholder: t('inbox.filter_q_placeholder'), autocomplete: 'off' }), 'filter-q'),
     h('div.filter',
-      h('label', { for: ids.state }, t('inbox.filter_state')),
-      h('select', { id: ids.state, name: 'state' },
-        h('option', { value: '' }, t('common.all')),
-        STATES.map((s) => h('option', { value: s, selected: s === f.state }, label('state', s))))),
-    h('div.filter.filter-q',
-      h('label', { for: ids.q }, t('inbox.filter_q')),
-      h('input', { id: ids.q, name: 'q', type: 'search', value: f.q, placeholder: t('inbox.filter_q_placeholder'), autocomplete: 'off' })),
+      h('label', { for: ids.sort }, t('inbox.sort')),
+      h('select', { id: ids.sort, name: 'sort' },
+        SORTS.map((v) => h('option', { value: v, selected: v === (f.sort || 'due') }, t('inbox.sort.' + v))))),
     h('div.filter.filter-check',
       h('label', { for: ids.overdue },
         h('input', { id: ids.overdue, name: 'overdue', type: 'checkbox', checked: f.overdue }), ' ', t('inbox.filter_overdue'))),
@@ -64,45 +109,73 @@ function filterBar(f) {
       h('button.btn', { type: 'button', onclick: () => go('/inbox') }, t('common.reset'))));
   const apply = () => {
     const el = form.elements;
+    const v = (n) => el.namedItem(n).value.trim();
     go('/inbox', toQuery({
-      state: el.namedItem('state').value, overdue: el.namedItem('overdue').checked,
-      q: el.namedItem('q').value.trim(), unit: f.unit, page: 1, page_size: Number(el.namedItem('page_size').value),
+      state: v('state'), level: v('level'), channel: v('channel'), supervision: v('supervision'),
+      overdue: el.namedItem('overdue').checked, q: v('q'), unit: v('unit'), staff: v('staff'),
+      from: v('from'), to: v('to'), sort: v('sort'), page: 1, page_size: Number(v('page_size')),
     }));
   };
   form.addEventListener('submit', (ev) => { ev.preventDefault(); apply(); });
-  for (const name of ['state', 'overdue', 'page_size']) form.elements.namedItem(name).addEventListener('change', apply);
+  for (const name of ['state', 'level', 'channel', 'supervision', 'sort', 'overdue', 'page_size', 'from', 'to']) {
+    form.elements.namedItem(name).addEventListener('change', apply);
+  }
   return form;
 }
 
-function row(order, now) {
+function row(order, now, sel) {
   const d = nearestDeadline(order);
   const href = link('/orders/' + encodeURIComponent(order.id));
   const cell = (key, ...content) => h('td', { dataset: { label: t('inbox.col.' + key) }, class: 'col-' + key }, ...content);
   const overdue = d && !d.paused && (d.overdue || Date.parse(d.due_at) <= now);
-  return h('tr', { class: overdue ? 'row-overdue' : undefined, onclick: (ev) => {
-    if (ev.target.closest('a, button')) return;
-    location.hash = href;
-  } },
+  const selected = sel && sel.ids.has(order.id);
+  return h('tr', {
+    class: [overdue ? 'row-overdue' : '', selected ? 'is-selected' : ''].filter(Boolean).join(' ') || undefined,
+    dataset: { id: order.id },
+    onclick: (ev) => {
+      if (ev.target.closest('a, button, input, label')) return;
+      location.hash = href;
+    },
+  },
+  sel ? h('td.col-select', { dataset: { label: t('inbox.col.select') } },
+    h('input.row-select', {
+      type: 'checkbox', checked: selected, 'aria-label': t('inbox.select_order', { title: caseNos(order.case_nos) }),
+      onchange: (ev) => sel.toggle(order.id, ev.target.checked),
+    })) : null,
   cell('state', stateChip(order.state)),
-  cell('case_no', h('a', { href, 'aria-label': t('inbox.open_order', { id: order.id }) }, caseNos(order.case_nos))),
+  cell('case_no', h('a.order-link', { href }, caseNos(order.case_nos)),
+    order.service_name ? h('div.muted.cell-sub', order.service_name) : null),
   cell('unit', (order.unit && (order.unit.name || order.unit.code)) || t('common.none')),
+  cell('staff', order.staff_name || order.staff || t('common.none')),
   cell('level', overallLevel(order) ? levelChip(overallLevel(order)) : t('common.none')),
   // What the evaluator said, at a glance (the full text on the order page).
   cell('comment', order.comment ? h('span.comment-cell', { title: order.comment }, order.comment) : h('span.muted', t('order.no_comment'))),
-  cell('stage', d ? label('deadline', d.name) : t('common.none')),
-  cell('due', d ? dueText(d) : t('common.none')),
+  cell('channel', order.channel ? label('channel', order.channel) : t('common.none')),
+  cell('rated_at', dateTime(order.rated_at || order.opened_at)),
+  cell('due', d ? [h('span', dueText(d)), h('div.muted.cell-sub', label('deadline', d.name))] : t('common.none')),
   cell('countdown', countdownChip(d, now)),
-  cell('supervision', supervisionChip(order.supervision_level) || h('span.muted', t('common.none'))),
-  cell('opened_at', dateTime(order.opened_at)));
+  cell('supervision', supervisionChip(order.supervision_level) || h('span.muted', t('common.none'))));
 }
 
-export function orderTable(items, now) {
-  const cols = ['state', 'case_no', 'unit', 'level', 'comment', 'stage', 'due', 'countdown', 'supervision', 'opened_at'];
+/**
+ * The table of orders. opts.keepOrder keeps the server's order (else nearest deadline first);
+ * opts.selection ({ids: Set, toggle(id, on), toggleAll(on)}) adds a check box to each row.
+ */
+export function orderTable(items, now, opts = {}) {
+  const sel = opts.selection;
+  const cols = ['state', 'case_no', 'unit', 'staff', 'level', 'comment', 'channel', 'rated_at', 'due', 'countdown', 'supervision'];
+  const list = opts.keepOrder ? items : sortByDue(items);
+  const all = sel && list.length > 0 && list.every((o) => sel.ids.has(o.id));
   return h('div.table-wrap',
-    h('table.data.cards-on-narrow',
+    h('table.data.cards-on-narrow.order-table',
       h('caption.sr-only', t('inbox.caption')),
-      h('thead', h('tr', cols.map((c) => h('th', { scope: 'col', class: 'col-' + c }, t('inbox.col.' + c))))),
-      h('tbody', sortByDue(items).map((o) => row(o, now)))));
+      h('thead', h('tr',
+        sel ? h('th.col-select', { scope: 'col' }, h('input.select-all', {
+          type: 'checkbox', checked: all, 'aria-label': t('inbox.select_all'),
+          onchange: (ev) => sel.toggleAll(ev.target.checked),
+        })) : null,
+        cols.map((c) => h('th', { scope: 'col', class: 'col-' + c }, t('inbox.col.' + c))))),
+      h('tbody', list.map((o) => row(o, now, sel)))));
 }
 
 function pager(f, total, capped) {
@@ -121,7 +194,7 @@ function pager(f, total, capped) {
 
 /** Buttons that download what the list shows (all pages, same filters) as CSV or Excel. */
 function exportButtons(f) {
-  const params = { state: f.state, overdue: f.overdue ? 'true' : '', q: f.q, unit: f.unit };
+  const params = apiParams(f);
   const run = (format) => async (ev) => {
     const btn = ev.currentTarget;
     btn.disabled = true;
@@ -139,37 +212,165 @@ function exportButtons(f) {
     h('button.btn.btn-small', { type: 'button', onclick: run('xlsx'), dataset: { export: 'xlsx' } }, t('inbox.export_xlsx')));
 }
 
+/** Saved views: named filter sets kept in this browser (local storage), per user. */
+function savedViews() {
+  const key = VIEWS_KEY + ':' + ((session.user() || {}).login || '');
+  const read = () => {
+    try {
+      const v = JSON.parse(localStorage.getItem(key) || '[]');
+      return Array.isArray(v) ? v.filter((x) => x && typeof x.name === 'string' && x.query && typeof x.query === 'object') : [];
+    } catch {
+      return [];
+    }
+  };
+  const write = (list) => localStorage.setItem(key, JSON.stringify(list));
+  return {
+    list: read,
+    save: (name, query) => write([...read().filter((v) => v.name !== name), { name, query }]),
+    remove: (name) => write(read().filter((v) => v.name !== name)),
+  };
+}
+
+function viewsBar(f) {
+  const views = savedViews();
+  const box = h('div.saved-views');
+  const nameId = uid('view-name');
+  const draw = () => {
+    const query = { ...toQuery(f), page: '' };
+    const list = views.list();
+    const name = h('input', { id: nameId, name: 'view_name', type: 'text', maxlength: 30, placeholder: t('inbox.views.name_placeholder'), size: 14 });
+    mount(box,
+      h('span.saved-views-title', t('inbox.views.title')),
+      list.length ? h('ul.saved-views-list', list.map((v) => h('li',
+        h('a.view-link', { href: link('/inbox', v.query), dataset: { view: v.name } }, v.name),
+        h('button.btn-link.view-remove', {
+          type: 'button', 'aria-label': t('inbox.views.remove', { name: v.name }),
+          onclick: () => { views.remove(v.name); draw(); },
+        }, '×')))) : h('span.muted', t('inbox.views.none')),
+      h('form.saved-views-save', {
+        onsubmit: (ev) => {
+          ev.preventDefault();
+          const n = name.value.trim();
+          if (!n) { name.focus(); return; }
+          views.save(n, query);
+          draw();
+        },
+      }, h('label.sr-only', { for: nameId }, t('inbox.views.name')), name,
+      h('button.btn.btn-small', { type: 'submit' }, t('inbox.views.save'))));
+  };
+  draw();
+  return box;
+}
+
+/** The keyboard shortcuts and their help (a modal dialog opened with ?). */
+const SHORTCUTS = [['j', 'next'], ['k', 'prev'], ['Enter', 'open'], ['x', 'select'], ['s', 'sign'], ['e', 'escalate'], ['/', 'search'], ['?', 'help']];
+
+function helpDialog() {
+  const dlg = h('dialog.shortcut-help', { 'aria-labelledby': 'shortcut-help-title' },
+    h('h2#shortcut-help-title', t('inbox.keys.title')),
+    h('dl.kv', SHORTCUTS.map(([k, what]) => [h('dt', h('kbd', k)), h('dd', t('inbox.keys.' + what))])),
+    h('form', { method: 'dialog' }, h('button.btn.btn-primary', { type: 'submit' }, t('common.close'))));
+  return dlg;
+}
+
 export default function inboxPage(outlet, { query }) {
   const f = filtersFrom(query);
   const officer = session.hasRole('officer', 'unit_leader') &&
     !session.hasRole('administrator', 'supervisor', 'auditor');
   const exporter = session.hasRole('administrator', 'supervisor', 'auditor');
+  const canSign = session.hasRole('officer', 'unit_leader');
+  const canEscalate = session.hasRole('administrator', 'supervisor');
   const updated = h('span.muted.updated', { 'aria-live': 'polite' });
   const errorBox = h('div.notice.notice-error', { role: 'alert', hidden: true });
   const results = h('div.results', { 'aria-busy': 'true' }, h('p.muted', t('common.loading')));
+  const help = helpDialog();
+  let items = [];
+  let cursor = -1;
+  const selected = new Set();
+  const bulk = bulkBar({ items: () => items, selected, canSign, canEscalate, onDone: () => load() });
   mount(outlet, h('section.page', { 'aria-labelledby': 'inbox-title' },
     h('div.page-head',
       h('h1#inbox-title', t(officer ? 'inbox.title_officer' : 'inbox.title')),
       h('div.page-tools', updated,
         exporter ? exportButtons(f) : null,
+        h('button.btn.btn-small', { type: 'button', onclick: () => help.showModal() }, t('inbox.keys.button')),
         h('button.btn.btn-small', { type: 'button', onclick: () => load() }, t('common.refresh')))),
     f.unit ? h('p.notice.notice-info', t('inbox.unit_filter', { unit: f.unit }), ' ', h('a', { href: link('/inbox', toQuery({ ...f, unit: '' })) }, t('common.reset'))) : null,
-    filterBar(f), errorBox, results));
+    filterBar(f), viewsBar(f), bulk.el, errorBox, results, help));
+
+  const selection = {
+    ids: selected,
+    toggle: (id, on) => { if (on) selected.add(id); else selected.delete(id); draw(); },
+    toggleAll: (on) => { for (const o of items) { if (on) selected.add(o.id); else selected.delete(o.id); } draw(); },
+  };
+  const selectable = canSign || canEscalate;
+
+  let last = null;
+  function draw() {
+    if (!last) return;
+    const now = Date.now();
+    mount(results, items.length ? orderTable(items, now, { keepOrder: true, selection: selectable ? selection : null })
+      : h('p.empty', t('inbox.empty')),
+    pager(f, last.total || 0, !!last.total_capped));
+    markCursor(false);
+    bulk.update();
+  }
+
+  // Keyboard shortcuts: j/k move the current row, Enter opens it, x selects it, s signs and e
+  // escalates the selection (or the current row), / goes to the search, ? shows the help.
+  function markCursor(focus) {
+    const trs = results.querySelectorAll('tbody tr');
+    trs.forEach((tr, i) => tr.classList.toggle('row-current', i === cursor));
+    if (focus && trs[cursor]) {
+      const a = trs[cursor].querySelector('a.order-link');
+      if (a) a.focus();
+    }
+  }
+  const onKey = (ev) => {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || help.open) return;
+    const tag = (ev.target && ev.target.tagName) || '';
+    if (['INPUT', 'TEXTAREA', 'SELECT'].includes(tag) || (ev.target && ev.target.isContentEditable)) return;
+    const current = items[cursor];
+    switch (ev.key) {
+      case 'j': cursor = Math.min(items.length - 1, cursor + 1); markCursor(true); break;
+      case 'k': cursor = Math.max(0, cursor - 1); markCursor(true); break;
+      case 'Enter':
+        if (!current || tag === 'A' || tag === 'BUTTON') return;
+        location.hash = link('/orders/' + encodeURIComponent(current.id));
+        break;
+      case 'x': if (current && selectable) selection.toggle(current.id, !selected.has(current.id)); break;
+      case 's':
+      case 'e': {
+        const btn = bulk.el.querySelector(`button[data-bulk="${ev.key === 's' ? 'sign' : 'escalate'}"]`);
+        if (!btn) return;
+        if (selected.size === 0 && current) selection.toggle(current.id, true);
+        if (ev.key === 'e') { bulk.el.querySelector('input[name="bulk_note"]').focus(); break; }
+        btn.click();
+        break;
+      }
+      case '/': outlet.querySelector('input[name="q"]').focus(); break;
+      case '?': help.showModal(); break;
+      default: return;
+    }
+    ev.preventDefault();
+  };
+  document.addEventListener('keydown', onKey);
 
   let alive = true;
   let ctrl = null;
   const load = async () => {
     if (ctrl) ctrl.abort();
     ctrl = new AbortController();
-    const params = { state: f.state, overdue: f.overdue ? 'true' : '', q: f.q, unit: f.unit, page: f.page, page_size: f.page_size };
     try {
-      const res = await endpoints.workOrders(params, ctrl.signal);
+      const res = await endpoints.workOrders({ ...apiParams(f), page: f.page, page_size: f.page_size }, ctrl.signal);
       if (!alive) return;
       const now = Date.now();
-      const items = (res && res.items) || [];
+      last = res || {};
+      items = (res && res.items) || [];
+      for (const id of [...selected]) if (!items.some((o) => o.id === id)) selected.delete(id);
+      if (cursor >= items.length) cursor = items.length - 1;
       errorBox.hidden = true;
-      mount(results, items.length ? orderTable(items, now) : h('p.empty', t('inbox.empty')),
-        pager(f, (res && res.total) || 0, !!(res && res.total_capped)));
+      draw();
       results.removeAttribute('aria-busy');
       updated.textContent = t('common.updated_at', { at: dateTime(now, true).slice(11) }) + ' · ' + t('inbox.auto_refresh');
     } catch (err) {
@@ -182,13 +383,14 @@ export default function inboxPage(outlet, { query }) {
     }
   };
   load();
-  const timer = setInterval(() => { if (!document.hidden) load(); }, REFRESH_MS);
+  const timer = setInterval(() => { if (!document.hidden && !help.open) load(); }, REFRESH_MS);
   const onVisible = () => { if (!document.hidden) load(); };
   document.addEventListener('visibilitychange', onVisible);
   return () => {
     alive = false;
     clearInterval(timer);
     document.removeEventListener('visibilitychange', onVisible);
+    document.removeEventListener('keydown', onKey);
     if (ctrl) ctrl.abort();
   };
 }

@@ -2,16 +2,78 @@
 // forms the order's state allows for the caller (the server's allowed_actions when present).
 import { h, mount } from '../dom.js';
 import { t, has, label } from '../i18n.js';
-import { endpoints, ApiError, errorText } from '../api.js';
+import { endpoints, ApiError, errorText, download } from '../api.js';
 import { link } from '../router.js';
 import { allowed, definition } from '../actions.js';
 import { actionForm, actionLabel } from '../forms.js';
 import * as session from '../session.js';
+import { orderTitle } from '../bulk.js';
 import {
   stateChip, levelChip, supervisionChip, countdownChip, dueText, budgetText, dateTime, overallLevel,
 } from '../format.js';
 
 const INDICATOR_FIRST = 'overall';
+const MAX_ATTACHMENT = 5 * 1024 * 1024;
+
+/**
+ * The rectification evidence (photos and PDFs) of an order: listed for everyone who sees the
+ * order (the reviewer and the auditor among them), added by the unit while it rectifies. The
+ * list loads into its own box so that a slow answer never holds the page.
+ */
+function evidence(o) {
+  const canAdd = o.state === 'rectifying' && session.hasRole('officer', 'unit_leader');
+  const list = h('div.attachments', { 'aria-live': 'polite' }, h('p.muted', t('common.loading')));
+  const load = () => endpoints.attachments(o.id).then((res) => {
+    const items = (res && res.items) || [];
+    mount(list, items.length === 0 ? h('p.empty', t('attach.none')) : h('ul.attachment-list', items.map((a) => h('li', { dataset: { id: a.id } },
+      h('button.btn-link.attachment-download', {
+        type: 'button',
+        onclick: () => download(endpoints.attachmentPath(o.id, a.id), a.filename).catch((e) => { if (!(e instanceof ApiError)) throw e; }),
+      }, a.filename),
+      ' ', h('span.muted', t('attach.meta', { type: label('attach.type', a.content_type), size: Math.max(1, Math.round(a.size / 1024)), by: a.uploaded_by, at: dateTime(a.created_at) })),
+      a.note ? h('div', a.note) : null))));
+  }).catch((e) => {
+    if (!(e instanceof ApiError)) throw e;
+    mount(list, h('p.notice.notice-error', errorText(e)));
+  });
+  let form = null;
+  if (canAdd) {
+    const fileId = 'attach-file-' + o.id;
+    const noteId = 'attach-note-' + o.id;
+    const err = h('div.form-error', { role: 'alert', hidden: true });
+    const file = h('input', { id: fileId, name: 'file', type: 'file', accept: 'image/jpeg,image/png,image/gif,image/webp,application/pdf' });
+    const note = h('input', { id: noteId, name: 'note', type: 'text', maxlength: 500 });
+    const btn = h('button.btn.btn-primary.btn-small', { type: 'submit' }, t('attach.upload'));
+    form = h('form.attach-form', {
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        err.hidden = true;
+        const f = file.files && file.files[0];
+        if (!f) { err.textContent = t('attach.pick'); err.hidden = false; return; }
+        if (f.size > MAX_ATTACHMENT) { err.textContent = t('apierror.file_too_large'); err.hidden = false; return; }
+        btn.disabled = true;
+        try {
+          await endpoints.uploadAttachment(o.id, f, note.value.trim());
+          file.value = '';
+          note.value = '';
+          load();
+        } catch (e) {
+          if (!(e instanceof ApiError)) throw e;
+          err.textContent = errorText(e);
+          err.hidden = false;
+        } finally {
+          btn.disabled = false;
+        }
+      },
+    },
+    h('p.muted', t('attach.hint')),
+    h('div.field', h('label', { for: fileId }, t('attach.file')), file),
+    h('div.field', h('label', { for: noteId }, t('attach.note')), note),
+    err, btn);
+  }
+  load();
+  return h('section.panel', { 'aria-labelledby': 'sec-evidence' }, h('h2#sec-evidence', t('attach.title')), list, form);
+}
 
 // Timeline data values that are codes with catalogue labels.
 const VALUE_PREFIX = {
@@ -57,7 +119,7 @@ function summary(o) {
       [t('order.field.id'), h('code', o.id)],
       [t('order.field.state'), stateChip(o.state)],
       [t('order.field.unit'), unitText(o.unit)],
-      [t('order.field.staff'), staffText(o.staff)],
+      [t('order.field.staff'), staffText(o.staff_name ? { name: o.staff_name, id: o.staff } : o.staff)],
       [t('order.field.case_nos'), (o.case_nos || []).length ? h('span.case-nos', o.case_nos.map((c) => h('code', c))) : t('common.none')],
       [t('order.field.evaluation_id'), o.evaluation_id ? h('code', o.evaluation_id) : t('common.none')],
       [t('order.field.opened_at'), dateTime(o.opened_at)],
@@ -255,14 +317,14 @@ export default function orderPage(outlet, { params }) {
   function draw() {
     const o = order;
     errorBox.hidden = true;
-    document.title = t('order.title', { id: o.id }) + ' - ' + t('app.name');
+    document.title = t('order.title', { title: orderTitle(o) }) + ' - ' + t('app.name');
     mount(head,
-      h('h1', t('order.title', { id: o.id })),
+      h('h1', t('order.title', { title: orderTitle(o) })),
       h('div.head-chips', stateChip(o.state), supervisionChip(o.supervision_level),
         o.overdue_days > 0 ? h('span.chip.chip-red', t('countdown.overdue_days', { n: o.overdue_days })) : null));
     const now = Date.now();
     mount(layout,
-      h('div.order-main', summary(o), rating(o), deadlines(o, now), timeline(events)),
+      h('div.order-main', summary(o), rating(o), deadlines(o, now), evidence(o), timeline(events)),
       h('div.order-side', actionsPanel(o, session.user(), trackingHandlers)));
   }
 

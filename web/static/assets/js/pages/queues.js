@@ -1,6 +1,7 @@
-// The administration's work queues (#/queues/{queue}): orders waiting for dispatch, returns to
-// rule on, appeals and extension requests to decide, results to review. Each queue is the
-// work-order list with a state filter (extensions: rectifying orders with a pending request);
+// The administration's work queues (#/queues/{queue}?page=): orders waiting for dispatch, returns
+// to rule on, appeals and extension requests to decide, results to review. Each queue is the
+// work-order list with a state filter (extensions: rectifying orders with a pending request,
+// filtered by the server), paged with its full count;
 // opening an order shows exactly the form its state allows.
 import { h, mount } from '../dom.js';
 import { t } from '../i18n.js';
@@ -20,16 +21,26 @@ export const QUEUES = [
 
 const REFRESH_MS = 20000;
 
-async function fetchQueue(q) {
-  const res = await endpoints.workOrders({ state: q.state, page_size: 100, page: 1 });
-  let items = (res && res.items) || [];
-  const all = (res && res.total) || 0;
-  if (q.pending) items = items.filter((o) => o.pending_extension);
-  // More than one page: say so (no silent cap), with the list that pages through all of them.
-  return { items, total: q.pending ? items.length : all, capped: all > 100, all };
+const PAGE_SIZE = 50;
+
+/** One page of a queue: the server filters (extensions: pending_extension) and counts, no cap. */
+async function fetchQueue(q, page = 1) {
+  const res = await endpoints.workOrders({ state: q.state, pending_extension: q.pending ? 'true' : '', page_size: PAGE_SIZE, page });
+  return { items: (res && res.items) || [], total: (res && res.total) || 0, capped: !!(res && res.total_capped), page };
 }
 
-export default function queuesPage(outlet, { params }) {
+function pager(q, r) {
+  const pages = r.capped ? r.page + 1 : Math.max(1, Math.ceil(r.total / PAGE_SIZE));
+  const to = (n) => link('/queues/' + q.name, { page: n > 1 ? n : '' });
+  return h('nav.pager', { 'aria-label': t('inbox.page', { page: r.page, pages }) },
+    h('span.muted', t(r.capped ? 'inbox.total_capped' : 'inbox.total', { total: r.total })),
+    r.page > 1 ? h('a.btn', { href: to(r.page - 1), rel: 'prev' }, t('inbox.prev')) : h('span.btn.disabled', { 'aria-disabled': 'true' }, t('inbox.prev')),
+    h('span', t('inbox.page', { page: r.page, pages })),
+    r.page < pages ? h('a.btn', { href: to(r.page + 1), rel: 'next' }, t('inbox.next')) : h('span.btn.disabled', { 'aria-disabled': 'true' }, t('inbox.next')));
+}
+
+export default function queuesPage(outlet, { params, query }) {
+  const page = Math.max(1, Number.parseInt((query || {}).page, 10) || 1);
   const q = QUEUES.find((x) => x.name === params.queue) || QUEUES[0];
   const tabBox = h('div');
   const box = h('div.results');
@@ -43,11 +54,9 @@ export default function queuesPage(outlet, { params }) {
     for (const x of QUEUES) {
       fetchQueue(x).then((r) => { if (alive) { counts[x.name] = r.total; drawTabs(); } }).catch(() => {});
     }
-    loadInto(box, () => fetchQueue(q), (r) => {
-      const note = r.capped ? h('div.notice.notice-warning', { role: 'status' },
-        t('queues.capped', { total: r.all }), ' ', h('a', { href: link('/inbox', { state: q.state }) }, t('queues.capped_link'))) : null;
-      if (r.items.length === 0) return [note, h('p.empty', t('queues.empty'))];
-      const parts = [note, orderTable(r.items, Date.now())];
+    loadInto(box, () => fetchQueue(q, page), (r) => {
+      if (r.items.length === 0) return [h('p.empty', t('queues.empty')), r.page > 1 ? pager(q, r) : null];
+      const parts = [orderTable(r.items, Date.now(), { keepOrder: true }), pager(q, r)];
       if (q.pending) {
         parts.unshift(h('section.panel', h('h2', t('queues.pending_requests')), dataTable([
           { label: t('queues.col.order'), render: (o) => h('a', { href: link('/orders/' + o.id) }, (o.case_nos || [])[0] || o.id) },
