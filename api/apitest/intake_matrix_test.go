@@ -38,9 +38,11 @@ func init() {
 		}}
 	matrixRoutes["GET /api/v1/pii-access"] = routeSpec{admits: []string{"auditor"}, req: get("/api/v1/pii-access"), want: always(http.StatusOK)}
 	matrixRoutes["GET /api/v1/fraud-flags"] = routeSpec{admits: []string{"administrator", "auditor"}, req: get("/api/v1/fraud-flags"), want: always(http.StatusOK)}
-	matrixRoutes["POST /api/v1/fraud-flags/:id/ruling"] = routeSpec{admits: []string{"administrator"}, want: always(http.StatusNotFound),
+	// A real open flag on the rating of the target unit's order, one per cell: dismissed in
+	// the administrator's own unit; another unit's is not found and stays open.
+	matrixRoutes["POST /api/v1/fraud-flags/:id/ruling"] = routeSpec{admits: []string{"administrator"}, want: scoped(http.StatusOK),
 		req: func(c cell) request {
-			return request{method: http.MethodPost, path: "/api/v1/fraud-flags/mx-none/ruling", body: map[string]any{"upheld": false, "note": "matrix"}}
+			return request{method: http.MethodPost, path: "/api/v1/fraud-flags/" + mxID("F", c) + "/ruling", body: map[string]any{"upheld": false, "note": "matrix"}}
 		}}
 	// A real staff member of the target unit: the administrator's own is set; another unit's
 	// or the parent's is out of scope (404) and nothing changes.

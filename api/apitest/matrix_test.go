@@ -68,6 +68,7 @@ type fixture struct {
 	orders map[string]string // unit code → a work order of that unit
 	cases  map[string]string // unit code → a service case of that unit
 	staff  map[string]string // unit code → a staff member of that unit
+	report map[string]string // unit code → a report of that unit (ids are UUIDs)
 	paths  map[string]string // unit code → path
 }
 
@@ -258,8 +259,10 @@ var matrixRoutes = map[string]routeSpec{
 	"POST /api/v1/notifications/read": {admits: staff, want: always(200), req: func(cell) request {
 		return request{method: "POST", path: "/api/v1/notifications/read", body: map[string]any{"all": true}}
 	}},
-	"POST /api/v1/notifications/outbox/:id/resend": {admits: admins, want: always(404), req: func(cell) request {
-		return request{method: "POST", path: "/api/v1/notifications/outbox/" + uuid.NewString() + "/resend"}
+	// A real dead notification of the target unit's order, one per cell (a resend makes it
+	// pending): sent again in the caller's reach, another unit's not found and left dead.
+	"POST /api/v1/notifications/outbox/:id/resend": {admits: admins, want: reach(202, 404), req: func(c cell) request {
+		return request{method: "POST", path: "/api/v1/notifications/outbox/" + mxID("N", c) + "/resend"}
 	}},
 
 	// Accounts: an administrator reaches users and units of their subtree only.
@@ -306,7 +309,8 @@ var matrixRoutes = map[string]routeSpec{
 		return request{method: "POST", path: "/api/v1/publications", body: map[string]any{}}
 	}},
 	"GET /api/v1/publications": {admits: []string{"administrator", "supervisor", "auditor"}, req: get("/api/v1/publications"), want: always(200)},
-	"GET /api/v1/publications/:unit/:month/:version": {admits: []string{"administrator", "supervisor", "auditor"}, want: always(404), req: func(c cell) request {
+	// A real publication of every unit (2020-01, version 1): read in the caller's reach only.
+	"GET /api/v1/publications/:unit/:month/:version": {admits: []string{"administrator", "supervisor", "auditor"}, want: reach(200, 404), req: func(c cell) request {
 		return request{method: "GET", path: "/api/v1/publications/" + c.code() + "/2020-01/1"}
 	}},
 	"GET /api/v1/public/results": {admits: []string{"anonymous"}, req: get("/api/v1/public/results?month=2020-01"), want: always(200)},
@@ -331,15 +335,20 @@ var matrixRoutes = map[string]routeSpec{
 		return request{method: "POST", path: "/api/v1/reports", body: map[string]any{}}
 	}},
 	"GET /api/v1/reports":     {admits: []string{"administrator", "supervisor", "auditor"}, req: get("/api/v1/reports"), want: always(200)},
-	"GET /api/v1/reports/:id": {admits: []string{"administrator", "supervisor", "auditor"}, want: always(404), req: func(cell) request { return request{method: "GET", path: "/api/v1/reports/" + uuid.NewString()} }},
+	// A real report of the target unit.
+	"GET /api/v1/reports/:id": {admits: []string{"administrator", "supervisor", "auditor"}, want: reach(200, 404), req: func(c cell) request {
+		return request{method: "GET", path: "/api/v1/reports/" + c.f.report[c.code()]}
+	}},
 
 	// The upstream delivery queue and the 12345 hotline.
 	"GET /api/v1/upstream/messages": {admits: []string{"administrator", "auditor", "sysadmin"}, req: get("/api/v1/upstream/messages"), want: always(200)},
-	"GET /api/v1/upstream/messages/:id": {admits: []string{"administrator", "auditor", "sysadmin"}, want: always(404), req: func(cell) request {
-		return request{method: "GET", path: "/api/v1/upstream/messages/" + uuid.NewString()}
+	// A real dead upstream message of the target unit, one per cell (a resend makes it
+	// pending): read and sent again in the caller's reach, another unit's not found.
+	"GET /api/v1/upstream/messages/:id": {admits: []string{"administrator", "auditor", "sysadmin"}, want: reach(200, 404), req: func(c cell) request {
+		return request{method: "GET", path: "/api/v1/upstream/messages/" + mxID("U", c)}
 	}},
-	"POST /api/v1/upstream/messages/:id/resend": {admits: admins, want: always(404), req: func(cell) request {
-		return request{method: "POST", path: "/api/v1/upstream/messages/" + uuid.NewString() + "/resend"}
+	"POST /api/v1/upstream/messages/:id/resend": {admits: admins, want: reach(200, 404), req: func(c cell) request {
+		return request{method: "POST", path: "/api/v1/upstream/messages/" + mxID("U", c) + "/resend"}
 	}},
 	// No hotline call-back exists yet when the matrix reads (GET sorts before POST).
 	"GET /api/v1/work-orders/:id/hotline": {admits: staff, want: always(404), req: func(c cell) request {
@@ -413,6 +422,11 @@ func snapshot(t *testing.T, db *store.DB) string {
 		"SELECT user_id, role, unit_id FROM role_assignments ORDER BY user_id, role, unit_id",
 		"SELECT ptype, v0, v1, v2, v3 FROM casbin_rule ORDER BY ptype, v0, v1, v2, v3",
 		"SELECT revision FROM casbin_policy_state",
+		// Refused resends and rulings must leave these as they were (a count would not see it).
+		"SELECT id, status, attempts FROM notifications ORDER BY id",
+		"SELECT id, status, attempts FROM upstream_messages ORDER BY id",
+		"SELECT id, status, ruled_by FROM fraud_flags ORDER BY id",
+		"SELECT id, excluded FROM evaluations ORDER BY id",
 	} {
 		rows, err := db.Raw(q).Rows()
 		if err != nil {
@@ -440,7 +454,7 @@ func snapshot(t *testing.T, db *store.DB) string {
 func matrixFixture(t *testing.T, e *env) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &fixture{e: e, orders: map[string]string{}, cases: map[string]string{}, staff: map[string]string{}, paths: map[string]string{}}
+	f := &fixture{e: e, orders: map[string]string{}, cases: map[string]string{}, staff: map[string]string{}, report: map[string]string{}, paths: map[string]string{}}
 	addUnit := func(code, parent string) {
 		u := models.Unit{Code: code, Name: code, Kind: "administration", Path: "/" + code + "/"}
 		if parent != "" {
@@ -510,6 +524,7 @@ func matrixFixture(t *testing.T, e *env) *fixture {
 		}
 		f.orders[code] = wo.ID
 	}
+	matrixTargets(t, e, f)
 	// Accounts and policy lines the admin routes act on, one per route, actor and target.
 	for ai, a := range actors {
 		for tg := own; tg <= parent; tg++ {
@@ -746,5 +761,55 @@ func TestMatrixCatchesUnknownRoutes(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// mxID names a row matrixTargets made for one cell (kind N: notification, U: upstream message,
+// F: fraud flag).
+func mxID(kind string, c cell) string { return "MX-" + kind + "-" + c.key() + "-" + c.code() }
+
+// matrixTargets adds the real rows the resend, report, publication and ruling cells point at,
+// in each target unit: a report and a publication per unit, and per cell (those requests
+// change what they reach) a dead notification of the unit's order, a dead upstream message of
+// the unit and an open fraud flag on the unit order's rating. A refusal cell can then only be
+// refused by the scope check, never by the id being unknown.
+func matrixTargets(t *testing.T, e *env, f *fixture) {
+	t.Helper()
+	now := time.Now().UTC()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if err := e.db.Exec(q, args...).Error; err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	done := map[string]bool{}
+	for ai, a := range actors {
+		for tg := own; tg <= parent; tg++ {
+			c := cell{a: a, ai: ai, tg: tg, f: f}
+			code, path := c.code(), c.unit()
+			var u models.Unit
+			if err := e.db.Where("code = ?", code).First(&u).Error; err != nil {
+				t.Fatal(err)
+			}
+			if !done[code] {
+				done[code] = true
+				f.report[code] = uuid.NewString()
+				exec(`INSERT INTO reports (id, unit_id, unit_path, month, trigger, created_by, created_at, filename, content_type, size, content)
+					VALUES (?, ?, ?, '2020-01', 'manual', 'matrix', ?, 'report.xlsx', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 1, ?)`, f.report[code], u.ID, path, now, []byte("x"))
+				exec(`INSERT INTO publications (unit_id, unit_path, month, version, published_by, published_at, note, figures)
+					VALUES (?, ?, '2020-01', 1, 'matrix', ?, '', '{"units":[]}')`, u.ID, path, now)
+			}
+			order := f.orders[code]
+			exec(`INSERT INTO notifications (id, work_order_id, event_id, channel, recipient_kind, unit_path, role, template, params, status, attempts, next_attempt_at, last_error, created_at)
+				VALUES (?, ?, ?, 'sms', 'unit', ?, 'officer', 'dispatched', '{}', 'dead', 5, ?, 'matrix', ?)`, mxID("N", c), order, mxID("N", c), path, now, now)
+			exec(`INSERT INTO upstream_messages (id, target, kind, subject_id, unit_path, payload, status, attempts, next_attempt_at, last_error, last_status, created_at)
+				VALUES (?, 'upstream', 'order_outcome', ?, ?, '{}', 'dead', 5, ?, 'matrix', 500, ?)`, mxID("U", c), order, path, now, now)
+			var evalID string
+			if err := e.db.Table("work_orders").Where("id = ?", order).Pluck("evaluation_id", &evalID).Error; err != nil || evalID == "" {
+				t.Fatalf("order %s's rating: %v", order, err)
+			}
+			exec(`INSERT INTO fraud_flags (id, evaluation_id, kind, unit_path, evidence, status, created_at) VALUES (?, ?, ?, ?, '{}', 'open', ?)`,
+				mxID("F", c), evalID, "mx-"+c.key()+"-"+fmt.Sprint(ai), path, now)
+		}
 	}
 }

@@ -7,8 +7,8 @@
 -- the rows of timeline_events, notifications, tracking_tokens and the hotline tables point at
 -- work_orders while it is dropped — which SQLite allows only outside a transaction, hence NO
 -- TRANSACTION (goose runs it on one connection) with a transaction of its own inside.
--- A migration that adds a column to work_orders before this one must add it here too
--- (TestSchemasMatch fails otherwise).
+-- The columns are those of 00001 and 00019 (deadline_error); a migration that adds a column to
+-- work_orders before this one must add it here too (TestSchemasMatch fails otherwise).
 -- +goose Up
 PRAGMA foreign_keys = OFF;
 BEGIN;
