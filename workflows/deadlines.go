@@ -317,7 +317,7 @@ func (w *workOrder) alarms() []alarm {
 		if !d.open() || d.paused() || !d.computed() {
 			continue
 		}
-		if !d.Reminded && !d.Calc.RemindAt.IsZero() && d.Level == 0 && !(w.owners() && d.Owner.Kind == models.OwnerEvaluator) {
+		if !d.Reminded && !d.Calc.RemindAt.IsZero() && d.Level == 0 && (!w.owners() || d.Owner.Kind != models.OwnerEvaluator) {
 			out = append(out, alarm{d.Calc.RemindAt, d, "remind"})
 		}
 		switch d.Level {
