@@ -334,10 +334,13 @@ func (s *Server) getWorkOrder(c echo.Context) error {
 }
 
 type eventJSON struct {
-	At    time.Time      `json:"at"`
-	Actor string         `json:"actor"`
-	Type  string         `json:"type"`
-	Data  map[string]any `json:"data"`
+	At    time.Time `json:"at"`
+	Actor string    `json:"actor"`
+	// ActorName is the acting user's name (absent for the system and unknown logins), so that
+	// the timeline says who acted in words, not by login.
+	ActorName string         `json:"actor_name,omitempty"`
+	Type      string         `json:"type"`
+	Data      map[string]any `json:"data"`
 }
 
 func (s *Server) getTimeline(c echo.Context) error {
@@ -349,9 +352,25 @@ func (s *Server) getTimeline(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	logins := map[string]bool{}
+	for _, e := range evs {
+		logins[e.Actor] = true
+	}
+	keys := make([]string, 0, len(logins))
+	for l := range logins {
+		keys = append(keys, l)
+	}
+	var users []models.User
+	if err := s.deps.DB.WithContext(c.Request().Context()).Select("login", "name").Where("login IN ?", keys).Find(&users).Error; err != nil {
+		return fmt.Errorf("timeline actors: %w", err)
+	}
+	names := make(map[string]string, len(users))
+	for _, u := range users {
+		names[u.Login] = u.Name
+	}
 	out := make([]eventJSON, len(evs))
 	for i, e := range evs {
-		out[i] = eventJSON{At: e.At, Actor: e.Actor, Type: e.Type, Data: e.Data.V}
+		out[i] = eventJSON{At: e.At, Actor: e.Actor, ActorName: names[e.Actor], Type: e.Type, Data: e.Data.V}
 	}
 	return c.JSON(http.StatusOK, out)
 }
