@@ -388,6 +388,11 @@ func (s *Server) postAction(c echo.Context) error {
 		return err
 	}
 	c.Set("action", req.Action)
+	// Free text past its limit never reaches the workflow's history (the validator refuses it
+	// too; this saves the round trip with a body of up to the 1 MB limit).
+	if err := workflows.CheckLengths(req); err != nil {
+		return actionError(c, err)
+	}
 	// Who acts is the token's user, whatever the body says; where an order goes is the
 	// unit's path as the database has it, whatever the body says.
 	req.Caller = callerOf(principal(c))
@@ -465,6 +470,14 @@ func actionError(c echo.Context, err error) error {
 			return apperr.Conflict("wrong_state", "%s", ae.Message())
 		case workflows.ErrReopenWindowClosed:
 			return apperr.Conflict(workflows.ErrReopenWindowClosed, "%s", ae.Message())
+		case workflows.ErrTooManyActions:
+			c.Set(refusalKey, workflows.ErrTooManyActions)
+			return apperr.Conflict(workflows.ErrTooManyActions, "%s", ae.Message())
+		case workflows.ErrActionFailed:
+			// The step failed after it was accepted (the timeline says step_failed and the
+			// administration is told); the order is unchanged and takes the next action.
+			return &apperr.Error{Status: http.StatusInternalServerError, Code: workflows.ErrActionFailed,
+				Message: "the action could not be completed; the work order is unchanged, try again later"}
 		case workflows.ErrInvalid:
 			var fe workflows.FieldError
 			if ae.HasDetails() {

@@ -123,7 +123,7 @@ func (w *workOrder) startClock(ctx workflow.Context, name string, at time.Time, 
 func (w *workOrder) compute(ctx workflow.Context, d *deadline) error {
 	spec := activities.DeadlineSpec{
 		Name: d.Name, Budget: d.Budget, Start: d.Start, Pauses: d.Pauses, UnitPath: d.UnitPath,
-		RemindShare: w.policy.RemindShare, WorkOrderID: w.in.WorkOrderID, AdminPath: w.s.Admin.Path,
+		RemindShare: w.policy.RemindShare, WorkOrderID: w.in.WorkOrderID, AdminPath: w.s.Admin.Path, Retry: w.retrying,
 	}
 	var c activities.DeadlineCalc
 	if err := w.exec(ctx, w.a.ComputeDeadline, spec).Get(ctx, &c); err != nil {
