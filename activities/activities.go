@@ -2,8 +2,12 @@ package activities
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -204,22 +208,51 @@ func (a *Activities) ResolveUnit(ctx context.Context, code string) (UnitRef, err
 	return ref(u), nil
 }
 
+// ErrEventConflict is the (non-retryable) failure of an event whose key (workflow, run,
+// sequence number) already holds a different event: a workflow task retried after a crash
+// handled its events in another order. It fails loudly (the step shows step_failed) instead
+// of keeping a phantom and silently dropping the real event.
+const ErrEventConflict = "event_conflict"
+
 // RecordEvent appends the event to the timeline, applies its change to the read-model and puts
-// the notifications it causes in the outbox, in one transaction. Both steps are idempotent: the event id is unique, and the row only moves
-// forward (version < seq), so a retry or a replay changes nothing.
+// the notifications it causes in the outbox, in one transaction. An event is keyed by workflow,
+// run and sequence number: the same event written again (a retried or replayed activity)
+// changes nothing, a different event under the same key is refused (ErrEventConflict), and an
+// event of a run that an operator's reset started supersedes the old run's events from its
+// sequence number on (they stay for the record) and moves the read-model back to it.
 func (a *Activities) RecordEvent(ctx context.Context, ev Event) error {
 	return a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		data := ev.Data
 		if data == nil {
 			data = map[string]any{}
 		}
+		id := fmt.Sprintf("%s/%d", ev.WorkflowID, ev.Seq)
+		if ev.RunID != "" {
+			id = fmt.Sprintf("%s/%s/%d", ev.WorkflowID, ev.RunID, ev.Seq)
+		}
+		hash, err := eventHash(ev, data)
+		if err != nil {
+			return fmt.Errorf("record event %s: %w", id, err)
+		}
 		te := models.TimelineEvent{
-			ID: fmt.Sprintf("%s/%d", ev.WorkflowID, ev.Seq), WorkOrderID: ev.WorkOrderID, Seq: ev.Seq,
+			ID: id, WorkOrderID: ev.WorkOrderID, Seq: ev.Seq,
 			At: ev.At.UTC(), Actor: ev.Actor, Type: ev.Type, Data: models.NewJSON(data),
+			RunID: ev.RunID, ContentHash: hash,
 		}
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&te)
 		if res.Error != nil {
 			return fmt.Errorf("record event %s: timeline: %w", te.ID, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			var prev []string
+			if err := tx.Table("timeline_events").Where("id = ?", id).Pluck("content_hash", &prev).Error; err != nil {
+				return fmt.Errorf("record event %s: timeline: %w", id, err)
+			}
+			if len(prev) == 1 && prev[0] != "" && prev[0] != hash {
+				slog.Error("timeline: a different event under an existing key", "event", id, "type", ev.Type)
+				return temporal.NewNonRetryableApplicationError(
+					fmt.Sprintf("event %s: a different event is already recorded under this key", id), ErrEventConflict, nil)
+			}
 		}
 		if res.RowsAffected == 1 && len(ev.Notify) > 0 {
 			// Only with the event's first write: the outbox keys would absorb a repeat anyway,
@@ -227,6 +260,18 @@ func (a *Activities) RecordEvent(ctx context.Context, ev Event) error {
 			if err := notify.Enqueue(tx, ev.WorkOrderID, te.ID, ev.At, ev.Notify); err != nil {
 				return fmt.Errorf("record event %s: %w", te.ID, err)
 			}
+		}
+		reset := false
+		if ev.RunID != "" {
+			// Events of another run at or past this number belong to a run an operator reset
+			// (continue-as-new numbers on, so it never meets its own earlier runs here).
+			r := tx.Table("timeline_events").
+				Where("work_order_id = ? AND seq >= ? AND run_id <> ? AND NOT superseded", ev.WorkOrderID, ev.Seq, ev.RunID).
+				Update("superseded", true)
+			if r.Error != nil {
+				return fmt.Errorf("record event %s: supersede: %w", te.ID, r.Error)
+			}
+			reset = r.RowsAffected > 0
 		}
 		upd := map[string]any{"version": ev.Seq, "state": ev.Row.State, "updated_at": ev.At.UTC()}
 		if ev.Row.Disposition != nil {
@@ -258,11 +303,31 @@ func (a *Activities) RecordEvent(ctx context.Context, ev Event) error {
 		if ev.Row.OverdueDays != nil {
 			upd["overdue_days"] = *ev.Row.OverdueDays
 		}
-		if err := tx.Table("work_orders").Where("id = ? AND version < ?", ev.WorkOrderID, ev.Seq).Updates(upd).Error; err != nil {
+		q := tx.Table("work_orders").Where("id = ? AND version < ?", ev.WorkOrderID, ev.Seq)
+		if reset {
+			q = tx.Table("work_orders").Where("id = ?", ev.WorkOrderID)
+		}
+		if err := q.Updates(upd).Error; err != nil {
 			return fmt.Errorf("record event %s: read-model: %w", te.ID, err)
 		}
 		return nil
 	})
+}
+
+// eventHash fingerprints what an event says (not its notifications' delivery).
+func eventHash(ev Event, data map[string]any) (string, error) {
+	b, err := json.Marshal(struct {
+		Seq   int            `json:"seq"`
+		At    time.Time      `json:"at"`
+		Actor string         `json:"actor"`
+		Type  string         `json:"type"`
+		Data  map[string]any `json:"data"`
+	}{ev.Seq, ev.At.UTC(), ev.Actor, ev.Type, data})
+	if err != nil {
+		return "", fmt.Errorf("event hash: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // MarkStarted notes that a work order's workflow exists (the workflow's first act), so the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go.temporal.io/sdk/temporal"
 	"math"
 	"sort"
 	"strconv"
@@ -138,6 +139,10 @@ type DeadlineSpec struct {
 	// (empty in histories recorded before: nothing is recorded).
 	WorkOrderID string `json:"work_order_id,omitempty"`
 	AdminPath   string `json:"admin_path,omitempty"`
+	// Retry: the workflow is trying again a step that failed (issue 16: a budget the calendar
+	// refuses fails at once, not retried by the activity), so a success clears the error
+	// recorded on the order as a retried attempt's would.
+	Retry bool `json:"retry,omitempty"`
 }
 
 // DeadlineCalc is a computed deadline. UncoveredYear is set (and the rest empty) when the
@@ -154,6 +159,10 @@ type DeadlineCalc struct {
 	Budget *models.Budget `json:"budget,omitempty"`
 }
 
+// ErrDeadlineInvalid is the (non-retryable) failure of a budget that does not parse or that
+// the calendar refuses: retrying gives the same answer.
+const ErrDeadlineInvalid = "deadline_invalid"
+
 // ComputeDeadline turns a budget, a start and pauses into a due instant with the unit's
 // working-day calendar, and places the reminder where the policy's share of the budget is left.
 //
@@ -168,7 +177,7 @@ type DeadlineCalc struct {
 func (a *Activities) ComputeDeadline(ctx context.Context, s DeadlineSpec) (DeadlineCalc, error) {
 	out, err := a.computeDeadline(ctx, s)
 	if err == nil || s.WorkOrderID == "" || errors.Is(err, errCalendarLoad) {
-		if err == nil && s.WorkOrderID != "" && retried(ctx) {
+		if err == nil && s.WorkOrderID != "" && (retried(ctx) || s.Retry) {
 			if cerr := a.setDeadlineError(ctx, s, ""); cerr != nil {
 				return DeadlineCalc{}, cerr
 			}
@@ -260,7 +269,8 @@ func deadlineErrorText(s DeadlineSpec) string {
 func (a *Activities) computeDeadline(ctx context.Context, s DeadlineSpec) (DeadlineCalc, error) {
 	b, err := calendar.BudgetFromModel(s.Budget)
 	if err != nil {
-		return DeadlineCalc{}, fmt.Errorf("deadline %s: %w", s.Name, err)
+		// The same budget fails the same way on every retry: said once, not retried.
+		return DeadlineCalc{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("deadline %s: %v", s.Name, err), ErrDeadlineInvalid, err)
 	}
 	cal, err := a.Calendars.Calendar(ctx, s.UnitPath)
 	if err != nil {
@@ -279,7 +289,8 @@ func (a *Activities) computeDeadline(ctx context.Context, s DeadlineSpec) (Deadl
 		return DeadlineCalc{UncoveredYear: ync.Year, CalendarVersion: cal.Version()}, nil
 	}
 	if err != nil {
-		return DeadlineCalc{}, fmt.Errorf("deadline %s: %w", s.Name, err)
+		// The calendar refuses the budget itself (not a missing year): deterministic.
+		return DeadlineCalc{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("deadline %s: %v", s.Name, err), ErrDeadlineInvalid, err)
 	}
 	out := DeadlineCalc{DueAt: res.DueAt, DueDate: res.DueDate, CalendarVersion: res.CalendarVersion, Paused: res.Paused}
 	if res.Paused || s.RemindShare <= 0 {

@@ -1,7 +1,7 @@
 // Package activities holds the side effects of the work-order workflow: resolving the
 // responsible unit (谁办理、谁负责), and writing each transition to the append-only timeline and
-// the work order's read-model, idempotently (an event is keyed by workflow and sequence number,
-// so a retried or replayed activity adds nothing). The Activities struct carries the
+// the work order's read-model, idempotently (an event is keyed by workflow, run and sequence
+// number, so a retried or replayed activity adds nothing). The Activities struct carries the
 // dependencies; the workflow calls its methods.
 package activities
 
@@ -66,14 +66,17 @@ type Row struct {
 
 // Event is one timeline entry and the read-model change it brings.
 type Event struct {
-	WorkOrderID string         `json:"work_order_id"`
-	WorkflowID  string         `json:"workflow_id"`
-	Seq         int            `json:"seq"`
-	At          time.Time      `json:"at"`
-	Actor       string         `json:"actor"`
-	Type        string         `json:"type"`
-	Data        map[string]any `json:"data"`
-	Row         Row            `json:"row"`
+	WorkOrderID string `json:"work_order_id"`
+	WorkflowID  string `json:"workflow_id"`
+	// RunID is the workflow run recording the event (part of its key; "" in events of
+	// histories recorded before issue 16).
+	RunID string         `json:"run_id,omitempty"`
+	Seq   int            `json:"seq"`
+	At    time.Time      `json:"at"`
+	Actor string         `json:"actor"`
+	Type  string         `json:"type"`
+	Data  map[string]any `json:"data"`
+	Row   Row            `json:"row"`
 	// Notify lists the notifications the event causes; they enter the outbox in the event's
 	// transaction, once (a retried or replayed event finds its timeline row and adds nothing).
 	Notify []notify.Message `json:"notify,omitempty"`

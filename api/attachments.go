@@ -156,4 +156,3 @@ func (s *Server) getAttachment(c echo.Context) error {
 	h.Set(echo.HeaderContentDisposition, mime.FormatMediaType("attachment", map[string]string{"filename": a.Filename}))
 	return c.Blob(http.StatusOK, a.ContentType, a.Content)
 }
-

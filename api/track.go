@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
@@ -192,6 +193,10 @@ func (s *Server) postTrackFeedback(c echo.Context) error {
 	var body trackFeedbackBody
 	if err := decode(c, &body); err != nil {
 		return err
+	}
+	// Refused here before it reaches the workflow's history (the validator refuses it too).
+	if utf8.RuneCountInString(body.Comment) > workflows.MaxFeedbackLength {
+		return apperr.Invalid("comment", "too_long", "comment is longer than %d characters", workflows.MaxFeedbackLength)
 	}
 	// Only the newest link of an order takes feedback: after a reopening the evaluator is sent
 	// a new one for the new outcome.

@@ -334,10 +334,13 @@ func (s *Server) getWorkOrder(c echo.Context) error {
 }
 
 type eventJSON struct {
-	At    time.Time      `json:"at"`
-	Actor string         `json:"actor"`
-	Type  string         `json:"type"`
-	Data  map[string]any `json:"data"`
+	At    time.Time `json:"at"`
+	Actor string    `json:"actor"`
+	// ActorName is the acting user's name (absent for the system and unknown logins), so that
+	// the timeline says who acted in words, not by login.
+	ActorName string         `json:"actor_name,omitempty"`
+	Type      string         `json:"type"`
+	Data      map[string]any `json:"data"`
 }
 
 func (s *Server) getTimeline(c echo.Context) error {
@@ -349,9 +352,25 @@ func (s *Server) getTimeline(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	logins := map[string]bool{}
+	for _, e := range evs {
+		logins[e.Actor] = true
+	}
+	keys := make([]string, 0, len(logins))
+	for l := range logins {
+		keys = append(keys, l)
+	}
+	var users []models.User
+	if err := s.deps.DB.WithContext(c.Request().Context()).Select("login", "name").Where("login IN ?", keys).Find(&users).Error; err != nil {
+		return fmt.Errorf("timeline actors: %w", err)
+	}
+	names := make(map[string]string, len(users))
+	for _, u := range users {
+		names[u.Login] = u.Name
+	}
 	out := make([]eventJSON, len(evs))
 	for i, e := range evs {
-		out[i] = eventJSON{At: e.At, Actor: e.Actor, Type: e.Type, Data: e.Data.V}
+		out[i] = eventJSON{At: e.At, Actor: e.Actor, ActorName: names[e.Actor], Type: e.Type, Data: e.Data.V}
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -369,6 +388,11 @@ func (s *Server) postAction(c echo.Context) error {
 		return err
 	}
 	c.Set("action", req.Action)
+	// Free text past its limit never reaches the workflow's history (the validator refuses it
+	// too; this saves the round trip with a body of up to the 1 MB limit).
+	if err := workflows.CheckLengths(req); err != nil {
+		return actionError(c, err)
+	}
 	// Who acts is the token's user, whatever the body says; where an order goes is the
 	// unit's path as the database has it, whatever the body says.
 	req.Caller = callerOf(principal(c))
@@ -446,6 +470,14 @@ func actionError(c echo.Context, err error) error {
 			return apperr.Conflict("wrong_state", "%s", ae.Message())
 		case workflows.ErrReopenWindowClosed:
 			return apperr.Conflict(workflows.ErrReopenWindowClosed, "%s", ae.Message())
+		case workflows.ErrTooManyActions:
+			c.Set(refusalKey, workflows.ErrTooManyActions)
+			return apperr.Conflict(workflows.ErrTooManyActions, "%s", ae.Message())
+		case workflows.ErrActionFailed:
+			// The step failed after it was accepted (the timeline says step_failed and the
+			// administration is told); the order is unchanged and takes the next action.
+			return &apperr.Error{Status: http.StatusInternalServerError, Code: workflows.ErrActionFailed,
+				Message: "the action could not be completed; the work order is unchanged, try again later"}
 		case workflows.ErrInvalid:
 			var fe workflows.FieldError
 			if ae.HasDetails() {

@@ -65,7 +65,7 @@ func Do(ctx context.Context, c *http.Client, method, url, token string, body any
 	if err != nil {
 		return 0, nil, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read in full (or abandoned): a close error changes nothing
 	raw, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, raw, err
 }
@@ -129,13 +129,13 @@ func (r *Report) Add(format string, args ...any) {
 	line := fmt.Sprintf(format, args...) + fmt.Sprintf("  [load %s]", Load())
 	r.Lines = append(r.Lines, line)
 	if r.Out != nil {
-		fmt.Fprintln(r.Out, line)
+		_, _ = fmt.Fprintln(r.Out, line) // the report goes to a terminal or the test log; the figures are kept in r.Lines
 	}
 }
 
 // Note prints a progress line without recording it.
 func (r *Report) Note(format string, args ...any) {
 	if r.Out != nil {
-		fmt.Fprintf(r.Out, "  … "+format+"\n", args...)
+		_, _ = fmt.Fprintf(r.Out, "  … "+format+"\n", args...) // as above
 	}
 }

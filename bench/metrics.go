@@ -35,7 +35,7 @@ func ScrapeHistograms(ctx context.Context, base string, prefixes ...string) (His
 	if err != nil {
 		return nil, fmt.Errorf("scrape metrics: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read in full (or abandoned): a close error changes nothing
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(resp.Body)
 	if err != nil {

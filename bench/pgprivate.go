@@ -92,7 +92,7 @@ func StartPrivatePostgres(parent string) (*PrivatePostgres, error) {
 		return nil, err
 	}
 	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	_ = l.Close() // the listener only proved the port free
 	p := &PrivatePostgres{Dir: dir, Port: port, bin: bin}
 	data := filepath.Join(dir, "data")
 	if err := p.run("initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"); err != nil {

@@ -18,12 +18,16 @@ func TestPrivatePostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Stop()
+	defer func() {
+		if err := p.Stop(); err != nil {
+			t.Errorf("stop the private PostgreSQL: %v", err)
+		}
+	}()
 	db, err := sql.Open("pgx", p.AdminURL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }() // reads only
 	ping := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		defer os.RemoveAll(dir)
+		defer func() { _ = os.RemoveAll(dir) }() // a leftover temporary build is harmless
 		bin = filepath.Join(dir, "redress")
 		// The system under test is the real binary: processes to kill -9, not goroutines.
 		cmd := exec.Command("go", "build", "-o", bin, "redress/cmd/redress")

@@ -131,7 +131,7 @@ func waitRollup(ctx context.Context, dbURL string, since time.Time, limit time.D
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }() // reads, or writes already committed: a close error loses nothing
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		var marks []time.Time
@@ -167,7 +167,7 @@ func Generate(ctx context.Context, dbURL string, so ScaleOptions, rep *Report) e
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }() // reads, or writes already committed: a close error loses nothing
 	if _, err := db.Migrate(ctx); err != nil {
 		return err
 	}
@@ -295,7 +295,7 @@ func Generate(ctx context.Context, dbURL string, so ScaleOptions, rep *Report) e
 					errs <- err
 					return
 				}
-				defer conn.Close(ctx)
+				defer func() { _ = conn.Close(ctx) }() // the copy or query has finished: a close error loses nothing
 				i := 0
 				src := pgx.CopyFromFunc(func() ([]any, error) {
 					for i < n {

@@ -112,7 +112,7 @@ func StartProc(ctx context.Context, name, bin string, args, env []string, logDir
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // the child writes through its own descriptor
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = f, f
@@ -147,7 +147,7 @@ func (p *Proc) waitReady(ctx context.Context, limit time.Duration) error {
 		}
 		resp, err := http.Get(p.Base + "/readyz")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close() // only the status matters
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
@@ -209,7 +209,7 @@ func FreeAddr() (string, error) {
 		if err != nil {
 			continue
 		}
-		l.Close()
+		_ = l.Close() // the listener only proved the port free
 		return addr, nil
 	}
 	return "", errors.New("no free port in 20000–32000")
@@ -288,7 +288,7 @@ func SeedDemo(ctx context.Context, databaseURL string) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }() // reads, or writes already committed: a close error loses nothing
 	if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
 		return fmt.Errorf("seed demo: %w", err)
 	}
@@ -337,7 +337,7 @@ func CreateDatabaseOn(ctx context.Context, admin, prefix string) (*PGDatabase, e
 	if err != nil {
 		return nil, err
 	}
-	defer adb.Close()
+	defer func() { _ = adb.Close() }() // the admin connection holds no data of its own
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	name := prefix + "_" + hex.EncodeToString(b[:])
@@ -358,7 +358,7 @@ func PostgresReachable(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer adb.Close()
+	defer func() { _ = adb.Close() }() // the admin connection holds no data of its own
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	return adb.PingContext(ctx)
@@ -370,7 +370,7 @@ func (d *PGDatabase) Drop() error {
 	if err != nil {
 		return err
 	}
-	defer adb.Close()
+	defer func() { _ = adb.Close() }() // the admin connection holds no data of its own
 	var lastErr error
 	for i := 0; i < 10; i++ { // the server may be restarting (the PostgreSQL restart test)
 		if _, lastErr = adb.Exec("DROP DATABASE IF EXISTS " + d.name + " WITH (FORCE)"); lastErr == nil {

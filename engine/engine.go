@@ -111,7 +111,7 @@ func (s *Starter) StartWorkOrder(ctx context.Context, workOrderID string) error 
 		// started, so a crash before it completes times it out and the server dispatches it
 		// again; without a local worker the start is an ordinary one.
 		EnableEagerStart: true,
-	}, workflows.WorkOrderName, workflows.WorkOrderInput{WorkOrderID: workOrderID, Local: true})
+	}, workflows.WorkOrderName, workflows.WorkOrderInput{WorkOrderID: workOrderID})
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &already) {
 		return fmt.Errorf("start work order %s: %w", workOrderID, err)

@@ -314,6 +314,12 @@ type TimelineEvent struct {
 	Actor       string
 	Type        string
 	Data        JSON[map[string]any]
+	// RunID is the workflow run that recorded the event ("" before issue 16 and for the
+	// intake's own event); ContentHash fingerprints the event; Superseded marks an event of a
+	// run that an operator's reset replaced (kept for the record, not shown).
+	RunID       string
+	ContentHash string
+	Superseded  bool
 }
 
 // AuditEntry is one state-changing request, append-only, separate from the timelines.

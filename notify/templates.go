@@ -24,6 +24,8 @@ var Templates = map[string]string{
 	"feedback":             "【好差评】您反映的问题已由{unit}办理完毕，办理结果及满意度评价请访问：{link}",
 	"return_refused":       "【好差评】差评工单{order}的退单申请未获同意（{reason}），请继续办理。",
 	"dissatisfied":         "【好差评】评价人对差评工单{order}的办理结果不满意，可决定是否重新办理。",
+	// A step of an order failed for good (issue 16): the order is unchanged, someone must look.
+	"step_failed": "【好差评】差评工单{order}（{unit}）的{step}处理失败，工单保持原状，请检查时限政策或联系系统运维。",
 }
 
 // DeadlineLabels names the stages in messages.

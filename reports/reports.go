@@ -19,6 +19,8 @@ import (
 	"gorm.io/gorm/clause"
 
 	"redress/apperr"
+	"redress/calendar"
+	"redress/clock"
 	"redress/models"
 	"redress/publish"
 	"redress/stats"
@@ -183,27 +185,57 @@ func val(f *float64) any {
 type orderLine struct {
 	ID               string
 	Unit             string
+	UnitPath         string
 	State            string
 	OpenedAt         time.Time
 	OverdueDays      int
 	SupervisionLevel int
+	Deadlines        models.JSON[[]models.Deadline]
 }
 
+// maxListed bounds each order list of a report.
+const maxListed = 500
+
+// orderLists reads the report's overdue and supervised orders. Overdue days are live (issue 15):
+// computed as of now from the order's deadlines (clock.OrderDays, in each deadline's own unit),
+// the same number the list, the order page, the export and the board show — the stored
+// overdue_days is as of the order's last event and reads 0 for an order nobody has acted on
+// since its deadline passed.
 func orderLists(ctx context.Context, db *store.DB, path string, p stats.Period) (overdue, supervised []orderLine, err error) {
 	from, to := stats.DayStart(p.From), stats.DayStart(p.To).AddDate(0, 0, 1)
-	q := func(cond string, order string) ([]orderLine, error) {
+	now := time.Now()
+	cals := calendar.NewCache(db, time.Minute)
+	q := func(cond string, order string, limit int, args ...any) ([]orderLine, error) {
 		var rows []orderLine
 		err := db.WithContext(ctx).Table("work_orders w").
-			Select("w.id, COALESCE(u.code, '') AS unit, w.state, w.opened_at, w.overdue_days, w.supervision_level").
+			Select("w.id, COALESCE(u.code, '') AS unit, w.unit_path, w.state, w.opened_at, w.overdue_days, w.supervision_level, w.deadlines").
 			Joins("LEFT JOIN units u ON u.path = w.unit_path").
-			Where("w.unit_path LIKE ? AND w.opened_at >= ? AND w.opened_at < ? AND "+cond, path+"%", from, to).
-			Order(order).Limit(500).Scan(&rows).Error
+			Where("w.unit_path LIKE ? AND w.opened_at >= ? AND w.opened_at < ?", path+"%", from, to).
+			Where(cond, args...).
+			Order(order).Limit(limit).Scan(&rows).Error
+		for i := range rows {
+			// An order stored without deadlines (imported or generated rows) keeps its figure.
+			if len(rows[i].Deadlines.V) > 0 {
+				rows[i].OverdueDays = clock.OrderDays(ctx, cals, rows[i].UnitPath, rows[i].Deadlines.V, now)
+			}
+		}
 		return rows, err
 	}
-	if overdue, err = q("w.overdue_days > 0", "w.overdue_days DESC, w.id"); err != nil {
+	// Late as of now: late when last acted on, or a clock that ran past its due instant since.
+	cands, err := q("w.overdue_days > 0 OR w.next_due_at < ?", "w.id", 20*maxListed, now.UTC())
+	if err != nil {
 		return nil, nil, fmt.Errorf("report: overdue orders: %w", err)
 	}
-	if supervised, err = q("w.supervision_level > 0", "w.supervision_level DESC, w.id"); err != nil {
+	for _, r := range cands {
+		if r.OverdueDays > 0 {
+			overdue = append(overdue, r)
+		}
+	}
+	sort.SliceStable(overdue, func(i, j int) bool { return overdue[i].OverdueDays > overdue[j].OverdueDays })
+	if len(overdue) > maxListed {
+		overdue = overdue[:maxListed]
+	}
+	if supervised, err = q("w.supervision_level > 0", "w.supervision_level DESC, w.id", maxListed); err != nil {
 		return nil, nil, fmt.Errorf("report: supervised orders: %w", err)
 	}
 	return overdue, supervised, nil

@@ -10,6 +10,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"redress/calendar"
+	"redress/clock"
 	"redress/models"
 	"redress/reports"
 	"redress/stats"
@@ -169,4 +170,53 @@ func checkFigures(t *testing.T, db *store.DB, f *excelize.File) {
 	if num("Bad reviews", summary["Bad reviews"]) == 0 {
 		t.Error("the month's report counts no bad review")
 	}
+}
+
+// TestReportOverdueDaysLive (issue 15, finding 3): an order whose sign clock ran ten natural
+// days past its due instant, with nobody acting since (stored overdue_days still 0), is listed
+// on the report's overdue sheet with its live overdue days, as the order page shows them.
+func TestReportOverdueDaysLive(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		statstest.Seed(t, db)
+		now := time.Now()
+		statstest.Generate(t, db, 7, 20, now.AddDate(0, 0, -12), time.Hour)
+		var wo models.WorkOrder
+		if err := db.Where("unit_path LIKE ?", "/gd/sz/%").Order("id").Take(&wo).Error; err != nil {
+			t.Fatal(err)
+		}
+		due := now.AddDate(0, 0, -10)
+		ds := []models.Deadline{{Name: "sign", Budget: "1d", Unit: "natural_days", Start: due.AddDate(0, 0, -1), DueAt: due,
+			DueDate: due.In(calendar.Zone()).Format(time.DateOnly)}}
+		if err := db.Model(&models.WorkOrder{}).Where("id = ?", wo.ID).
+			Updates(map[string]any{"deadlines": models.NewJSON(ds), "overdue_days": 0, "next_due_at": due.UTC(), "state": models.StateDispatched}).Error; err != nil {
+			t.Fatal(err)
+		}
+		var sz models.Unit
+		if err := db.Where("code = ?", "sz").Take(&sz).Error; err != nil {
+			t.Fatal(err)
+		}
+		content, err := reports.Build(ctx, db, sz, now.In(calendar.Zone()).AddDate(0, 0, -12).Format("2006-01"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := excelize.OpenReader(bytes.NewReader(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := f.GetRows("Overdue orders")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows[1:] {
+			if r[0] == wo.ID {
+				// The order page's count (clock.NaturalDays, Asia/Shanghai days), not the stored 0.
+				if want := strconv.Itoa(clock.NaturalDays(due, time.Now())); r[4] != want {
+					t.Errorf("order %s listed with %s overdue days, want %s (live)", wo.ID, r[4], want)
+				}
+				return
+			}
+		}
+		t.Errorf("order %s, 10 days past its sign deadline, is not on the overdue sheet: %v", wo.ID, rows)
+	})
 }

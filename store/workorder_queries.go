@@ -190,7 +190,7 @@ func GetOrder(ctx context.Context, db *DB, scope Scope, id string) (OrderRow, bo
 // Timeline returns an order's events, oldest first.
 func Timeline(ctx context.Context, db *DB, workOrderID string) ([]models.TimelineEvent, error) {
 	var evs []models.TimelineEvent
-	if err := db.WithContext(ctx).Where("work_order_id = ?", workOrderID).Order("seq").Find(&evs).Error; err != nil {
+	if err := db.WithContext(ctx).Where("work_order_id = ? AND NOT superseded", workOrderID).Order("seq").Find(&evs).Error; err != nil {
 		return nil, fmt.Errorf("timeline %s: %w", workOrderID, err)
 	}
 	return evs, nil

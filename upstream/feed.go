@@ -280,7 +280,7 @@ func (f *Feeder) outcomes(ctx context.Context, since time.Time) (int, error) {
 			Joins("JOIN work_orders w ON w.id = te.work_order_id").
 			Joins("JOIN evaluations e ON e.id = w.evaluation_id").
 			Joins("LEFT JOIN units u ON u.path = w.unit_path").
-			Where("te.at >= ? AND te.type IN ?", since, OutcomeEvents).
+			Where("te.at >= ? AND te.type IN ? AND NOT te.superseded", since, OutcomeEvents).
 			Where("NOT EXISTS (SELECT 1 FROM upstream_messages m WHERE m.id = 'outcome:' || te.id)")
 		if lastID != "" {
 			q = q.Where("te.at >= ? AND (te.at > ? OR te.id > ?)", lastAt, lastAt, lastID)

@@ -44,6 +44,7 @@ func Register(w sdkworker.Registry, a *activities.Activities) {
 	w.RegisterWorkflowWithOptions(workflows.WorkOrder, workflow.RegisterOptions{Name: workflows.WorkOrderName})
 	w.RegisterWorkflowWithOptions(workflows.MonthlyReports, workflow.RegisterOptions{Name: workflows.MonthlyReportsName})
 	w.RegisterWorkflowWithOptions(workflows.DefaultRatings, workflow.RegisterOptions{Name: workflows.DefaultRatingsName}) // issue 4
+	w.RegisterWorkflowWithOptions(workflows.CalendarFanOut, workflow.RegisterOptions{Name: workflows.CalendarFanOutName}) // issue 16
 	w.RegisterActivity(a)
 }
 
@@ -83,7 +84,7 @@ func Run(ctx context.Context, d Deps) error {
 	if every <= 0 {
 		every = 10 * time.Second
 	}
-	go WatchCalendar(ctx, st, every)
+	go WatchCalendar(ctx, st, d.TaskQueue, every)
 	if d.Notify != nil {
 		go d.Notify.Run(ctx)
 	}
@@ -102,9 +103,11 @@ func Run(ctx context.Context, d Deps) error {
 	return nil
 }
 
-// WatchCalendar tells every open work order to recompute its deadlines when the calendar data
-// changes (a year imported, an override added or removed), from this process or another.
-func WatchCalendar(ctx context.Context, st *engine.Starter, every time.Duration) {
+// WatchCalendar has every open work order recompute its deadlines when the calendar data
+// changes (a year imported, an override added or removed), from this process or another: it
+// starts the one fan-out of the change (workflows.CalendarFanOut, keyed by the calendar's
+// stamp), which every other worker noticing the same change finds already started.
+func WatchCalendar(ctx context.Context, st *engine.Starter, queue string, every time.Duration) {
 	last, err := calendar.Stamp(ctx, st.DB)
 	if err != nil {
 		slog.Warn("calendar watcher", "err", err)
@@ -121,12 +124,12 @@ func WatchCalendar(ctx context.Context, st *engine.Starter, every time.Duration)
 		if err != nil || cur == last {
 			continue
 		}
-		n, err := st.SignalOpenOrders(ctx, workflows.RecomputeSignal, "calendar changed ("+cur+")")
+		started, err := workflows.StartCalendarFanOut(ctx, st.Client, queue, cur, workflows.FanOutInput{Reason: "calendar changed (" + cur + ")"})
 		if err != nil {
-			slog.Warn("calendar watcher: signal open work orders", "err", err)
+			slog.Warn("calendar watcher: start the fan-out", "err", err)
 			continue // try again next tick
 		}
-		slog.Info("calendar changed: open work orders recompute their deadlines", "orders", n, "stamp", cur)
+		slog.Info("calendar changed: open work orders recompute their deadlines", "stamp", cur, "started_here", started)
 		last = cur
 	}
 }

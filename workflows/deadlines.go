@@ -123,7 +123,7 @@ func (w *workOrder) startClock(ctx workflow.Context, name string, at time.Time, 
 func (w *workOrder) compute(ctx workflow.Context, d *deadline) error {
 	spec := activities.DeadlineSpec{
 		Name: d.Name, Budget: d.Budget, Start: d.Start, Pauses: d.Pauses, UnitPath: d.UnitPath,
-		RemindShare: w.policy.RemindShare, WorkOrderID: w.in.WorkOrderID, AdminPath: w.s.Admin.Path,
+		RemindShare: w.policy.RemindShare, WorkOrderID: w.in.WorkOrderID, AdminPath: w.s.Admin.Path, Retry: w.retrying,
 	}
 	var c activities.DeadlineCalc
 	if err := w.exec(ctx, w.a.ComputeDeadline, spec).Get(ctx, &c); err != nil {
@@ -317,7 +317,7 @@ func (w *workOrder) alarms() []alarm {
 		if !d.open() || d.paused() || !d.computed() {
 			continue
 		}
-		if !d.Reminded && !d.Calc.RemindAt.IsZero() && d.Level == 0 && !(w.owners() && d.Owner.Kind == models.OwnerEvaluator) {
+		if !d.Reminded && !d.Calc.RemindAt.IsZero() && d.Level == 0 && (!w.owners() || d.Owner.Kind != models.OwnerEvaluator) {
 			out = append(out, alarm{d.Calc.RemindAt, d, "remind"})
 		}
 		switch d.Level {

@@ -60,13 +60,8 @@ func check(o OrderView, req ActionRequest) error {
 // fields validates the action's own fields by the table: length of every free text first
 // (whatever the action), then each field of the action in order.
 func fields(a *ActionSpec, req ActionRequest) error {
-	v := reflect.ValueOf(req)
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		if s, ok := v.Field(i).Interface().(string); ok && utf8.RuneCountInString(s) > MaxTextLength {
-			name := jsonName(t.Field(i))
-			return invalid(name, "too_long", "%s is longer than %d characters", name, MaxTextLength)
-		}
+	if err := CheckLengths(req); err != nil {
+		return err
 	}
 	values := requestValues(req)
 	for _, f := range a.Fields {

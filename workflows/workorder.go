@@ -21,12 +21,13 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"redress/activities"
@@ -48,17 +49,26 @@ const (
 // recorded before the window became policy (reopen_window) and for policies without it.
 const reopenWindow = 30 * 24 * time.Hour
 
+// WorkerPicksPathChange is the version id of the change that made the worker, not the
+// starter's input flag, decide that an order's activities run as local activities
+// (issue 16, finding 4).
+const WorkerPicksPathChange = "worker-picks-path"
+
 // ErrReopenWindowClosed refuses a reopening after the policy's reopen window (409).
 const ErrReopenWindowClosed = "reopen_window_closed"
 
 // WorkOrderInput starts a work order.
 type WorkOrderInput struct {
 	WorkOrderID string `json:"work_order_id"`
-	// Local runs the order's activities as local activities (every order started since that
-	// change; older histories have no such field and keep their scheduled activities). An
-	// input field, not workflow.GetVersion: a version marker also upserts a search attribute,
-	// one more visibility write per order on the path BENCHMARKS.md point 2 measures.
+	// Local ran the order's activities as local activities in orders started while the
+	// starter chose the code path (the histories of that time replay by it). Since issue 16
+	// the worker decides (WorkerPicksPathChange): a starter newer or older than the worker
+	// cannot make the worker that replays an order take another path than the one that ran
+	// it. Starters no longer set it.
 	Local bool `json:"local,omitempty"`
+	// State is the whole state of an order continued from its previous run (continue-as-new,
+	// carry.go); nil for a new order.
+	State *OrderState `json:"state,omitempty"`
 }
 
 // Snapshot is what the state query answers.
@@ -110,11 +120,33 @@ type workOrder struct {
 	manualLevel   int
 	// ending: the reopen window is over and the workflow is finishing; a reopening is refused.
 	ending bool
+
+	// versions: the workflow versions taken (carry.go); repeats counts the repeatable actions
+	// taken in the stage repeatState (limits.go); runs counts the runs before this one; failed
+	// is the last failure the clockwork recorded.
+	versions    map[string]int
+	repeats     map[string]int
+	repeatState string
+	runs        int
+	failed      string
+	noContinue  bool // this run does not continue as new (its history predates the change)
+	retrying    bool // a step failed and is tried again (activities.DeadlineSpec.Retry)
 }
 
 // WorkOrder is the work-order workflow.
 func WorkOrder(ctx workflow.Context, in WorkOrderInput) error {
 	w := &workOrder{in: in, id: workflow.GetInfo(ctx).WorkflowExecution.ID, local: in.Local}
+	if in.State != nil {
+		// Continued from a previous run: the state is whole (before the handlers are set: an
+		// update that waited for the new run is judged against it), the clocks are re-armed
+		// from it.
+		w.restore(*in.State)
+		if err := w.setup(ctx); err != nil {
+			return err
+		}
+		return w.watch(ctx)
+	}
+	w.s.State = models.StatePendingDispatch
 	if err := w.setup(ctx); err != nil {
 		return err
 	}
@@ -122,7 +154,6 @@ func WorkOrder(ctx workflow.Context, in WorkOrderInput) error {
 }
 
 func (w *workOrder) setup(ctx workflow.Context) error {
-	w.s.State = models.StatePendingDispatch
 	if err := workflow.SetQueryHandler(ctx, StateQuery, func() (Snapshot, error) { return w.s, nil }); err != nil {
 		return err
 	}
@@ -144,10 +175,16 @@ func (w *workOrder) setup(ctx workflow.Context) error {
 			if err := w.check(req, workflow.Now(ctx)); err != nil {
 				return err
 			}
+			if err := w.checkRepeats(req); err != nil { // validator only: see limits.go
+				return err
+			}
 			return separationOfDuties(w.actors, req) // validator only: see duties.go
 		},
 	})
 }
+
+// MaxFeedbackLength is the longest comment the evaluator's feedback takes, in characters.
+const MaxFeedbackLength = 500
 
 // EvaluatorFeedback is the evaluator's word on the handling, given through the tracking link.
 type EvaluatorFeedback struct {
@@ -164,8 +201,8 @@ func (w *workOrder) checkFeedback(f EvaluatorFeedback) error {
 	default:
 		return invalid("satisfaction", "invalid_satisfaction", "satisfaction must be satisfied, basically_satisfied or dissatisfied")
 	}
-	if len([]rune(f.Comment)) > 500 {
-		return invalid("comment", "too_long", "comment is longer than 500 characters")
+	if utf8.RuneCountInString(f.Comment) > MaxFeedbackLength {
+		return invalid("comment", "too_long", "comment is longer than %d characters", MaxFeedbackLength)
 	}
 	return nil
 }
@@ -181,10 +218,14 @@ func (w *workOrder) evaluatorFeedback(ctx workflow.Context, f EvaluatorFeedback)
 	}
 	w.busy = true
 	defer func() { w.busy = false }()
+	before, err := w.save()
+	if err != nil {
+		return ActionResult{}, err
+	}
 	at := workflow.Now(ctx)
 	w.s.State = models.StateClosed
 	if err := w.meet(ctx, DLFeedback, at); err != nil {
-		return ActionResult{}, err
+		return ActionResult{}, w.stepFailed(ctx, before, "evaluator_feedback", err, true)
 	}
 	data := map[string]any{"satisfaction": f.Satisfaction, "by": "tracking_link"}
 	if f.Comment != "" {
@@ -195,19 +236,9 @@ func (w *workOrder) evaluatorFeedback(ctx workflow.Context, f EvaluatorFeedback)
 		msgs = w.toAdmins("dissatisfied", w.params())
 	}
 	if err := w.record(ctx, "evaluator", "evaluator_feedback", data, activities.Row{}, msgs...); err != nil {
-		return ActionResult{}, err
+		return ActionResult{}, w.stepFailed(ctx, before, "evaluator_feedback", err, true)
 	}
 	return ActionResult{State: w.s.State, Seq: w.s.Seq}, nil
-}
-
-// retryPolicy retries an activity until it succeeds: every activity of the order is a short
-// database transaction that is safe to repeat, and giving up would strand the order.
-func retryPolicy() *temporal.RetryPolicy {
-	return &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: time.Minute}
-}
-
-func activityCtx(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: retryPolicy()})
 }
 
 // exec runs one of the order's activities, locally for orders started with in.Local. A
@@ -219,12 +250,45 @@ func (w *workOrder) exec(ctx workflow.Context, activity any, args ...any) workfl
 	if !w.local {
 		return workflow.ExecuteActivity(activityCtx(ctx), activity, args...)
 	}
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: retryPolicy()})
-	return workflow.ExecuteLocalActivity(lctx, activity, args...)
+	return workflow.ExecuteLocalActivity(localActivityCtx(ctx), activity, args...)
 }
 
 func (w *workOrder) run(ctx workflow.Context) error {
-	w.v = int(workflow.GetVersion(ctx, ClockOwnersChange, workflow.DefaultVersion, 1))
+	// The worker, not the starter, picks the code path: before any command, so that histories
+	// without the marker (in.Local decided then) replay as they ran.
+	w.local = w.in.Local || w.version(ctx, WorkerPicksPathChange, 1) == 1
+	w.v = w.version(ctx, ClockOwnersChange, 1)
+	for {
+		before, err := w.save()
+		if err != nil {
+			return err
+		}
+		err = w.open(ctx)
+		if err == nil {
+			w.retrying = false
+			break
+		}
+		if !activityFailed(err) || w.version(ctx, StepFailedChange, 1) != 1 {
+			return err
+		}
+		// The order's opening failed (retries spent, or a policy the calendar refuses): it is
+		// tried again from the start after a while, rather than failing the workflow for good.
+		workflow.GetLogger(ctx).Error("work order could not be opened; trying again", "order", w.in.WorkOrderID, "code", failureCode(err), "err", err)
+		var st OrderState
+		if err := json.Unmarshal(before, &st); err != nil {
+			return fmt.Errorf("restore order state: %w", err)
+		}
+		w.restore(st) // the sequence too: nothing of the failed opening counts
+		w.busy, w.retrying = false, true
+		if err := workflow.Sleep(ctx, clockRetry); err != nil {
+			return err
+		}
+	}
+	return w.watch(ctx)
+}
+
+// open resolves where a new order goes and records it (its first workflow task).
+func (w *workOrder) open(ctx workflow.Context) error {
 	if err := w.exec(ctx, w.a.MarkStarted, w.in.WorkOrderID).Get(ctx, nil); err != nil {
 		return fmt.Errorf("mark started: %w", err)
 	}
@@ -263,7 +327,7 @@ func (w *workOrder) run(ctx workflow.Context) error {
 		}
 	}
 	w.busy = false
-	return w.watch(ctx)
+	return nil
 }
 
 // watch is the order's clockwork: it sleeps until the nearest alarm of its deadlines, handles
@@ -276,8 +340,16 @@ func (w *workOrder) watch(ctx workflow.Context) error {
 		} else if w.closedAt.IsZero() {
 			w.closedAt = workflow.Now(ctx)
 		}
+		// Between actions, a history past its budget hands the order to a new run (carry.go).
+		cont := func() bool { return !w.noContinue && overBudget(ctx) }
+		if w.recompute == "" && cont() {
+			if w.version(ctx, ContinueAsNewChange, 1) == 1 {
+				return w.continueAsNew(ctx)
+			}
+			w.noContinue = true // an order of an older worker: it runs on as it did
+		}
 		w.dirty = false
-		wake := func() bool { return w.dirty || w.recompute != "" }
+		wake := func() bool { return w.dirty || w.recompute != "" || cont() }
 		var fired bool
 		switch as := w.alarms(); {
 		case w.s.State == models.StateClosed:
@@ -321,7 +393,10 @@ func (w *workOrder) watch(ctx workflow.Context) error {
 			return err
 		}
 		w.busy = true
-		var err error
+		before, err := w.save()
+		if err != nil {
+			return err
+		}
 		if w.recompute != "" {
 			reason := w.recompute
 			w.recompute = ""
@@ -330,10 +405,20 @@ func (w *workOrder) watch(ctx workflow.Context) error {
 		if err == nil {
 			err = w.fire(ctx, workflow.Now(ctx))
 		}
-		w.busy = false
 		if err != nil {
-			return err
+			// Undone and made visible; tried again after a while (an action may come first).
+			if err := w.stepFailed(ctx, before, "clock", err, false); err != nil {
+				w.busy = false
+				return err
+			}
+			w.busy = false
+			if _, err := workflow.AwaitWithTimeout(ctx, clockRetry, func() bool { return false }); err != nil {
+				return err
+			}
+			continue
 		}
+		w.failed, w.retrying = "", false
+		w.busy = false
 	}
 }
 
@@ -428,7 +513,7 @@ func (w *workOrder) record(ctx workflow.Context, actor, typ string, data map[str
 		data["notified"] = recipients(msgs)
 	}
 	ev := activities.Event{
-		WorkOrderID: w.in.WorkOrderID, WorkflowID: w.id, Seq: w.s.Seq, At: now,
+		WorkOrderID: w.in.WorkOrderID, WorkflowID: w.id, RunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Seq: w.s.Seq, At: now,
 		Actor: actor, Type: typ, Data: data, Row: row, Notify: msgs,
 	}
 	if err := w.exec(ctx, w.a.RecordEvent, ev).Get(ctx, nil); err != nil {
@@ -448,10 +533,17 @@ func (w *workOrder) act(ctx workflow.Context, req ActionRequest) (ActionResult, 
 	}
 	w.busy = true
 	defer func() { w.busy = false }()
-	if err := w.apply(ctx, req); err != nil {
+	from := w.s.State
+	before, err := w.save()
+	if err != nil {
 		return ActionResult{}, err
 	}
+	if err := w.apply(ctx, req); err != nil {
+		return ActionResult{}, w.stepFailed(ctx, before, req.Action, err, true)
+	}
 	w.actors.note(req)
+	w.countRepeat(from, req.Action)
+	w.retrying = false
 	return ActionResult{State: w.s.State, Seq: w.s.Seq}, nil
 }
 
@@ -661,7 +753,7 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		err = w.meet(ctx, DLCallback, at)
 	case "dispose":
 		if req.Disposition == "appeal" && !holdsRole(req.Caller, models.RoleUnitLeader, w.unitPath()) &&
-			workflow.GetVersion(ctx, "appeal-draft", workflow.DefaultVersion, 1) == 1 {
+			w.version(ctx, "appeal-draft", 1) == 1 {
 			// An officer drafts; the unit leader submits (submit_appeal). No clock moves.
 			d := req
 			d.Caller = Caller{Login: req.Caller.Login}
@@ -754,7 +846,7 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 			data["excluded_indicators"] = staff
 			// The same-level administration is notified (通报) of every upheld appeal.
 			msgs = w.toAdmins("appeal_upheld_notice", w.params("indicators", w.indicatorNames(staff), "note", req.Note))
-			if len(rest) > 0 && workflow.GetVersion(ctx, "appeal-excludes-staff-only", workflow.DefaultVersion, 1) == 1 {
+			if len(rest) > 0 && w.version(ctx, "appeal-excludes-staff-only", 1) == 1 {
 				// Only the staff indicators leave the statistics; the order goes back to the
 				// unit for the rest, its rectification clock running on.
 				data["rating_excluded"] = false

@@ -59,6 +59,7 @@ type env struct {
 	*testsuite.TestWorkflowEnvironment
 	exclusions []activities.Exclusion // ExcludeIndicators calls
 	events     []activities.Event
+	input      *WorkOrderInput // what the workflow is started with (nil: a new order wo-1)
 }
 
 // newEnv runs the workflow with activities that record events instead of writing a
@@ -183,7 +184,11 @@ func (e *env) runAt(t *testing.T, gap time.Duration, steps []step) {
 			}, arg)
 		}, time.Duration(i+1)*gap)
 	}
-	e.ExecuteWorkflow(WorkOrder, WorkOrderInput{WorkOrderID: "wo-1", Local: true})
+	in := WorkOrderInput{WorkOrderID: "wo-1", Local: true}
+	if e.input != nil {
+		in = *e.input
+	}
+	e.ExecuteWorkflow(WorkOrder, in)
 }
 
 func TestWholeChain(t *testing.T) {

@@ -11,12 +11,16 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+
 	"redress/api"
 	"redress/calendar"
+	"redress/intake"
 	"redress/models"
 	"redress/store"
 	"redress/store/storetest"
 	"redress/worker"
+	"redress/workflows"
 )
 
 // officialCalendar reads the State Council calendars of ../shared/calendar/holiday-cn:
@@ -254,7 +258,9 @@ func TestCalendarChangeRecomputesOpenOrders(t *testing.T) {
 		e := newEnv(t, db, envOptions{})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		go worker.WatchCalendar(ctx, e.starter, 100*time.Millisecond)
+		// Two workers notice the change: one fan-out signals each order once (issue 16).
+		go worker.WatchCalendar(ctx, e.starter, e.queue, 100*time.Millisecond)
+		go worker.WatchCalendar(ctx, e.starter, e.queue, 100*time.Millisecond)
 
 		_, id := e.badOrder(t, "sz-ft-tax", "S0001")
 		var before models.Deadline
@@ -309,5 +315,43 @@ func TestCalendarChangeRecomputesOpenOrders(t *testing.T) {
 		if !strings.Contains(fmt.Sprint(moved.Data), "calendar changed") || !strings.Contains(fmt.Sprint(moved.Data["moved"]), "callback") {
 			t.Errorf("event data: %v", moved.Data)
 		}
+		// The fan-out has finished: the order was signalled exactly once, by it.
+		eventually(t, 15*time.Second, func() (bool, string) {
+			d, err := temporalClient.DescribeWorkflowExecution(ctx, workflows.FanOutID(e.queue, calendarStampOf(t, db)), "")
+			if err != nil {
+				return false, err.Error()
+			}
+			st := d.WorkflowExecutionInfo.Status
+			return st == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, fmt.Sprintf("fan-out %v", st)
+		})
+		if n := signalsOf(t, intake.WorkflowID(id), workflows.RecomputeSignal); n != 1 {
+			t.Errorf("the order was signalled %d times, want once", n)
+		}
 	})
+}
+
+func calendarStampOf(t *testing.T, db *store.DB) string {
+	t.Helper()
+	s, err := calendar.Stamp(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// signalsOf counts the signals of a name in a workflow's history (all its runs' latest).
+func signalsOf(t *testing.T, workflowID, name string) int {
+	t.Helper()
+	it := temporalClient.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	n := 0
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil && a.SignalName == name {
+			n++
+		}
+	}
+	return n
 }

@@ -500,8 +500,9 @@ func TestFiveSecondPolicy(t *testing.T) {
 // ones to make a change pass: a file that exists is left alone, and the name carries
 // historyGeneration so that a new generation is recorded beside the old.
 // historyGeneration names the workflow code the recorded histories come from: "" before the
-// local-activities change, "@local" since.
-const historyGeneration = "@local"
+// local-activities change, "@local" since, "@i16" since issue 16 (the worker picks the path,
+// continue-as-new, step-failed, events keyed by run).
+const historyGeneration = "@i16"
 
 func (e *env) recordHistory(t *testing.T, name, orderID string) {
 	t.Helper()

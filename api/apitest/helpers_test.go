@@ -429,7 +429,7 @@ type orderView struct {
 	CaseNos        []string          `json:"case_nos"`
 	Levels         map[string]string `json:"levels"`
 	Evaluator      *struct{ Name, Phone string }
-	AllowedActions []string `json:"allowed_actions"`
+	AllowedActions []string   `json:"allowed_actions"`
 	StaffName      *string    `json:"staff_name"`
 	Channel        string     `json:"channel"`
 	RatedAt        *time.Time `json:"rated_at"`
@@ -444,10 +444,11 @@ type listView struct {
 }
 
 type eventView struct {
-	At    time.Time      `json:"at"`
-	Actor string         `json:"actor"`
-	Type  string         `json:"type"`
-	Data  map[string]any `json:"data"`
+	At        time.Time      `json:"at"`
+	Actor     string         `json:"actor"`
+	ActorName string         `json:"actor_name"`
+	Type      string         `json:"type"`
+	Data      map[string]any `json:"data"`
 }
 
 func (e *env) list(t *testing.T, login, query string) listView {

@@ -276,7 +276,7 @@ func TestActions(t *testing.T) {
 				t.Fatalf("timeline %v, want one event more than %v", types(evs), types(start))
 			}
 			last := evs[len(evs)-1]
-			if last.Type != "sign" || last.Actor != "ft-officer" {
+			if last.Type != "sign" || last.Actor != "ft-officer" || last.ActorName != "王晓明" {
 				t.Errorf("last event %+v", last)
 			}
 			if evs[0].Type != "opened" || evs[1].Type != "dispatched" || evs[0].Actor != "system" || evs[1].Actor != "system" {

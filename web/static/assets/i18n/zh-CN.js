@@ -370,6 +370,7 @@ export default {
     'event.called_back': '回访',
     'event.callback_attempt': '回访尝试',
     'event.callback_failed': '回访未联系上',
+    'event.step_failed': '系统处理失败（工单保持原状）',
     'event.dispose': '核实处置',
     'event.appeal_drafted': '起草申诉',
     'event.submit_appeal': '提交申诉',
@@ -584,6 +585,8 @@ export default {
     'apierror.committed_date_not_future': '承诺办结日期须晚于今天（北京时间）。',
     'apierror.committed_date_after_deadline': '承诺办结日期不能晚于整改期限；如需更多时间，请先申请延期。',
     'apierror.reopen_window_closed': '该工单已超过可重新办理的期限，不能再重新办理。',
+    'apierror.too_many_actions': '该操作在本环节的次数已达上限（20 次），不能再重复提交。',
+    'apierror.action_failed': '操作未能完成，工单保持原状，已通知管理部门，请稍后再试。',
     // Codes built as a prefix and a parameter name (invalid_page, invalid_to, …).
     'apierror.prefix.invalid_': '填写的内容不符合要求。',
 

@@ -236,7 +236,7 @@ function timeline(events) {
             h('div.tl-head',
               h('span.tl-type', label('event', e.type)),
               h('time', { datetime: e.at }, dateTime(e.at, true)),
-              h('span.tl-actor', actorText(e.actor))),
+              h('span.tl-actor', actorText(e.actor_name ? { name: e.actor_name, login: e.actor } : e.actor))),
             data.length ? h('dl.kv.tl-data', data.map(([k, v]) => [h('dt', keyText(k)), h('dd', valueText(k, v))])) : null);
         })));
 }

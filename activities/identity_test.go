@@ -1,0 +1,116 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+	"gorm.io/gorm"
+
+	"redress/activities"
+	"redress/models"
+	"redress/store"
+	"redress/store/storetest"
+)
+
+func newOrder(t *testing.T, db *store.DB) string {
+	t.Helper()
+	now := time.Now().UTC()
+	evID, woID := uuid.NewString(), uuid.NewString()
+	lv := models.NewJSON(map[string]string{"overall": models.Dissatisfied})
+	if err := db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&models.Evaluation{ID: evID, EvaluationID: "E-" + evID, Channel: "pc", Overall: models.Dissatisfied,
+			Levels: lv, Bad: true, Tags: models.NewJSON([]string{}), RatedAt: now, ReceivedAt: now, RequestHash: "h"}).Error; err != nil {
+			return err
+		}
+		return tx.Create(&models.WorkOrder{ID: woID, EvaluationID: evID, WorkflowID: "wf-" + woID, State: models.StateDispatched,
+			CaseNos: models.NewJSON([]string{"C"}), Overall: models.Dissatisfied, Levels: lv, OpenedAt: now,
+			Deadlines: models.NewJSON([]models.Deadline{})}).Error
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return woID
+}
+
+// A replayed local activity that carries a different event under the same workflow, run and
+// sequence number fails loudly (event_conflict, not retried) instead of being dropped in
+// silence (issue 16, finding 3); the same event again changes nothing.
+func TestRecordEventConflictFailsLoudly(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		woID := newOrder(t, db)
+		a := &activities.Activities{DB: db}
+		at := time.Now().UTC()
+		ev := activities.Event{WorkOrderID: woID, WorkflowID: "wf-" + woID, RunID: "run-1", Seq: 2, At: at, Actor: "ft-officer",
+			Type: "sign", Data: map[string]any{}, Row: activities.Row{State: models.StateSigned}}
+		for i := 0; i < 2; i++ {
+			if err := a.RecordEvent(context.Background(), ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		phantom := ev
+		phantom.Type, phantom.Data, phantom.Row = "return", map[string]any{"reason": "不归我"}, activities.Row{State: models.StateReturned}
+		err := a.RecordEvent(context.Background(), phantom)
+		var app *temporal.ApplicationError
+		if !errors.As(err, &app) || app.Type() != activities.ErrEventConflict || !app.NonRetryable() {
+			t.Fatalf("a different event under the same key: %v, want a non-retryable %s", err, activities.ErrEventConflict)
+		}
+		var types []string
+		db.Table("timeline_events").Where("work_order_id = ?", woID).Pluck("type", &types)
+		if len(types) != 1 || types[0] != "sign" {
+			t.Errorf("timeline %v", types)
+		}
+	})
+}
+
+// After an operator's reset, the new run numbers its events again from the reset point: they
+// are stored (not dropped as repeats), the old run's events from there on are superseded (kept,
+// not shown), and the read-model follows the new run (issue 16, finding 3).
+func TestRecordEventAfterReset(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		woID := newOrder(t, db)
+		a := &activities.Activities{DB: db}
+		at := time.Now().UTC()
+		rec := func(run string, seq int, typ, state string) {
+			t.Helper()
+			ev := activities.Event{WorkOrderID: woID, WorkflowID: "wf-" + woID, RunID: run, Seq: seq, At: at.Add(time.Duration(seq) * time.Second),
+				Actor: "x", Type: typ, Data: map[string]any{}, Row: activities.Row{State: state}}
+			if err := a.RecordEvent(context.Background(), ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rec("run-1", 1, "dispatched", models.StateDispatched)
+		rec("run-1", 2, "sign", models.StateSigned)
+		rec("run-1", 3, "callback", models.StateSigned)
+		// Reset to after the dispatch: the new run's second event is a return.
+		rec("run-2", 2, "return", models.StateReturned)
+		evs, err := store.Timeline(context.Background(), db, woID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range evs {
+			got = append(got, e.Type)
+		}
+		if len(got) != 2 || got[0] != "dispatched" || got[1] != "return" {
+			t.Errorf("timeline after reset %v, want [dispatched return]", got)
+		}
+		var n int64
+		db.Table("timeline_events").Where("work_order_id = ? AND superseded", woID).Count(&n)
+		if n != 2 {
+			t.Errorf("%d superseded events, want 2 (kept for the record)", n)
+		}
+		var wo models.WorkOrder
+		db.Where("id = ?", woID).Take(&wo)
+		if wo.State != models.StateReturned || wo.Version != 2 {
+			t.Errorf("read-model %s v%d, want returned v2", wo.State, wo.Version)
+		}
+		rec("run-2", 3, "rule_return", models.StateDispatched)
+		db.Where("id = ?", woID).Take(&wo)
+		if wo.State != models.StateDispatched || wo.Version != 3 {
+			t.Errorf("read-model %s v%d, want dispatched v3", wo.State, wo.Version)
+		}
+	})
+}
