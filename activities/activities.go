@@ -230,7 +230,7 @@ func (a *Activities) RecordEvent(ctx context.Context, ev Event) error {
 		if ev.RunID != "" {
 			id = fmt.Sprintf("%s/%s/%d", ev.WorkflowID, ev.RunID, ev.Seq)
 		}
-		hash, err := eventHash(ev, data)
+		hash, err := eventHash(ev)
 		if err != nil {
 			return fmt.Errorf("record event %s: %w", id, err)
 		}
@@ -315,14 +315,16 @@ func (a *Activities) RecordEvent(ctx context.Context, ev Event) error {
 }
 
 // eventHash fingerprints what an event says (not its notifications' delivery).
-func eventHash(ev Event, data map[string]any) (string, error) {
+func eventHash(ev Event) (string, error) {
+	// What makes an event a different one: its number, who acted and what happened. Not its
+	// time, nor data derived from the time (due dates, alarm instants): a workflow task retried
+	// after a worker crash runs the same handler again with a later workflow.Now(), and that
+	// is the same event, not a conflict.
 	b, err := json.Marshal(struct {
-		Seq   int            `json:"seq"`
-		At    time.Time      `json:"at"`
-		Actor string         `json:"actor"`
-		Type  string         `json:"type"`
-		Data  map[string]any `json:"data"`
-	}{ev.Seq, ev.At.UTC(), ev.Actor, ev.Type, data})
+		Seq   int    `json:"seq"`
+		Actor string `json:"actor"`
+		Type  string `json:"type"`
+	}{ev.Seq, ev.Actor, ev.Type})
 	if err != nil {
 		return "", fmt.Errorf("event hash: %w", err)
 	}

@@ -114,3 +114,33 @@ func TestRecordEventAfterReset(t *testing.T) {
 		}
 	})
 }
+
+// A workflow task retried after a worker died between its local activity's write and the
+// task's completion runs the same handler again with a later workflow.Now(): the same event
+// with a later time and due dates computed from it. That is the same event, not a conflict
+// (the production-topology test's kill -9 of a worker turned it into step_failed, and the
+// officer's action into 500 action_failed); the first write stands.
+func TestRecordEventRetriedTaskIsTheSameEvent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		woID := newOrder(t, db)
+		a := &activities.Activities{DB: db}
+		at := time.Now().UTC().Truncate(time.Millisecond)
+		ev := activities.Event{WorkOrderID: woID, WorkflowID: "wf-" + woID, RunID: "run-1", Seq: 2, At: at, Actor: "ft-officer",
+			Type: "sign", Data: map[string]any{"due_at": at.Add(24 * time.Hour).Format(time.RFC3339)},
+			Row: activities.Row{State: models.StateSigned}}
+		if err := a.RecordEvent(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+		retried := ev
+		retried.At = at.Add(11 * time.Second)
+		retried.Data = map[string]any{"due_at": retried.At.Add(24 * time.Hour).Format(time.RFC3339)}
+		if err := a.RecordEvent(context.Background(), retried); err != nil {
+			t.Fatalf("the same event written again by a retried workflow task: %v", err)
+		}
+		var ats []time.Time
+		db.Table("timeline_events").Where("work_order_id = ?", woID).Pluck("at", &ats)
+		if len(ats) != 1 || !ats[0].Equal(at) {
+			t.Errorf("timeline times %v, want the first write's %v only", ats, at)
+		}
+	})
+}
