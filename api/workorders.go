@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -403,10 +405,16 @@ func (s *Server) postAction(c echo.Context) error {
 	if len(key) > 128 {
 		return apperr.BadRequest("invalid_idempotency_key", "Idempotency-Key is longer than 128 characters")
 	}
+	login := principal(c).User.Login
+	updateID := ""
+	claim := idemClaim{}
 	if key == "" {
-		key = uuid.NewString()
-	} else if err := s.claimIdempotencyKey(c.Request().Context(), principal(c).User.Login, key, r.ID, req); err != nil {
-		return err
+		updateID = login + ":" + uuid.NewString()
+	} else {
+		if claim, err = s.claimIdempotencyKey(c.Request().Context(), login, key, r.ID, req); err != nil {
+			return err
+		}
+		updateID = claim.updateID(login, key)
 	}
 	if !r.WorkflowStarted {
 		return apperr.Unavailable("work_order_not_ready", "the work order is being opened; retry in a moment")
@@ -415,7 +423,7 @@ func (s *Server) postAction(c echo.Context) error {
 	defer cancel()
 	h, err := s.deps.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   intake.WorkflowID(r.ID),
-		UpdateID:     principal(c).User.Login + ":" + key,
+		UpdateID:     updateID,
 		UpdateName:   workflows.ActionUpdate,
 		Args:         []any{req},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -427,6 +435,12 @@ func (s *Server) postAction(c echo.Context) error {
 	if err != nil {
 		err = actionError(c, err)
 		var he *apperr.Error
+		if key != "" && errors.As(err, &he) && he.Code == workflows.ErrActionFailed {
+			// Temporal answers a repeated update id with its first outcome: a failed step
+			// (the order unchanged) would answer the same key's retries with the same failure
+			// for ever. The retry the message asks for gets a fresh update id instead.
+			s.retireIdempotencyClaim(c.Request().Context(), login, key, claim)
+		}
 		if req.Action == "reopen" && errors.As(err, &he) && he.Code == "wrong_state" && he.Message == orderEnded {
 			// The workflow ended with the reopen window: say so.
 			return apperr.Conflict(workflows.ErrReopenWindowClosed, "the reopen window of this work order has ended")
@@ -497,32 +511,77 @@ func actionError(c echo.Context, err error) error {
 	return err
 }
 
+// idemClaim is an Idempotency-Key's stored fingerprint and its generation: the number of
+// times an action sent under it failed after it was accepted (action_failed), each of which
+// frees the key for one more attempt under a new update id.
+type idemClaim struct {
+	stored string
+	gen    int
+}
+
+func (cl idemClaim) updateID(login, key string) string {
+	if cl.gen == 0 {
+		return login + ":" + key
+	}
+	return fmt.Sprintf("%s:%s#%d", login, key, cl.gen)
+}
+
+// splitFingerprint parses a stored fingerprint "fp" or "fp#gen".
+func splitFingerprint(stored string) (string, int) {
+	fp, g, ok := strings.Cut(stored, "#")
+	if !ok {
+		return stored, 0
+	}
+	n, err := strconv.Atoi(g)
+	if err != nil {
+		return stored, 0
+	}
+	return fp, n
+}
+
 // claimIdempotencyKey records the order and action a caller's Idempotency-Key was first used
 // with. The key becomes the Temporal update id, and Temporal answers a repeated update id with
 // the first update's outcome whatever the new arguments say; so the same key with another
 // order, action or body is refused here (422 idempotency_key_reused) instead of answering 200
 // and doing nothing.
-func (s *Server) claimIdempotencyKey(ctx context.Context, login, key, orderID string, req workflows.ActionRequest) error {
+func (s *Server) claimIdempotencyKey(ctx context.Context, login, key, orderID string, req workflows.ActionRequest) (idemClaim, error) {
 	req.Caller = workflows.Caller{}
 	body, err := json.Marshal(req)
 	if err != nil {
-		return fmt.Errorf("idempotency fingerprint: %w", err)
+		return idemClaim{}, fmt.Errorf("idempotency fingerprint: %w", err)
 	}
 	sum := sha256.Sum256(append([]byte(orderID+"\x00"), body...))
 	fp := hex.EncodeToString(sum[:])
 	db := s.deps.DB.WithContext(ctx)
 	row := map[string]any{"login": login, "idem_key": key, "fingerprint": fp, "created_at": time.Now().UTC()}
 	if err := db.Table("idempotency_keys").Clauses(clause.OnConflict{DoNothing: true}).Create(row).Error; err != nil {
-		return fmt.Errorf("record idempotency key: %w", err)
+		return idemClaim{}, fmt.Errorf("record idempotency key: %w", err)
 	}
 	var first []string
 	if err := db.Table("idempotency_keys").Where("login = ? AND idem_key = ?", login, key).Pluck("fingerprint", &first).Error; err != nil {
-		return fmt.Errorf("read idempotency key: %w", err)
+		return idemClaim{}, fmt.Errorf("read idempotency key: %w", err)
 	}
-	if len(first) != 1 || first[0] != fp {
-		return apperr.Invalid("Idempotency-Key", "idempotency_key_reused", "this Idempotency-Key was used with another order, action or body; send a new key for a new action")
+	if len(first) != 1 {
+		return idemClaim{}, fmt.Errorf("read idempotency key: %d rows", len(first))
 	}
-	return nil
+	stored, gen := splitFingerprint(first[0])
+	if stored != fp {
+		return idemClaim{}, apperr.Invalid("Idempotency-Key", "idempotency_key_reused", "this Idempotency-Key was used with another order, action or body; send a new key for a new action")
+	}
+	return idemClaim{stored: first[0], gen: gen}, nil
+}
+
+// retireIdempotencyClaim moves the key to its next generation after a failed step, once
+// (concurrent failures of the same generation move it one step): the next retry under the key
+// is a new update. Best effort: if it fails, the caller's next key still works.
+func (s *Server) retireIdempotencyClaim(ctx context.Context, login, key string, cl idemClaim) {
+	fp, _ := splitFingerprint(cl.stored)
+	next := fmt.Sprintf("%s#%d", fp, cl.gen+1)
+	if err := s.deps.DB.WithContext(ctx).Table("idempotency_keys").
+		Where("login = ? AND idem_key = ? AND fingerprint = ?", login, key, cl.stored).
+		Update("fingerprint", next).Error; err != nil {
+		slog.Warn("idempotency key: next generation not recorded", "err", err)
+	}
 }
 
 // orderEnded is the message of an action sent to a finished workflow.

@@ -334,7 +334,7 @@ var matrixRoutes = map[string]routeSpec{
 	"POST /api/v1/reports": {admits: []string{"administrator", "supervisor", "auditor"}, want: always(422), req: func(cell) request {
 		return request{method: "POST", path: "/api/v1/reports", body: map[string]any{}}
 	}},
-	"GET /api/v1/reports":     {admits: []string{"administrator", "supervisor", "auditor"}, req: get("/api/v1/reports"), want: always(200)},
+	"GET /api/v1/reports": {admits: []string{"administrator", "supervisor", "auditor"}, req: get("/api/v1/reports"), want: always(200)},
 	// A real report of the target unit.
 	"GET /api/v1/reports/:id": {admits: []string{"administrator", "supervisor", "auditor"}, want: reach(200, 404), req: func(c cell) request {
 		return request{method: "GET", path: "/api/v1/reports/" + c.f.report[c.code()]}
