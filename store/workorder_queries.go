@@ -2,12 +2,14 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
 
+	"redress/migrations"
 	"redress/models"
 )
 
@@ -78,36 +80,51 @@ type OrderRow struct {
 // ListOrders returns one page of the work orders in scope, nearest deadline first, and the
 // total matching (up to f.CountCap+1).
 func ListOrders(ctx context.Context, db *DB, scope Scope, f OrderFilter) ([]OrderRow, int64, error) {
-	base := func() *gorm.DB {
-		return filterOrders(scope.Apply(db.WithContext(ctx).Table("work_orders"), "work_orders.unit_path"), f)
+	var (
+		rows  []OrderRow
+		total int64
+	)
+	// The count and the page are read from one snapshot: read apart, an order dispatched
+	// between them was on the page but not in the total ("total 0" above one item). On
+	// PostgreSQL that takes REPEATABLE READ; SQLite's read transaction is one snapshot anyway.
+	var opts []*sql.TxOptions
+	if db.Dialect == migrations.Postgres {
+		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	}
-	var total int64
-	count := base()
-	if f.CountCap > 0 {
-		capped := base().Select("1")
-		if f.Overdue {
-			// Overdue orders are the head of the work_orders_due index: counted in its order,
-			// an index scan stops at the cap. Unordered, PostgreSQL fetched every overdue order
-			// with a bitmap scan to count the first 10 001 (74 000 at BENCHMARKS.md's scale).
-			capped = capped.Order("work_orders.next_due_at ASC NULLS LAST, work_orders.opened_at, work_orders.id")
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		base := func() *gorm.DB {
+			return filterOrders(scope.Apply(tx.Table("work_orders"), "work_orders.unit_path"), f)
 		}
-		count = db.WithContext(ctx).Table("(?) AS capped", capped.Limit(f.CountCap+1))
-	}
-	if err := count.Count(&total).Error; err != nil {
-		return nil, 0, fmt.Errorf("list work orders: count: %w", err)
-	}
-	var rows []OrderRow
-	err := base().Select(orderColumns).
-		Joins("LEFT JOIN units ON units.id = work_orders.unit_id").
-		Joins("JOIN evaluations ON evaluations.id = work_orders.evaluation_id").
-		// Open orders with a deadline first, nearest first; then by age. Written so that the
-		// work_orders_due index (migration 00009) serves it: a page of a large scope reads
-		// its first rows in order instead of sorting the scope.
-		Joins("LEFT JOIN staff ON staff.id = work_orders.staff_id").
-		Order(orderSort(f.Sort)).
-		Offset((f.Page - 1) * f.PageSize).Limit(f.PageSize).Scan(&rows).Error
+		count := base()
+		if f.CountCap > 0 {
+			capped := base().Select("1")
+			if f.Overdue {
+				// Overdue orders are the head of the work_orders_due index: counted in its order,
+				// an index scan stops at the cap. Unordered, PostgreSQL fetched every overdue order
+				// with a bitmap scan to count the first 10 001 (74 000 at BENCHMARKS.md's scale).
+				capped = capped.Order("work_orders.next_due_at ASC NULLS LAST, work_orders.opened_at, work_orders.id")
+			}
+			count = tx.Table("(?) AS capped", capped.Limit(f.CountCap+1))
+		}
+		if err := count.Count(&total).Error; err != nil {
+			return fmt.Errorf("list work orders: count: %w", err)
+		}
+		err := base().Select(orderColumns).
+			Joins("LEFT JOIN units ON units.id = work_orders.unit_id").
+			Joins("JOIN evaluations ON evaluations.id = work_orders.evaluation_id").
+			// Open orders with a deadline first, nearest first; then by age. Written so that the
+			// work_orders_due index (migration 00009) serves it: a page of a large scope reads
+			// its first rows in order instead of sorting the scope.
+			Joins("LEFT JOIN staff ON staff.id = work_orders.staff_id").
+			Order(orderSort(f.Sort)).
+			Offset((f.Page - 1) * f.PageSize).Limit(f.PageSize).Scan(&rows).Error
+		if err != nil {
+			return fmt.Errorf("list work orders: %w", err)
+		}
+		return nil
+	}, opts...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list work orders: %w", err)
+		return nil, 0, err
 	}
 	return rows, total, nil
 }
