@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-	"gorm.io/gorm"
 
 	"redress/activities"
 	"redress/models"
@@ -20,19 +18,7 @@ import (
 func TestRecordEventOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		now := time.Now().UTC()
-		evID, woID := uuid.NewString(), uuid.NewString()
-		lv := models.NewJSON(map[string]string{"overall": models.Dissatisfied})
-		if err := db.Transaction(func(tx *gorm.DB) error {
-			if err := tx.Create(&models.Evaluation{ID: evID, EvaluationID: "E-" + evID, Channel: "pc", Overall: models.Dissatisfied,
-				Levels: lv, Bad: true, Tags: models.NewJSON([]string{}), RatedAt: now, ReceivedAt: now, RequestHash: "h"}).Error; err != nil {
-				return err
-			}
-			return tx.Create(&models.WorkOrder{ID: woID, EvaluationID: evID, WorkflowID: "wf-" + woID, State: models.StateReviewing,
-				CaseNos: models.NewJSON([]string{"C"}), Overall: models.Dissatisfied, Levels: lv, OpenedAt: now,
-				Deadlines: models.NewJSON([]models.Deadline{})}).Error
-		}); err != nil {
-			t.Fatal(err)
-		}
+		woID := newOrder(t, db, models.StateReviewing)
 		a := &activities.Activities{DB: db}
 		ev := activities.Event{WorkOrderID: woID, WorkflowID: "wf-" + woID, Seq: 3, At: now, Actor: "sz-admin", Type: "review",
 			Data: map[string]any{"approve": true}, Row: activities.Row{State: models.StateFeedback},

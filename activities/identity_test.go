@@ -16,7 +16,8 @@ import (
 	"redress/store/storetest"
 )
 
-func newOrder(t *testing.T, db *store.DB) string {
+// newOrder stores a rating and its work order in the given state (no workflow behind it).
+func newOrder(t *testing.T, db *store.DB, state string) string {
 	t.Helper()
 	now := time.Now().UTC()
 	evID, woID := uuid.NewString(), uuid.NewString()
@@ -26,7 +27,7 @@ func newOrder(t *testing.T, db *store.DB) string {
 			Levels: lv, Bad: true, Tags: models.NewJSON([]string{}), RatedAt: now, ReceivedAt: now, RequestHash: "h"}).Error; err != nil {
 			return err
 		}
-		return tx.Create(&models.WorkOrder{ID: woID, EvaluationID: evID, WorkflowID: "wf-" + woID, State: models.StateDispatched,
+		return tx.Create(&models.WorkOrder{ID: woID, EvaluationID: evID, WorkflowID: "wf-" + woID, State: state,
 			CaseNos: models.NewJSON([]string{"C"}), Overall: models.Dissatisfied, Levels: lv, OpenedAt: now,
 			Deadlines: models.NewJSON([]models.Deadline{})}).Error
 	}); err != nil {
@@ -40,7 +41,7 @@ func newOrder(t *testing.T, db *store.DB) string {
 // silence (issue 16, finding 3); the same event again changes nothing.
 func TestRecordEventConflictFailsLoudly(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		woID := newOrder(t, db)
+		woID := newOrder(t, db, models.StateDispatched)
 		a := &activities.Activities{DB: db}
 		at := time.Now().UTC()
 		ev := activities.Event{WorkOrderID: woID, WorkflowID: "wf-" + woID, RunID: "run-1", Seq: 2, At: at, Actor: "ft-officer",
@@ -70,7 +71,7 @@ func TestRecordEventConflictFailsLoudly(t *testing.T) {
 // not shown), and the read-model follows the new run (issue 16, finding 3).
 func TestRecordEventAfterReset(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		woID := newOrder(t, db)
+		woID := newOrder(t, db, models.StateDispatched)
 		a := &activities.Activities{DB: db}
 		at := time.Now().UTC()
 		rec := func(run string, seq int, typ, state string) {
@@ -122,7 +123,7 @@ func TestRecordEventAfterReset(t *testing.T) {
 // officer's action into 500 action_failed); the first write stands.
 func TestRecordEventRetriedTaskIsTheSameEvent(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		woID := newOrder(t, db)
+		woID := newOrder(t, db, models.StateDispatched)
 		a := &activities.Activities{DB: db}
 		at := time.Now().UTC().Truncate(time.Millisecond)
 		ev := activities.Event{WorkOrderID: woID, WorkflowID: "wf-" + woID, RunID: "run-1", Seq: 2, At: at, Actor: "ft-officer",

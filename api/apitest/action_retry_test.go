@@ -3,7 +3,6 @@ package apitest
 import (
 	"net/http"
 	"testing"
-	"time"
 
 	"redress/models"
 	"redress/store"
@@ -18,16 +17,7 @@ func TestActionFailedRetriedUnderTheSameKey(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db, envOptions{})
 		// A rectification budget the calendar refuses, as an older release let it be stored.
-		var unitID int64
-		if err := db.Table("units").Where("code = ?", "sz-ft-tax").Select("id").Scan(&unitID).Error; err != nil || unitID == 0 {
-			t.Fatalf("unit sz-ft-tax: %d %v", unitID, err)
-		}
-		huge := 100000000
-		now := time.Now().UTC()
-		if err := db.Create(&models.Policy{UnitID: unitID, CreatedAt: now, UpdatedAt: now,
-			Doc: models.NewJSON(models.PolicyDoc{Deadlines: map[string]models.Budget{"rectify": {WorkingDays: &huge}}})}).Error; err != nil {
-			t.Fatal(err)
-		}
+		storeUncheckedPolicy(t, db, "sz-ft-tax", "rectify", 100000000)
 		_, id := e.badOrder(t, "sz-ft-tax", "")
 		e.waitState(t, id, models.StateDispatched)
 		e.ok(t, "ft-officer", id, "signed", map[string]any{"action": "sign"})
