@@ -69,6 +69,7 @@ type fixture struct {
 	cases  map[string]string // unit code → a service case of that unit
 	staff  map[string]string // unit code → a staff member of that unit
 	report map[string]string // unit code → a report of that unit (ids are UUIDs)
+	evals  map[string]string // unit code → the rating of its order (matrixTargets)
 	paths  map[string]string // unit code → path
 }
 
@@ -318,8 +319,10 @@ var matrixRoutes = map[string]routeSpec{
 	"POST /api/v1/system/temporal-codec/encode": {admits: []string{"sysadmin"}, want: always(200), req: codecRequest("encode")},
 	"POST /api/v1/system/temporal-codec/decode": {admits: []string{"sysadmin"}, want: always(200), req: codecRequest("decode")},
 	"GET /api/v1/public/signing-key":            {admits: []string{"anonymous"}, req: get("/api/v1/public/signing-key"), want: always(200)},
-	"POST /api/v1/evaluations/:id/erase": {admits: []string{"administrator"}, want: always(422), req: func(cell) request {
-		return request{method: "POST", path: "/api/v1/evaluations/" + uuid.NewString() + "/erase", body: map[string]any{}}
+	// The real rating of the unit's order, which is open: in reach the erasure waits for the
+	// order to close (409 order_open), out of reach the rating is not found; nothing changes.
+	"POST /api/v1/evaluations/:id/erase": {admits: []string{"administrator"}, want: reach(409, 404), req: func(c cell) request {
+		return request{method: "POST", path: "/api/v1/evaluations/" + c.f.evals[c.code()] + "/erase", body: map[string]any{"reason": "评价人申请删除"}}
 	}},
 	// Open311 GeoReport v2 read side (issue 21).
 	"GET /open311/v2/discovery.json": {admits: []string{"anonymous"}, req: get("/open311/v2/discovery.json"), want: always(200)},
@@ -454,7 +457,7 @@ func snapshot(t *testing.T, db *store.DB) string {
 func matrixFixture(t *testing.T, e *env) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &fixture{e: e, orders: map[string]string{}, cases: map[string]string{}, staff: map[string]string{}, report: map[string]string{}, paths: map[string]string{}}
+	f := &fixture{e: e, orders: map[string]string{}, cases: map[string]string{}, staff: map[string]string{}, report: map[string]string{}, evals: map[string]string{}, paths: map[string]string{}}
 	addUnit := func(code, parent string) {
 		u := models.Unit{Code: code, Name: code, Kind: "administration", Path: "/" + code + "/"}
 		if parent != "" {
@@ -808,6 +811,7 @@ func matrixTargets(t *testing.T, e *env, f *fixture) {
 			if err := e.db.Table("work_orders").Where("id = ?", order).Pluck("evaluation_id", &evalID).Error; err != nil || evalID == "" {
 				t.Fatalf("order %s's rating: %v", order, err)
 			}
+			f.evals[code] = evalID
 			exec(`INSERT INTO fraud_flags (id, evaluation_id, kind, unit_path, evidence, status, created_at) VALUES (?, ?, ?, ?, '{}', 'open', ?)`,
 				mxID("F", c), evalID, "mx-"+c.key()+"-"+fmt.Sprint(ai), path, now)
 		}
