@@ -659,19 +659,19 @@ func (s *Service) checkIndicators(ctx context.Context, r *EvaluationRequest, cas
 // rating is one evaluation on its way to the database: the rows it stores, built from its
 // request once the request has passed every check.
 type rating struct {
-	r        EvaluationRequest
-	key      string
-	slot     int
-	inScope  []caseInfo
-	e        evalRow
-	wo       *models.WorkOrder
+	r       EvaluationRequest
+	key     string
+	slot    int
+	inScope []caseInfo
+	e       evalRow
+	wo      *models.WorkOrder
 	// more are the further orders of a theme rating whose bad items belong to several units
 	// (one per unit, place); wo is then the first of them by id and the evaluation's link.
 	more     []*models.WorkOrder
 	badItems []string
 	// orderItems are the bad theme items of each order (by order id), for its opening event.
 	orderItems map[string][]string
-	flags    []FraudFlag
+	flags      []FraudFlag
 	// caseLevels are a theme rating's per-case levels (themeCaseLevels).
 	caseLevels map[string]map[string]string
 }

@@ -32,12 +32,7 @@ func cst(t *testing.T, s string) time.Time {
 func lateFixture(t *testing.T, db *store.DB, now *time.Time) *intake.Service {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := calendar.EnsureShipped(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	seedDemo(t, db)
 	var ns models.Unit
 	if err := db.Where("code = ?", "sz-ns-tax").First(&ns).Error; err != nil {
 		t.Fatal(err)
@@ -160,4 +155,16 @@ func countDefaults(t *testing.T, db *store.DB, caseNo string) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// seedDemo applies the demo organisation and the shipped working-day calendar.
+func seedDemo(t *testing.T, db *store.DB) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := calendar.EnsureShipped(ctx, db); err != nil {
+		t.Fatal(err)
+	}
 }

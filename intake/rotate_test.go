@@ -7,9 +7,7 @@ import (
 	"time"
 
 	"redress/apperr"
-	"redress/calendar"
 	"redress/intake"
-	"redress/orgfile"
 	"redress/pii"
 	"redress/store"
 	"redress/store/storetest"
@@ -20,12 +18,7 @@ import (
 func TestRotatePII(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := calendar.EnsureShipped(ctx, db); err != nil {
-			t.Fatal(err)
-		}
+		seedDemo(t, db)
 		oldSpec, hk := pii.NewKeySpec("old")
 		newSpec, _ := pii.NewKeySpec("new")
 		oldBox, _ := pii.ParseKeys(oldSpec, hk)
@@ -92,12 +85,7 @@ func TestRotatePII(t *testing.T) {
 func TestRotatePIIAcrossSuites(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := calendar.EnsureShipped(ctx, db); err != nil {
-			t.Fatal(err)
-		}
+		seedDemo(t, db)
 		aesSpec, hk := pii.NewKeySpec("a1")
 		gmSpec, _ := pii.NewSuiteKeySpec(pii.SuiteGM, "g1")
 		aesBox, _ := pii.ParseKeys(aesSpec, hk)
@@ -169,12 +157,7 @@ func TestRotatePIIAcrossSuites(t *testing.T) {
 func TestRehashNormalisedIdentities(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := calendar.EnsureShipped(ctx, db); err != nil {
-			t.Fatal(err)
-		}
+		seedDemo(t, db)
 		spec, hk := pii.NewKeySpec("k1")
 		box, _ := pii.ParseKeys(spec, hk)
 		svc := &intake.Service{DB: db, PII: box}
