@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-
 	"redress/activities"
 	"redress/models"
 	"redress/notify"
