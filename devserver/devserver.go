@@ -58,11 +58,37 @@ type Server struct {
 	UIAddr       string
 }
 
+// startAttempts bounds Start's tries. The server's internal ports (history, matching, worker,
+// the frontend's HTTP port) are picked free and released before the server binds them, so
+// another process may take one in between; a restart on the same SQLite file may also meet
+// the previous run's connections still closing. Both pass on a second try, and a CI run once
+// failed on exactly this in the Temporal-outage scenario of bench/reliability.go.
+const startAttempts = 4
+
 // Start builds and starts the server; it returns once the frontend accepts connections.
 func Start(o Options) (*Server, error) {
 	if o.Namespace == "" {
 		return nil, errors.New("devserver: namespace required")
 	}
+	var errs []error
+	for attempt := 1; attempt <= startAttempts; attempt++ {
+		s, err := start(o)
+		if err == nil {
+			return s, nil
+		}
+		errs = append(errs, fmt.Errorf("attempt %d: %w", attempt, err))
+		if !errors.Is(err, errRetryable) {
+			break
+		}
+		time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
+	}
+	return nil, errors.Join(errs...)
+}
+
+// errRetryable marks a failure of the server itself to come up, as opposed to bad options.
+var errRetryable = errors.New("temporal server did not start")
+
+func start(o Options) (*Server, error) {
 	if o.Retention == 0 {
 		o.Retention = 30 * 24 * time.Hour
 	}
@@ -107,10 +133,11 @@ func Start(o Options) (*Server, error) {
 		temporal.WithDynamicConfigClient(dyn),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("devserver: new server: %w", err)
+		return nil, fmt.Errorf("devserver: new server: %w: %w", errRetryable, err)
 	}
 	if err := srv.Start(); err != nil {
-		return nil, fmt.Errorf("devserver: start: %w", err)
+		srv.Stop() // what did start must not hold the ports or the file for the next try
+		return nil, fmt.Errorf("devserver: start: %w: %w", errRetryable, err)
 	}
 	s := &Server{server: srv, FrontendAddr: net.JoinHostPort(host, strconv.Itoa(o.FrontendPort))}
 	if o.UIPort != 0 {
