@@ -862,6 +862,12 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 				}
 				w.s.State = models.StateCalledBack
 				msgs = append(msgs, w.toUnit("appeal_upheld_partly", w.params("indicators", w.indicatorNames(staff), "remaining", w.indicatorNames(rest)))...)
+				// The evaluator is told too, as of a wholly upheld appeal: what was set aside
+				// and that the order goes on for the rest.
+				if w.version(ctx, "appeal-partly-tells-evaluator", 1) == 1 {
+					msgs = append(msgs, w.toEvaluator("appeal_upheld_partly_evaluator", true,
+						w.params("indicators", w.indicatorNames(staff), "remaining", w.indicatorNames(rest)))...)
+				}
 				err = w.resumeClock(ctx, DLRectify, at)
 				break
 			}
