@@ -95,7 +95,7 @@ type Config struct {
 	HotlineSecret       string `env:"REDRESS_HOTLINE_SECRET" doc:"shared secret that signs forwarded orders and authenticates the 12345 platform's results (POST /api/v1/hotline/results); empty refuses the results"`
 	// Retention is how long evaluators' personal data is kept after the order closed (or the
 	// rating arrived, without an order) before the worker erases it (PIPL; issue 21).
-	Retention       time.Duration `env:"REDRESS_RETENTION" envDefault:"4320h" doc:"how long evaluators' name, phone and ID number are kept after the work order closed (never less than its 30-day reopen window) or after a rating without an order arrived; then the worker erases them (ratings, orders and statistics stay); at least 720h"`
+	Retention       time.Duration `env:"REDRESS_RETENTION" envDefault:"4320h" doc:"how long evaluators' name, phone and ID number are kept after the work order closed (the last of them for a split theme rating; never less than its 30-day reopen window) or after a rating without an order arrived, and applicants' after the case's rating window closed and all its ratings are due; then the worker erases them (ratings, orders and statistics stay); at least 720h"`
 	ResultsEvery    time.Duration `env:"REDRESS_RESULTS_EVERY" envDefault:"1m" doc:"period of the statistics rollup job (the upstream feed runs at least every 10s)"`
 	AlarmDays       int           `env:"REDRESS_ALARM_DAYS" envDefault:"90" doc:"window of the suppressed-ratings alarm (0 disables it)"`
 	AlarmMinRatings int           `env:"REDRESS_ALARM_MIN_RATINGS" envDefault:"20000" doc:"active ratings in the window above which a unit with no bad review at all is flagged"`
