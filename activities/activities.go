@@ -358,15 +358,44 @@ func commonPrefix(paths []string) string {
 	return p
 }
 
-// ExcludeRating marks the evaluation of a work order as not adopted (upheld appeal), once.
+// ExcludeRating marks a work order's cases of its rating as not adopted (upheld appeal), once.
+// The appeal was decided on this order, so it reaches only this order's own cases: a
+// theme-service rating split into one order per unit keeps the other units' cases counted
+// (issue 15). The rating as a whole is marked excluded only once none of its cases is left
+// counted — a rating with one order, as every rating had before the split. excluded_at marks
+// the rating's day for the statistics rollup either way.
 func (a *Activities) ExcludeRating(ctx context.Context, workOrderID string) error {
-	err := a.DB.WithContext(ctx).Exec(
-		`UPDATE evaluations SET excluded = ?, excluded_at = ? WHERE NOT excluded AND id = (SELECT evaluation_id FROM work_orders WHERE id = ?)`,
-		true, time.Now().UTC(), workOrderID).Error
+	err := a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		evalID, cases, err := orderCases(tx, workOrderID)
+		if err != nil {
+			return err
+		}
+		if err := tx.Exec(`UPDATE evaluation_cases SET excluded = ? WHERE NOT excluded AND evaluation_id = ? AND case_no IN ?`,
+			true, evalID, cases).Error; err != nil {
+			return fmt.Errorf("cases: %w", err)
+		}
+		return tx.Exec(`UPDATE evaluations
+		                    SET excluded = NOT EXISTS (SELECT 1 FROM evaluation_cases c WHERE c.evaluation_id = evaluations.id AND NOT c.excluded),
+		                        excluded_at = ?
+		                  WHERE NOT excluded AND id = ?`, time.Now().UTC(), evalID).Error
+	})
 	if err != nil {
 		return fmt.Errorf("exclude rating of %s: %w", workOrderID, err)
 	}
 	return nil
+}
+
+// orderCases reads the rating and the cases a work order is about (its case_nos: all the
+// rating's cases, or one unit's of a split theme rating).
+func orderCases(tx *gorm.DB, workOrderID string) (string, []string, error) {
+	var wo models.WorkOrder
+	if err := tx.Select("evaluation_id", "case_nos").Take(&wo, "id = ?", workOrderID).Error; err != nil {
+		return "", nil, fmt.Errorf("order: %w", err)
+	}
+	if len(wo.CaseNos.V) == 0 {
+		return "", nil, fmt.Errorf("order has no cases")
+	}
+	return wo.EvaluationID, wo.CaseNos.V, nil
 }
 
 // platformOnly reports whether every bad indicator of a rating (overall aside) is of kind
@@ -386,12 +415,29 @@ func platformOnly(levels, kinds map[string]string) bool {
 }
 
 // ExcludeIndicators records that an upheld appeal does not adopt the named (staff) indicators
-// of a work order's rating while its process or platform complaints stay counted: the rating
-// is not excluded as a whole. excluded_at marks the day for the statistics rollup.
+// of a work order's cases while their process or platform complaints stay counted: nothing is
+// excluded as a whole. Like ExcludeRating it reaches only the order's own cases; the rating's
+// own excluded_indicators (what the rating shows) is set once every case of the rating carries
+// the exclusion. excluded_at marks the day for the statistics rollup.
 func (a *Activities) ExcludeIndicators(ctx context.Context, in Exclusion) error {
-	err := a.DB.WithContext(ctx).Exec(
-		`UPDATE evaluations SET excluded_indicators = ?, excluded_at = ? WHERE NOT excluded AND id = (SELECT evaluation_id FROM work_orders WHERE id = ?)`,
-		models.NewJSON(indicators.Sorted(in.Indicators)), time.Now().UTC(), in.WorkOrderID).Error
+	list := models.NewJSON(indicators.Sorted(in.Indicators))
+	err := a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		evalID, cases, err := orderCases(tx, in.WorkOrderID)
+		if err != nil {
+			return err
+		}
+		if err := tx.Exec(`UPDATE evaluation_cases SET excluded_indicators = ? WHERE NOT excluded AND evaluation_id = ? AND case_no IN ?`,
+			list, evalID, cases).Error; err != nil {
+			return fmt.Errorf("cases: %w", err)
+		}
+		if err := tx.Exec(`UPDATE evaluations SET excluded_at = ? WHERE NOT excluded AND id = ?`, time.Now().UTC(), evalID).Error; err != nil {
+			return fmt.Errorf("rating: %w", err)
+		}
+		return tx.Exec(`UPDATE evaluations SET excluded_indicators = ?
+		                 WHERE NOT excluded AND id = ?
+		                   AND NOT EXISTS (SELECT 1 FROM evaluation_cases c WHERE c.evaluation_id = evaluations.id AND c.excluded_indicators = '[]' AND NOT c.excluded)`,
+			list, evalID).Error
+	})
 	if err != nil {
 		return fmt.Errorf("exclude indicators of %s: %w", in.WorkOrderID, err)
 	}

@@ -658,6 +658,11 @@ export default {
     'notice.template.escalated': '督办',
     'notice.template.callback_notice': '回访告知',
     'notice.template.appeal_upheld': '申诉复核结果',
+    'notice.template.appeal_upheld_partly_evaluator': '申诉部分成立告知',
+    'notice.template.appeal_upheld_partly': '申诉部分成立',
+    'notice.template.appeal_upheld_notice': '申诉成立通报',
+    'notice.template.return_refused': '退单未获同意',
+    'notice.template.step_failed': '处理失败',
     'notice.template.feedback': '办理结果告知',
     'notice.template.dissatisfied': '评价人不满意',
 
