@@ -385,17 +385,45 @@ func (a *Activities) ExcludeRating(ctx context.Context, workOrderID string) erro
 	return nil
 }
 
-// orderCases reads the rating and the cases a work order is about (its case_nos: all the
-// rating's cases, or one unit's of a split theme rating).
+// orderCases reads the rating of a work order and the cases the order answers for: its
+// case_nos, less the cases another order of the same rating answers for (an order for a
+// theme item that rates no case lists all the rating's cases, and the units' own orders hold
+// theirs) and less the cases the rating found good (a theme item rated well is its unit's,
+// not the appealed order's). A rating with one order and no per-case levels: all its cases.
 func orderCases(tx *gorm.DB, workOrderID string) (string, []string, error) {
 	var wo models.WorkOrder
 	if err := tx.Select("evaluation_id", "case_nos").Take(&wo, "id = ?", workOrderID).Error; err != nil {
 		return "", nil, fmt.Errorf("order: %w", err)
 	}
-	if len(wo.CaseNos.V) == 0 {
-		return "", nil, fmt.Errorf("order has no cases")
+	var siblings []models.WorkOrder
+	if err := tx.Select("id", "case_nos").Where("evaluation_id = ? AND id <> ?", wo.EvaluationID, workOrderID).Find(&siblings).Error; err != nil {
+		return "", nil, fmt.Errorf("sibling orders: %w", err)
 	}
-	return wo.EvaluationID, wo.CaseNos.V, nil
+	var good []string
+	if err := tx.Model(&models.EvaluationCase{}).Where("evaluation_id = ? AND bad IS NOT NULL AND NOT bad", wo.EvaluationID).
+		Pluck("case_no", &good).Error; err != nil {
+		return "", nil, fmt.Errorf("cases rated good: %w", err)
+	}
+	other := map[string]bool{}
+	for _, c := range good {
+		other[c] = true
+	}
+	for _, o := range siblings {
+		for _, c := range o.CaseNos.V {
+			other[c] = true
+		}
+	}
+	var own []string
+	for _, c := range wo.CaseNos.V {
+		if !other[c] {
+			own = append(own, c)
+		}
+	}
+	if len(own) == 0 {
+		// Nothing of the rating's is this order's alone: the appeal excludes no case.
+		own = []string{}
+	}
+	return wo.EvaluationID, own, nil
 }
 
 // platformOnly reports whether every bad indicator of a rating (overall aside) is of kind

@@ -451,3 +451,109 @@ func TestAppealOnOneOrderOfSplitTheme(t *testing.T) {
 		}
 	})
 }
+
+// TestAppealLeavesOtherUnitsCases (issue 15: exclusion per case) on both databases: an upheld
+// appeal excludes only the cases its order answers for. A theme rating whose one bad item is
+// 福田 tax's opens one order over all the rating's cases; upheld, it leaves the market
+// department's 非常满意 counted for the market department. A bad item that rates no case opens
+// an order over all the rating's cases for manual dispatch; upheld, it leaves the cases of the
+// units' own orders (福田's and 南山's) counted.
+func TestAppealLeavesOtherUnitsCases(t *testing.T) {
+	staffBad := map[string]any{"overall": "dissatisfied", "attitude": "very_dissatisfied"}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, envOptions{})
+		appealUpheld := func(t *testing.T, id, officer, leader string) {
+			t.Helper()
+			e.ok(t, officer, id, models.StateSigned, map[string]any{"action": "sign"})
+			e.ok(t, officer, id, models.StateCalledBack, map[string]any{"action": "callback", "reached": true, "method": "phone", "note": "已联系"})
+			e.ok(t, leader, id, models.StateAppealing, map[string]any{"action": "dispose", "true": false, "reasonable": false,
+				"disposition": "appeal", "appeal_reason": "mistaken", "evidence": "窗口录像", "note": "态度评价系误评"})
+			e.ok(t, "sz-admin", id, models.StateReviewing, map[string]any{"action": "decide_appeal", "upheld": true, "note": "复核成立"})
+		}
+		counts := func(r stats.Ratings) string {
+			return fmt.Sprintf("%+v %+v bad %d excluded %d", r.Active, r.Default, r.Bad, r.Excluded)
+		}
+
+		t.Run("a good item's unit", func(t *testing.T) {
+			taxCase, amrCase := uniq("T"), uniq("T")
+			e.postCase(t, taxCase, "sz-ft-tax", "S0001")
+			amr := caseBody(amrCase, "sz-ft-amr", "S0004", time.Now().Add(-time.Hour))
+			amr["service_item"] = map[string]any{"code": "amr-001", "name": "营业执照办理"}
+			wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/service-cases", login: "channel", body: amr}), http.StatusCreated)
+			b := evalBody(uniq("E"), []string{taxCase, amrCase}, models.BasicallySatisfied, time.Now())
+			b["levels"] = map[string]any{"overall": models.BasicallySatisfied}
+			b["theme"] = map[string]any{"code": "open-business", "name": "开办企业", "items": []any{
+				map[string]any{"item_code": "tax-001", "case_no": taxCase, "levels": staffBad},
+				map[string]any{"item_code": "amr-001", "case_no": amrCase, "levels": map[string]any{"overall": "very_satisfied"}},
+			}}
+			res := e.postEval(t, b)
+			e.waitState(t, *res.WorkOrderID, models.StateDispatched)
+			before := unitFigures(t, db, "sz-ft-amr")
+			appealUpheld(t, *res.WorkOrderID, "ft-officer", "ft-leader")
+			if after := unitFigures(t, db, "sz-ft-amr"); counts(after.Ratings) != counts(before.Ratings) {
+				t.Errorf("market department after the tax order's appeal: %s, before %s", counts(after.Ratings), counts(before.Ratings))
+			}
+			if s := staffFigures(t, db, "S0001"); s.Excluded != 1 {
+				t.Errorf("tax officer's figures %s, want the rating excluded", counts(s))
+			}
+		})
+
+		t.Run("an item that rates no case", func(t *testing.T) {
+			ftCase, nsCase := uniq("T"), uniq("T")
+			e.postCase(t, ftCase, "sz-ft-tax", "S0001")
+			e.postCase(t, nsCase, "sz-ns-tax", "S0018")
+			b := evalBody(uniq("E"), []string{ftCase, nsCase}, models.Dissatisfied, time.Now())
+			b["levels"] = map[string]any{"overall": models.Dissatisfied}
+			b["theme"] = map[string]any{"code": "open-business", "name": "开办企业", "items": []any{
+				map[string]any{"item_code": "tax-ft", "case_no": ftCase, "levels": staffBad},
+				map[string]any{"item_code": "tax-ns", "case_no": nsCase, "levels": staffBad},
+				map[string]any{"item_code": "guide-001", "levels": staffBad},
+			}}
+			r := e.do(t, request{method: "POST", path: "/api/v1/evaluations", login: "channel", body: b})
+			wantStatus(t, r, http.StatusCreated)
+			var res struct {
+				WorkOrderIDs []string `json:"work_order_ids"`
+			}
+			r.decode(t, &res)
+			if len(res.WorkOrderIDs) != 3 {
+				t.Fatalf("theme rating answered %s, want three orders", r)
+			}
+			// Two orders go to their units, the third waits in the administration's queue.
+			var queued string
+			eventually(t, 15*time.Second, func() (bool, string) {
+				queued = ""
+				n := 0
+				for _, id := range res.WorkOrderIDs {
+					// An order is stored pending_dispatch; the workflow's dispatch decision
+					// then gives it a unit or the administration's queue (its path).
+					switch o := e.order(t, id); o.State {
+					case models.StatePendingDispatch:
+						if o.UnitPath != "" {
+							queued = id
+						}
+					case models.StateDispatched:
+						n++
+					}
+				}
+				return queued != "" && n == 2, "orders not yet dispatched and queued"
+			})
+			e.ok(t, "sz-admin", queued, models.StateDispatched, map[string]any{"action": "dispatch", "to_unit": "sz-ft-tax"})
+			ftU, nsU := unitFigures(t, db, "sz-ft-tax"), unitFigures(t, db, "sz-ns-tax")
+			ftS, nsS := staffFigures(t, db, "S0001"), staffFigures(t, db, "S0018")
+			appealUpheld(t, queued, "ft-officer", "ft-leader")
+			for _, c := range []struct {
+				who           string
+				before, after stats.Ratings
+			}{
+				{"福田 unit", ftU.Ratings, unitFigures(t, db, "sz-ft-tax").Ratings},
+				{"南山 unit", nsU.Ratings, unitFigures(t, db, "sz-ns-tax").Ratings},
+				{"福田 staff", ftS, staffFigures(t, db, "S0001")},
+				{"南山 staff", nsS, staffFigures(t, db, "S0018")},
+			} {
+				if counts(c.after) != counts(c.before) {
+					t.Errorf("%s after the appeal on the unmatched item's order: %s, before %s", c.who, counts(c.after), counts(c.before))
+				}
+			}
+		})
+	})
+}
