@@ -91,6 +91,8 @@ type Config struct {
 	UpstreamURL         string `env:"REDRESS_UPSTREAM_URL" doc:"provincial/national platform endpoint that receives every rating and order outcome (JSON in national codes, Idempotency-Key header); empty queues them until it is set"`
 	UpstreamSecret      string `env:"REDRESS_UPSTREAM_SECRET" doc:"shared secret of the upstream push: X-Redress-Signature is t=UNIX,v1=hex(HMAC-SHA256(secret, \"UNIX.BODY\"))"`
 	UpstreamMaxAttempts int    `env:"REDRESS_UPSTREAM_MAX_ATTEMPTS" envDefault:"60" doc:"delivery attempts (back-off 2s doubling to 10m, about nine hours) before an upstream or 12345 message is dead"`
+	UpstreamProfile     string `env:"REDRESS_UPSTREAM_PROFILE" envDefault:"gb39046" doc:"shape of the upstream push: gb39046 (GB/T 39046-2020 表9/表11 records in Redress's message), zhejiang (the provincial 办件评价 record as the whole body), or the name of the profile in REDRESS_UPSTREAM_PROFILE_FILE"`
+	UpstreamProfileFile string `env:"REDRESS_UPSTREAM_PROFILE_FILE" doc:"a further province's push profile (JSON: field map and code tables, as profiles/zhejiang.json); loaded at start, so that REDRESS_UPSTREAM_PROFILE can name it and channel systems can post ratings in it"`
 	HotlineURL          string `env:"REDRESS_HOTLINE_URL" doc:"12345 platform endpoint that receives forwarded work orders; empty queues them until it is set"`
 	HotlineSecret       string `env:"REDRESS_HOTLINE_SECRET" doc:"shared secret that signs forwarded orders and authenticates the 12345 platform's results (POST /api/v1/hotline/results); empty refuses the results"`
 	// Retention is how long evaluators' personal data is kept after the order closed (or the
