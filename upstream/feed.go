@@ -389,10 +389,31 @@ func (f *Feeder) supplements(ctx context.Context, since time.Time) (int, error) 
 		}
 		msgs = append(msgs, m)
 	}
-	if err := EnqueueAll(f.DB.WithContext(ctx), msgs); err != nil {
+	// The safety window reads the same exclusions again: what is queued already is not new.
+	keys := make([]string, len(msgs))
+	for i, m := range msgs {
+		keys[i] = m.ID
+	}
+	var queued []string
+	if len(keys) > 0 {
+		if err := f.DB.WithContext(ctx).Model(&Message{}).Where("id IN ?", keys).Pluck("id", &queued).Error; err != nil {
+			return 0, fmt.Errorf("upstream feed: queued supplements: %w", err)
+		}
+	}
+	have := map[string]bool{}
+	for _, id := range queued {
+		have[id] = true
+	}
+	fresh := msgs[:0]
+	for _, m := range msgs {
+		if !have[m.ID] {
+			fresh = append(fresh, m)
+		}
+	}
+	if err := EnqueueAll(f.DB.WithContext(ctx), fresh); err != nil {
 		return 0, fmt.Errorf("upstream feed: supplements: %w", err)
 	}
-	return len(msgs), nil
+	return len(fresh), nil
 }
 
 type ratedCase struct {
