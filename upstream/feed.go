@@ -213,6 +213,7 @@ func (f *Feeder) ratings(ctx context.Context, since time.Time) (int, error) {
 type feedEvaluation struct {
 	models.Evaluation
 	FollowUpOf *string
+	Excluded   bool // read by the supplements only
 }
 
 // ratingMessage makes a rating's message: Redress's envelope with the profile's records, or,
@@ -329,14 +330,16 @@ const KindSupplement = "rating_supplement"
 // upheld fraud flag or appeal): the platform counts it no longer.
 const supplementExcluded = "评价经核实不予采信，已从统计中剔除"
 
-// supplements queues a 补报 for every rating excluded since the mark whose rating message was
-// queued: the key supplement:<evaluation_id>:excluded makes it once per rating.
+// supplements queues a 补报 for every rating with an exclusion since the mark (excluded_at: an
+// upheld fraud flag, or an upheld appeal, which since migration 00022 excludes the cases of
+// the appealed order only) whose rating message was queued. The supplement carries the
+// excluded cases' records; its key supplement:<evaluation_id>:excluded:<n> (n excluded cases,
+// which only grow) makes one per step, and enqueueing skips what exists.
 func (f *Feeder) supplements(ctx context.Context, since time.Time) (int, error) {
 	var evs []feedEvaluation
-	err := f.DB.WithContext(ctx).Table("evaluations").Select("id, evaluation_id, channel, overall, levels, bad, tags, comment, evaluator_name, follow_up_of, rated_at, received_at").
-		Where("excluded AND excluded_at >= ?", since).
+	err := f.DB.WithContext(ctx).Table("evaluations").Select("id, evaluation_id, channel, overall, levels, bad, tags, comment, evaluator_name, follow_up_of, rated_at, received_at, excluded").
+		Where("excluded_at >= ?", since).
 		Where("EXISTS (SELECT 1 FROM upstream_messages m WHERE m.id = 'rating:' || evaluations.evaluation_id)").
-		Where("NOT EXISTS (SELECT 1 FROM upstream_messages m WHERE m.id = 'supplement:' || evaluations.evaluation_id || ':excluded')").
 		Order("id").Limit(page).Find(&evs).Error
 	if err != nil || len(evs) == 0 {
 		return 0, err
@@ -353,24 +356,64 @@ func (f *Feeder) supplements(ctx context.Context, since time.Time) (int, error) 
 	if err != nil {
 		return 0, fmt.Errorf("upstream feed: supplement cases: %w", err)
 	}
+	var excludedCases []struct{ EvaluationID, CaseNo string }
+	if err := f.DB.WithContext(ctx).Table("evaluation_cases").Select("evaluation_id, case_no").
+		Where("evaluation_id IN ? AND excluded", ids).Scan(&excludedCases).Error; err != nil {
+		return 0, fmt.Errorf("upstream feed: excluded cases: %w", err)
+	}
+	caseExcluded := map[string]bool{}
+	for _, c := range excludedCases {
+		caseExcluded[c.EvaluationID+"|"+c.CaseNo] = true
+	}
 	byEval := map[string][]ratedCase{}
 	for _, c := range cases {
 		byEval[c.EvaluationID] = append(byEval[c.EvaluationID], c)
 	}
-	extra := profiles.Record{"supplement": "1", "answer_id": answerPlaceholder, "reason": supplementExcluded, "key": "excluded"}
 	msgs := make([]Message, 0, len(evs))
 	for _, e := range evs {
-		m, err := f.recordsMessage(f.profile(), profiles.KindSupplement, extra, e, byEval[e.ID], divisions)
+		var excl []ratedCase
+		for _, c := range byEval[e.ID] {
+			if e.Excluded || caseExcluded[e.ID+"|"+c.CaseNo] {
+				excl = append(excl, c)
+			}
+		}
+		if len(excl) == 0 {
+			continue
+		}
+		extra := profiles.Record{"supplement": "1", "answer_id": answerPlaceholder, "reason": supplementExcluded,
+			"key": fmt.Sprintf("excluded:%d", len(excl))}
+		m, err := f.recordsMessage(f.profile(), profiles.KindSupplement, extra, e, excl, divisions)
 		if err != nil {
 			slog.Warn("upstream feed: supplement not codable", "evaluation", e.EvaluationID, "err", err)
 			m.Status, m.LastError = StatusDead, err.Error()
 		}
 		msgs = append(msgs, m)
 	}
-	if err := EnqueueAll(f.DB.WithContext(ctx), msgs); err != nil {
+	// The safety window reads the same exclusions again: what is queued already is not new.
+	keys := make([]string, len(msgs))
+	for i, m := range msgs {
+		keys[i] = m.ID
+	}
+	var queued []string
+	if len(keys) > 0 {
+		if err := f.DB.WithContext(ctx).Model(&Message{}).Where("id IN ?", keys).Pluck("id", &queued).Error; err != nil {
+			return 0, fmt.Errorf("upstream feed: queued supplements: %w", err)
+		}
+	}
+	have := map[string]bool{}
+	for _, id := range queued {
+		have[id] = true
+	}
+	fresh := msgs[:0]
+	for _, m := range msgs {
+		if !have[m.ID] {
+			fresh = append(fresh, m)
+		}
+	}
+	if err := EnqueueAll(f.DB.WithContext(ctx), fresh); err != nil {
 		return 0, fmt.Errorf("upstream feed: supplements: %w", err)
 	}
-	return len(msgs), nil
+	return len(fresh), nil
 }
 
 type ratedCase struct {

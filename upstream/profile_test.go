@@ -234,8 +234,8 @@ func TestZhejiangProfileAndSupplement(t *testing.T) {
 				}
 			}
 		}
-		if len(single) < 2 {
-			t.Fatal("fewer than two single-case ratings generated")
+		if len(single) < 3 {
+			t.Fatal("fewer than three single-case ratings generated")
 		}
 
 		// One rating excluded before anything was sent: its supplement waits for the answer.
@@ -252,13 +252,26 @@ func TestZhejiangProfileAndSupplement(t *testing.T) {
 		drain(t, ctx, db, d, 30*time.Second)
 		exclude(late.ID)
 		drain(t, ctx, db, d, 30*time.Second)
+		// An appeal upheld on one order excludes that order's cases only (migration 00022):
+		// the rating stays, its case is corrected.
+		byCase := single[2]
+		if err := db.Table("evaluation_cases").Where("evaluation_id = ?", byCase.ID).Update("excluded", true).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Table("evaluations").Where("id = ?", byCase.ID).Update("excluded_at", time.Now().UTC()).Error; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := feeder.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		drain(t, ctx, db, d, 30*time.Second)
 
-		for _, e := range []ratedRow{early, late} {
+		for _, e := range []ratedRow{early, late, byCase} {
 			var rating upstream.Message
 			db.Where("id = ?", "rating:"+e.EvaluationID).Take(&rating)
 			plat.mu.Lock()
 			answered := plat.ids["rating:"+e.EvaluationID]
-			sup := plat.bodies["supplement:"+e.EvaluationID+":excluded"]
+			sup := plat.bodies["supplement:"+e.EvaluationID+":excluded:1"]
 			plat.mu.Unlock()
 			if rating.AnswerID == "" || rating.AnswerID != answered {
 				t.Fatalf("%s: stored answer id %q, the platform answered %q", e.EvaluationID, rating.AnswerID, answered)

@@ -447,6 +447,18 @@ func TestAppealOnOneOrderOfSplitTheme(t *testing.T) {
 				if strings.ContainsAny(text, "{}") || strings.Contains(text, "attitude") {
 					t.Errorf("SMS %q shows a placeholder or a code", text)
 				}
+				// The link shows the same outcome: upheld, and in part when the order goes on.
+				var tv struct {
+					Appeal *struct {
+						Upheld bool `json:"upheld"`
+						Partly bool `json:"partly"`
+					} `json:"appeal"`
+				}
+				link, _ := g.sms(ftID, c.sms)[0]["params"].(map[string]any)["link"].(string)
+				e.do(t, request{method: "GET", path: strings.TrimPrefix(link, e.http.URL)}).decode(t, &tv)
+				if partly := c.state == models.StateCalledBack; tv.Appeal == nil || !tv.Appeal.Upheld || tv.Appeal.Partly != partly {
+					t.Errorf("tracking page's appeal %+v, want upheld, partly %v", tv.Appeal, partly)
+				}
 			})
 		}
 	})

@@ -823,6 +823,7 @@ export default {
     'track.verified_false': '经核实，您反映的问题不属实。',
     'track.committed': '（承诺于 {date} 前完成）',
     'track.appeal_upheld': '责任单位的申诉经复核成立，该评价不予采纳。',
+    'track.appeal_upheld_partly': '责任单位的申诉经复核部分成立：对工作人员的评价不予采纳，您反映的其他问题继续办理。',
     'track.appeal_rejected': '责任单位的申诉经复核不成立，继续整改。',
     'track.feedback_due': '反馈截止',
     'track.step.opened': '差评受理',
