@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -169,7 +170,7 @@ func benchCmd() *cobra.Command {
 // profileIntake runs `redress dev` inside this process (so that one CPU profile covers the
 // HTTP layer, intake, the database driver and the embedded engine) and profiles it while the
 // intake load of `redress bench intake` runs with one rating in badEvery bad.
-func profileIntake(ctx context.Context, o bench.Options, dialect, out string, badEvery int) error {
+func profileIntake(ctx context.Context, o bench.Options, dialect, out string, badEvery int) (err error) {
 	cfg, err := config.Load()
 	if err != nil {
 		return err
@@ -216,7 +217,12 @@ func profileIntake(ctx context.Context, o bench.Options, dialect, out string, ba
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() {
+		// The profile is written as it runs: a failed Close may have lost its end.
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close the profile %s: %w", out, cerr)
+		}
+	}()
 	if err := pprof.StartCPUProfile(f); err != nil {
 		return err
 	}
@@ -225,6 +231,8 @@ func profileIntake(ctx context.Context, o bench.Options, dialect, out string, ba
 	o.Report.Add("profile %s: %.0f ratings/s in-process (harness and server share the CPUs), p50 %.1f ms p99 %.1f ms; profile in %s (go tool pprof -top %s)",
 		dialect, res.Rate(), float64(bench.Percentile(res.Latencies, 50))/1e6, float64(bench.Percentile(res.Latencies, 99))/1e6, out, out)
 	cancel()
-	<-done
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("redress dev under the profile: %w", err)
+	}
 	return nil
 }
