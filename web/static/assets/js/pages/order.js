@@ -80,7 +80,7 @@ const VALUE_PREFIX = {
   state: 'state', from: 'state', to: 'state', disposition: 'disposition', method: 'method',
   satisfaction: 'satisfaction', appeal_reason: 'appeal_reason', deadline: 'deadline', name: 'deadline',
   level: 'supervision', supervision_level: 'supervision', action: 'action', role: 'role', channel: 'channel',
-  rule: 'dispatch_rule', breach: 'breach',
+  rule: 'dispatch_rule', breach: 'breach', content_type: 'attach.type',
 };
 
 /**
@@ -136,7 +136,7 @@ function summary(o) {
 }
 
 /** The evaluator's phone, masked, with a reveal button for whoever may record the callback. */
-function phoneCell(o, ev) {
+function phoneCell(o, ev, nameCell) {
   const masked = ev.phone || t('common.none');
   if (!(o.allowed_actions || []).includes('callback') || !ev.phone) return masked;
   const out = h('span.reveal', h('span.reveal-value', masked));
@@ -146,7 +146,10 @@ function phoneCell(o, ev) {
       const c = await endpoints.evaluatorContact(o.id, 'callback');
       const phone = (c && (c.phone || (c.evaluator && c.evaluator.phone))) || masked;
       const name = c && (c.name || (c.evaluator && c.evaluator.name));
-      mount(out, h('a.reveal-value', { href: 'tel:' + phone }, phone), name ? ' ' + name : '',
+      // The name is revealed with the number (the same recorded read): the officer calling
+      // back addresses the evaluator by it.
+      if (name && nameCell) mount(nameCell, name);
+      mount(out, h('a.reveal-value', { href: 'tel:' + phone }, phone),
         h('span.muted.reveal-note', t('order.reveal_logged')));
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
@@ -163,6 +166,7 @@ function rating(o) {
   if (!levels.overall && overallLevel(o)) levels.overall = overallLevel(o);
   const keys = Object.keys(levels).sort((a, b) => (a === INDICATOR_FIRST ? -1 : b === INDICATOR_FIRST ? 1 : 0));
   const ev = o.evaluator || {};
+  const nameCell = h('span.evaluator-name', ev.name || t('common.none'));
   return h('section.panel', { 'aria-labelledby': 'sec-rating' },
     h('h2#sec-rating', t('order.section.rating')),
     h('table.data.compact',
@@ -173,8 +177,8 @@ function rating(o) {
       (o.tags && o.tags.length) ? [t('order.field.tags'), o.tags.join(t('common.list_sep'))] : null,
       o.channel ? [t('order.field.channel'), label('channel', o.channel)] : null,
       o.rated_at ? [t('order.field.rated_at'), dateTime(o.rated_at)] : null,
-      [t('order.field.evaluator'), ev.name || t('common.none')],
-      [t('order.field.evaluator_phone'), phoneCell(o, ev)],
+      [t('order.field.evaluator'), nameCell],
+      [t('order.field.evaluator_phone'), phoneCell(o, ev, nameCell)],
     ]));
 }
 
