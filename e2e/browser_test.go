@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -24,6 +27,7 @@ import (
 
 	"redress/api"
 	"redress/auth"
+	"redress/auth/oidctest"
 	"redress/calendar"
 	"redress/devserver"
 	"redress/engine"
@@ -40,9 +44,10 @@ import (
 	"redress/worker"
 )
 
-// system is the whole of redress dev in this process: embedded Temporal, a migrated SQLite
-// database with the demo organisation, the worker (reconciler included) and the API with the
-// demo sign-in and the embedded UI, behind a real HTTP server.
+// system is the whole of redress dev in this process: embedded Temporal, a migrated database
+// (SQLite or PostgreSQL) with the demo organisation, the worker (reconciler included) and the
+// API with the demo sign-in, sign-in through an identity provider (auth/oidctest) and the
+// embedded UI, behind a real HTTP server.
 type system struct {
 	sms    *phoneSMS
 	base   string
@@ -50,9 +55,10 @@ type system struct {
 	srv    *api.Server
 	intake *intake.Service
 	tokens *auth.Issuer
+	idp    *oidctest.Provider
 }
 
-func startSystem(t *testing.T) *system {
+func startSystem(t *testing.T, dialect migrations.Dialect) *system {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -76,7 +82,7 @@ func startSystem(t *testing.T) *system {
 	}
 	t.Cleanup(tc.Close)
 
-	db := storetest.Open(t, migrations.SQLite)
+	db := storetest.Open(t, dialect)
 	if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
 		t.Fatalf("demo organisation: %v", err)
 	}
@@ -105,6 +111,23 @@ func startSystem(t *testing.T) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The identity provider redirects back to this server, whose address is known once its
+	// listener is open.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	idp, err := oidctest.New("redress-e2e", "e2e-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(idp.Close)
+	sso, err := auth.NewOIDC(auth.OIDCConfig{Issuer: idp.URL, ClientID: "redress-e2e", ClientSecret: "e2e-secret",
+		RedirectURL: base + "/api/v1/auth/oidc/callback", Scopes: []string{"profile"}}, issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ps, err := policies.Open(ctx, db.DB)
 	if err != nil {
 		t.Fatalf("policies: %v", err)
@@ -113,7 +136,7 @@ func startSystem(t *testing.T) *system {
 	reg := prometheus.NewRegistry()
 	srv := api.New(api.Deps{
 		DB: db, Temporal: tc, Tokens: issuer, Enforcer: ps.Enforcer(), Policies: ps, PII: box, Intake: in,
-		Registry: reg, Gatherer: reg, Web: web.FS, Calendars: calendar.NewCache(db, 0),
+		Registry: reg, Gatherer: reg, Web: web.FS, Calendars: calendar.NewCache(db, 0), OIDC: sso,
 		// The banners' clock stands in a year no calendar covers, so that the calendar banner
 		// is there whatever day the test runs.
 		Banners: api.CalendarBanners(db, func() time.Time { return time.Date(2031, 1, 6, 9, 0, 0, 0, calendar.Zone()) }), Dev: true,
@@ -121,9 +144,12 @@ func startSystem(t *testing.T) *system {
 	// Answers are checked against api/openapi.yaml (contract_test.go); the check's cleanup
 	// is registered first so that it runs after the server is closed.
 	h := contractChecked(t, srv.Handler())
-	hs := httptest.NewServer(h)
+	hs := httptest.NewUnstartedServer(h)
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
 	t.Cleanup(hs.Close)
-	return &system{sms: sms, base: hs.URL, db: db, srv: srv, intake: in, tokens: issuer}
+	return &system{sms: sms, base: base, db: db, srv: srv, intake: in, tokens: issuer, idp: idp}
 }
 
 // registerCase posts a completed case of the Futian tax office, as a channel system does.
@@ -165,13 +191,17 @@ func chromiumPath() string {
 	return ""
 }
 
-// artifacts is where screenshots go: $REDRESS_ARTIFACTS, else ./test-artifacts at the module root.
-func artifacts(t *testing.T) string {
+// artifacts is where screenshots go: $REDRESS_ARTIFACTS, else ./test-artifacts at the module
+// root; under browser/ for the run on SQLite, browser-postgres/ for the run on PostgreSQL.
+func artifacts(t *testing.T, dialect migrations.Dialect) string {
 	dir := os.Getenv("REDRESS_ARTIFACTS")
 	if dir == "" {
 		dir = filepath.Join("..", "test-artifacts")
 	}
 	dir = filepath.Join(dir, "browser")
+	if dialect != migrations.SQLite {
+		dir += "-" + string(dialect)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +217,7 @@ type browser struct {
 	shot int
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t *testing.T, dialect migrations.Dialect) *browser {
 	t.Helper()
 	path := chromiumPath()
 	if path == "" {
@@ -213,7 +243,7 @@ func newBrowser(t *testing.T) *browser {
 	t.Cleanup(acancel)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(cancel)
-	b := &browser{ctx: ctx, dir: artifacts(t)}
+	b := &browser{ctx: ctx, dir: artifacts(t, dialect)}
 	chromedp.ListenTarget(ctx, func(ev any) {
 		switch e := ev.(type) {
 		case *runtime.EventExceptionThrown:
@@ -367,13 +397,21 @@ func submitAction(name string) chromedp.Action {
 // TestCitizenToOfficerToAdministrator walks the issue's story through the real UI: a citizen
 // rates a case badly on the QR page (375 px), the officer sees the order in the inbox (375 px),
 // signs it, records a callback and a disposition, the administrator approves the review, and
-// the citizen follows the outcome on the tracking page.
+// the citizen follows the outcome on the tracking page. The story runs on each database the
+// product supports: SQLite and PostgreSQL (where CI's REDRESS_REQUIRE_POSTGRES=1 makes a
+// missing server a failure, not a skip).
 func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Temporal and Chromium")
 	}
-	sys := startSystem(t)
-	b := newBrowser(t)
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) { citizenToOfficerToAdministrator(t, d) })
+	}
+}
+
+func citizenToOfficerToAdministrator(t *testing.T, dialect migrations.Dialect) {
+	sys := startSystem(t, dialect)
+	b := newBrowser(t, dialect)
 	caseNo := "E2E-" + time.Now().Format("150405")
 	sys.registerCase(t, caseNo)
 	token := sys.srv.RateToken(caseNo)
@@ -521,6 +559,7 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	b.screenshot(t, "officer-order-stale-sign")
 	b.run(t, "sign", chromedp.Click(`form[data-action="sign"] .form-error button`, chromedp.ByQuery), waitAction("callback"))
 	b.screenshot(t, "officer-order-signed")
+	revealContact(t, b, sys, caseNo)
 	b.run(t, "callback",
 		chromedp.Click(`form[data-action="callback"] input[name="reached"]`, chromedp.ByQuery),
 		chromedp.SendKeys(`form[data-action="callback"] textarea[name="note"]`, "reached by phone, explained the delay", chromedp.ByQuery),
@@ -601,10 +640,24 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	noBanners(t, b, "supervisor")
 	boardBulkEscalation(t, b, sys, case2)
 	evidenceUpload(t, b, sys, case2)
-	signIn(t, b, sys.base, "sz-auditor")
-	// The auditor sees the unit's evidence on the order (never on the citizen's pages).
-	b.run(t, "auditor-evidence", chromedp.Navigate(sys.base+"/#/orders/"+orderIDOf(t, sys, case2)),
-		chromedp.WaitVisible(`.attachment-list li .attachment-download`, chromedp.ByQuery))
+	// The auditor opens a link to the order shared in chat and signs in through the identity
+	// provider: the sign-in lands on the order, and the token is in no URL on the way.
+	oidcDeepLink(t, b, sys, "sz-auditor", "/orders/"+orderIDOf(t, sys, case2))
+	// The auditor sees the unit's evidence on the order (never on the citizen's pages), and the
+	// upload on the timeline: in words, by the officer's name, with the file's name.
+	var tl string
+	b.run(t, "auditor-evidence",
+		chromedp.WaitVisible(`.attachment-list li .attachment-download`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//ol[contains(@class,"timeline")]/li[.//span[contains(@class,"tl-type")][contains(., "上传整改证据")]]`, chromedp.BySearch),
+		chromedp.Text(`//ol[contains(@class,"timeline")]/li[.//span[contains(@class,"tl-type")][contains(., "上传整改证据")]]`, &tl, chromedp.BySearch))
+	for _, want := range []string{"王晓明", "window.png", "PNG 图片", "new window open"} {
+		if !strings.Contains(tl, want) {
+			t.Errorf("the evidence event on the timeline reads %q; want %q in it", tl, want)
+		}
+	}
+	if strings.Contains(tl, "evidence_added") || strings.Contains(tl, "image/png") {
+		t.Errorf("the evidence event shows codes: %q", tl)
+	}
 	b.screenshot(t, "auditor-order-evidence")
 	visit("auditor", "/#/audit/log", "/#/audit/pii", "/#/dashboard", "/#/publishing", "/#/inbox")
 	noBanners(t, b, "auditor")
@@ -678,6 +731,82 @@ func sessionLastsAcrossTabs(t *testing.T, b *browser, sys *system) {
 	}
 	if strings.TrimSpace(who) == "" {
 		t.Error("the second tab shows no signed-in user")
+	}
+}
+
+// revealContact: the officer reveals the evaluator's number on a signed order; the name is
+// revealed with it (it was left masked), and the read of both is recorded.
+func revealContact(t *testing.T, b *browser, sys *system, caseNo string) {
+	t.Helper()
+	var before, name, phone string
+	b.run(t, "reveal-contact",
+		chromedp.Text(`.evaluator-name`, &before, chromedp.ByQuery),
+		chromedp.Click(`button[data-reveal]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.reveal-note`, chromedp.ByQuery),
+		chromedp.Text(`.evaluator-name`, &name, chromedp.ByQuery),
+		chromedp.Text(`a.reveal-value`, &phone, chromedp.ByQuery))
+	if strings.Contains(before, "Zhang San") || strings.TrimSpace(name) != "Zhang San" || strings.TrimSpace(phone) != "13812341234" {
+		t.Errorf("evaluator before the reveal %q; after it name %q, phone %q: want the masked name, then Zhang San and 13812341234", before, name, phone)
+	}
+	var fields []string
+	if err := sys.db.Table("pii_access_log").Where("work_order_id = ?", orderIDOf(t, sys, caseNo)).Pluck("fields", &fields).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(fields) != 1 || fields[0] != "evaluator.phone,evaluator.name" {
+		t.Errorf("recorded reads %q; want one of evaluator.phone,evaluator.name", fields)
+	}
+	b.screenshot(t, "officer-order-contact-revealed")
+}
+
+// oidcDeepLink: a signed-out visitor opens a deep link, signs in as login through the
+// identity provider (what the sign-in page's 统一身份认证 button does) and lands on the page
+// of the link, signed in by the HttpOnly cookie; no URL of the whole round trip (requests,
+// redirects, the address bar) carries the token.
+func oidcDeepLink(t *testing.T, b *browser, sys *system, login, page string) {
+	t.Helper()
+	var mu sync.Mutex
+	var seen []string
+	lctx, stop := context.WithCancel(b.ctx)
+	defer stop()
+	chromedp.ListenTarget(lctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			mu.Lock()
+			defer mu.Unlock()
+			seen = append(seen, e.Request.URL+e.Request.URLFragment)
+			if e.RedirectResponse != nil {
+				seen = append(seen, fmt.Sprint(e.RedirectResponse.Headers["Location"], e.RedirectResponse.Headers["location"]))
+			}
+		}
+	})
+	sys.idp.SignInAs(map[string]any{"preferred_username": login})
+	var href, who, stored string
+	b.run(t, "oidc-deep-link", network.Enable(), desktop(),
+		chromedp.Evaluate(signOutJS, nil),
+		chromedp.Navigate(sys.base+"/#"+page),
+		chromedp.WaitVisible(`button.user-pick`, chromedp.ByQuery),
+		chromedp.Navigate(sys.base+"/api/v1/auth/oidc/login?next="+url.QueryEscape(page)),
+		chromedp.WaitVisible(`#user .user-name`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.order-layout h2`, chromedp.ByQuery),
+		chromedp.Location(&href),
+		chromedp.Text(`#user .user-name`, &who, chromedp.ByQuery),
+		chromedp.Evaluate(`JSON.stringify([document.cookie, Object.entries(localStorage), Object.entries(sessionStorage)])`, &stored),
+		network.Disable())
+	var user models.User
+	if err := sys.db.Where("login = ?", login).First(&user).Error; err != nil {
+		t.Fatal(err)
+	}
+	if href != sys.base+"/#"+page || strings.TrimSpace(who) != user.Name {
+		t.Errorf("after the identity provider's sign-in the browser is at %q as %q; want %q as %q", href, who, sys.base+"/#"+page, user.Name)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, u := range append(seen, href, stored) {
+		if strings.Contains(u, "token=") || strings.Contains(u, "eyJ") {
+			t.Errorf("a URL or the page's storage carries the token: %s", u)
+		}
+	}
+	if len(seen) < 3 {
+		t.Errorf("saw %d requests of the round trip; want the login, the provider, the callback and the page", len(seen))
 	}
 }
 

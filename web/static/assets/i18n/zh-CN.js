@@ -38,6 +38,7 @@ export default {
     'login.signing_in': '正在登录…',
     'login.failed': '登录失败：{message}',
     'login.expired': '登录已失效，请重新登录。',
+    'login.oidc_failed': '统一身份认证登录未成功：{message}',
     'login.as': '以 {name}（{login}）登录',
     'login.signed_out': '已退出登录。',
 
@@ -773,6 +774,7 @@ export default {
     'dash.on_time_by_unit': '各单位按时办结率',
     'dash.table': '{month} 各单位情况',
     'dash.empty': '所选月份暂无统计数据。',
+    'dash.trend_empty': '{from} 至 {to} 还没有评价或办结的工单，暂无趋势可画。',
 
     'results.title': '政务服务好差评结果公示',
     'results.month': '月份',

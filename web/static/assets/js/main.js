@@ -285,20 +285,10 @@ function home(outlet, ctx) {
   return homePage(outlet, ctx);
 }
 
-// The OIDC callback hands the token over in the fragment: #/auth/callback?token=…&expires_at=…
+// A refused sign-in through the identity provider comes back to #/auth/callback?error=<code>
+// (a successful one goes straight to its page, signed in by cookie): the sign-in page says why.
 function oidcCallback(outlet, { query }) {
-  if (query.token) {
-    session.signIn(query.token, query.expires_at);
-    const next = session.takeNext();
-    if (next) {
-      history.replaceState(null, '', '#' + next);
-      router.render();
-    } else {
-      router.go('/', undefined, true);
-    }
-  } else {
-    router.go('/login', undefined, true);
-  }
+  router.go('/login', query.error ? { oidc_error: query.error } : undefined, true);
 }
 
 function boot() {
