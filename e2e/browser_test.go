@@ -215,6 +215,9 @@ type browser struct {
 	mu   sync.Mutex
 	errs []string
 	shot int
+	// expired is set while a step expires the session on purpose: the API's 401 is then the
+	// page's to handle (back to the sign-in), not an error.
+	expired bool
 }
 
 func newBrowser(t *testing.T, dialect migrations.Dialect) *browser {
@@ -261,6 +264,12 @@ func newBrowser(t *testing.T, dialect migrations.Dialect) *browser {
 			// to show, and the tests assert what it shows. Other failures still fail the test.
 			if e.Entry.Source == log.SourceNetwork && strings.Contains(e.Entry.URL, "/api/v1/") &&
 				(strings.Contains(e.Entry.Text, "status of 409") || strings.Contains(e.Entry.Text, "status of 422")) {
+				return
+			}
+			b.mu.Lock()
+			expired := b.expired
+			b.mu.Unlock()
+			if expired && e.Entry.Source == log.SourceNetwork && strings.Contains(e.Entry.Text, "status of 401") {
 				return
 			}
 			if e.Entry.Level == log.LevelError {
@@ -560,10 +569,8 @@ func citizenToOfficerToAdministrator(t *testing.T, dialect migrations.Dialect) {
 	b.run(t, "sign", chromedp.Click(`form[data-action="sign"] .form-error button`, chromedp.ByQuery), waitAction("callback"))
 	b.screenshot(t, "officer-order-signed")
 	revealContact(t, b, sys, caseNo)
-	b.run(t, "callback",
-		chromedp.Click(`form[data-action="callback"] input[name="reached"]`, chromedp.ByQuery),
-		chromedp.SendKeys(`form[data-action="callback"] textarea[name="note"]`, "reached by phone, explained the delay", chromedp.ByQuery),
-		submitAction("callback"), waitAction("dispose"))
+	draftSurvivesExpiry(t, b, sys, caseNo)
+	b.run(t, "callback", submitAction("callback"), waitAction("dispose"))
 	b.screenshot(t, "officer-order-called-back")
 	b.run(t, "dispose-validation", submitAction("dispose"),
 		chromedp.WaitVisible(`form[data-action="dispose"] .field.invalid`, chromedp.ByQuery))
@@ -630,6 +637,9 @@ func citizenToOfficerToAdministrator(t *testing.T, dialect migrations.Dialect) {
 	}
 	pageWithoutErrors(t, b, "publishing")
 	b.screenshot(t, "admin-publishing")
+	// Publishing rolled this month's ratings up into the statistics: the dashboard has one
+	// month of data.
+	dashboardTrend(t, b, sys)
 	b.run(t, "calendar-year", chromedp.Navigate(sys.base+"/#/calendar"),
 		chromedp.WaitVisible(`.cal-year .cal-month`, chromedp.ByQuery))
 	b.screenshot(t, "admin-calendar")
@@ -734,6 +744,73 @@ func sessionLastsAcrossTabs(t *testing.T, b *browser, sys *system) {
 	}
 }
 
+// dashboardTrend: with one month of data (this month's ratings) the trend chart draws that
+// month's point with its name, value and month label; six months without data say so in
+// words instead of an empty box.
+func dashboardTrend(t *testing.T, b *browser, sys *system) {
+	t.Helper()
+	month := time.Now().In(calendar.Zone()).Format("2006-01")
+	var points []string
+	var chart, empty string
+	b.run(t, "dashboard-trend", chromedp.Navigate(sys.base+"/#/dashboard"),
+		chromedp.WaitVisible(`section[aria-labelledby="dash-trend"] svg.chart`, chromedp.ByQuery),
+		chromedp.Evaluate(`[...document.querySelectorAll('section[aria-labelledby="dash-trend"] .chart-point-value')].map((n) => n.textContent)`, &points),
+		chromedp.Evaluate(`document.querySelector('section[aria-labelledby="dash-trend"] svg.chart').textContent`, &chart))
+	if len(points) == 0 || !strings.HasPrefix(points[0], "满意率 ") || !strings.HasSuffix(points[0], "%") || !strings.Contains(chart, month) {
+		t.Errorf("the trend chart of one month labels its points %q (chart text %q); want 满意率 with its value, and the month %s", points, chart, month)
+	}
+	b.screenshot(t, "admin-dashboard-one-month")
+	b.run(t, "dashboard-trend-empty", chromedp.Navigate(sys.base+"/#/dashboard?month=2020-06"),
+		chromedp.WaitVisible(`section[aria-labelledby="dash-trend"] p.trend-empty`, chromedp.ByQuery),
+		chromedp.Text(`section[aria-labelledby="dash-trend"] p.trend-empty`, &empty, chromedp.ByQuery))
+	if !strings.Contains(empty, "2020-01 至 2020-06 还没有评价") {
+		t.Errorf("six months without data: the trend says %q", empty)
+	}
+	b.screenshot(t, "admin-dashboard-no-data")
+}
+
+// draftSurvivesExpiry: the officer types the callback's note, the session expires meanwhile
+// (its cookie is gone, as after the session's lifetime), and the submit answers 401: the page
+// goes to the sign-in, saying why; after signing in again the order's callback form holds
+// what was typed, and says it was restored.
+func draftSurvivesExpiry(t *testing.T, b *browser, sys *system, caseNo string) {
+	t.Helper()
+	const note = "reached by phone, explained the delay"
+	id := orderIDOf(t, sys, caseNo)
+	var expiredText string
+	b.run(t, "draft-typing",
+		chromedp.Click(`form[data-action="callback"] input[name="reached"]`, chromedp.ByQuery),
+		chromedp.SendKeys(`form[data-action="callback"] textarea[name="note"]`, note, chromedp.ByQuery))
+	b.mu.Lock()
+	b.expired = true
+	b.mu.Unlock()
+	b.run(t, "draft-session-expires",
+		network.DeleteCookies("redress_session").WithURL(sys.base+"/"),
+		submitAction("callback"),
+		chromedp.WaitVisible(`button.user-pick[aria-label*="ft-officer"]`, chromedp.ByQuery),
+		chromedp.Text(`.login-card .notice`, &expiredText, chromedp.ByQuery))
+	b.mu.Lock()
+	b.expired = false
+	b.mu.Unlock()
+	if !strings.Contains(expiredText, "登录已失效") {
+		t.Errorf("after the session expired the sign-in page says %q", expiredText)
+	}
+	b.screenshot(t, "officer-session-expired")
+	var typed, restored, href string
+	var reached bool
+	b.run(t, "draft-restored",
+		chromedp.Click(`button.user-pick[aria-label*="ft-officer"]`, chromedp.ByQuery),
+		waitAction("callback"),
+		chromedp.Location(&href),
+		chromedp.Value(`form[data-action="callback"] textarea[name="note"]`, &typed, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('form[data-action="callback"] input[name="reached"]').checked`, &reached),
+		chromedp.Text(`form[data-action="callback"] .draft-restored`, &restored, chromedp.ByQuery))
+	if !strings.HasSuffix(href, "/#/orders/"+id) || typed != note || !reached || !strings.Contains(restored, "已恢复") {
+		t.Errorf("after signing in again: at %q, note %q, reached %v, notice %q; want the order, %q, true and the restored notice", href, typed, reached, restored, note)
+	}
+	b.screenshot(t, "officer-order-draft-restored")
+}
+
 // revealContact: the officer reveals the evaluator's number on a signed order; the name is
 // revealed with it (it was left masked), and the read of both is recorded.
 func revealContact(t *testing.T, b *browser, sys *system, caseNo string) {
@@ -782,8 +859,11 @@ func oidcDeepLink(t *testing.T, b *browser, sys *system, login, page string) {
 	var href, who, stored string
 	b.run(t, "oidc-deep-link", network.Enable(), desktop(),
 		chromedp.Evaluate(signOutJS, nil),
-		chromedp.Navigate(sys.base+"/#"+page),
+		chromedp.Navigate(sys.base+"/#/login?signed_out=1"),
 		chromedp.WaitVisible(`button.user-pick`, chromedp.ByQuery),
+		// The link opened signed out: the sign-in page, keeping the link as next.
+		chromedp.Navigate(sys.base+"/#"+page),
+		chromedp.Poll(fmt.Sprintf(`location.hash.startsWith('#/login') && location.hash.includes(%q)`, url.QueryEscape(page)), nil, chromedp.WithPollingTimeout(15*time.Second)),
 		chromedp.Navigate(sys.base+"/api/v1/auth/oidc/login?next="+url.QueryEscape(page)),
 		chromedp.WaitVisible(`#user .user-name`, chromedp.ByQuery),
 		chromedp.WaitVisible(`.order-layout h2`, chromedp.ByQuery),
@@ -856,6 +936,31 @@ func inboxForADaysWork(t *testing.T, b *browser, sys *system, caseNo, case2 stri
 	if !strings.Contains(empty, "没有符合条件的工单") {
 		t.Errorf("an empty filter says %q", empty)
 	}
+	// The unit and staff filters are pickers of the units and staff the officer may see, by
+	// name: the officer's own office, and its staff (not another office's).
+	var unitOpts, staffOpts, unitNotice, staffPicked string
+	b.run(t, "inbox-pickers",
+		chromedp.Navigate(sys.base+"/#/inbox"),
+		chromedp.WaitVisible(rowOf(case2), chromedp.BySearch),
+		chromedp.Poll(`document.querySelectorAll('form.filters select[name="staff"] option').length > 1 && document.querySelectorAll('form.filters select[name="unit"] option').length > 1`,
+			nil, chromedp.WithPollingTimeout(15*time.Second)),
+		chromedp.Text(`form.filters select[name="unit"]`, &unitOpts, chromedp.ByQuery),
+		chromedp.Text(`form.filters select[name="staff"]`, &staffOpts, chromedp.ByQuery),
+		setSelect(`form.filters select[name="unit"]`, "sz-ft-tax"),
+		chromedp.WaitVisible(`[data-unit-name]`, chromedp.ByQuery),
+		chromedp.WaitVisible(rowOf(case2), chromedp.BySearch),
+		chromedp.Poll(`document.querySelector('[data-unit-name]').textContent === '福田区税务局'`, nil, chromedp.WithPollingTimeout(15*time.Second)),
+		chromedp.Text(`p.notice-info`, &unitNotice, chromedp.ByQuery),
+		setSelect(`form.filters select[name="staff"]`, "S0001"),
+		chromedp.Poll(`location.hash.includes('staff=S0001') && document.querySelector('form.filters select[name="staff"]').selectedOptions[0].textContent === '李晓东'`,
+			nil, chromedp.WithPollingTimeout(15*time.Second)),
+		pageLoaded(),
+		chromedp.Evaluate(`document.querySelector('form.filters select[name="staff"]').selectedOptions[0].textContent`, &staffPicked))
+	if !strings.Contains(unitOpts, "福田区税务局") || !strings.Contains(staffOpts, "李晓东") || strings.Contains(staffOpts, "张丽华") ||
+		!strings.Contains(unitNotice, "仅显示单位“福田区税务局”的工单") || staffPicked != "李晓东" {
+		t.Errorf("pickers: units %q, staff %q, notice %q, staff picked %q", unitOpts, staffOpts, unitNotice, staffPicked)
+	}
+	b.screenshot(t, "officer-inbox-pickers")
 	today := time.Now().In(calendar.Zone()).Format(time.DateOnly)
 	b.run(t, "inbox-filter-date",
 		chromedp.Navigate(sys.base+"/#/inbox?level=very_dissatisfied&from="+today+"&to="+today),

@@ -38,6 +38,7 @@ export default {
     'login.signing_in': '正在登录…',
     'login.failed': '登录失败：{message}',
     'login.expired': '登录已失效，请重新登录。',
+    'form.draft_restored': '已恢复上次未提交的填写内容，请核对后提交。',
     'login.oidc_failed': '统一身份认证登录未成功：{message}',
     'login.as': '以 {name}（{login}）登录',
     'login.signed_out': '已退出登录。',
@@ -207,9 +208,7 @@ export default {
     'inbox.col.select': '选择',
     'inbox.filter_level': '评价等级',
     'inbox.filter_unit': '责任单位',
-    'inbox.filter_unit_placeholder': '单位编码',
     'inbox.filter_staff': '承办人',
-    'inbox.filter_staff_placeholder': '工号',
     'inbox.filter_channel': '评价渠道',
     'inbox.filter_supervision': '督办等级',
     'inbox.filter_from': '生成日期（起）',
@@ -720,7 +719,8 @@ export default {
 
     'inbox.export_csv': '导出 CSV',
     'inbox.export_xlsx': '导出 Excel',
-    'inbox.unit_filter': '仅显示单位 {unit} 的工单。',
+    'inbox.unit_filter_before': '仅显示单位“',
+    'inbox.unit_filter_after': '”的工单。',
 
     'order.reveal': '查看完整号码',
     'order.reveal_logged': '（本次查看已记录）',

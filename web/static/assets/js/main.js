@@ -4,6 +4,7 @@ import { h, mount } from './dom.js';
 import { t, has, label, setLocale } from './i18n.js';
 import { endpoints, onUnauthorized, ApiError, errorText } from './api.js';
 import { applyServerTable } from './actions.js';
+import { clearDrafts } from './forms.js';
 import * as router from './router.js';
 import * as session from './session.js';
 import loginPage from './pages/login.js';
@@ -158,6 +159,7 @@ function signOut() {
   // The server clears the HttpOnly session cookie; the page forgets its flag either way.
   endpoints.logout().catch(() => {});
   session.clear();
+  clearDrafts();
   stopBanners();
   renderNav();
   router.go('/login', { signed_out: 1 });

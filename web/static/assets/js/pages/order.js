@@ -260,9 +260,12 @@ function actionsPanel(o, me, handlers) {
     const secondary = ['escalate', 'reassign', 'waive_callback', 'progress', 'request_extension', 'return',
       ...(o.state === 'called_back' ? ['callback'] : [])];
     const main = names.find((n) => !secondary.includes(n)) || names[0];
-    content = names.map((n) => h('details.action', { open: n === main ? true : undefined, dataset: { action: n } },
-      h('summary', actionLabel(n)),
-      actionForm(definition(n), handlers)));
+    content = names.map((n) => {
+      const form = actionForm(definition(n), { ...handlers, draft: o.id });
+      // A form holding a restored draft is unfolded, so that what was typed is seen.
+      return h('details.action', { open: n === main || form.dataset.draft ? true : undefined, dataset: { action: n } },
+        h('summary', actionLabel(n)), form);
+    });
   }
   return h('section.panel.actions-panel', { 'aria-labelledby': 'sec-actions' },
     h('h2#sec-actions', t('order.section.actions')), pending, content);
