@@ -358,15 +358,72 @@ func commonPrefix(paths []string) string {
 	return p
 }
 
-// ExcludeRating marks the evaluation of a work order as not adopted (upheld appeal), once.
+// ExcludeRating marks a work order's cases of its rating as not adopted (upheld appeal), once.
+// The appeal was decided on this order, so it reaches only this order's own cases: a
+// theme-service rating split into one order per unit keeps the other units' cases counted
+// (issue 15). The rating as a whole is marked excluded only once none of its cases is left
+// counted — a rating with one order, as every rating had before the split. excluded_at marks
+// the rating's day for the statistics rollup either way.
 func (a *Activities) ExcludeRating(ctx context.Context, workOrderID string) error {
-	err := a.DB.WithContext(ctx).Exec(
-		`UPDATE evaluations SET excluded = ?, excluded_at = ? WHERE NOT excluded AND id = (SELECT evaluation_id FROM work_orders WHERE id = ?)`,
-		true, time.Now().UTC(), workOrderID).Error
+	err := a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		evalID, cases, err := orderCases(tx, workOrderID)
+		if err != nil {
+			return err
+		}
+		if err := tx.Exec(`UPDATE evaluation_cases SET excluded = ? WHERE NOT excluded AND evaluation_id = ? AND case_no IN ?`,
+			true, evalID, cases).Error; err != nil {
+			return fmt.Errorf("cases: %w", err)
+		}
+		return tx.Exec(`UPDATE evaluations
+		                    SET excluded = NOT EXISTS (SELECT 1 FROM evaluation_cases c WHERE c.evaluation_id = evaluations.id AND NOT c.excluded),
+		                        excluded_at = ?
+		                  WHERE NOT excluded AND id = ?`, time.Now().UTC(), evalID).Error
+	})
 	if err != nil {
 		return fmt.Errorf("exclude rating of %s: %w", workOrderID, err)
 	}
 	return nil
+}
+
+// orderCases reads the rating of a work order and the cases the order answers for: its
+// case_nos, less the cases another order of the same rating answers for (an order for a
+// theme item that rates no case lists all the rating's cases, and the units' own orders hold
+// theirs) and less the cases the rating found good (a theme item rated well is its unit's,
+// not the appealed order's). A rating with one order and no per-case levels: all its cases.
+func orderCases(tx *gorm.DB, workOrderID string) (string, []string, error) {
+	var wo models.WorkOrder
+	if err := tx.Select("evaluation_id", "case_nos").Take(&wo, "id = ?", workOrderID).Error; err != nil {
+		return "", nil, fmt.Errorf("order: %w", err)
+	}
+	var siblings []models.WorkOrder
+	if err := tx.Select("id", "case_nos").Where("evaluation_id = ? AND id <> ?", wo.EvaluationID, workOrderID).Find(&siblings).Error; err != nil {
+		return "", nil, fmt.Errorf("sibling orders: %w", err)
+	}
+	var good []string
+	if err := tx.Model(&models.EvaluationCase{}).Where("evaluation_id = ? AND bad IS NOT NULL AND NOT bad", wo.EvaluationID).
+		Pluck("case_no", &good).Error; err != nil {
+		return "", nil, fmt.Errorf("cases rated good: %w", err)
+	}
+	other := map[string]bool{}
+	for _, c := range good {
+		other[c] = true
+	}
+	for _, o := range siblings {
+		for _, c := range o.CaseNos.V {
+			other[c] = true
+		}
+	}
+	var own []string
+	for _, c := range wo.CaseNos.V {
+		if !other[c] {
+			own = append(own, c)
+		}
+	}
+	if len(own) == 0 {
+		// Nothing of the rating's is this order's alone: the appeal excludes no case.
+		own = []string{}
+	}
+	return wo.EvaluationID, own, nil
 }
 
 // platformOnly reports whether every bad indicator of a rating (overall aside) is of kind
@@ -386,12 +443,29 @@ func platformOnly(levels, kinds map[string]string) bool {
 }
 
 // ExcludeIndicators records that an upheld appeal does not adopt the named (staff) indicators
-// of a work order's rating while its process or platform complaints stay counted: the rating
-// is not excluded as a whole. excluded_at marks the day for the statistics rollup.
+// of a work order's cases while their process or platform complaints stay counted: nothing is
+// excluded as a whole. Like ExcludeRating it reaches only the order's own cases; the rating's
+// own excluded_indicators (what the rating shows) is set once every case of the rating carries
+// the exclusion. excluded_at marks the day for the statistics rollup.
 func (a *Activities) ExcludeIndicators(ctx context.Context, in Exclusion) error {
-	err := a.DB.WithContext(ctx).Exec(
-		`UPDATE evaluations SET excluded_indicators = ?, excluded_at = ? WHERE NOT excluded AND id = (SELECT evaluation_id FROM work_orders WHERE id = ?)`,
-		models.NewJSON(indicators.Sorted(in.Indicators)), time.Now().UTC(), in.WorkOrderID).Error
+	list := models.NewJSON(indicators.Sorted(in.Indicators))
+	err := a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		evalID, cases, err := orderCases(tx, in.WorkOrderID)
+		if err != nil {
+			return err
+		}
+		if err := tx.Exec(`UPDATE evaluation_cases SET excluded_indicators = ? WHERE NOT excluded AND evaluation_id = ? AND case_no IN ?`,
+			list, evalID, cases).Error; err != nil {
+			return fmt.Errorf("cases: %w", err)
+		}
+		if err := tx.Exec(`UPDATE evaluations SET excluded_at = ? WHERE NOT excluded AND id = ?`, time.Now().UTC(), evalID).Error; err != nil {
+			return fmt.Errorf("rating: %w", err)
+		}
+		return tx.Exec(`UPDATE evaluations SET excluded_indicators = ?
+		                 WHERE NOT excluded AND id = ?
+		                   AND NOT EXISTS (SELECT 1 FROM evaluation_cases c WHERE c.evaluation_id = evaluations.id AND c.excluded_indicators = '[]' AND NOT c.excluded)`,
+			list, evalID).Error
+	})
 	if err != nil {
 		return fmt.Errorf("exclude indicators of %s: %w", in.WorkOrderID, err)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"redress/pii"
+	"redress/profiles"
 	"redress/reports"
 	"redress/retention"
 	"redress/signing"
@@ -33,6 +35,10 @@ type ResultsJobs struct {
 	// Retention is the period after which evaluators' personal data is erased (0: the
 	// default 180 days).
 	Retention time.Duration
+	// Profile shapes the upstream push (nil: GB/T 39046); PII opens the evaluator's name so
+	// that the push carries it masked.
+	Profile *profiles.Profile
+	PII     *pii.Box
 }
 
 // Run starts the jobs and returns at once; they stop when ctx ends.
@@ -42,7 +48,7 @@ func (j ResultsJobs) Run(ctx context.Context, a *Activities) {
 		every = time.Minute
 	}
 	go (&stats.Roller{DB: a.DB, Calendars: a.Calendars}).Run(ctx, every)
-	go (&upstream.Feeder{DB: a.DB}).Run(ctx, min(every, 10*time.Second))
+	go (&upstream.Feeder{DB: a.DB, Profile: j.Profile, PII: j.PII}).Run(ctx, min(every, 10*time.Second))
 	go (&retention.Eraser{DB: a.DB, After: j.Retention}).Run(ctx, time.Hour)
-	go (&upstream.Deliverer{DB: a.DB, Endpoints: j.Endpoints, MaxAttempts: j.MaxAttempts, Signer: j.Signer}).Run(ctx, time.Second)
+	go (&upstream.Deliverer{DB: a.DB, Endpoints: j.Endpoints, MaxAttempts: j.MaxAttempts, Signer: j.Signer, Profile: j.Profile}).Run(ctx, time.Second)
 }

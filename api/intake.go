@@ -30,7 +30,18 @@ func (s *Server) postServiceCase(c echo.Context) error {
 // postEvaluation stores a rating: 201 when new, 200 with the same body for a repeat.
 func (s *Server) postEvaluation(c echo.Context) error {
 	var req intake.EvaluationRequest
-	if err := decode(c, &req); err != nil {
+	if prof := c.QueryParam("profile"); prof != "" && prof != "redress" {
+		// A channel system that speaks a platform's profile (issue 21) posts its record as is.
+		var in map[string]any
+		if err := decode(c, &in); err != nil {
+			return err
+		}
+		r, err := s.deps.Intake.FromProfile(c.Request().Context(), prof, in)
+		if err != nil {
+			return err
+		}
+		req = r
+	} else if err := decode(c, &req); err != nil {
 		return err
 	}
 	// The request's own address is not the citizen's: only integration channels post here, so

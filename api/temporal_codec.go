@@ -71,10 +71,40 @@ func (r *capture) Write(b []byte) (int, error) {
 	return r.body.Write(b)
 }
 
+// temporalUIOrigin tells whether origin is one of the configured Temporal web UIs
+// (Deps.TemporalUIOrigins).
+func (s *Server) temporalUIOrigin(origin string) bool {
+	if origin == "" {
+		return false
+	}
+	for _, o := range s.deps.TemporalUIOrigins {
+		if strings.EqualFold(strings.TrimRight(o, "/"), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// codecFromTemporalUI tells whether a cookie-authenticated request is the Temporal web UI's
+// call of the codec endpoint, which needs no CSRF header. The UI (configured with
+// includeCredentials) sends the signed-in sysadmin's session cookie but cannot send redress's
+// X-CSRF-Token header. That is safe without it: encode and decode change nothing (what a
+// forged call could do is only read, which CORS grants to the configured origins alone), the
+// browser sets Origin on every cross-origin request and no page's script can change it, so a
+// page of any other origin, the same site's other ports included, still needs the header (and
+// cannot read the answer), and SameSite=Strict keeps the cookie off other sites' requests.
+func (s *Server) codecFromTemporalUI(c echo.Context) bool {
+	r := c.Request()
+	return r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, codecBase+"/") &&
+		s.temporalUIOrigin(r.Header.Get(echo.HeaderOrigin))
+}
+
 // codecCORS lets the Temporal web UI, a page of another origin, call the codec endpoint from
-// the browser: for the configured origins only (Deps.TemporalUIOrigins), answering the
-// preflight before authentication (a preflight carries no token) and allowing the headers
-// the UI sends (its bearer token, X-Namespace). Other paths and origins are untouched.
+// the browser: for the configured origins only (Deps.TemporalUIOrigins), with credentials (the
+// UI sends the sysadmin's session cookie, codecFromTemporalUI), answering the preflight before
+// authentication (a preflight carries no token) and allowing the headers the UI sends (a bearer
+// token when configured with passAccessToken, X-Namespace). Other paths and origins are
+// untouched.
 func (s *Server) codecCORS(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
@@ -82,13 +112,7 @@ func (s *Server) codecCORS(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		origin := r.Header.Get(echo.HeaderOrigin)
-		allowed := false
-		for _, o := range s.deps.TemporalUIOrigins {
-			if origin != "" && strings.EqualFold(strings.TrimRight(o, "/"), origin) {
-				allowed = true
-			}
-		}
-		if !allowed {
+		if !s.temporalUIOrigin(origin) {
 			return next(c)
 		}
 		h := c.Response().Header()

@@ -34,6 +34,12 @@ func (s *Server) routesTrack() {
 // tokenRe is the shape of the tokens notify mints (24 random bytes, base64url).
 var tokenRe = regexp.MustCompile(`^[A-Za-z0-9_-]{32}$`)
 
+// trackAppeal is the outcome of an appeal as the evaluator sees it.
+type trackAppeal struct {
+	Upheld bool `json:"upheld"`
+	Partly bool `json:"partly"`
+}
+
 type trackStep struct {
 	At   time.Time `json:"at"`
 	Step string    `json:"step"`
@@ -55,15 +61,14 @@ type trackJSON struct {
 	CommittedDate string `json:"committed_date,omitempty"`
 	Explanation   string `json:"explanation,omitempty"`
 	// Appeal is the administration's decision on the unit's appeal: upheld means the rating is
-	// not adopted in the statistics.
-	Appeal *struct {
-		Upheld bool `json:"upheld"`
-	} `json:"appeal,omitempty"`
-	Steps            []trackStep `json:"steps"`
-	FeedbackOpen     bool        `json:"feedback_open"`
-	FeedbackDueAt    *time.Time  `json:"feedback_due_at,omitempty"`
-	Satisfaction     string      `json:"satisfaction,omitempty"`
-	FeedbackReceived *time.Time  `json:"feedback_received_at,omitempty"`
+	// not adopted in the statistics; partly, that only its staff indicators are not and the
+	// order goes on for the rest (what the evaluator's SMS says too).
+	Appeal           *trackAppeal `json:"appeal,omitempty"`
+	Steps            []trackStep  `json:"steps"`
+	FeedbackOpen     bool         `json:"feedback_open"`
+	FeedbackDueAt    *time.Time   `json:"feedback_due_at,omitempty"`
+	Satisfaction     string       `json:"satisfaction,omitempty"`
+	FeedbackReceived *time.Time   `json:"feedback_received_at,omitempty"`
 }
 
 // publicSteps maps timeline events to the steps an evaluator sees.
@@ -129,9 +134,8 @@ func (s *Server) trackView(ctx context.Context, orderID string) (trackJSON, erro
 			out.Measures = str(d, "measures")
 		case "decide_appeal":
 			u, _ := d["upheld"].(bool)
-			out.Appeal = &struct {
-				Upheld bool `json:"upheld"`
-			}{u}
+			excluded, recorded := d["rating_excluded"].(bool)
+			out.Appeal = &trackAppeal{Upheld: u, Partly: u && recorded && !excluded}
 		case "record_feedback", "evaluator_feedback":
 			at := ev.At
 			out.Satisfaction, out.FeedbackReceived = str(d, "satisfaction"), &at

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -637,6 +638,70 @@ func Stamp(ctx context.Context, db *store.DB) (string, error) {
 		return "", fmt.Errorf("calendar: stamp: %w", err)
 	}
 	return fmt.Sprintf("%d.%d.%d", s.MaxID, s.Years, s.Revs), nil
+}
+
+// Revisions is what the Stamp sums up, kept apart so that a watcher can tell what changed: the
+// national years (a change concerns every unit) and each override scope's revision (a change
+// concerns that unit subtree only).
+type Revisions struct {
+	National string         // "maxid.years" of calendar_years, as in the Stamp
+	Scopes   map[string]int // override scope (unit path) → its revision
+}
+
+// LoadRevisions reads the calendar's revisions in one statement (one snapshot, so that its
+// Stamp is a stamp the calendar really had).
+func LoadRevisions(ctx context.Context, db *store.DB) (Revisions, error) {
+	var rows []struct {
+		UnitPath string
+		Revision int
+		MaxID    int64
+		Years    int64
+	}
+	err := db.WithContext(ctx).Raw(`SELECT COALESCE(s.unit_path, '') AS unit_path, COALESCE(s.revision, 0) AS revision, y.max_id, y.years
+FROM (SELECT COALESCE(MAX(id), 0) AS max_id, COUNT(*) AS years FROM calendar_years) y
+LEFT JOIN calendar_override_scopes s ON 1 = 1`).Scan(&rows).Error
+	if err != nil {
+		return Revisions{}, fmt.Errorf("calendar: revisions: %w", err)
+	}
+	r := Revisions{Scopes: map[string]int{}}
+	for _, row := range rows {
+		r.National = fmt.Sprintf("%d.%d", row.MaxID, row.Years)
+		if row.UnitPath != "" {
+			r.Scopes[row.UnitPath] = row.Revision
+		}
+	}
+	return r, nil
+}
+
+// Stamp is the Stamp of these revisions.
+func (r Revisions) Stamp() string {
+	sum := 0
+	for _, rev := range r.Scopes {
+		sum += rev
+	}
+	return fmt.Sprintf("%s.%d", r.National, sum)
+}
+
+// ChangedSince tells whom the change from prev to r concerns: every unit (a national year was
+// imported, or prev is unknown), or the override scopes whose revision moved, sorted (none: no
+// change).
+func (r Revisions) ChangedSince(prev Revisions) (all bool, scopes []string) {
+	if r.National != prev.National {
+		return true, nil
+	}
+	for path, rev := range r.Scopes {
+		if prev.Scopes[path] != rev {
+			scopes = append(scopes, path)
+		}
+	}
+	// Scope rows are never deleted; one gone (a restored backup) changed its subtree too.
+	for path := range prev.Scopes {
+		if _, ok := r.Scopes[path]; !ok {
+			scopes = append(scopes, path)
+		}
+	}
+	slices.Sort(scopes)
+	return false, scopes
 }
 
 // Cache keeps loaded calendars per unit path and reloads them when the Stamp changes. It is safe

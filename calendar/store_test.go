@@ -303,3 +303,56 @@ func TestEnsureShippedConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// Revisions tell the calendar watcher what changed: a national year concerns every unit, an
+// override its scope only; their stamp is the Stamp (issue 16, fan-out by unit).
+func TestRevisionsTellWhatChanged(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		read := func() Revisions {
+			t.Helper()
+			r, err := LoadRevisions(ctx, db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s, err := Stamp(ctx, db); err != nil || r.Stamp() != s {
+				t.Fatalf("revisions' stamp %q, Stamp %q (%v)", r.Stamp(), s, err)
+			}
+			return r
+		}
+		set := func(path, date string) {
+			t.Helper()
+			if _, err := SetOverride(ctx, db, OverrideInput{UnitPath: path, Date: date, OffDay: true, Reason: "停工", By: "sz-admin"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		prev := read()
+		for _, step := range []struct {
+			name   string
+			change func()
+			all    bool
+			scopes string
+		}{
+			{"nothing", func() {}, false, ""},
+			{"national years", func() {
+				if _, err := EnsureShipped(ctx, db); err != nil {
+					t.Fatal(err)
+				}
+			}, true, ""},
+			{"one scope", func() { set("/gd/sz/sz-ft/", "2025-03-14") }, false, "/gd/sz/sz-ft/"},
+			{"two scopes", func() { set("/gd/sz/sz-ns/", "2025-03-14"); set("/gd/gz/", "2025-03-14") }, false, "/gd/gz/ /gd/sz/sz-ns/"},
+			{"the same scope again", func() { set("/gd/sz/sz-ft/", "2025-03-17") }, false, "/gd/sz/sz-ft/"},
+		} {
+			step.change()
+			cur := read()
+			all, scopes := cur.ChangedSince(prev)
+			if all != step.all || strings.Join(scopes, " ") != step.scopes {
+				t.Errorf("%s: changed all=%v scopes %q, want all=%v %q", step.name, all, scopes, step.all, step.scopes)
+			}
+			prev = cur
+		}
+		if all, _ := prev.ChangedSince(Revisions{}); !all {
+			t.Error("a change from unknown revisions must concern every unit")
+		}
+	})
+}

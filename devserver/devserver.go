@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
@@ -48,6 +49,14 @@ type Options struct {
 	// CodecEndpoint is the remote payload codec the web UI decodes payloads with (redress's
 	// /api/v1/system/temporal-codec): workflow payloads are encrypted (issue 16 finding 6).
 	CodecEndpoint string
+}
+
+// CodecErrorMessage is what the web UI shows where it could not decode payloads: who may see
+// them and how (the UI shows it as is; the people who read it are redress's operators).
+func CodecErrorMessage(endpoint string) string {
+	return "工单的流程数据已用 redress 的密钥加密，只有系统管理员可以查看明文：请在同一浏览器中以系统管理员身份登录 redress（" +
+		strings.TrimSuffix(endpoint, "/api/v1/system/temporal-codec") + "，与本页同一主机名），再刷新本页；或用命令行：temporal workflow show --codec-endpoint " +
+		endpoint + " --codec-auth \"Bearer <令牌>\"。 Payloads are encrypted: sign in to redress as a sysadmin in this browser, or use the CLI with --codec-endpoint."
 }
 
 // Server is a running embedded Temporal server.
@@ -152,9 +161,13 @@ func start(o Options) (*Server, error) {
 			DisableNewsFetch:    true, // no network beyond this machine
 			Codec: uiconfig.Codec{
 				Endpoint: o.CodecEndpoint,
-				// The endpoint wants a sysadmin's redress bearer token, which this UI has
-				// no way to send: the message says where the clear payloads are.
-				DefaultErrorMessage: "Payloads are encrypted with redress's keys. Decode them with a sysadmin's token: temporal workflow show --codec-endpoint " + o.CodecEndpoint + " --codec-auth \"Bearer <token>\"",
+				// The browser calls the endpoint with its cookies: a sysadmin signed in to
+				// redress in the same browser (the API on the same host, another port: the
+				// same site, so the SameSite=Strict session cookie goes along) sees the
+				// payloads decoded. The API grants CORS with credentials to this UI's origin
+				// only (api/temporal_codec.go). Anyone else is refused and reads the message.
+				IncludeCredentials:  true,
+				DefaultErrorMessage: CodecErrorMessage(o.CodecEndpoint),
 			},
 		}))
 		ln, err := net.Listen("tcp", s.UIAddr)

@@ -18,6 +18,10 @@ var Templates = map[string]string{
 	"escalated":        "【好差评】差评工单{order}（{unit}）现予{level}：{note}",
 	"callback_notice":  "【好差评】您对{unit}的评价已收到，工作人员将于{due}前与您联系回访，请留意来电。办理进度请查看：{link}",
 	"appeal_upheld":    "【好差评】您对{unit}的评价经复核不予采纳，复核结果请查看：{link}",
+	// The evaluator's side of a partly upheld appeal: what is set aside, and that the order
+	// goes on for the rest (a rejected appeal tells the evaluator nothing: the order simply
+	// continues and ends in the feedback message, as every order does).
+	"appeal_upheld_partly_evaluator": "【好差评】您对{unit}的评价中，{indicators}评价经复核不予采纳；{remaining}评价反映的问题仍在继续办理，办理进度请查看：{link}",
 	// 通报: the same-level administration is told of every upheld appeal.
 	"appeal_upheld_notice": "【好差评】通报：差评工单{order}（{unit}）的申诉经复核成立，{indicators}评价不予采纳。{note}",
 	"appeal_upheld_partly": "【好差评】差评工单{order}的申诉成立，{indicators}评价不予采纳；{remaining}评价仍须整改或解释说明，请继续办理。",

@@ -179,7 +179,7 @@ func badTags(ctx context.Context, db *store.DB, unit models.Unit, p stats.Period
 		Joins("JOIN evaluation_cases ec ON ec.evaluation_id = e.id").
 		Joins("JOIN service_cases sc ON sc.case_no = ec.case_no").
 		Joins("JOIN units u ON u.id = sc.unit_id").
-		Where("e.bad AND NOT e.excluded AND e.rated_at >= ? AND e.rated_at < ? AND u.path LIKE ?", from, to, unit.Path+"%").
+		Where("COALESCE(ec.bad, e.bad) AND NOT (e.excluded OR ec.excluded) AND e.rated_at >= ? AND e.rated_at < ? AND u.path LIKE ?", from, to, unit.Path+"%").
 		Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("monthly: bad tags: %w", err)

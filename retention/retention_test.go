@@ -73,17 +73,47 @@ func TestRetention(t *testing.T) {
 			evaluator_id_hash = CASE WHEN evaluator_phone_hash <> '' THEN 'idh-' || id ELSE '' END`).Error; err != nil {
 			t.Fatal(err)
 		}
+		// The applicants of the cases (service_cases) carry name, phone and ID number too.
+		if err := db.Exec(`UPDATE service_cases SET applicant_name = 'v1.k.aname', applicant_phone = 'v1.k.aphone',
+			applicant_id_number = 'v1.k.aid', applicant_id_hash = 'aidh-' || id`).Error; err != nil {
+			t.Fatal(err)
+		}
 		now := time.Now().UTC().Add(400 * 24 * time.Hour) // long after everything was received
 		var closed []string
 		db.Table("work_orders").Where("state = ?", models.StateClosed).Order("id").Pluck("id", &closed)
+		if len(closed) < 3 {
+			t.Fatalf("generator gave %d closed orders", len(closed))
+		}
+		// A split theme rating (migration 00021): the rating of closed[1] has a second order,
+		// for another unit, still open. Its first order (evaluations.work_order_id) being
+		// closed long ago must not let its data go while the second order runs.
+		var split models.WorkOrder
+		if err := db.Where("id = ?", closed[1]).Take(&split).Error; err != nil {
+			t.Fatal(err)
+		}
+		var other models.Unit
+		if err := db.Where("path <> ? AND path LIKE '/gd/%'", split.UnitPath).Order("id").Take(&other).Error; err != nil {
+			t.Fatal(err)
+		}
+		split.ID, split.WorkflowID, split.State = closed[1]+"-b", split.WorkflowID+"-b", models.StateRectifying
+		split.UnitID, split.UnitPath = &other.ID, other.Path
+		if err := db.Create(&split).Error; err != nil {
+			t.Fatal(err)
+		}
 		var open int64
 		db.Table("work_orders").Where("state <> ?", models.StateClosed).Count(&open)
-		if len(closed) < 2 || open == 0 {
-			t.Fatalf("generator gave %d closed and %d open orders", len(closed), open)
+		if open == 0 {
+			t.Fatalf("generator gave no open orders")
 		}
 		// One order closed 20 days ago (inside the 30-day reopen window), the rest 40 days ago.
 		db.Table("work_orders").Where("state = ?", models.StateClosed).Update("updated_at", now.Add(-40*24*time.Hour))
 		db.Table("work_orders").Where("id = ?", closed[0]).Update("updated_at", now.Add(-20*24*time.Hour))
+		// The cases whose applicants must keep their data: those of a rating that keeps its own.
+		var casesKeptWant []string
+		db.Table("evaluation_cases").Where("evaluation_id IN (SELECT evaluation_id FROM work_orders WHERE state <> ? OR id = ?)", models.StateClosed, closed[0]).
+			Distinct("case_no").Order("case_no").Pluck("case_no", &casesKeptWant)
+		var totalCases int64
+		db.Table("service_cases").Count(&totalCases)
 		if _, err := (&stats.Roller{DB: db, Calendars: calendar.NewCache(db, 0)}).Pass(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -103,16 +133,31 @@ func TestRetention(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := total - open - 1 // open orders and the one in its reopen window keep their data
+		// Ratings with an open order (the split one's second order included) and the one in
+		// its reopen window keep their data.
+		var keptWant []string
+		db.Table("evaluations").Where("id IN (SELECT evaluation_id FROM work_orders WHERE state <> ? OR id = ?)", models.StateClosed, closed[0]).Order("id").Pluck("id", &keptWant)
+		want := total - int64(len(keptWant))
 		if int64(res.Erased) != want {
-			t.Fatalf("erased %d, want %d", res.Erased, want)
+			t.Fatalf("erased %d ratings, want %d", res.Erased, want)
 		}
 		var kept []string
 		db.Table("evaluations").Where("evaluator_name <> ''").Order("id").Pluck("id", &kept)
-		var keptWant []string
-		db.Table("evaluations").Where("work_order_id IN (SELECT id FROM work_orders WHERE state <> ? OR id = ?)", models.StateClosed, closed[0]).Order("id").Pluck("id", &keptWant)
 		if fmt.Sprint(kept) != fmt.Sprint(keptWant) {
 			t.Fatalf("kept %v, want %v", kept, keptWant)
+		}
+		if want := int64(len(casesKeptWant)); totalCases-int64(res.Applicants) != want {
+			t.Fatalf("erased %d applicants of %d cases, want %d kept", res.Applicants, totalCases, want)
+		}
+		var casesKept []string
+		db.Table("service_cases").Where("applicant_name <> ''").Order("case_no").Pluck("case_no", &casesKept)
+		if fmt.Sprint(casesKept) != fmt.Sprint(casesKeptWant) {
+			t.Fatalf("applicants kept %v, want %v", casesKept, casesKeptWant)
+		}
+		var badCases int64
+		db.Table("service_cases").Where("applicant_name = '' AND (applicant_phone <> '' OR applicant_id_number <> '' OR applicant_id_hash NOT IN ('', 'erased'))").Count(&badCases)
+		if badCases != 0 {
+			t.Fatalf("%d erased cases still hold the applicant's phone, ID or a searchable hash", badCases)
 		}
 		var bad int64
 		db.Table("evaluations").Where("evaluator_name = '' AND (evaluator_phone <> '' OR evaluator_id_number <> '' OR evaluator_phone_hash NOT IN ('', 'erased') OR evaluator_id_hash NOT IN ('', 'erased'))").Count(&bad)
@@ -136,10 +181,10 @@ func TestRetention(t *testing.T) {
 		}
 		var logged int64
 		db.Table("pii_access_log").Where("login = 'system' AND reason LIKE 'retention%'").Count(&logged)
-		if logged != want {
-			t.Fatalf("%d erasures logged, want %d", logged, want)
+		if logged != want+int64(res.Applicants) {
+			t.Fatalf("%d erasures logged, want %d ratings and %d cases", logged, want, res.Applicants)
 		}
-		if res, err := e.Pass(ctx); err != nil || res.Erased != 0 {
+		if res, err := e.Pass(ctx); err != nil || res.Erased != 0 || res.Applicants != 0 {
 			t.Fatalf("second pass %+v %v", res, err)
 		}
 
@@ -159,6 +204,11 @@ func TestRetention(t *testing.T) {
 		err = retention.EraseOnRequest(ctx, db, store.Scope{Subtrees: []string{"/nowhere/"}}, windowEval, admin, "本人申请删除", now)
 		if ae, ok := apperr.As(err); !ok || ae.Status != 404 {
 			t.Fatalf("erase outside the scope: %v", err)
+		}
+		// The split rating: its first order closed long ago, its second still open.
+		err = retention.EraseOnRequest(ctx, db, store.Scope{Subtrees: []string{"/"}}, split.EvaluationID, admin, "本人申请删除", now)
+		if ae, ok := apperr.As(err); !ok || ae.Code != "order_open" {
+			t.Fatalf("erase of a split rating with an order still open: %v", err)
 		}
 		if err := retention.EraseOnRequest(ctx, db, sz, windowEval, admin, "", now); err == nil {
 			t.Fatal("erase without a reason")

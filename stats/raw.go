@@ -30,7 +30,7 @@ func FromRaw(ctx context.Context, db *store.DB, cals CalendarSource, scope store
 	from := DayStart(p.From)
 	to := DayStart(p.To).AddDate(0, 0, 1)
 	rows, err := db.WithContext(ctx).Raw(`
-		SELECT e.id, e.channel, COALESCE(ec.overall, e.overall), COALESCE(ec.bad, e.bad), e.excluded, sc.unit_id
+		SELECT e.id, e.channel, COALESCE(ec.overall, e.overall), COALESCE(ec.bad, e.bad), e.excluded OR ec.excluded, sc.unit_id
 		  FROM evaluations e
 		  JOIN evaluation_cases ec ON ec.evaluation_id = e.id
 		  JOIN service_cases sc ON sc.case_no = ec.case_no

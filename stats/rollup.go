@@ -271,7 +271,7 @@ const (
 )
 
 // levelCols counts a group's ratings by level. excluded is the condition under which a rating
-// is not adopted in this dimension: an upheld appeal excludes a rating whole, or — when the
+// is not adopted in this dimension: an upheld appeal excludes a case whole, or — when the
 // rating also complains of the process or platform — only its staff indicators, which leaves
 // it counted for the unit, item and channel but not for the staff member (staffExcluded).
 func levelCols(excluded string) string {
@@ -284,10 +284,13 @@ func levelCols(excluded string) string {
 	return s + countExpr("NOT "+excluded+" AND "+caseBad, "bad") + ", " + countExpr(excluded, "excluded")
 }
 
-// Conditions of a rating not adopted: as a whole, or for its staff member.
+// Conditions of a rating not adopted in a case's group: as a whole, or for its staff member.
+// An appeal is upheld on one work order and so excludes that order's cases (evaluation_cases),
+// never another unit's case of a split theme rating; evaluations.excluded (a fraud ruling, or
+// every case excluded) excludes every case.
 const (
-	wholeExcluded = "e.excluded"
-	staffExcluded = "(e.excluded OR e.excluded_indicators <> '[]')"
+	wholeExcluded = "(e.excluded OR ec.excluded)"
+	staffExcluded = "(e.excluded OR ec.excluded OR ec.excluded_indicators <> '[]')"
 )
 
 // RecomputeDay replaces a day's rollup rows with fresh aggregates of the raw rows, in one

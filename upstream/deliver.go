@@ -3,15 +3,19 @@ package upstream
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
 
+	"redress/profiles"
 	"redress/signing"
 	"redress/store"
 )
@@ -39,7 +43,13 @@ type Deliverer struct {
 	// Signer, when set, signs every body (header signing.Header): the receiver can check with
 	// the served public key that a push came from this deployment unchanged (SM2 under gm).
 	Signer *signing.Signer
+	// Profile reads the platform's id for a rating from its answer (nil: profiles.National).
+	Profile *profiles.Profile
 }
+
+// answerPlaceholder stands in a supplement's record for the platform's id of the rating it
+// corrects, until the rating's answer has brought the id (the deliverer fills it in).
+const answerPlaceholder = "{{answer_id}}"
 
 func (d *Deliverer) now() time.Time {
 	if d.Now != nil {
@@ -117,6 +127,22 @@ func (d *Deliverer) Pass(ctx context.Context) (int, error) {
 		if res.RowsAffected == 0 {
 			continue // another deliverer has it
 		}
+		if m.Kind == KindSupplement {
+			filled, wait, err := d.fillAnswer(ctx, m)
+			if err != nil {
+				return sent, err
+			}
+			if wait {
+				// The rating has not been answered yet: release the claim, the next pass
+				// looks again (the rating is due before it, being older).
+				if err := d.DB.WithContext(ctx).Model(&Message{}).Where("id = ? AND status = ?", m.ID, StatusPending).
+					Update("lease_until", nil).Error; err != nil {
+					return sent, fmt.Errorf("upstream: release %s: %w", m.ID, err)
+				}
+				continue
+			}
+			m.Payload = filled
+		}
 		ok, transient, err := d.send(ctx, ep, m)
 		if ok {
 			sent++
@@ -134,7 +160,7 @@ func (d *Deliverer) Pass(ctx context.Context) (int, error) {
 func (d *Deliverer) send(ctx context.Context, ep Endpoint, m Message) (ok, transient bool, err error) {
 	start := d.now()
 	body := []byte(m.Payload)
-	code, sendErr := d.post(ctx, ep, m, body)
+	code, answer, sendErr := d.post(ctx, ep, m, body)
 	dur := int(time.Since(start).Milliseconds())
 	att := Attempt{MessageID: m.ID, At: start, StatusCode: code, DurationMs: dur}
 	upd := map[string]any{"attempts": m.Attempts + 1, "last_status": code, "lease_until": nil}
@@ -144,6 +170,12 @@ func (d *Deliverer) send(ctx context.Context, ep Endpoint, m Message) (ok, trans
 		ok = true
 		att.OK = true
 		upd["status"], upd["sent_at"], upd["last_error"] = StatusSent, d.now(), ""
+		if m.Kind == "rating" {
+			// The platform's own id for the rating: a later correction (补报) names it.
+			if id := d.profile().AnswerOf(answer); id != "" {
+				upd["answer_id"] = id
+			}
+		}
 	default:
 		msg := fmt.Sprintf("HTTP %d", code)
 		if sendErr != nil {
@@ -171,12 +203,13 @@ func (d *Deliverer) send(ctx context.Context, ep Endpoint, m Message) (ok, trans
 	return ok, transient, nil
 }
 
-func (d *Deliverer) post(ctx context.Context, ep Endpoint, m Message, body []byte) (int, error) {
+// post sends one message and answers the status and the answer's body (at most 64 KiB).
+func (d *Deliverer) post(ctx context.Context, ep Endpoint, m Message, body []byte) (int, []byte, error) {
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, ep.URL, bytes.NewReader(body))
 	if err != nil {
-		return 0, fmt.Errorf("request: %w", err)
+		return 0, nil, fmt.Errorf("request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", m.ID)
@@ -185,17 +218,59 @@ func (d *Deliverer) post(ctx context.Context, ep Endpoint, m Message, body []byt
 	if d.Signer != nil {
 		sig, err := d.Signer.HeaderValue(body)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		req.Header.Set(signing.Header, sig)
 	}
 	resp, err := d.Client.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	return resp.StatusCode, nil
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, answer, nil
+}
+
+func (d *Deliverer) profile() *profiles.Profile {
+	if d.Profile != nil {
+		return d.Profile
+	}
+	p, err := profiles.Get(profiles.National)
+	if err != nil {
+		panic(err) // built in
+	}
+	return p
+}
+
+// fillAnswer puts the platform's id of the corrected rating into a supplement. wait: the
+// rating has not been answered yet. A rating that died, or was answered without an id, cannot
+// be named: the supplement is dead with the reason (the operator resends the rating first).
+func (d *Deliverer) fillAnswer(ctx context.Context, m Message) (string, bool, error) {
+	var orig Message
+	err := d.DB.WithContext(ctx).Select("id, status, answer_id").Where("id = ?", "rating:"+m.SubjectID).Take(&orig).Error
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return "", false, fmt.Errorf("upstream: supplement %s: rating: %w", m.ID, err)
+	}
+	reason := ""
+	switch {
+	case orig.AnswerID != "":
+		id, _ := json.Marshal(orig.AnswerID)
+		q, _ := json.Marshal(answerPlaceholder)
+		return strings.ReplaceAll(m.Payload, string(q), string(id)), false, nil
+	case err == nil && orig.Status == StatusPending:
+		return "", true, nil
+	case err != nil:
+		reason = "the corrected rating was never queued"
+	case orig.Status == StatusDead:
+		reason = "the corrected rating is dead: resend it first"
+	default:
+		reason = "the platform answered the rating without its id"
+	}
+	if err := d.DB.WithContext(ctx).Model(&Message{}).Where("id = ?", m.ID).
+		Updates(map[string]any{"status": StatusDead, "last_error": reason, "lease_until": nil}).Error; err != nil {
+		return "", false, fmt.Errorf("upstream: supplement %s: %w", m.ID, err)
+	}
+	return "", true, nil
 }
 
 // backoff is BaseDelay·2^(n-1), capped at MaxDelay, plus up to 20 % jitter so that many

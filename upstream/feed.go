@@ -6,11 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"redress/codes"
 	"redress/migrations"
 	"redress/models"
+	"redress/notify"
+	"redress/pii"
+	"redress/profiles"
 	"redress/stats"
 	"redress/store"
 )
@@ -26,6 +31,11 @@ type Feeder struct {
 	// that committed a little late is still seen; enqueueing is idempotent.
 	Lag time.Duration
 	Now func() time.Time
+	// Profile shapes the records (nil: GB/T 39046, profiles.National).
+	Profile *profiles.Profile
+	// PII, when set, opens the evaluator's name so that the record carries it masked (张*);
+	// without it the record carries no name.
+	PII *pii.Box
 }
 
 const feedMark = "upstream_feed"
@@ -44,6 +54,10 @@ type RatingPayload struct {
 	Levels       map[string]int `json:"levels"`
 	Bad          bool           `json:"bad"`
 	RatedAt      time.Time      `json:"rated_at"`
+	// Profile names the shape of Records: one record a case (办件), GB/T 39046-2020 表9 under
+	// the national profile.
+	Profile string              `json:"profile"`
+	Records []map[string]string `json:"records"`
 }
 
 // OutcomePayload is one step of a work order's handling.
@@ -64,6 +78,21 @@ type OutcomePayload struct {
 	SupervisionLevel int            `json:"supervision_level"`
 	OverdueDays      int            `json:"overdue_days"`
 	Extra            map[string]any `json:"extra,omitempty"`
+	// Record is a supervision (督办) as the profile's supervision record: GB/T 39046-2020 表11
+	// (电子监察) under the national profile.
+	Profile string            `json:"profile,omitempty"`
+	Record  map[string]string `json:"record,omitempty"`
+}
+
+func (f *Feeder) profile() *profiles.Profile {
+	if f.Profile != nil {
+		return f.Profile
+	}
+	p, err := profiles.Get(profiles.National)
+	if err != nil {
+		panic(err) // built in
+	}
+	return p
 }
 
 func (f *Feeder) now() time.Time {
@@ -109,6 +138,11 @@ func (f *Feeder) Pass(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	n3, err := f.supplements(ctx, since)
+	if err != nil {
+		return 0, err
+	}
+	n2 += n3
 	if err := stats.SaveMark(ctx, f.DB, feedMark, now); err != nil {
 		return 0, err
 	}
@@ -125,9 +159,14 @@ const page = 500
 func (f *Feeder) ratings(ctx context.Context, since time.Time) (int, error) {
 	seen := 0
 	var last models.Evaluation
+	divisions, err := loadDivisions(ctx, f.DB)
+	if err != nil {
+		return 0, err
+	}
+	prof := f.profile()
 	for {
-		var evs []models.Evaluation
-		q := f.DB.WithContext(ctx).Select("id, evaluation_id, channel, overall, levels, bad, rated_at, received_at").
+		var evs []feedEvaluation
+		q := f.DB.WithContext(ctx).Table("evaluations").Select("id, evaluation_id, channel, overall, levels, bad, tags, comment, evaluator_name, follow_up_of, rated_at, received_at").
 			Where("received_at >= ?", since).
 			Where("NOT EXISTS (SELECT 1 FROM upstream_messages m WHERE m.id = 'rating:' || evaluations.evaluation_id)")
 		if last.ID != "" {
@@ -140,7 +179,7 @@ func (f *Feeder) ratings(ctx context.Context, since time.Time) (int, error) {
 			return seen, nil
 		}
 		seen += len(evs)
-		last = evs[len(evs)-1]
+		last = evs[len(evs)-1].Evaluation
 		ids := make([]string, len(evs))
 		for i, e := range evs {
 			ids[i] = e.ID
@@ -149,37 +188,17 @@ func (f *Feeder) ratings(ctx context.Context, since time.Time) (int, error) {
 		if err != nil {
 			return seen, fmt.Errorf("upstream feed: cases: %w", err)
 		}
-		type caseInfo struct {
-			nos, units, items []string
-			path              string
-		}
-		info := map[string]*caseInfo{}
+		byEval := map[string][]ratedCase{}
 		for _, c := range cases {
-			ci := info[c.EvaluationID]
-			if ci == nil {
-				ci = &caseInfo{path: c.UnitPath}
-				info[c.EvaluationID] = ci
-			}
-			ci.nos = append(ci.nos, c.CaseNo)
-			ci.units = appendNew(ci.units, c.UnitCode)
-			ci.items = appendNew(ci.items, c.ItemCode)
+			byEval[c.EvaluationID] = append(byEval[c.EvaluationID], c)
 		}
 		msgs := make([]Message, 0, len(evs))
 		for _, e := range evs {
-			ci := info[e.ID]
-			if ci == nil {
-				ci = &caseInfo{}
-			}
-			p, err := ratingPayload(e, ci.nos, ci.units, ci.items)
+			m, err := f.ratingMessage(prof, e, byEval[e.ID], divisions)
 			if err != nil {
-				// A value the national codes do not know cannot be sent: park it dead
+				// A value the platform's codes do not know cannot be sent: park it dead
 				// with the reason, visible in the dead-letter view, rather than drop it.
 				slog.Warn("upstream feed: rating not codable", "evaluation", e.EvaluationID, "err", err)
-			}
-			body, _ := json.Marshal(p)
-			m := Message{ID: p.MessageID, Target: TargetUpstream, Kind: "rating", SubjectID: e.EvaluationID,
-				UnitPath: ci.path, Payload: string(body)}
-			if err != nil {
 				m.Status, m.LastError = StatusDead, err.Error()
 			}
 			msgs = append(msgs, m)
@@ -190,8 +209,215 @@ func (f *Feeder) ratings(ctx context.Context, since time.Time) (int, error) {
 	}
 }
 
+// feedEvaluation is a rating as the feed reads it.
+type feedEvaluation struct {
+	models.Evaluation
+	FollowUpOf *string
+	Excluded   bool // read by the supplements only
+}
+
+// ratingMessage makes a rating's message: Redress's envelope with the profile's records, or,
+// for a profile without the envelope, the records alone (one object for one case, else a list).
+func (f *Feeder) ratingMessage(prof *profiles.Profile, e feedEvaluation, cases []ratedCase, divisions map[string]string) (Message, error) {
+	return f.recordsMessage(prof, profiles.KindRating, nil, e, cases, divisions)
+}
+
+// recordsMessage makes a rating's message of a kind (rating, or supplement with its extra
+// values).
+func (f *Feeder) recordsMessage(prof *profiles.Profile, kind string, extra profiles.Record, e feedEvaluation, cases []ratedCase, divisions map[string]string) (Message, error) {
+	var nos, units, items []string
+	path := ""
+	for _, c := range cases {
+		if path == "" {
+			path = c.UnitPath
+		}
+		nos = append(nos, c.CaseNo)
+		units = appendNew(units, c.UnitCode)
+		items = appendNew(items, c.ItemCode)
+	}
+	p, err := ratingPayload(e.Evaluation, nos, units, items)
+	p.Profile = prof.Name
+	p.Records = []map[string]string{}
+	m := Message{ID: p.MessageID, Target: TargetUpstream, Kind: "rating", SubjectID: e.EvaluationID, UnitPath: path}
+	if kind == profiles.KindSupplement {
+		p.Type, p.MessageID = KindSupplement, "supplement:"+e.EvaluationID+":"+fmt.Sprint(extra["key"])
+		m.ID, m.Kind = p.MessageID, KindSupplement
+	}
+	if err == nil {
+		for _, c := range cases {
+			rec := f.record(e, c, divisions)
+			for k, v := range extra {
+				rec[k] = v
+			}
+			out, rerr := prof.Render(kind, rec)
+			if rerr != nil {
+				err = fmt.Errorf("case %s: %w", c.CaseNo, rerr)
+				break
+			}
+			p.Records = append(p.Records, out)
+		}
+	}
+	var body []byte
+	switch {
+	case prof.Envelope || err != nil:
+		body, _ = json.Marshal(p)
+	case len(p.Records) == 1:
+		body, _ = json.Marshal(p.Records[0])
+	default:
+		body, _ = json.Marshal(p.Records)
+	}
+	m.Payload = string(body)
+	return m, err
+}
+
+// record is one case of a rating as canonical values for a profile.
+func (f *Feeder) record(e feedEvaluation, c ratedCase, divisions map[string]string) profiles.Record {
+	count := 1
+	if e.FollowUpOf != nil && *e.FollowUpOf != "" {
+		count = 2 // 追评: the evaluator's second rating of the case
+	}
+	rec := profiles.Record{
+		"evaluation_id": e.EvaluationID, "case_no": c.CaseNo, "item_code": c.ItemCode, "unit_code": c.UnitCode,
+		"unit_name": c.UnitName, "division": divisionOf(divisions, c.UnitPath), "channel": e.Channel, "level": e.Overall,
+		"rated_at": e.RatedAt, "count": count, "comment": e.Comment, "tags": nonNil(e.Tags.V),
+		// Redress does not record whether the applicant is a person or a legal person, nor
+		// whether the item is a 承诺件 or a 即办件: the provincial fields carry 个人 and 承诺件.
+		"user_type": "personal", "promise": "promise",
+	}
+	if f.PII != nil && e.EvaluatorName != "" {
+		if name, err := f.PII.Open(e.EvaluatorName); err == nil {
+			rec["evaluator_name"] = name // the profile masks it
+		}
+	}
+	return rec
+}
+
+// loadDivisions answers the units' 行政区划代码 by path (those that have one).
+func loadDivisions(ctx context.Context, db *store.DB) (map[string]string, error) {
+	var us []models.Unit
+	if err := db.WithContext(ctx).Select("path, division_code").Where("division_code <> ''").Find(&us).Error; err != nil {
+		return nil, fmt.Errorf("upstream feed: divisions: %w", err)
+	}
+	out := make(map[string]string, len(us))
+	for _, u := range us {
+		out[u.Path] = u.DivisionCode
+	}
+	return out, nil
+}
+
+// divisionOf is the 行政区划代码 of a unit: its own, else its nearest ancestor's (a department
+// lies in the division of the administration above it).
+func divisionOf(divisions map[string]string, path string) string {
+	for p := path; p != "" && p != "/"; {
+		if d, ok := divisions[p]; ok {
+			return d
+		}
+		i := strings.LastIndex(strings.TrimSuffix(p, "/"), "/")
+		if i < 0 {
+			break
+		}
+		p = p[:i+1]
+	}
+	return ""
+}
+
+// KindSupplement is a correction of a rating already pushed (补报): the rating as it stands now,
+// in the profile's supplement record, naming the platform's id for it (filled in by the
+// deliverer once the rating's answer brought it).
+const KindSupplement = "rating_supplement"
+
+// supplementExcluded is the reason of the supplement sent when a rating is excluded (an
+// upheld fraud flag or appeal): the platform counts it no longer.
+const supplementExcluded = "评价经核实不予采信，已从统计中剔除"
+
+// supplements queues a 补报 for every rating with an exclusion since the mark (excluded_at: an
+// upheld fraud flag, or an upheld appeal, which since migration 00022 excludes the cases of
+// the appealed order only) whose rating message was queued. The supplement carries the
+// excluded cases' records; its key supplement:<evaluation_id>:excluded:<n> (n excluded cases,
+// which only grow) makes one per step, and enqueueing skips what exists.
+func (f *Feeder) supplements(ctx context.Context, since time.Time) (int, error) {
+	var evs []feedEvaluation
+	err := f.DB.WithContext(ctx).Table("evaluations").Select("id, evaluation_id, channel, overall, levels, bad, tags, comment, evaluator_name, follow_up_of, rated_at, received_at, excluded").
+		Where("excluded_at >= ?", since).
+		Where("EXISTS (SELECT 1 FROM upstream_messages m WHERE m.id = 'rating:' || evaluations.evaluation_id)").
+		Order("id").Limit(page).Find(&evs).Error
+	if err != nil || len(evs) == 0 {
+		return 0, err
+	}
+	divisions, err := loadDivisions(ctx, f.DB)
+	if err != nil {
+		return 0, err
+	}
+	ids := make([]string, len(evs))
+	for i, e := range evs {
+		ids[i] = e.ID
+	}
+	cases, err := f.casesOf(ctx, ids)
+	if err != nil {
+		return 0, fmt.Errorf("upstream feed: supplement cases: %w", err)
+	}
+	var excludedCases []struct{ EvaluationID, CaseNo string }
+	if err := f.DB.WithContext(ctx).Table("evaluation_cases").Select("evaluation_id, case_no").
+		Where("evaluation_id IN ? AND excluded", ids).Scan(&excludedCases).Error; err != nil {
+		return 0, fmt.Errorf("upstream feed: excluded cases: %w", err)
+	}
+	caseExcluded := map[string]bool{}
+	for _, c := range excludedCases {
+		caseExcluded[c.EvaluationID+"|"+c.CaseNo] = true
+	}
+	byEval := map[string][]ratedCase{}
+	for _, c := range cases {
+		byEval[c.EvaluationID] = append(byEval[c.EvaluationID], c)
+	}
+	msgs := make([]Message, 0, len(evs))
+	for _, e := range evs {
+		var excl []ratedCase
+		for _, c := range byEval[e.ID] {
+			if e.Excluded || caseExcluded[e.ID+"|"+c.CaseNo] {
+				excl = append(excl, c)
+			}
+		}
+		if len(excl) == 0 {
+			continue
+		}
+		extra := profiles.Record{"supplement": "1", "answer_id": answerPlaceholder, "reason": supplementExcluded,
+			"key": fmt.Sprintf("excluded:%d", len(excl))}
+		m, err := f.recordsMessage(f.profile(), profiles.KindSupplement, extra, e, excl, divisions)
+		if err != nil {
+			slog.Warn("upstream feed: supplement not codable", "evaluation", e.EvaluationID, "err", err)
+			m.Status, m.LastError = StatusDead, err.Error()
+		}
+		msgs = append(msgs, m)
+	}
+	// The safety window reads the same exclusions again: what is queued already is not new.
+	keys := make([]string, len(msgs))
+	for i, m := range msgs {
+		keys[i] = m.ID
+	}
+	var queued []string
+	if len(keys) > 0 {
+		if err := f.DB.WithContext(ctx).Model(&Message{}).Where("id IN ?", keys).Pluck("id", &queued).Error; err != nil {
+			return 0, fmt.Errorf("upstream feed: queued supplements: %w", err)
+		}
+	}
+	have := map[string]bool{}
+	for _, id := range queued {
+		have[id] = true
+	}
+	fresh := msgs[:0]
+	for _, m := range msgs {
+		if !have[m.ID] {
+			fresh = append(fresh, m)
+		}
+	}
+	if err := EnqueueAll(f.DB.WithContext(ctx), fresh); err != nil {
+		return 0, fmt.Errorf("upstream feed: supplements: %w", err)
+	}
+	return len(fresh), nil
+}
+
 type ratedCase struct {
-	EvaluationID, CaseNo, ItemCode, UnitCode, UnitPath string
+	EvaluationID, CaseNo, ItemCode, UnitCode, UnitName, UnitPath string
 }
 
 // casesQueryPG looks the cases up rating by rating: an index probe of the case links and of
@@ -199,9 +425,9 @@ type ratedCase struct {
 // tables not yet analysed (a new database, autovacuum not yet round) PostgreSQL chose a hash
 // join over every service case, every page. OFFSET 0 keeps the subquery from being flattened
 // back into such a join.
-const casesQueryPG = `SELECT x.id, c.case_no, c.item_code, c.unit_code, c.unit_path
+const casesQueryPG = `SELECT x.id, c.case_no, c.item_code, c.unit_code, c.unit_name, c.unit_path
 	FROM unnest($1::text[]) AS x(id)
-	CROSS JOIN LATERAL (SELECT ec.case_no, sc.item_code, u.code AS unit_code, u.path AS unit_path
+	CROSS JOIN LATERAL (SELECT ec.case_no, sc.item_code, u.code AS unit_code, u.name AS unit_name, u.path AS unit_path
 		FROM evaluation_cases ec JOIN service_cases sc ON sc.case_no = ec.case_no JOIN units u ON u.id = sc.unit_id
 		WHERE ec.evaluation_id = x.id OFFSET 0) c
 	ORDER BY c.case_no`
@@ -211,7 +437,7 @@ func (f *Feeder) casesOf(ctx context.Context, ids []string) ([]ratedCase, error)
 	var cases []ratedCase
 	if f.DB.Dialect != migrations.Postgres {
 		err := f.DB.WithContext(ctx).Table("evaluation_cases ec").
-			Select("ec.evaluation_id, ec.case_no, sc.item_code, u.code AS unit_code, u.path AS unit_path").
+			Select("ec.evaluation_id, ec.case_no, sc.item_code, u.code AS unit_code, u.name AS unit_name, u.path AS unit_path").
 			Joins("JOIN service_cases sc ON sc.case_no = ec.case_no").Joins("JOIN units u ON u.id = sc.unit_id").
 			Where("ec.evaluation_id IN ?", ids).Order("ec.case_no").Scan(&cases).Error
 		return cases, err
@@ -224,7 +450,7 @@ func (f *Feeder) casesOf(ctx context.Context, ids []string) ([]ratedCase, error)
 	defer rs.Close()
 	for rs.Next() {
 		var c ratedCase
-		if err := rs.Scan(&c.EvaluationID, &c.CaseNo, &c.ItemCode, &c.UnitCode, &c.UnitPath); err != nil {
+		if err := rs.Scan(&c.EvaluationID, &c.CaseNo, &c.ItemCode, &c.UnitCode, &c.UnitName, &c.UnitPath); err != nil {
 			return nil, err
 		}
 		cases = append(cases, c)
@@ -272,11 +498,12 @@ func (f *Feeder) outcomes(ctx context.Context, since time.Time) (int, error) {
 			Overall          string
 			UnitPath         string
 			UnitCode         string
+			UnitName         string
 			SupervisionLevel int
 			OverdueDays      int
 		}
 		q := f.DB.WithContext(ctx).Table("timeline_events te").
-			Select("te.id, te.work_order_id, te.type, te.at, te.data, e.evaluation_id, w.overall, w.unit_path, COALESCE(u.code, '') AS unit_code, w.supervision_level, w.overdue_days").
+			Select("te.id, te.work_order_id, te.type, te.at, te.data, e.evaluation_id, w.overall, w.unit_path, COALESCE(u.code, '') AS unit_code, COALESCE(u.name, '') AS unit_name, w.supervision_level, w.overdue_days").
 			Joins("JOIN work_orders w ON w.id = te.work_order_id").
 			Joins("JOIN evaluations e ON e.id = w.evaluation_id").
 			Joins("LEFT JOIN units u ON u.path = w.unit_path").
@@ -304,11 +531,20 @@ func (f *Feeder) outcomes(ctx context.Context, since time.Time) (int, error) {
 			p.Reached, p.Upheld, p.Approved = boolOf(d, "reached"), boolOf(d, "upheld"), boolOf(d, "approve")
 			lvl, lerr := codes.LevelToGB(r.Overall)
 			p.Level = lvl
+			if r.Type == "supervision" && lerr == nil {
+				rec, err := f.supervisionRecord(ctx, r.ID, r.At, r.UnitPath, r.UnitName, d)
+				if err != nil {
+					lerr = err
+				} else if p.Record, err = f.profile().Render(profiles.KindSupervision, rec); err != nil {
+					lerr = err
+				}
+				p.Profile = f.profile().Name
+			}
 			body, _ := json.Marshal(p)
 			m := Message{ID: p.MessageID, Target: TargetUpstream, Kind: "order_outcome", SubjectID: r.WorkOrderID,
 				UnitPath: r.UnitPath, Payload: string(body)}
 			if lerr != nil {
-				m.Status, m.LastError = StatusDead, "level: "+lerr.Error()
+				m.Status, m.LastError = StatusDead, "outcome: "+lerr.Error()
 			}
 			msgs = append(msgs, m)
 		}
@@ -316,6 +552,58 @@ func (f *Feeder) outcomes(ctx context.Context, since time.Time) (int, error) {
 			return seen, fmt.Errorf("upstream feed: %w", err)
 		}
 	}
+}
+
+// supervisionRecord is a supervision (督办) event as canonical values for the profile's
+// supervision record (GB/T 39046-2020 表11): the content in words, when it was issued, the
+// event as 监察编号, the breached deadline as the rule, the level as the warning type (1 督办,
+// 2 挂牌督办) and the responsible unit — the owner of the breached clock where the order has
+// owners (the administration's own delay is charged to it, not to the unit).
+func (f *Feeder) supervisionRecord(ctx context.Context, id string, at time.Time, orderPath, orderUnit string, d map[string]any) (profiles.Record, error) {
+	level := 0
+	if v, ok := d["level"].(float64); ok {
+		level = int(v)
+	}
+	deadline, _ := d["deadline"].(string)
+	label := notify.DeadlineLabels[deadline]
+	if label == "" {
+		label = deadline
+	}
+	levelWords := notify.LevelLabels[strconv.Itoa(level)]
+	content := "“" + label + "”时限已超期，" + levelWords
+	if note, _ := d["note"].(string); note != "" {
+		content = note
+	}
+	rule := "manual"
+	if deadline != "" {
+		rule = "deadline:" + deadline
+	}
+	unit := orderUnit
+	if owner, _ := d["owner_path"].(string); owner != "" && owner != orderPath {
+		var names []string
+		if err := f.DB.WithContext(ctx).Table("units").Where("path = ?", owner).Limit(1).Pluck("name", &names).Error; err != nil {
+			return nil, fmt.Errorf("supervision %s: owner: %w", id, err)
+		}
+		if len(names) == 1 {
+			unit = names[0]
+		}
+	}
+	result := levelWords
+	if reason, _ := d["reason"].(string); reason != "" {
+		result += "（" + breachWords(reason) + "）"
+	}
+	return profiles.Record{"content": content, "at": at, "id": id, "rule": rule, "level": level, "result": result, "unit_name": unit}, nil
+}
+
+// breachWords names a breach kind in words.
+func breachWords(kind string) string {
+	switch kind {
+	case "breach":
+		return "超期"
+	case "long_breach":
+		return "超期超过整个时限"
+	}
+	return kind
 }
 
 func boolOf(d map[string]any, k string) *bool {

@@ -57,8 +57,10 @@ type Message struct {
 	LeaseUntil    *time.Time `json:"-"`
 	LastError     string     `json:"last_error"`
 	LastStatus    int        `json:"last_status"`
-	CreatedAt     time.Time  `json:"created_at"`
-	SentAt        *time.Time `json:"sent_at"`
+	// AnswerID is the platform's own id for a delivered rating (migration 00023).
+	AnswerID  string     `json:"answer_id"`
+	CreatedAt time.Time  `json:"created_at"`
+	SentAt    *time.Time `json:"sent_at"`
 }
 
 // TableName names the queue table.

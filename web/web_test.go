@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"redress/notify"
 	"redress/workflows"
 )
 
@@ -147,6 +148,15 @@ func TestChineseOnlyInCatalogue(t *testing.T) {
 	}
 }
 
+// templateCodes are the codes of the notification templates (notify.Templates).
+func templateCodes() []string {
+	out := make([]string, 0, len(notify.Templates))
+	for k := range notify.Templates {
+		out = append(out, k)
+	}
+	return out
+}
+
 func TestMessageKeysExist(t *testing.T) {
 	keys := map[string]bool{}
 	for _, m := range keyRe.FindAllStringSubmatch(read(t, catalogue), -1) {
@@ -175,6 +185,8 @@ func TestMessageKeysExist(t *testing.T) {
 		"method":        {"phone", "sms", "visit"},
 		"appeal_reason": {"mistaken", "malicious"},
 		"channel":       {"window_device", "qr_code", "pc", "mobile", "terminal", "hotline", "sms", "default"},
+		// Every message template is named in the notification centre, never by its code.
+		"notice.template": templateCodes(),
 	} {
 		for _, c := range codes {
 			if !keys[prefix+"."+c] {

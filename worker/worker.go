@@ -103,13 +103,17 @@ func Run(ctx context.Context, d Deps) error {
 	return nil
 }
 
-// WatchCalendar has every open work order recompute its deadlines when the calendar data
-// changes (a year imported, an override added or removed), from this process or another: it
-// starts the one fan-out of the change (workflows.CalendarFanOut, keyed by the calendar's
-// stamp), which every other worker noticing the same change finds already started.
+// WatchCalendar has the open work orders that a calendar change concerns recompute their
+// deadlines when the calendar data changes, from this process or another: a national year
+// imported concerns every open order; an override added or removed concerns the orders of the
+// units within its scope only (issue 16: a district's holiday does not wake a million orders of
+// other provinces). It starts the one fan-out of the change (workflows.CalendarFanOut, keyed by
+// the stamps before and after), which every other worker noticing the same change finds
+// already started.
 func WatchCalendar(ctx context.Context, st *engine.Starter, queue string, every time.Duration) {
-	last, err := calendar.Stamp(ctx, st.DB)
+	last, err := calendar.LoadRevisions(ctx, st.DB)
 	if err != nil {
+		// Unknown: the first revisions read count as a national change (every open order).
 		slog.Warn("calendar watcher", "err", err)
 	}
 	t := time.NewTicker(every)
@@ -120,16 +124,26 @@ func WatchCalendar(ctx context.Context, st *engine.Starter, queue string, every 
 			return
 		case <-t.C:
 		}
-		cur, err := calendar.Stamp(ctx, st.DB)
-		if err != nil || cur == last {
+		cur, err := calendar.LoadRevisions(ctx, st.DB)
+		if err != nil {
+			slog.Warn("calendar watcher", "err", err)
 			continue
 		}
-		started, err := workflows.StartCalendarFanOut(ctx, st.Client, queue, cur, workflows.FanOutInput{Reason: "calendar changed (" + cur + ")"})
+		from, to := last.Stamp(), cur.Stamp()
+		if last.National == "" {
+			from = ""
+		}
+		all, scopes := cur.ChangedSince(last)
+		if !all && len(scopes) == 0 {
+			continue
+		}
+		in := workflows.FanOutInput{Reason: "calendar changed (" + to + ")", Units: scopes}
+		started, err := workflows.StartCalendarFanOut(ctx, st.Client, queue, from, to, in)
 		if err != nil {
 			slog.Warn("calendar watcher: start the fan-out", "err", err)
 			continue // try again next tick
 		}
-		slog.Info("calendar changed: open work orders recompute their deadlines", "stamp", cur, "started_here", started)
+		slog.Info("calendar changed: open work orders recompute their deadlines", "from", from, "stamp", to, "units", scopes, "all", all, "started_here", started)
 		last = cur
 	}
 }

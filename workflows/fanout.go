@@ -41,9 +41,15 @@ var (
 	fanOutPages = 10
 )
 
-// FanOutID is the workflow id of the fan-out for a calendar stamp on a task queue (one
-// deployment's workers: deployments sharing a Temporal namespace do not share fan-outs).
-func FanOutID(queue, stamp string) string { return "calendar-fanout-" + queue + "-" + stamp }
+// FanOutID is the workflow id of the fan-out for the calendar's change from stamp from to stamp
+// to on a task queue (one deployment's workers: deployments sharing a Temporal namespace do not
+// share fan-outs). Both stamps are in it because the orders a change concerns depend on where
+// it started: a worker that last saw from=A and one that last saw from=B (it started between
+// two changes) each owe the orders of a different set of units; the same change seen from the
+// same stamp by every worker is one fan-out.
+func FanOutID(queue, from, to string) string {
+	return "calendar-fanout-" + queue + "-" + from + "-" + to
+}
 
 // CalendarFanOut signals RecomputeSignal to every open order (within Units), once.
 func CalendarFanOut(ctx workflow.Context, in FanOutInput) (int, error) {
@@ -74,11 +80,12 @@ func CalendarFanOut(ctx workflow.Context, in FanOutInput) (int, error) {
 	return in.Signalled, workflow.NewContinueAsNewError(ctx, CalendarFanOutName, in)
 }
 
-// StartCalendarFanOut starts the fan-out for a calendar stamp, once for the whole cluster: a
-// fan-out for the stamp that is running or has run makes this a no-op.
-func StartCalendarFanOut(ctx context.Context, c client.Client, queue, stamp string, in FanOutInput) (bool, error) {
+// StartCalendarFanOut starts the fan-out for a calendar change (stamp from to stamp to), once
+// for the whole cluster: a fan-out for the same change that is running or has run makes this a
+// no-op.
+func StartCalendarFanOut(ctx context.Context, c client.Client, queue, from, to string, in FanOutInput) (bool, error) {
 	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       FanOutID(queue, stamp),
+		ID:                       FanOutID(queue, from, to),
 		TaskQueue:                queue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
@@ -89,7 +96,7 @@ func StartCalendarFanOut(ctx context.Context, c client.Client, queue, stamp stri
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("start calendar fan-out %s: %w", stamp, err)
+		return false, fmt.Errorf("start calendar fan-out %s→%s: %w", from, to, err)
 	}
 	return true, nil
 }

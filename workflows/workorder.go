@@ -771,6 +771,9 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 				return err
 			}
 		}
+		if req.Disposition != "ledger" {
+			w.endCommitted(ctx, at)
+		}
 		w.s.Disposition = req.Disposition
 		row.Disposition = &w.s.Disposition
 		if d := w.current(DLRectify); d == nil {
@@ -804,6 +807,7 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 			}
 		}
 		data["drafted_by"] = d.Caller.Login
+		w.endCommitted(ctx, at)
 		w.s.Disposition = "appeal"
 		row.Disposition = &w.s.Disposition
 		if c := w.current(DLRectify); c == nil {
@@ -862,6 +866,12 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 				}
 				w.s.State = models.StateCalledBack
 				msgs = append(msgs, w.toUnit("appeal_upheld_partly", w.params("indicators", w.indicatorNames(staff), "remaining", w.indicatorNames(rest)))...)
+				// The evaluator is told too, as of a wholly upheld appeal: what was set aside
+				// and that the order goes on for the rest.
+				if w.version(ctx, "appeal-partly-tells-evaluator", 1) == 1 {
+					msgs = append(msgs, w.toEvaluator("appeal_upheld_partly_evaluator", true,
+						w.params("indicators", w.indicatorNames(staff), "remaining", w.indicatorNames(rest)))...)
+				}
 				err = w.resumeClock(ctx, DLRectify, at)
 				break
 			}
@@ -973,6 +983,22 @@ func (w *workOrder) checkCommittedDeadline(ctx workflow.Context, date string, at
 		due = c.DueDate
 	}
 	return w.checkCommitted(date, at, due)
+}
+
+// endCommitted withdraws the committed date of a ledger that a new disposition replaces
+// (after a review sent the ledger's completion back): the promise was neither kept nor broken,
+// so the clock is superseded — it stays in the record with its owner — and no longer reminds,
+// breaches or brings 督办 while the order waits for review, feedback or an appeal ruling.
+// Guarded by a version: orders whose history ran the old clock on replay as they did.
+func (w *workOrder) endCommitted(ctx workflow.Context, at time.Time) {
+	if !w.owners() {
+		return
+	}
+	d := w.current(DLCommitted)
+	if d == nil || !d.open() || w.version(ctx, "ledger-replaced-ends-committed", 1) != 1 {
+		return
+	}
+	w.supersede(d, at)
 }
 
 // startCommitted starts the clock of the unit's committed date: it ends at 24:00 of that day.

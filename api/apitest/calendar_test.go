@@ -258,6 +258,7 @@ func TestCalendarChangeRecomputesOpenOrders(t *testing.T) {
 		e := newEnv(t, db, envOptions{})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
+		from := calendarStampOf(t, db)
 		// Two workers notice the change: one fan-out signals each order once (issue 16).
 		go worker.WatchCalendar(ctx, e.starter, e.queue, 100*time.Millisecond)
 		go worker.WatchCalendar(ctx, e.starter, e.queue, 100*time.Millisecond)
@@ -317,7 +318,7 @@ func TestCalendarChangeRecomputesOpenOrders(t *testing.T) {
 		}
 		// The fan-out has finished: the order was signalled exactly once, by it.
 		eventually(t, 15*time.Second, func() (bool, string) {
-			d, err := temporalClient.DescribeWorkflowExecution(ctx, workflows.FanOutID(e.queue, calendarStampOf(t, db)), "")
+			d, err := temporalClient.DescribeWorkflowExecution(ctx, workflows.FanOutID(e.queue, from, calendarStampOf(t, db)), "")
 			if err != nil {
 				return false, err.Error()
 			}
@@ -354,4 +355,50 @@ func signalsOf(t *testing.T, workflowID, name string) int {
 		}
 	}
 	return n
+}
+
+// An override changes the calendar of its scope only: the fan-out it starts signals the open
+// orders of units within that scope, not every open order (issue 16). A national year would
+// concern every order; an override for 福田区 concerns 福田区税务局's order and not 南山区税务局's.
+func TestCalendarOverrideRecomputesOnlyItsScope(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, envOptions{})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		from := calendarStampOf(t, db)
+		go worker.WatchCalendar(ctx, e.starter, e.queue, 100*time.Millisecond)
+
+		_, inside := e.badOrder(t, "sz-ft-tax", "S0001")
+		_, outside := e.badOrder(t, "sz-ns-tax", "S0018")
+		for _, id := range []string{inside, outside} {
+			eventually(t, 15*time.Second, func() (bool, string) {
+				for _, d := range e.order(t, id).Deadlines.V {
+					if d.Name == "callback" && d.DueDate != "" {
+						return true, ""
+					}
+				}
+				return false, "no callback deadline yet on " + id
+			})
+		}
+		r := e.do(t, request{method: "POST", path: "/api/v1/calendar/overrides", login: "sz-admin",
+			body: map[string]any{"unit": "sz-ft", "date": time.Now().In(calendar.Zone()).AddDate(0, 0, 3).Format(time.DateOnly), "off_day": true, "reason": "停工"}})
+		wantStatus(t, r, http.StatusOK)
+		to := calendarStampOf(t, db)
+		if to == from {
+			t.Fatalf("the override did not change the calendar's stamp %s", from)
+		}
+		eventually(t, 15*time.Second, func() (bool, string) {
+			d, err := temporalClient.DescribeWorkflowExecution(ctx, workflows.FanOutID(e.queue, from, to), "")
+			if err != nil {
+				return false, err.Error()
+			}
+			st := d.WorkflowExecutionInfo.Status
+			return st == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, fmt.Sprintf("fan-out %v", st)
+		})
+		for id, want := range map[string]int{inside: 1, outside: 0} {
+			if n := signalsOf(t, intake.WorkflowID(id), workflows.RecomputeSignal); n != want {
+				t.Errorf("order %s (%s) was signalled %d times, want %d", id, e.order(t, id).UnitPath, n, want)
+			}
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -321,5 +322,250 @@ func TestThemeSplitsOrdersByUnit(t *testing.T) {
 		if amrF.Ratings.Bad != 0 || amrF.Ratings.Active.VerySatisfied != 1 || amrF.Orders.Orders != 0 {
 			t.Errorf("market department %+v / %+v, want its item's 非常满意 and nothing bad", amrF.Ratings, amrF.Orders)
 		}
+	})
+}
+
+// TestAppealOnOneOrderOfSplitTheme (issue 15: exclusion per case) on both databases: a theme
+// rating with bad items in 福田 and 南山 opens an order at each; an appeal decided on 福田's order
+// touches only 福田's case. Upheld with only staff indicators bad, 福田's unit and staff figures
+// leave the rating out; upheld while efficiency (process) was bad too, only 福田's staff figures
+// leave it out; rejected, nothing is left out. 南山's unit and staff figures never change. The
+// evaluator is told of either upheld outcome in Chinese — what was set aside and, when the order
+// goes on, that it goes on — and of a rejection nothing (the order simply continues and the
+// evaluator hears at feedback, as for any order).
+func TestAppealOnOneOrderOfSplitTheme(t *testing.T) {
+	cases := []struct {
+		name     string
+		ftLevels map[string]any
+		upheld   bool
+		state    string // of 福田's order after the decision
+		// change of 福田's unit figures (bad, excluded) and of its staff member's
+		unitBad, unitExcl, staffBad, staffExcl int
+		sms                                    string   // template of the evaluator's SMS, "" for none
+		words                                  []string // what the SMS says
+	}{
+		{name: "upheld, staff only", ftLevels: map[string]any{"overall": "dissatisfied", "attitude": "very_dissatisfied"},
+			upheld: true, state: models.StateReviewing, unitBad: -1, unitExcl: 1, staffBad: -1, staffExcl: 1,
+			sms: "appeal_upheld", words: []string{"评价经复核不予采纳"}},
+		{name: "upheld, efficiency bad too", ftLevels: map[string]any{"overall": "dissatisfied", "attitude": "very_dissatisfied", "efficiency": "dissatisfied"},
+			upheld: true, state: models.StateCalledBack, unitBad: 0, unitExcl: 0, staffBad: -1, staffExcl: 1,
+			sms: "appeal_upheld_partly_evaluator", words: []string{"服务态度", "不予采纳", "办事效率", "继续办理"}},
+		{name: "rejected", ftLevels: map[string]any{"overall": "dissatisfied", "attitude": "very_dissatisfied"},
+			upheld: false, state: models.StateCalledBack},
+	}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, envOptions{})
+		g := e.startNotifier(t)
+		var ftUnitName string
+		db.Table("units").Where("code = ?", "sz-ft-tax").Pluck("name", &ftUnitName)
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				ftCase, nsCase := uniq("T"), uniq("T")
+				e.postCase(t, ftCase, "sz-ft-tax", "S0001")
+				e.postCase(t, nsCase, "sz-ns-tax", "S0018")
+				b := evalBody(uniq("E"), []string{ftCase, nsCase}, models.Dissatisfied, time.Now())
+				b["levels"] = map[string]any{"overall": models.Dissatisfied}
+				b["theme"] = map[string]any{"code": "open-business", "name": "开办企业", "items": []any{
+					map[string]any{"item_code": "tax-ft", "case_no": ftCase, "levels": c.ftLevels},
+					map[string]any{"item_code": "tax-ns", "case_no": nsCase, "levels": map[string]any{"overall": "very_dissatisfied", "attitude": "dissatisfied"}},
+				}}
+				r := e.do(t, request{method: "POST", path: "/api/v1/evaluations", login: "channel", body: b})
+				wantStatus(t, r, http.StatusCreated)
+				var res struct {
+					WorkOrderIDs []string `json:"work_order_ids"`
+				}
+				r.decode(t, &res)
+				if len(res.WorkOrderIDs) != 2 {
+					t.Fatalf("theme rating answered %s, want two orders", r)
+				}
+				var ftID string
+				for _, id := range res.WorkOrderIDs {
+					if wo := e.waitState(t, id, models.StateDispatched); wo.UnitPath == "/gd/sz/sz-ft/sz-ft-tax/" {
+						ftID = id
+					}
+				}
+				ftU, nsU := unitFigures(t, db, "sz-ft-tax"), unitFigures(t, db, "sz-ns-tax")
+				ftS, nsS := staffFigures(t, db, "S0001"), staffFigures(t, db, "S0018")
+
+				e.ok(t, "ft-officer", ftID, models.StateSigned, map[string]any{"action": "sign"})
+				e.ok(t, "ft-officer", ftID, models.StateCalledBack, map[string]any{"action": "callback", "reached": true, "method": "phone", "note": "已联系"})
+				e.ok(t, "ft-leader", ftID, models.StateAppealing, map[string]any{"action": "dispose", "true": false, "reasonable": false,
+					"disposition": "appeal", "appeal_reason": "mistaken", "evidence": "窗口录像", "note": "态度评价系误评"})
+				e.ok(t, "sz-admin", ftID, c.state, map[string]any{"action": "decide_appeal", "upheld": c.upheld, "note": "复核"})
+
+				ftU2, nsU2 := unitFigures(t, db, "sz-ft-tax"), unitFigures(t, db, "sz-ns-tax")
+				ftS2, nsS2 := staffFigures(t, db, "S0001"), staffFigures(t, db, "S0018")
+				// The counts, not the derived rates (pointers).
+				counts := func(r stats.Ratings) string {
+					return fmt.Sprintf("%+v %+v bad %d excluded %d", r.Active, r.Default, r.Bad, r.Excluded)
+				}
+				if counts(nsU2.Ratings) != counts(nsU.Ratings) {
+					t.Errorf("南山's unit figures changed by 福田's appeal: %s, before %s", counts(nsU2.Ratings), counts(nsU.Ratings))
+				}
+				if counts(nsS2) != counts(nsS) {
+					t.Errorf("南山's staff figures changed by 福田's appeal: %s, before %s", counts(nsS2), counts(nsS))
+				}
+				if d := ftU2.Ratings.Bad - ftU.Ratings.Bad; d != c.unitBad {
+					t.Errorf("福田's unit bad reviews changed by %d, want %d", d, c.unitBad)
+				}
+				if d := ftU2.Ratings.Excluded - ftU.Ratings.Excluded; d != c.unitExcl {
+					t.Errorf("福田's unit exclusions changed by %d, want %d", d, c.unitExcl)
+				}
+				if d := ftS2.Bad - ftS.Bad; d != c.staffBad {
+					t.Errorf("福田's staff member's bad reviews changed by %d, want %d", d, c.staffBad)
+				}
+				if d := ftS2.Excluded - ftS.Excluded; d != c.staffExcl {
+					t.Errorf("福田's staff member's exclusions changed by %d, want %d", d, c.staffExcl)
+				}
+
+				// The outbox row is written with the decision's event, before the answer.
+				var tmpls []string
+				db.Table("notifications").Where("work_order_id = ? AND recipient_kind = ?", ftID, "evaluator").
+					Where("template LIKE ?", "appeal%").Pluck("template", &tmpls)
+				if c.sms == "" {
+					if len(tmpls) != 0 {
+						t.Errorf("evaluator told %v of a rejected appeal, want nothing", tmpls)
+					}
+					return
+				}
+				if len(tmpls) != 1 || tmpls[0] != c.sms {
+					t.Fatalf("evaluator SMS %v, want one %s", tmpls, c.sms)
+				}
+				var text string
+				eventually(t, 15*time.Second, func() (bool, string) {
+					for _, m := range g.sms(ftID, c.sms) {
+						text, _ = m["text"].(string)
+						return true, ""
+					}
+					return false, "no " + c.sms + " SMS sent"
+				})
+				for _, w := range append(c.words, "/api/v1/track/", ftUnitName) {
+					if !strings.Contains(text, w) {
+						t.Errorf("SMS %q does not say %q", text, w)
+					}
+				}
+				if strings.ContainsAny(text, "{}") || strings.Contains(text, "attitude") {
+					t.Errorf("SMS %q shows a placeholder or a code", text)
+				}
+				// The link shows the same outcome: upheld, and in part when the order goes on.
+				var tv struct {
+					Appeal *struct {
+						Upheld bool `json:"upheld"`
+						Partly bool `json:"partly"`
+					} `json:"appeal"`
+				}
+				link, _ := g.sms(ftID, c.sms)[0]["params"].(map[string]any)["link"].(string)
+				e.do(t, request{method: "GET", path: strings.TrimPrefix(link, e.http.URL)}).decode(t, &tv)
+				if partly := c.state == models.StateCalledBack; tv.Appeal == nil || !tv.Appeal.Upheld || tv.Appeal.Partly != partly {
+					t.Errorf("tracking page's appeal %+v, want upheld, partly %v", tv.Appeal, partly)
+				}
+			})
+		}
+	})
+}
+
+// TestAppealLeavesOtherUnitsCases (issue 15: exclusion per case) on both databases: an upheld
+// appeal excludes only the cases its order answers for. A theme rating whose one bad item is
+// 福田 tax's opens one order over all the rating's cases; upheld, it leaves the market
+// department's 非常满意 counted for the market department. A bad item that rates no case opens
+// an order over all the rating's cases for manual dispatch; upheld, it leaves the cases of the
+// units' own orders (福田's and 南山's) counted.
+func TestAppealLeavesOtherUnitsCases(t *testing.T) {
+	staffBad := map[string]any{"overall": "dissatisfied", "attitude": "very_dissatisfied"}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, envOptions{})
+		appealUpheld := func(t *testing.T, id, officer, leader string) {
+			t.Helper()
+			e.ok(t, officer, id, models.StateSigned, map[string]any{"action": "sign"})
+			e.ok(t, officer, id, models.StateCalledBack, map[string]any{"action": "callback", "reached": true, "method": "phone", "note": "已联系"})
+			e.ok(t, leader, id, models.StateAppealing, map[string]any{"action": "dispose", "true": false, "reasonable": false,
+				"disposition": "appeal", "appeal_reason": "mistaken", "evidence": "窗口录像", "note": "态度评价系误评"})
+			e.ok(t, "sz-admin", id, models.StateReviewing, map[string]any{"action": "decide_appeal", "upheld": true, "note": "复核成立"})
+		}
+		counts := func(r stats.Ratings) string {
+			return fmt.Sprintf("%+v %+v bad %d excluded %d", r.Active, r.Default, r.Bad, r.Excluded)
+		}
+
+		t.Run("a good item's unit", func(t *testing.T) {
+			taxCase, amrCase := uniq("T"), uniq("T")
+			e.postCase(t, taxCase, "sz-ft-tax", "S0001")
+			amr := caseBody(amrCase, "sz-ft-amr", "S0004", time.Now().Add(-time.Hour))
+			amr["service_item"] = map[string]any{"code": "amr-001", "name": "营业执照办理"}
+			wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/service-cases", login: "channel", body: amr}), http.StatusCreated)
+			b := evalBody(uniq("E"), []string{taxCase, amrCase}, models.BasicallySatisfied, time.Now())
+			b["levels"] = map[string]any{"overall": models.BasicallySatisfied}
+			b["theme"] = map[string]any{"code": "open-business", "name": "开办企业", "items": []any{
+				map[string]any{"item_code": "tax-001", "case_no": taxCase, "levels": staffBad},
+				map[string]any{"item_code": "amr-001", "case_no": amrCase, "levels": map[string]any{"overall": "very_satisfied"}},
+			}}
+			res := e.postEval(t, b)
+			e.waitState(t, *res.WorkOrderID, models.StateDispatched)
+			before := unitFigures(t, db, "sz-ft-amr")
+			appealUpheld(t, *res.WorkOrderID, "ft-officer", "ft-leader")
+			if after := unitFigures(t, db, "sz-ft-amr"); counts(after.Ratings) != counts(before.Ratings) {
+				t.Errorf("market department after the tax order's appeal: %s, before %s", counts(after.Ratings), counts(before.Ratings))
+			}
+			if s := staffFigures(t, db, "S0001"); s.Excluded != 1 {
+				t.Errorf("tax officer's figures %s, want the rating excluded", counts(s))
+			}
+		})
+
+		t.Run("an item that rates no case", func(t *testing.T) {
+			ftCase, nsCase := uniq("T"), uniq("T")
+			e.postCase(t, ftCase, "sz-ft-tax", "S0001")
+			e.postCase(t, nsCase, "sz-ns-tax", "S0018")
+			b := evalBody(uniq("E"), []string{ftCase, nsCase}, models.Dissatisfied, time.Now())
+			b["levels"] = map[string]any{"overall": models.Dissatisfied}
+			b["theme"] = map[string]any{"code": "open-business", "name": "开办企业", "items": []any{
+				map[string]any{"item_code": "tax-ft", "case_no": ftCase, "levels": staffBad},
+				map[string]any{"item_code": "tax-ns", "case_no": nsCase, "levels": staffBad},
+				map[string]any{"item_code": "guide-001", "levels": staffBad},
+			}}
+			r := e.do(t, request{method: "POST", path: "/api/v1/evaluations", login: "channel", body: b})
+			wantStatus(t, r, http.StatusCreated)
+			var res struct {
+				WorkOrderIDs []string `json:"work_order_ids"`
+			}
+			r.decode(t, &res)
+			if len(res.WorkOrderIDs) != 3 {
+				t.Fatalf("theme rating answered %s, want three orders", r)
+			}
+			// Two orders go to their units, the third waits in the administration's queue.
+			var queued string
+			eventually(t, 15*time.Second, func() (bool, string) {
+				queued = ""
+				n := 0
+				for _, id := range res.WorkOrderIDs {
+					// An order is stored pending_dispatch; the workflow's dispatch decision
+					// then gives it a unit or the administration's queue (its path).
+					switch o := e.order(t, id); o.State {
+					case models.StatePendingDispatch:
+						if o.UnitPath != "" {
+							queued = id
+						}
+					case models.StateDispatched:
+						n++
+					}
+				}
+				return queued != "" && n == 2, "orders not yet dispatched and queued"
+			})
+			e.ok(t, "sz-admin", queued, models.StateDispatched, map[string]any{"action": "dispatch", "to_unit": "sz-ft-tax"})
+			ftU, nsU := unitFigures(t, db, "sz-ft-tax"), unitFigures(t, db, "sz-ns-tax")
+			ftS, nsS := staffFigures(t, db, "S0001"), staffFigures(t, db, "S0018")
+			appealUpheld(t, queued, "ft-officer", "ft-leader")
+			for _, c := range []struct {
+				who           string
+				before, after stats.Ratings
+			}{
+				{"福田 unit", ftU.Ratings, unitFigures(t, db, "sz-ft-tax").Ratings},
+				{"南山 unit", nsU.Ratings, unitFigures(t, db, "sz-ns-tax").Ratings},
+				{"福田 staff", ftS, staffFigures(t, db, "S0001")},
+				{"南山 staff", nsS, staffFigures(t, db, "S0018")},
+			} {
+				if counts(c.after) != counts(c.before) {
+					t.Errorf("%s after the appeal on the unmatched item's order: %s, before %s", c.who, counts(c.after), counts(c.before))
+				}
+			}
+		})
 	})
 }

@@ -20,6 +20,7 @@ import (
 	"redress/engine"
 	"redress/intake"
 	"redress/policies"
+	"redress/profiles"
 	"redress/retention"
 	"redress/stats"
 	"redress/store"
@@ -37,6 +38,10 @@ func buildAPI(ctx context.Context, cfg config.Config, db *store.DB, tc client.Cl
 	}
 	box, err := openBox(cfg)
 	if err != nil {
+		return nil, err
+	}
+	// The profiles channel systems may post ratings in: a configured province's too.
+	if _, err := upstreamProfile(cfg); err != nil {
 		return nil, err
 	}
 	signer, err := openSigner(cfg)
@@ -190,9 +195,19 @@ func resultsJobs(cfg config.Config) (*activities.ResultsJobs, error) {
 	if cfg.Retention < retention.ReopenWindow {
 		return nil, fmt.Errorf("REDRESS_RETENTION %s: at least %s (the reopen window)", cfg.Retention, retention.ReopenWindow)
 	}
+	prof, err := upstreamProfile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	box, err := openBox(cfg)
+	if err != nil {
+		return nil, err
+	}
 	return &activities.ResultsJobs{
 		Signer:    signer,
 		Retention: cfg.Retention,
+		Profile:   prof,
+		PII:       box,
 		Endpoints: map[string]upstream.Endpoint{
 			upstream.TargetUpstream: {URL: cfg.UpstreamURL, Secret: cfg.UpstreamSecret},
 			upstream.TargetHotline:  {URL: cfg.HotlineURL, Secret: cfg.HotlineSecret},
@@ -200,4 +215,23 @@ func resultsJobs(cfg config.Config) (*activities.ResultsJobs, error) {
 		MaxAttempts: cfg.UpstreamMaxAttempts,
 		Every:       cfg.ResultsEvery,
 	}, nil
+}
+
+// upstreamProfile loads REDRESS_UPSTREAM_PROFILE_FILE, if any, and answers the profile
+// REDRESS_UPSTREAM_PROFILE names.
+func upstreamProfile(cfg config.Config) (*profiles.Profile, error) {
+	if cfg.UpstreamProfileFile != "" {
+		if _, err := profiles.LoadFile(cfg.UpstreamProfileFile); err != nil {
+			return nil, fmt.Errorf("REDRESS_UPSTREAM_PROFILE_FILE: %w", err)
+		}
+	}
+	name := cfg.UpstreamProfile
+	if name == "" {
+		name = profiles.National
+	}
+	p, err := profiles.Get(name)
+	if err != nil {
+		return nil, fmt.Errorf("REDRESS_UPSTREAM_PROFILE: %w", err)
+	}
+	return p, nil
 }

@@ -82,7 +82,7 @@ export default function trackPage(outlet, { params }) {
     if (v.measures) parts.push(h('p', h('strong', t('field.measures')), v.measures));
     if (v.plan) parts.push(h('p', h('strong', t('field.plan')), v.plan, v.committed_date ? ' ' + t('track.committed', { date: v.committed_date }) : ''));
     if (v.explanation) parts.push(h('p', h('strong', t('field.explanation')), v.explanation));
-    if (v.appeal && typeof v.appeal === 'object' && v.appeal.upheld !== undefined) parts.push(h('p', t(v.appeal.upheld ? 'track.appeal_upheld' : 'track.appeal_rejected')));
+    if (v.appeal && typeof v.appeal === 'object' && v.appeal.upheld !== undefined) parts.push(h('p', t(v.appeal.partly ? 'track.appeal_upheld_partly' : v.appeal.upheld ? 'track.appeal_upheld' : 'track.appeal_rejected')));
     const text = pick(v, 'outcome', 'result');
     if (text) parts.push(h('p', typeof text === 'object' ? JSON.stringify(text) : String(text)));
     return parts.length ? h('section.track-outcome', h('h2', t('track.outcome')), h('div.comment', parts)) : null;
