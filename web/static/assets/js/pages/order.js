@@ -80,7 +80,7 @@ const VALUE_PREFIX = {
   state: 'state', from: 'state', to: 'state', disposition: 'disposition', method: 'method',
   satisfaction: 'satisfaction', appeal_reason: 'appeal_reason', deadline: 'deadline', name: 'deadline',
   level: 'supervision', supervision_level: 'supervision', action: 'action', role: 'role', channel: 'channel',
-  rule: 'dispatch_rule', breach: 'breach', content_type: 'attach.type',
+  rule: 'dispatch_rule', breach: 'breach',
 };
 
 /**
@@ -212,6 +212,7 @@ function valueText(key, v) {
   }
   if (key === 'notified') return recipientText(v);
   if (key === 'attempt') return t('data.attempt_value', { n: v });
+  if (key === 'content_type') return label('attach.type', v);
   if (VALUE_PREFIX[key]) return label(VALUE_PREFIX[key], v);
   if (/_at$/.test(key) && typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v)) return dateTime(v);
   return String(v);
