@@ -217,9 +217,14 @@ func csvSafe(row []string) []string {
 	return out
 }
 
-func writeXLSX(buf *bytes.Buffer, header []string, rows [][]string) error {
+func writeXLSX(buf *bytes.Buffer, header []string, rows [][]string) (err error) {
 	f := excelize.NewFile()
-	defer f.Close()
+	defer func() {
+		// Close removes the workbook's temporary files; a failure is worth knowing.
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close the workbook: %w", cerr)
+		}
+	}()
 	const sheet = "Sheet1"
 	sw, err := f.NewStreamWriter(sheet)
 	if err != nil {

@@ -34,10 +34,13 @@ func setSessionCookies(c echo.Context, token string, expires time.Time) error {
 		return fmt.Errorf("csrf token: %w", err)
 	}
 	secure := c.Scheme() == "https"
-	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires,
+	// Secure follows the scheme so that redress dev over plain http on loopback can sign in;
+	// behind TLS (production) both cookies are Secure.
+	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires, //nolint:gosec // G124: Secure follows the scheme (see above)
 		HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode})
 	// Readable by the UI's scripts (it copies it into the header), useless to anyone else.
-	c.SetCookie(&http.Cookie{Name: csrfCookie, Value: hex.EncodeToString(b), Path: "/", Expires: expires,
+	// Not HttpOnly: the double-submit token must be readable by that script.
+	c.SetCookie(&http.Cookie{Name: csrfCookie, Value: hex.EncodeToString(b), Path: "/", Expires: expires, //nolint:gosec // G124: readable by design, Secure follows the scheme
 		Secure: secure, SameSite: http.SameSiteStrictMode})
 	return nil
 }
@@ -46,7 +49,7 @@ func setSessionCookies(c echo.Context, token string, expires time.Time) error {
 func clearSessionCookies(c echo.Context) {
 	secure := c.Scheme() == "https"
 	for _, name := range []string{sessionCookie, csrfCookie} {
-		c.SetCookie(&http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
+		c.SetCookie(&http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0), //nolint:gosec // G124: an expiring cookie, Secure as when it was set
 			HttpOnly: name == sessionCookie, Secure: secure, SameSite: http.SameSiteStrictMode})
 	}
 }

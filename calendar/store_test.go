@@ -127,7 +127,9 @@ func TestImportSharedFilesIsNoOp(t *testing.T) {
 				t.Fatal(err)
 			}
 			res, err := ImportHolidayCN(ctx, db, f, f.Name())
-			f.Close()
+			if err := f.Close(); err != nil {
+				t.Fatalf("close the calendar file: %v", err)
+			}
 			if err != nil || res.Changed || res.Version != itoa(y)+".1" {
 				t.Fatalf("%d: %+v %v", y, res, err)
 			}
@@ -136,7 +138,11 @@ func TestImportSharedFilesIsNoOp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer f.Close()
+		defer func() {
+			if err := f.Close(); err != nil {
+				t.Errorf("close the calendar file: %v", err)
+			}
+		}()
 		if _, err := ImportHolidayCN(ctx, db, f, f.Name()); err == nil || !strings.Contains(err.Error(), "no days") {
 			t.Fatalf("empty 2027 accepted: %v", err)
 		}

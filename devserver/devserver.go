@@ -7,6 +7,7 @@ package devserver
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -145,8 +146,8 @@ func start(o Options) (*Server, error) {
 		return nil, fmt.Errorf("devserver: new server: %w: %w", errRetryable, err)
 	}
 	if err := srv.Start(); err != nil {
-		srv.Stop() // what did start must not hold the ports or the file for the next try
-		return nil, fmt.Errorf("devserver: start: %w: %w", errRetryable, err)
+		// What did start must not hold the ports or the file for the next try.
+		return nil, fmt.Errorf("devserver: start: %w: %w", errRetryable, errors.Join(err, srv.Stop()))
 	}
 	s := &Server{server: srv, FrontendAddr: net.JoinHostPort(host, strconv.Itoa(o.FrontendPort))}
 	if o.UIPort != 0 {
@@ -172,10 +173,11 @@ func start(o Options) (*Server, error) {
 		}))
 		ln, err := net.Listen("tcp", s.UIAddr)
 		if err != nil {
-			srv.Stop()
-			return nil, fmt.Errorf("devserver: web UI port %d: %w", o.UIPort, err)
+			return nil, fmt.Errorf("devserver: web UI port %d: %w", o.UIPort, errors.Join(err, srv.Stop()))
 		}
-		ln.Close()
+		if err := ln.Close(); err != nil {
+			return nil, fmt.Errorf("devserver: web UI port %d: %w", o.UIPort, errors.Join(err, srv.Stop()))
+		}
 		go func() {
 			// Start blocks until Stop; an error here means the port was taken meanwhile.
 			if err := s.ui.Start(); err != nil {
@@ -186,12 +188,15 @@ func start(o Options) (*Server, error) {
 	return s, nil
 }
 
-// Stop shuts the UI and the server down.
+// Stop shuts the UI and the server down. A server that fails to stop cleanly is logged: the
+// callers stop it on their way out (deferred), where there is nobody left to tell.
 func (s *Server) Stop() {
 	if s.ui != nil {
 		s.ui.Stop()
 	}
-	s.server.Stop()
+	if err := s.server.Stop(); err != nil {
+		slog.Warn("devserver: the Temporal server did not stop cleanly", "err", err)
+	}
 }
 
 func sqlConfig(o Options) (*config.SQL, error) {
@@ -288,6 +293,9 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("devserver: free port: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		return 0, fmt.Errorf("devserver: free port: %w", err)
+	}
+	return port, nil
 }

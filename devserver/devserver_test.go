@@ -41,7 +41,9 @@ func TestWebUIDecodesWithCredentials(t *testing.T) {
 		res, err := http.Get(u.String())
 		if err == nil {
 			err = json.NewDecoder(res.Body).Decode(&settings)
-			res.Body.Close()
+			if cerr := res.Body.Close(); err == nil {
+				err = cerr
+			}
 			if err != nil {
 				t.Fatalf("settings: %v", err)
 			}

@@ -102,7 +102,10 @@ func startSystem(t *testing.T, dialect migrations.Dialect) *system {
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case <-wdone:
+		case err := <-wdone:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("worker ended with: %v", err)
+			}
 		case <-time.After(20 * time.Second):
 		}
 	})
@@ -541,8 +544,12 @@ func citizenToOfficerToAdministrator(t *testing.T, dialect migrations.Dialect) {
 		chromedp.Poll(fmt.Sprintf(`(() => { const c = document.querySelector('#user .bell .bell-count'); return (c ? c.textContent : '0') !== %q; })()`, bellBefore), nil, chromedp.WithPollingTimeout(15*time.Second)),
 		chromedp.Evaluate(`(() => { const c = document.querySelector('#user .bell .bell-count'); return c ? c.textContent : '0'; })()`, &bellAfter))
 	var nb, na int
-	fmt.Sscan(strings.TrimSuffix(bellBefore, "+"), &nb)
-	fmt.Sscan(bellAfter, &na)
+	if _, err := fmt.Sscan(strings.TrimSuffix(bellBefore, "+"), &nb); err != nil {
+		t.Fatalf("unread badge before %q: %v", bellBefore, err)
+	}
+	if _, err := fmt.Sscan(bellAfter, &na); err != nil {
+		t.Fatalf("unread badge after %q: %v", bellAfter, err)
+	}
 	if nb < 1 || na != nb-1 {
 		t.Errorf("unread badge %q before marking one read, %q after", bellBefore, bellAfter)
 	}
@@ -899,7 +906,11 @@ func (s *system) rateBadly(t *testing.T, caseNo string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
+	defer func() {
+		if err := res.Body.Close(); err != nil {
+			t.Errorf("close the rating answer: %v", err)
+		}
+	}()
 	if res.StatusCode != http.StatusOK && res.StatusCode != http.StatusCreated {
 		t.Fatalf("rating %s: status %d", caseNo, res.StatusCode)
 	}
@@ -1155,7 +1166,11 @@ func (s *system) act(t *testing.T, login, orderID string, body map[string]any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
+	defer func() {
+		if err := res.Body.Close(); err != nil {
+			t.Errorf("close the action answer: %v", err)
+		}
+	}()
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("%s %v on %s: status %d", login, body["action"], orderID, res.StatusCode)
 	}
@@ -1183,7 +1198,9 @@ func trackLink(t *testing.T, sys *system, caseNo string) string {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res.Body.Close()
+			if err := res.Body.Close(); err != nil {
+				t.Fatalf("close the tracking answer: %v", err)
+			}
 			if res.StatusCode == http.StatusNotFound || res.StatusCode == http.StatusMethodNotAllowed {
 				return ""
 			}

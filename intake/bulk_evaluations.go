@@ -269,7 +269,7 @@ func (s *Service) storedAnswers(ctx context.Context, evalIDs []string) (map[stri
 	if err != nil {
 		return nil, fmt.Errorf("bulk evaluations: stored answers: %w", err)
 	}
-	defer rs.Close()
+	defer rs.Close() //nolint:errcheck // read-only rows: rows.Err() after the loop reports a failed read; Close only frees the connection
 	out := map[string]storedAnswer{}
 	for rs.Next() {
 		var evalID string

@@ -302,7 +302,7 @@ func recentBySourcePG(ctx context.Context, db *store.DB, srcs []source, out [][]
 	if err != nil {
 		return fmt.Errorf("recent ratings by source: %w", err)
 	}
-	defer rs.Close()
+	defer rs.Close() //nolint:errcheck // read-only rows: rows.Err() after the loop reports a failed read; Close only frees the connection
 	for rs.Next() {
 		var (
 			i  int
@@ -353,7 +353,7 @@ func recentBySourceInto(ctx context.Context, db *gorm.DB, srcs []source, out [][
 	if err != nil {
 		return fmt.Errorf("recent ratings by source: %w", err)
 	}
-	defer rs.Close()
+	defer rs.Close() //nolint:errcheck // read-only rows: rows.Err() after the loop reports a failed read; Close only frees the connection
 	for rs.Next() {
 		var r row
 		if err := rs.Scan(&r.Src, &r.EvaluationID, &r.ReceivedAt); err != nil {

@@ -42,7 +42,11 @@ func readSchema(t *testing.T, db *store.DB) schema {
 	if err != nil {
 		t.Fatalf("%s: read schema: %v", db.Dialect, err)
 	}
-	defer rows.Close()
+	defer func() {
+		if err := rows.Close(); err != nil {
+			t.Errorf("close the schema rows: %v", err)
+		}
+	}()
 	s := schema{}
 	for rows.Next() {
 		var table, col string
@@ -205,7 +209,11 @@ func TestPendingOnEmpty(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer db.Close()
+			defer func() {
+				if err := db.Close(); err != nil {
+					t.Errorf("close the database: %v", err)
+				}
+			}()
 			pending, err := migrations.HasPending(ctx, db.SQL(), d)
 			if err != nil {
 				t.Fatal(err)

@@ -296,7 +296,7 @@ func TestApplyRollsBackOnError(t *testing.T) {
 		// Units are written first; the first staff row then fails. Nothing may remain.
 		err := db.Callback().Create().Before("gorm:create").Register("test:fail_staff", func(tx *gorm.DB) {
 			if tx.Statement.Table == "staff" {
-				tx.AddError(errors.New("boom"))
+				_ = tx.AddError(errors.New("boom")) // AddError returns the error it records; the statement carries it
 			}
 		})
 		if err != nil {
@@ -325,7 +325,11 @@ func TestApplyBesideAnotherWriter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { db.Close() })
+		t.Cleanup(func() {
+			if err := db.Close(); err != nil {
+				t.Errorf("close the database: %v", err)
+			}
+		})
 		return db
 	}
 	a, b := open(), open()
@@ -346,11 +350,17 @@ func TestApplyBesideAnotherWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err == nil {
-		conn.ExecContext(ctx, "ROLLBACK")
+		if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+			t.Fatal(err)
+		}
 		t.Error("a second writer got the lock while an import held it")
 	}
-	conn.ExecContext(ctx, "PRAGMA busy_timeout = 10000")
-	conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 10000"); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Close(); err != nil {
+		t.Fatal(err)
+	}
 	tx.Rollback()
 
 	// Another process writes for a while; Apply waits for it and succeeds.

@@ -119,7 +119,7 @@ func Load(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer fh.Close()
+	defer fh.Close() //nolint:errcheck // opened read-only and fully parsed before Close
 	f, err := Parse(fh)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -172,7 +172,9 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 					t.Fatal(err)
 				}
 				h, err := client.HistoryFromJSON(r, client.HistoryJSONOptions{})
-				r.Close()
+				if err := r.Close(); err != nil {
+					t.Fatalf("close the history file: %v", err)
+				}
 				if err != nil {
 					t.Fatal(err)
 				}

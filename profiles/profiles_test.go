@@ -203,10 +203,12 @@ func TestSupplement(t *testing.T) {
 // TestThirdProvinceIsConfiguration: a profile from a file, no code.
 func TestThirdProvinceIsConfiguration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "p.json")
-	os.WriteFile(path, []byte(`{"name":"third","title":"第三省","answer_id":"result.id",
+	if err := os.WriteFile(path, []byte(`{"name":"third","title":"第三省","answer_id":"result.id",
 		"tables":{"level":{"very_satisfied":"A","satisfied":"B","basically_satisfied":"C","dissatisfied":"D","very_dissatisfied":"E"}},
 		"rating":[{"key":"bjbh","from":"case_no","format":"an..50","required":true},{"key":"myd","from":"level","table":"level","format":"an..1","required":true},
-		{"key":"pjsj","from":"rated_at","format":"datetime:2006/01/02 15:04","required":true}]}`), 0o600)
+		{"key":"pjsj","from":"rated_at","format":"datetime:2006/01/02 15:04","required":true}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	p, err := LoadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +224,9 @@ func TestThirdProvinceIsConfiguration(t *testing.T) {
 	if id := p.AnswerOf([]byte(`{"result":{"id":42}}`)); id != "42" {
 		t.Errorf("answer id %q", id)
 	}
-	os.WriteFile(path, []byte(`{"name":"broken","rating":[{"key":"x","from":"level","table":"nope","format":"n1"}]}`), 0o600)
+	if err := os.WriteFile(path, []byte(`{"name":"broken","rating":[{"key":"x","from":"level","table":"nope","format":"n1"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := LoadFile(path); err == nil {
 		t.Error("a profile naming a missing table loaded")
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 
 	"redress/models"
 	"redress/stats"
@@ -13,7 +15,8 @@ import (
 
 // MonthlyShape names the shape of Monthly, the figures provinces publish each month (the
 // shape of Guangdong's monthly 好差评 数据发布), so old versions stay interpretable.
-const MonthlyShape = "gd-monthly-1"
+// gd-monthly-2 (issue 21) adds each unit's 行使层级 and the total's ratings per level.
+const MonthlyShape = "gd-monthly-2"
 
 // TopTags is how many of the most frequent bad-rating tags a unit lists.
 const TopTags = 5
@@ -32,6 +35,10 @@ type Monthly struct {
 type MonthlyUnit struct {
 	Code string `json:"code"`
 	Name string `json:"name"`
+	// Level is the unit's 行使层级 (GB/T 39046-2020 A.2: 1 国家级 … 7 村/社区), its own or, for a
+	// unit without one, the nearest unit's above it (a department's is its district's); 0 when
+	// none is given.
+	Level int `json:"level"`
 	MonthlyFigure
 }
 
@@ -50,6 +57,9 @@ type MonthlyFigure struct {
 	OnTimeRectificationRate *float64 `json:"on_time_rectification_rate"`
 	// AverageScore = mean of the level points (10/8/6/3/0) over active ratings (stats.Score).
 	AverageScore *float64 `json:"average_score"`
+	// Levels are the ratings per 行使层级 (省级, 市级, 县级 … apart, keyed "2", "3", "4" …), active
+	// and default apart: in the jurisdiction's total only.
+	Levels map[string]stats.Ratings `json:"levels,omitempty"`
 }
 
 // TagCount is a tag and how many bad ratings carried it.
@@ -70,6 +80,10 @@ func ComputeMonthly(ctx context.Context, db *store.DB, unit models.Unit, p stats
 	for _, u := range us {
 		byCode[u.Code], codeByID[u.ID] = u, u.Code
 	}
+	levels, err := unitLevels(ctx, db, us)
+	if err != nil {
+		return Monthly{}, err
+	}
 	// Ratings per unit and channel, from the daily rollups.
 	type chRow struct {
 		UnitID   int64  `gorm:"column:unit_id"`
@@ -88,7 +102,7 @@ func ComputeMonthly(ctx context.Context, db *store.DB, unit models.Unit, p stats
 		Excluded int    `gorm:"column:excluded"`
 	}
 	var rows []chRow
-	err := db.WithContext(ctx).Table("stats_ratings_daily").
+	err = db.WithContext(ctx).Table("stats_ratings_daily").
 		Select("unit_id, dim_key, SUM(a_vs) AS a_vs, SUM(a_s) AS a_s, SUM(a_bs) AS a_bs, SUM(a_d) AS a_d, SUM(a_vd) AS a_vd, "+
 			"SUM(d_vs) AS d_vs, SUM(d_s) AS d_s, SUM(d_bs) AS d_bs, SUM(d_d) AS d_d, SUM(d_vd) AS d_vd, SUM(bad) AS bad, SUM(excluded) AS excluded").
 		Where("dim = ? AND day >= ? AND day <= ? AND unit_path LIKE ?", stats.DimChannel, p.From, p.To, unit.Path+"%").
@@ -116,10 +130,16 @@ func ComputeMonthly(ctx context.Context, db *store.DB, unit models.Unit, p stats
 	out := Monthly{Shape: MonthlyShape, Units: make([]MonthlyUnit, 0, len(units))}
 	total := MonthlyFigure{Channels: map[string]stats.Ratings{}}
 	allTags := map[string]int{}
+	byLevel := map[string]stats.Ratings{}
 	var orders stats.Orders
 	for _, uf := range units {
 		f := figure(uf.Ratings, uf.Orders, channels[uf.Code], tags[uf.Code])
-		out.Units = append(out.Units, MonthlyUnit{Code: uf.Code, Name: uf.Name, MonthlyFigure: f})
+		lv := levels[byCode[uf.Code].Path]
+		out.Units = append(out.Units, MonthlyUnit{Code: uf.Code, Name: uf.Name, Level: lv, MonthlyFigure: f})
+		r := byLevel[strconv.Itoa(lv)]
+		r.Plus(uf.Ratings)
+		r.Derive()
+		byLevel[strconv.Itoa(lv)] = r
 		total.Ratings.Plus(uf.Ratings)
 		orders.Plus(uf.Orders)
 		for ch, r := range channels[uf.Code] {
@@ -134,6 +154,35 @@ func ComputeMonthly(ctx context.Context, db *store.DB, unit models.Unit, p stats
 	}
 	total.Ratings.Derive()
 	out.Total = figure(total.Ratings, orders, total.Channels, allTags)
+	out.Total.Levels = byLevel
+	return out, nil
+}
+
+// unitLevels answers the 行使层级 of each unit by path: its own, else the nearest one's above it
+// (the jurisdiction's ancestors too, read here), 0 when none is given.
+func unitLevels(ctx context.Context, db *store.DB, us []models.Unit) (map[string]int, error) {
+	var given []models.Unit
+	if err := db.WithContext(ctx).Select("path, level").Where("level > 0").Find(&given).Error; err != nil {
+		return nil, fmt.Errorf("monthly: unit levels: %w", err)
+	}
+	own := make(map[string]int, len(given))
+	for _, u := range given {
+		own[u.Path] = u.Level
+	}
+	out := make(map[string]int, len(us))
+	for _, u := range us {
+		for p := u.Path; p != "" && p != "/"; {
+			if lv, ok := own[p]; ok {
+				out[u.Path] = lv
+				break
+			}
+			i := strings.LastIndex(strings.TrimSuffix(p, "/"), "/")
+			if i < 0 {
+				break
+			}
+			p = p[:i+1]
+		}
+	}
 	return out, nil
 }
 

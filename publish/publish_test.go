@@ -3,6 +3,7 @@ package publish_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -153,6 +154,39 @@ func TestMonthlyShape(t *testing.T) {
 			if d, ok := u.Channels[models.ChannelDefault]; ok && d.Active.Total() != 0 {
 				t.Fatalf("unit %s: default channel with active ratings", u.Code)
 			}
+		}
+		// Per 行使层级 (GB/T 39046-2020 A.2), as the provinces publish 省级/市级/县级 apart: each
+		// unit carries its level (a department its district's), and the total's levels add up
+		// the units of that level, active and default apart.
+		wantLevel := func(code string) int {
+			switch {
+			case code == "gd":
+				return 2
+			case code == "sz" || code == "sz-platform":
+				return 3
+			}
+			return 4 // sz-ft, sz-ns and their departments
+		}
+		byLevel := map[string]stats.Ratings{}
+		for _, u := range m.Units {
+			if u.Level != wantLevel(u.Code) {
+				t.Fatalf("unit %s: level %d, want %d", u.Code, u.Level, wantLevel(u.Code))
+			}
+			r := byLevel[fmt.Sprint(u.Level)]
+			r.Plus(u.Ratings)
+			byLevel[fmt.Sprint(u.Level)] = r
+		}
+		if len(m.Total.Levels) == 0 {
+			t.Fatal("the monthly total has no ratings per 行使层级")
+		}
+		for lv, want := range byLevel {
+			got := m.Total.Levels[lv]
+			if got.Active != want.Active || got.Default != want.Default || got.Bad != want.Bad {
+				t.Fatalf("level %s: %+v, want %+v", lv, got, want)
+			}
+		}
+		if m.Shape != "gd-monthly-2" {
+			t.Fatalf("shape %q: the levels are a new shape", m.Shape)
 		}
 		// The jurisdiction's total is the units' total, which TestPublishedFiguresRecomputeFromRaw
 		// proves equal to the raw ratings.

@@ -56,7 +56,7 @@ type Report struct {
 func (Report) TableName() string { return "reports" }
 
 // Build makes the workbook of a jurisdiction's month from the rollups.
-func Build(ctx context.Context, db *store.DB, unit models.Unit, month string) ([]byte, error) {
+func Build(ctx context.Context, db *store.DB, unit models.Unit, month string) (_ []byte, err error) {
 	fig, err := publish.Compute(ctx, db, unit, month)
 	if err != nil {
 		return nil, err
@@ -71,7 +71,12 @@ func Build(ctx context.Context, db *store.DB, unit models.Unit, month string) ([
 		return nil, err
 	}
 	f := excelize.NewFile()
-	defer f.Close()
+	defer func() {
+		// Close removes the workbook's temporary files; a failure is worth knowing.
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("report: close the workbook: %w", cerr)
+		}
+	}()
 	w := sheetWriter{f: f}
 
 	w.sheet("Summary")

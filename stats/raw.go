@@ -38,7 +38,7 @@ func FromRaw(ctx context.Context, db *store.DB, cals CalendarSource, scope store
 	if err != nil {
 		return nil, fmt.Errorf("stats raw: ratings: %w", err)
 	}
-	defer rows.Close()
+	defer rows.Close() //nolint:errcheck // read-only rows: rows.Err() after the loop reports a failed read; Close only frees the connection
 	type seenKey struct {
 		eval string
 		unit int64

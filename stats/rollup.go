@@ -107,7 +107,7 @@ func (r *Roller) Pass(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
+		defer rows.Close() //nolint:errcheck // read-only rows: rows.Err() after the loop reports a failed read; Close only frees the connection
 		for rows.Next() {
 			var t time.Time
 			if err := rows.Scan(&t); err != nil {

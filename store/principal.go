@@ -44,7 +44,7 @@ func UsersWithGrants(ctx context.Context, db *DB, logins []string) (map[string]U
 	if err != nil {
 		return nil, fmt.Errorf("users %q with grants: %w", logins, err)
 	}
-	defer rs.Close()
+	defer rs.Close() //nolint:errcheck // read-only rows: rows.Err() after the loop reports a failed read; Close only frees the connection
 	out := map[string]UserGrants{}
 	for rs.Next() {
 		var r row

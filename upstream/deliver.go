@@ -226,7 +226,7 @@ func (d *Deliverer) post(ctx context.Context, ep Endpoint, m Message, body []byt
 	if err != nil {
 		return 0, nil, err
 	}
-	defer resp.Body.Close()
+	defer resp.Body.Close() //nolint:errcheck // the answer is read up to its limit before Close; a failed Close cannot change it
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	return resp.StatusCode, answer, nil
 }

@@ -447,7 +447,7 @@ func (f *Feeder) casesOf(ctx context.Context, ids []string) ([]ratedCase, error)
 	if err != nil {
 		return nil, err
 	}
-	defer rs.Close()
+	defer rs.Close() //nolint:errcheck // read-only rows: rows.Err() after the loop reports a failed read; Close only frees the connection
 	for rs.Next() {
 		var c ratedCase
 		if err := rs.Scan(&c.EvaluationID, &c.CaseNo, &c.ItemCode, &c.UnitCode, &c.UnitName, &c.UnitPath); err != nil {

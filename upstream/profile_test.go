@@ -183,7 +183,8 @@ func (p *platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.ids[key] = fmt.Sprintf("ZJ%06d", len(p.ids)+1)
 		p.bodies[key] = body
 	}
-	fmt.Fprintf(w, `{"code":"0","msg":"成功","data":{"assessId":%q}}`, p.ids[key])
+	// A failed write shows in the test as the deliverer's failed post.
+	_, _ = fmt.Fprintf(w, `{"code":"0","msg":"成功","data":{"assessId":%q}}`, p.ids[key])
 }
 
 // TestZhejiangProfileAndSupplement: on both databases, under the Zhejiang profile each

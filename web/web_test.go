@@ -237,7 +237,9 @@ func TestHandler(t *testing.T) {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
+		if err := res.Body.Close(); err != nil {
+			t.Fatalf("close the answer: %v", err)
+		}
 		if got := res.Status[:3]; got != c.status {
 			t.Errorf("%s: status %s, want %s", c.path, got, c.status)
 		}

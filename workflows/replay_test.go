@@ -50,7 +50,11 @@ func TestReplayRecordedHistories(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer r.Close()
+			defer func() {
+				if err := r.Close(); err != nil {
+					t.Errorf("close the history file: %v", err)
+				}
+			}()
 			h, err := client.HistoryFromJSON(r, client.HistoryJSONOptions{})
 			if err != nil {
 				t.Fatal(err)

@@ -473,6 +473,9 @@ func (w *workOrder) dispatchTo(ctx workflow.Context, u *activities.UnitRef) erro
 		}
 		w.manualLevel = 0
 		w.extension = nil
+		// Nor does the unit before's disposition (an appeal pending, a ledger): the receiver
+		// has not disposed of the order yet (the callers clear the read-model's too).
+		w.s.Disposition = ""
 	}
 	w.s.State, w.s.Unit, w.s.StaffID = models.StateDispatched, u, nil
 	if w.owners() {
@@ -689,6 +692,10 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		}
 		err = w.dispatchTo(ctx, u)
 		row.Unit, row.ClearStaff, row.DispatchedAt = u, true, &at
+		if w.owners() {
+			none := ""
+			row.Disposition = &none
+		}
 		msgs = w.toUnit("new_order", w.params("due", w.dueParam(DLSign)))
 	case "sign":
 		w.s.State = models.StateSigned
@@ -725,6 +732,10 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 			}
 			err = w.dispatchTo(ctx, u)
 			row.Unit, row.ClearStaff, row.DispatchedAt = u, true, &at
+			if w.owners() {
+				none := ""
+				row.Disposition = &none
+			}
 			msgs = w.toUnit("new_order", w.params("due", w.dueParam(DLSign)))
 		} else {
 			// Return refused: the same unit goes on with its original clocks.

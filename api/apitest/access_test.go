@@ -55,7 +55,9 @@ func oidcSignIn(t *testing.T, e *env, next string, tamper func(url.Values)) url.
 	if err != nil {
 		t.Fatal(err)
 	}
-	pr.Body.Close()
+	if err := pr.Body.Close(); err != nil {
+		t.Fatalf("close the provider's answer: %v", err)
+	}
 	back, err := url.Parse(pr.Header.Get("Location"))
 	if err != nil || pr.StatusCode != http.StatusFound {
 		t.Fatalf("provider answered %d %s", pr.StatusCode, pr.Header.Get("Location"))

@@ -546,7 +546,11 @@ func (e *env) recordHistory(t *testing.T, name, orderID string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() {
+		if err := f.Close(); err != nil {
+			t.Errorf("close the written file: %v", err)
+		}
+	}()
 	if _, err := f.Write(b); err != nil {
 		t.Fatal(err)
 	}

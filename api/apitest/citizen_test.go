@@ -191,7 +191,11 @@ func TestWorkOrderExport(t *testing.T) {
 		if err != nil {
 			t.Fatalf("xlsx: %v", err)
 		}
-		defer f.Close()
+		defer func() {
+			if err := f.Close(); err != nil {
+				t.Errorf("close the workbook: %v", err)
+			}
+		}()
 		rows, err := f.GetRows("Sheet1")
 		if err != nil {
 			t.Fatal(err)

@@ -154,7 +154,9 @@ func TestWorkflowPayloadsEncrypted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
+		if err := res.Body.Close(); err != nil {
+			t.Fatalf("close the preflight answer: %v", err)
+		}
 		if got := res.Header.Get("Access-Control-Allow-Origin"); got != want {
 			t.Errorf("preflight from %s: Access-Control-Allow-Origin %q, want %q (status %d)", origin, got, want, res.StatusCode)
 		}

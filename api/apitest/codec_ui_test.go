@@ -59,7 +59,9 @@ func TestTemporalUIDecodesWithTheSessionCookie(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res.Body.Close()
+	if err := res.Body.Close(); err != nil {
+		t.Fatalf("close the preflight answer: %v", err)
+	}
 	allowHeaders := strings.ToLower(res.Header.Get("Access-Control-Allow-Headers"))
 	if res.StatusCode != http.StatusNoContent || res.Header.Get("Access-Control-Allow-Origin") != uiOrigin ||
 		res.Header.Get("Access-Control-Allow-Credentials") != "true" ||

@@ -239,7 +239,11 @@ func (e *env) do(t *testing.T, rq request) response {
 	if err != nil {
 		t.Fatalf("%s %s: %v", rq.method, rq.path, err)
 	}
-	defer res.Body.Close()
+	defer func() {
+		if err := res.Body.Close(); err != nil {
+			t.Errorf("close the answer: %v", err)
+		}
+	}()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
 		t.Fatal(err)

@@ -150,7 +150,9 @@ func TestResetEventsReachTheReadModel(t *testing.T) {
 		Reason:                    "issue 16 test: operator reset",
 		WorkflowTaskFinishEventId: firstTask,
 		RequestId:                 uuid.NewString(),
-		ResetReapplyType:          enumspb.RESET_REAPPLY_TYPE_NONE,
+		// Reapply nothing after the reset point (ResetReapplyType NONE is deprecated).
+		ResetReapplyExcludeTypes: []enumspb.ResetReapplyExcludeType{enumspb.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL,
+			enumspb.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE, enumspb.RESET_REAPPLY_EXCLUDE_TYPE_NEXUS},
 	})
 	if err != nil {
 		t.Fatalf("reset: %v", err)

@@ -41,7 +41,9 @@ func startZitadelOP(t *testing.T, clientID, secret, redirectURI string) zitadelO
 	st := storage.NewStorageWithClients(storage.NewUserStore(issuer), clients)
 	// A nil logger: SetupServer would otherwise replace the process's default logger.
 	srv := httptest.NewUnstartedServer(exampleop.SetupServer(issuer, st, nil, false))
-	srv.Listener.Close()
+	if err := srv.Listener.Close(); err != nil {
+		t.Fatalf("close the unstarted server's own listener: %v", err)
+	}
 	srv.Listener = l
 	srv.Start()
 	t.Cleanup(srv.Close)
@@ -78,7 +80,9 @@ func (op zitadelOP) signIn(t *testing.T, e *env, username, password string) url.
 	if err != nil {
 		t.Fatal(err)
 	}
-	page.Body.Close()
+	if err := page.Body.Close(); err != nil {
+		t.Fatalf("close the login page: %v", err)
+	}
 	reqID := page.Request.URL.Query().Get("authRequestID")
 	if page.StatusCode != http.StatusOK || reqID == "" {
 		t.Fatalf("the provider's login page: %d %s", page.StatusCode, page.Request.URL)
@@ -87,7 +91,9 @@ func (op zitadelOP) signIn(t *testing.T, e *env, username, password string) url.
 	if err != nil {
 		t.Fatal(err)
 	}
-	back.Body.Close()
+	if err := back.Body.Close(); err != nil {
+		t.Fatalf("close the login answer: %v", err)
+	}
 	loc, err := url.Parse(back.Header.Get("Location"))
 	if err != nil || back.StatusCode != http.StatusFound || loc.Query().Get("code") == "" {
 		t.Fatalf("the provider did not send a code back: %d %s", back.StatusCode, back.Header.Get("Location"))

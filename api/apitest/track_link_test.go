@@ -22,7 +22,9 @@ func TestTrackLinkOpensThePage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res.Body.Close()
+	if err := res.Body.Close(); err != nil {
+		t.Fatalf("close the answer: %v", err)
+	}
 	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != "/#/track/abc-123" {
 		t.Errorf("browser: %d %q", res.StatusCode, res.Header.Get("Location"))
 	}

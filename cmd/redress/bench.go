@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -125,6 +126,8 @@ func benchCmd() *cobra.Command {
 			{"inbox", func() error { return bench.RunInbox(ctx, o, 50, 30*time.Second) }, false},
 			{"workflow", func() error { return bench.RunWorkflow(ctx, o, 200, 16) }, false},
 			{"fuzz", func() error { return bench.RunFuzz(ctx, o, 5000) }, false},
+			{"redteam", func() error { return bench.RunRedTeam(ctx, o, 10) }, false},
+			{"marker", func() error { return bench.RunVersionMarker(ctx, o, 3000, 16, 500) }, false},
 			{"reliability", func() error { return bench.RunReliability(ctx, o, bench.ReliabilityOptions{Long: long}) }, skipRely},
 			{"scale", func() error {
 				return bench.RunScale(ctx, o, bench.ScaleOptions{Ratings: 10_000_000, Orders: 1_000_000})
@@ -149,14 +152,25 @@ func benchCmd() *cobra.Command {
 	allC.Flags().BoolVar(&long, "long", true, "long reliability form")
 	allC.Flags().BoolVar(&skipScale, "skip-scale", false, "leave out the 10-million-rating scale test")
 	allC.Flags().BoolVar(&skipRely, "skip-reliability", false, "leave out the reliability scenarios")
-	cmd.AddCommand(allC, intakeC, inboxC, wfC, scaleC, relC, fuzzC, profC)
+	var rtOrders, mkN, mkConc, mkOrders int
+	rtC := run("redteam", func(ctx context.Context, o bench.Options) error { return bench.RunRedTeam(ctx, o, rtOrders) })
+	rtC.Short = "issue 16: the red-team reproduction (58 callbacks with the longest notes per order), then statistics and the upstream feed timed"
+	rtC.Flags().IntVar(&rtOrders, "orders", 10, "orders attacked at once")
+	mkC := run("marker", func(ctx context.Context, o bench.Options) error {
+		return bench.RunVersionMarker(ctx, o, mkN, mkConc, mkOrders)
+	})
+	mkC.Short = "issue 16: cost of the worker-picks-path GetVersion marker on workflow starts, beside the order start rate"
+	mkC.Flags().IntVar(&mkN, "workflows", 3000, "workflows measured, every other one with the marker")
+	mkC.Flags().IntVar(&mkConc, "starters", 16, "concurrent starts")
+	mkC.Flags().IntVar(&mkOrders, "orders", 500, "work orders opened for the order start rate")
+	cmd.AddCommand(allC, intakeC, inboxC, wfC, scaleC, relC, fuzzC, profC, rtC, mkC)
 	return cmd
 }
 
 // profileIntake runs `redress dev` inside this process (so that one CPU profile covers the
 // HTTP layer, intake, the database driver and the embedded engine) and profiles it while the
 // intake load of `redress bench intake` runs with one rating in badEvery bad.
-func profileIntake(ctx context.Context, o bench.Options, dialect, out string, badEvery int) error {
+func profileIntake(ctx context.Context, o bench.Options, dialect, out string, badEvery int) (err error) {
 	cfg, err := config.Load()
 	if err != nil {
 		return err
@@ -203,7 +217,12 @@ func profileIntake(ctx context.Context, o bench.Options, dialect, out string, ba
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() {
+		// The profile is written as it runs: a failed Close may have lost its end.
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close the profile %s: %w", out, cerr)
+		}
+	}()
 	if err := pprof.StartCPUProfile(f); err != nil {
 		return err
 	}
@@ -212,6 +231,8 @@ func profileIntake(ctx context.Context, o bench.Options, dialect, out string, ba
 	o.Report.Add("profile %s: %.0f ratings/s in-process (harness and server share the CPUs), p50 %.1f ms p99 %.1f ms; profile in %s (go tool pprof -top %s)",
 		dialect, res.Rate(), float64(bench.Percentile(res.Latencies, 50))/1e6, float64(bench.Percentile(res.Latencies, 99))/1e6, out, out)
 	cancel()
-	<-done
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("redress dev under the profile: %w", err)
+	}
 	return nil
 }

@@ -30,7 +30,7 @@ func calendarCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer db.Close() //nolint:errcheck // the command ends here and every write is committed; closing the pool loses nothing if it fails
 			if err := db.Ready(cmd.Context()); err != nil {
 				return err
 			}
@@ -40,7 +40,9 @@ func calendarCmd() *cobra.Command {
 					return err
 				}
 				res, err := calendar.ImportHolidayCN(cmd.Context(), db, f, path)
-				f.Close()
+				if cerr := f.Close(); err == nil && cerr != nil {
+					err = fmt.Errorf("close %s: %w", path, cerr)
+				}
 				if err != nil {
 					return err
 				}

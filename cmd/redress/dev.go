@@ -69,7 +69,7 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer db.Close() //nolint:errcheck // the command ends here and every write is committed; closing the pool loses nothing if it fails
 	if demo {
 		if err := seedDemo(ctx, db); err != nil {
 			return err

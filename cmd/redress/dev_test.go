@@ -64,7 +64,11 @@ func freeTCPPort(t testing.TB) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() {
+		if err := l.Close(); err != nil {
+			t.Errorf("close the port probe: %v", err)
+		}
+	}()
 	return l.Addr().(*net.TCPAddr).Port
 }
 
@@ -88,7 +92,11 @@ func startInProcess(t *testing.T, dir string, opts ...func(*config.Config)) *inP
 	addrc := make(chan net.Addr, 1)
 	port := freeTCPPort(t)
 	go func() { p.done <- runDev(ctx, cfg, port, true, func(a net.Addr) { addrc <- a }) }()
-	t.Cleanup(func() { p.stop(t) })
+	t.Cleanup(func() {
+		if err := p.stop(t); err != nil {
+			t.Errorf("redress dev ended with: %v", err)
+		}
+	})
 	select {
 	case a := <-addrc:
 		p.base = "http://" + a.String()
@@ -173,7 +181,11 @@ func call(t *testing.T, method, url, tok string, body, out any, header ...string
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
-	defer resp.Body.Close()
+	defer func() {
+		if err := resp.Body.Close(); err != nil {
+			t.Errorf("close the answer: %v", err)
+		}
+	}()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatalf("%s %s: read body: %v", method, url, err)
@@ -350,7 +362,9 @@ func checkMetricsAddr(t *testing.T, base, metricsBase string) {
 	for {
 		c, err := net.DialTimeout("tcp", strings.TrimPrefix(metricsBase, "http://"), time.Second)
 		if err == nil {
-			c.Close()
+			if err := c.Close(); err != nil {
+				t.Fatalf("close the metrics probe: %v", err)
+			}
 			break
 		}
 		if time.Now().After(deadline) {
@@ -383,7 +397,11 @@ func openData(t *testing.T, dir string) *store.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close the database: %v", err)
+		}
+	})
 	return db
 }
 
@@ -480,9 +498,15 @@ func TestHelperProcess(t *testing.T) {
 	defer stop()
 	err = runDev(ctx, devConfig(t, dir), port, true, func(a net.Addr) {
 		// Write then rename, so the parent never reads half an address.
+		// A failure here would leave the parent waiting for an address: end loudly instead.
 		tmp := addrFile + ".tmp"
-		if err := os.WriteFile(tmp, []byte(a.String()), 0o600); err == nil {
+		err := os.WriteFile(tmp, []byte(a.String()), 0o600)
+		if err == nil {
 			err = os.Rename(tmp, addrFile)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "helper: write the address:", err)
+			os.Exit(1)
 		}
 	})
 	if err != nil {
@@ -509,7 +533,11 @@ func startChild(t *testing.T, dir string) *child {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer logf.Close()
+	defer func() {
+		if err := logf.Close(); err != nil {
+			t.Errorf("close the child's log: %v", err)
+		}
+	}()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1", "-test.timeout=5m")
 	cmd.Env = append(os.Environ(),
 		helperDataEnv+"="+dir,
@@ -634,7 +662,11 @@ func prepareDataDir(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close the database: %v", err)
+		}
+	}()
 	if err := seedDemo(ctx, db); err != nil {
 		t.Fatal(err)
 	}

@@ -39,13 +39,15 @@ func piiCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer db.Close() //nolint:errcheck // the command ends here and every write is committed; closing the pool loses nothing if it fails
 			res, err := intake.RotatePII(cmd.Context(), db, box, batch)
 			if err != nil {
 				return err
 			}
 			out, _ := json.Marshal(res)
-			fmt.Fprintln(cmd.OutOrStdout(), string(out))
+			if _, err := fmt.Fprintln(cmd.OutOrStdout(), string(out)); err != nil {
+				return fmt.Errorf("write the result: %w", err)
+			}
 			return nil
 		},
 	}

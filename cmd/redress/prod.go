@@ -62,7 +62,7 @@ func migrateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer db.Close() //nolint:errcheck // the command ends here and every write is committed; closing the pool loses nothing if it fails
 			v, err := db.Migrate(ctx)
 			if err != nil {
 				return err
@@ -91,7 +91,7 @@ func apiCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer db.Close() //nolint:errcheck // the command ends here and every write is committed; closing the pool loses nothing if it fails
 			if err := db.Ready(ctx); err != nil {
 				return err
 			}
@@ -130,7 +130,7 @@ func workerCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer db.Close() //nolint:errcheck // the command ends here and every write is committed; closing the pool loses nothing if it fails
 			if err := db.Ready(ctx); err != nil {
 				return err
 			}

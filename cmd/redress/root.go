@@ -68,8 +68,7 @@ func openDB(ctx context.Context, cfg config.Config, migrate bool) (*store.DB, er
 	if migrate {
 		v, err := db.Migrate(ctx)
 		if err != nil {
-			db.Close()
-			return nil, err
+			return nil, errors.Join(err, db.Close())
 		}
 		slog.Debug("schema migrated", "version", v)
 	}

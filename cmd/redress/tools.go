@@ -32,7 +32,7 @@ func importCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer db.Close() //nolint:errcheck // the command ends here and every write is committed; closing the pool loses nothing if it fails
 			if err := db.Ready(cmd.Context()); err != nil {
 				return err
 			}
@@ -41,9 +41,13 @@ func importCmd() *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintln(out, sum.String())
+			if _, err := fmt.Fprintln(out, sum.String()); err != nil {
+				return fmt.Errorf("write the summary: %w", err)
+			}
 			if !sum.Changed() {
-				fmt.Fprintln(out, "nothing changed")
+				if _, err := fmt.Fprintln(out, "nothing changed"); err != nil {
+					return fmt.Errorf("write the summary: %w", err)
+				}
 			}
 			return nil
 		},
@@ -77,7 +81,7 @@ func tokenCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer db.Close() //nolint:errcheck // the command ends here and every write is committed; closing the pool loses nothing if it fails
 			var u models.User
 			if err := db.WithContext(cmd.Context()).Where("login = ?", login).Limit(1).Find(&u).Error; err != nil {
 				return err
@@ -96,7 +100,9 @@ func tokenCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), tok)
+			if _, err := fmt.Fprintln(cmd.OutOrStdout(), tok); err != nil {
+				return fmt.Errorf("write the token: %w", err)
+			}
 			return nil
 		},
 	}

@@ -204,7 +204,11 @@ func TestDockerComposeConfig(t *testing.T) {
 		if err := os.WriteFile(v1, name.ReplaceAll(b, nil), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { os.Remove(v1) })
+		t.Cleanup(func() {
+			if err := os.Remove(v1); err != nil {
+				t.Errorf("remove %s: %v", v1, err)
+			}
+		})
 		cmd = exec.Command(dc, "-p", string(m[1]), "-f", v1, "config", "-q")
 	} else {
 		if os.Getenv("REDRESS_REQUIRE_COMPOSE") == "1" {

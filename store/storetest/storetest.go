@@ -34,7 +34,11 @@ func Open(t testing.TB, d migrations.Dialect) *store.DB {
 	if err != nil {
 		t.Fatalf("open %s: %v", d, err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close %s: %v", d, err)
+		}
+	})
 	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate %s: %v", d, err)
 	}
@@ -71,7 +75,9 @@ func URL(t testing.TB, d migrations.Dialect) string {
 	}
 	t.Cleanup(func() {
 		_, _ = adb.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-		adb.Close()
+		if err := adb.Close(); err != nil {
+			t.Errorf("close the admin connection: %v", err)
+		}
 	})
 	pu, err := url.Parse(admin)
 	if err != nil {
