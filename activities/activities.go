@@ -266,7 +266,7 @@ func (a *Activities) RecordEvent(ctx context.Context, ev Event) error {
 			// Events of another run at or past this number belong to a run an operator reset
 			// (continue-as-new numbers on, so it never meets its own earlier runs here).
 			r := tx.Table("timeline_events").
-				Where("work_order_id = ? AND seq >= ? AND run_id <> ? AND NOT superseded", ev.WorkOrderID, ev.Seq, ev.RunID).
+				Where("work_order_id = ? AND seq >= ? AND run_id <> ? AND NOT superseded AND type NOT IN ?", ev.WorkOrderID, ev.Seq, ev.RunID, models.OutsideWorkflowEvents).
 				Update("superseded", true)
 			if r.Error != nil {
 				return fmt.Errorf("record event %s: supersede: %w", te.ID, r.Error)

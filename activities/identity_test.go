@@ -3,6 +3,7 @@ package activities_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -85,6 +86,13 @@ func TestRecordEventAfterReset(t *testing.T) {
 		rec("run-1", 1, "dispatched", models.StateDispatched)
 		rec("run-1", 2, "sign", models.StateSigned)
 		rec("run-1", 3, "callback", models.StateSigned)
+		// An evidence upload beside the workflow (api's attachments) after the callback: a fact
+		// outside the workflow, which no reset takes back.
+		evidence := models.TimelineEvent{ID: "wf-" + woID + "/evidence/a1", WorkOrderID: woID, Seq: 3, At: at.Add(4 * time.Second),
+			Actor: "ft-officer", Type: models.EventEvidenceAdded, Data: models.NewJSON(map[string]any{"filename": "a.png"})}
+		if err := db.Create(&evidence).Error; err != nil {
+			t.Fatal(err)
+		}
 		// Reset to after the dispatch: the new run's second event is a return.
 		rec("run-2", 2, "return", models.StateReturned)
 		evs, err := store.Timeline(context.Background(), db, woID)
@@ -95,8 +103,8 @@ func TestRecordEventAfterReset(t *testing.T) {
 		for _, e := range evs {
 			got = append(got, e.Type)
 		}
-		if len(got) != 2 || got[0] != "dispatched" || got[1] != "return" {
-			t.Errorf("timeline after reset %v, want [dispatched return]", got)
+		if want := []string{"dispatched", "return", models.EventEvidenceAdded}; !slices.Equal(got, want) {
+			t.Errorf("timeline after reset %v, want %v", got, want)
 		}
 		var n int64
 		db.Table("timeline_events").Where("work_order_id = ? AND superseded", woID).Count(&n)

@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
 
 	"redress/apperr"
 	"redress/models"
@@ -114,10 +116,52 @@ func (s *Server) postAttachment(c echo.Context) error {
 	sum := sha256.Sum256(content)
 	a := attachment{ID: uuid.NewString(), WorkOrderID: r.ID, Filename: name, ContentType: sniffed, Size: int64(len(content)),
 		SHA256: hex.EncodeToString(sum[:]), Note: note, Content: content, UploadedBy: principal(c).User.Login, CreatedAt: time.Now().UTC()}
-	if err := s.deps.DB.WithContext(ctx).Create(&a).Error; err != nil {
-		return fmt.Errorf("store attachment: %w", err)
+	ev, err := evidenceEvent(r.WorkOrder, a)
+	if err != nil {
+		return err
+	}
+	// The file and its timeline event are stored together: no evidence without its event.
+	err = s.deps.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&a).Error; err != nil {
+			return fmt.Errorf("store attachment: %w", err)
+		}
+		if err := tx.Create(&ev).Error; err != nil {
+			return fmt.Errorf("store attachment: timeline event: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return c.JSON(http.StatusCreated, a)
+}
+
+// evidenceEvent is the timeline event of an upload. The upload happens outside the order's
+// workflow, so the event takes no number of the workflow's own (numbered 1, 2, … with no gap,
+// migration 00018): it is keyed by the workflow and the attachment (…/evidence/<attachment id>,
+// one event per file, never written twice), carries the number of the last workflow event so
+// that it sorts after what preceded it, and is no run's event (an empty run_id), so that an
+// operator's reset does not supersede it (activities.RecordEvent leaves models.OutsideWorkflowEvents
+// alone): the file stays stored whatever the workflow does.
+func evidenceEvent(wo models.WorkOrder, a attachment) (models.TimelineEvent, error) {
+	// What a person reads on the timeline: the file's name and type (the type in words on the
+	// page) and the uploader's note; the attachment's id is in the event's key.
+	data := map[string]any{"filename": a.Filename, "content_type": a.ContentType}
+	if a.Note != "" {
+		data["note"] = a.Note
+	}
+	b, err := json.Marshal(struct {
+		Attachment string `json:"attachment"`
+		Actor      string `json:"actor"`
+		Type       string `json:"type"`
+		SHA256     string `json:"sha256"`
+	}{a.ID, a.UploadedBy, models.EventEvidenceAdded, a.SHA256})
+	if err != nil {
+		return models.TimelineEvent{}, fmt.Errorf("evidence event: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return models.TimelineEvent{ID: wo.WorkflowID + "/evidence/" + a.ID, WorkOrderID: wo.ID, Seq: wo.Version, At: a.CreatedAt,
+		Actor: a.UploadedBy, Type: models.EventEvidenceAdded, Data: models.NewJSON(data), ContentHash: hex.EncodeToString(sum[:])}, nil
 }
 
 // listAttachments answers an order's attachments (no content), oldest first.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -18,8 +19,29 @@ import (
 	"redress/store"
 )
 
-// oidcCookie carries the flow's state, nonce and PKCE verifier between login and callback.
-const oidcCookie = "redress_oidc"
+// oidcCookie carries the flow's state, nonce and PKCE verifier between login and callback;
+// oidcNextCookie the UI page to land on afterwards (the deep link the sign-in interrupted).
+const (
+	oidcCookie     = "redress_oidc"
+	oidcNextCookie = "redress_oidc_next"
+	// signedInCookie tells the UI, for a minute after an OIDC sign-in, that the browser now
+	// holds a session and until when (the session cookie itself is HttpOnly). It holds no
+	// secret: only the expiry.
+	signedInCookie = "redress_signed_in"
+)
+
+// uiPath is a page of the UI as the router names it ("/orders/<id>?tab=…"): a path under the
+// fragment, so never another site, and of plain characters only.
+var uiPath = regexp.MustCompile(`^/[A-Za-z0-9._~!$&'()*+,;=:@/?%-]{0,500}$`)
+
+// safeNext answers the deep link to land on after sign-in, or "/" when next is not a page of
+// the UI.
+func safeNext(next string) string {
+	if !uiPath.MatchString(next) || strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	return next
+}
 
 func (s *Server) routesOIDC() {
 	v1 := s.e.Group("/api/v1")
@@ -55,17 +77,34 @@ func (s *Server) oidcLogin(c echo.Context) error {
 		return apperr.Unavailable("identity_provider_unavailable", "the identity provider does not answer; try again later")
 	}
 	c.SetCookie(s.flowCookie(flow, int(auth.FlowTTL/time.Second)))
+	next := s.flowCookie(url.QueryEscape(safeNext(c.QueryParam("next"))), int(auth.FlowTTL/time.Second))
+	next.Name = oidcNextCookie
+	c.SetCookie(next)
 	return c.Redirect(http.StatusFound, u)
 }
 
-// handOff redirects to the UI's callback page with the query (a token, or an error code).
+// handOff redirects a refused sign-in to the UI's callback page with the error code.
 func handOff(c echo.Context, q url.Values) error {
 	return c.Redirect(http.StatusFound, "/#/auth/callback?"+q.Encode())
 }
 
+// nextPage answers the deep link kept by oidcLogin ("/" without one).
+func nextPage(c echo.Context) string {
+	ck, err := c.Cookie(oidcNextCookie)
+	if err != nil {
+		return "/"
+	}
+	v, err := url.QueryUnescape(ck.Value)
+	if err != nil {
+		return "/"
+	}
+	return safeNext(v)
+}
+
 // oidcCallback finishes the sign-in: verifies the flow, finds the enabled user named by the
 // login claim (never creates one), maps the roles claim when configured, issues our own token
-// and hands it to the UI. Every outcome is written to the audit log.
+// as the session cookie and sends the browser to the page it came for. Every outcome is
+// written to the audit log.
 func (s *Server) oidcCallback(c echo.Context) error {
 	o, err := s.oidc()
 	if err != nil {
@@ -76,6 +115,10 @@ func (s *Server) oidcCallback(c echo.Context) error {
 		return err
 	}
 	c.SetCookie(s.flowCookie("", -1)) // a flow is used once, whatever the outcome
+	next := nextPage(c)
+	gone := s.flowCookie("", -1)
+	gone.Name = oidcNextCookie
+	c.SetCookie(gone)
 	fail := func(code, login string, why error) error {
 		slog.WarnContext(ctx, "oidc: sign-in refused", "request_id", requestID(c), "code", code, "login", login, "err", why)
 		s.auditSignIn(c, login, "", code, http.StatusUnauthorized)
@@ -116,10 +159,14 @@ func (s *Server) oidcCallback(c echo.Context) error {
 	}
 	c.Set("principal", p)
 	s.auditSignIn(c, p.User.Login, strings.Join(grantStrings(p.Grants), " "), "", http.StatusFound)
+	// The session is the HttpOnly cookie set here; the browser goes straight to the deep link
+	// and the token is in no URL (a fragment would linger in the history and reach scripts).
 	if err := setSessionCookies(c, tok, exp); err != nil {
 		return err
 	}
-	return handOff(c, url.Values{"token": {tok}, "expires_at": {exp.UTC().Format(time.RFC3339)}})
+	c.SetCookie(&http.Cookie{Name: signedInCookie, Value: exp.UTC().Format(time.RFC3339), Path: "/", MaxAge: 60,
+		Secure: c.Scheme() == "https", SameSite: http.SameSiteLaxMode})
+	return c.Redirect(http.StatusFound, "/#"+next)
 }
 
 // mapRoles sets the user's roles to the valid "role@unit-code" entries of the roles claim;

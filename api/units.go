@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ import (
 func (s *Server) routesUnits() {
 	v1 := s.e.Group("/api/v1")
 	v1.GET("/units", s.listUnits)
+	v1.GET("/staff", s.listStaff)
 	v1.POST("/units", s.createUnit)
 	v1.PATCH("/units/:code", s.updateUnit)
 	v1.GET("/units/:code/policy", s.getUnitPolicy)
@@ -61,6 +63,46 @@ func (s *Server) listUnits(c echo.Context) error {
 		out[i] = unitView{Code: r.Code, Name: r.Name, Kind: r.Kind, Parent: r.ParentCode, Path: r.Path, HasPolicy: r.Policies > 0}
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// staffView is a staff member as the inbox's staff picker lists it.
+type staffView struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Unit struct {
+		Code string `json:"code"`
+		Name string `json:"name"`
+	} `json:"unit"`
+}
+
+// listStaff lists the staff of the units in the caller's staff scope (the inbox's), by unit
+// and name, in pages: what the inbox's staff filter offers to pick from, so that nobody types
+// (or guesses) a staff id.
+func (s *Server) listStaff(c echo.Context) error {
+	page, size, err := pageParams(c, 500, 2000)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	q := staffScope(c).Apply(s.deps.DB.WithContext(ctx).Table("staff").Joins("JOIN units ON units.id = staff.unit_id"), "units.path")
+	var total int64
+	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
+		return fmt.Errorf("list staff: count: %w", err)
+	}
+	var rows []struct {
+		ID, Name, UnitCode, UnitName string
+	}
+	err = q.Select("staff.id, staff.name, units.code AS unit_code, units.name AS unit_name").
+		Order("units.path, staff.name, staff.id").Offset((page - 1) * size).Limit(size).Scan(&rows).Error
+	if err != nil {
+		return fmt.Errorf("list staff: %w", err)
+	}
+	out := make([]staffView, len(rows))
+	for i, r := range rows {
+		out[i].ID, out[i].Name = r.ID, r.Name
+		out[i].Unit.Code, out[i].Unit.Name = r.UnitCode, r.UnitName
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": out, "total": total, "page": page, "page_size": size})
 }
 
 type unitRequest struct {

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -24,6 +27,7 @@ import (
 
 	"redress/api"
 	"redress/auth"
+	"redress/auth/oidctest"
 	"redress/calendar"
 	"redress/devserver"
 	"redress/engine"
@@ -40,9 +44,10 @@ import (
 	"redress/worker"
 )
 
-// system is the whole of redress dev in this process: embedded Temporal, a migrated SQLite
-// database with the demo organisation, the worker (reconciler included) and the API with the
-// demo sign-in and the embedded UI, behind a real HTTP server.
+// system is the whole of redress dev in this process: embedded Temporal, a migrated database
+// (SQLite or PostgreSQL) with the demo organisation, the worker (reconciler included) and the
+// API with the demo sign-in, sign-in through an identity provider (auth/oidctest) and the
+// embedded UI, behind a real HTTP server.
 type system struct {
 	sms    *phoneSMS
 	base   string
@@ -50,9 +55,10 @@ type system struct {
 	srv    *api.Server
 	intake *intake.Service
 	tokens *auth.Issuer
+	idp    *oidctest.Provider
 }
 
-func startSystem(t *testing.T) *system {
+func startSystem(t *testing.T, dialect migrations.Dialect) *system {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -76,7 +82,7 @@ func startSystem(t *testing.T) *system {
 	}
 	t.Cleanup(tc.Close)
 
-	db := storetest.Open(t, migrations.SQLite)
+	db := storetest.Open(t, dialect)
 	if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
 		t.Fatalf("demo organisation: %v", err)
 	}
@@ -108,6 +114,23 @@ func startSystem(t *testing.T) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The identity provider redirects back to this server, whose address is known once its
+	// listener is open.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	idp, err := oidctest.New("redress-e2e", "e2e-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(idp.Close)
+	sso, err := auth.NewOIDC(auth.OIDCConfig{Issuer: idp.URL, ClientID: "redress-e2e", ClientSecret: "e2e-secret",
+		RedirectURL: base + "/api/v1/auth/oidc/callback", Scopes: []string{"profile"}}, issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ps, err := policies.Open(ctx, db.DB)
 	if err != nil {
 		t.Fatalf("policies: %v", err)
@@ -116,7 +139,7 @@ func startSystem(t *testing.T) *system {
 	reg := prometheus.NewRegistry()
 	srv := api.New(api.Deps{
 		DB: db, Temporal: tc, Tokens: issuer, Enforcer: ps.Enforcer(), Policies: ps, PII: box, Intake: in,
-		Registry: reg, Gatherer: reg, Web: web.FS, Calendars: calendar.NewCache(db, 0),
+		Registry: reg, Gatherer: reg, Web: web.FS, Calendars: calendar.NewCache(db, 0), OIDC: sso,
 		// The banners' clock stands in a year no calendar covers, so that the calendar banner
 		// is there whatever day the test runs.
 		Banners: api.CalendarBanners(db, func() time.Time { return time.Date(2031, 1, 6, 9, 0, 0, 0, calendar.Zone()) }), Dev: true,
@@ -124,9 +147,12 @@ func startSystem(t *testing.T) *system {
 	// Answers are checked against api/openapi.yaml (contract_test.go); the check's cleanup
 	// is registered first so that it runs after the server is closed.
 	h := contractChecked(t, srv.Handler())
-	hs := httptest.NewServer(h)
+	hs := httptest.NewUnstartedServer(h)
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
 	t.Cleanup(hs.Close)
-	return &system{sms: sms, base: hs.URL, db: db, srv: srv, intake: in, tokens: issuer}
+	return &system{sms: sms, base: base, db: db, srv: srv, intake: in, tokens: issuer, idp: idp}
 }
 
 // registerCase posts a completed case of the Futian tax office, as a channel system does.
@@ -168,13 +194,17 @@ func chromiumPath() string {
 	return ""
 }
 
-// artifacts is where screenshots go: $REDRESS_ARTIFACTS, else ./test-artifacts at the module root.
-func artifacts(t *testing.T) string {
+// artifacts is where screenshots go: $REDRESS_ARTIFACTS, else ./test-artifacts at the module
+// root; under browser/ for the run on SQLite, browser-postgres/ for the run on PostgreSQL.
+func artifacts(t *testing.T, dialect migrations.Dialect) string {
 	dir := os.Getenv("REDRESS_ARTIFACTS")
 	if dir == "" {
 		dir = filepath.Join("..", "test-artifacts")
 	}
 	dir = filepath.Join(dir, "browser")
+	if dialect != migrations.SQLite {
+		dir += "-" + string(dialect)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -188,9 +218,12 @@ type browser struct {
 	mu   sync.Mutex
 	errs []string
 	shot int
+	// expired is set while a step expires the session on purpose: the API's 401 is then the
+	// page's to handle (back to the sign-in), not an error.
+	expired bool
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t *testing.T, dialect migrations.Dialect) *browser {
 	t.Helper()
 	path := chromiumPath()
 	if path == "" {
@@ -216,7 +249,7 @@ func newBrowser(t *testing.T) *browser {
 	t.Cleanup(acancel)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(cancel)
-	b := &browser{ctx: ctx, dir: artifacts(t)}
+	b := &browser{ctx: ctx, dir: artifacts(t, dialect)}
 	chromedp.ListenTarget(ctx, func(ev any) {
 		switch e := ev.(type) {
 		case *runtime.EventExceptionThrown:
@@ -234,6 +267,12 @@ func newBrowser(t *testing.T) *browser {
 			// to show, and the tests assert what it shows. Other failures still fail the test.
 			if e.Entry.Source == log.SourceNetwork && strings.Contains(e.Entry.URL, "/api/v1/") &&
 				(strings.Contains(e.Entry.Text, "status of 409") || strings.Contains(e.Entry.Text, "status of 422")) {
+				return
+			}
+			b.mu.Lock()
+			expired := b.expired
+			b.mu.Unlock()
+			if expired && e.Entry.Source == log.SourceNetwork && strings.Contains(e.Entry.Text, "status of 401") {
 				return
 			}
 			if e.Entry.Level == log.LevelError {
@@ -370,13 +409,21 @@ func submitAction(name string) chromedp.Action {
 // TestCitizenToOfficerToAdministrator walks the issue's story through the real UI: a citizen
 // rates a case badly on the QR page (375 px), the officer sees the order in the inbox (375 px),
 // signs it, records a callback and a disposition, the administrator approves the review, and
-// the citizen follows the outcome on the tracking page.
+// the citizen follows the outcome on the tracking page. The story runs on each database the
+// product supports: SQLite and PostgreSQL (where CI's REDRESS_REQUIRE_POSTGRES=1 makes a
+// missing server a failure, not a skip).
 func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Temporal and Chromium")
 	}
-	sys := startSystem(t)
-	b := newBrowser(t)
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) { citizenToOfficerToAdministrator(t, d) })
+	}
+}
+
+func citizenToOfficerToAdministrator(t *testing.T, dialect migrations.Dialect) {
+	sys := startSystem(t, dialect)
+	b := newBrowser(t, dialect)
 	caseNo := "E2E-" + time.Now().Format("150405")
 	sys.registerCase(t, caseNo)
 	token := sys.srv.RateToken(caseNo)
@@ -528,10 +575,9 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	b.screenshot(t, "officer-order-stale-sign")
 	b.run(t, "sign", chromedp.Click(`form[data-action="sign"] .form-error button`, chromedp.ByQuery), waitAction("callback"))
 	b.screenshot(t, "officer-order-signed")
-	b.run(t, "callback",
-		chromedp.Click(`form[data-action="callback"] input[name="reached"]`, chromedp.ByQuery),
-		chromedp.SendKeys(`form[data-action="callback"] textarea[name="note"]`, "reached by phone, explained the delay", chromedp.ByQuery),
-		submitAction("callback"), waitAction("dispose"))
+	revealContact(t, b, sys, caseNo)
+	draftSurvivesExpiry(t, b, sys, caseNo)
+	b.run(t, "callback", submitAction("callback"), waitAction("dispose"))
 	b.screenshot(t, "officer-order-called-back")
 	b.run(t, "dispose-validation", submitAction("dispose"),
 		chromedp.WaitVisible(`form[data-action="dispose"] .field.invalid`, chromedp.ByQuery))
@@ -598,6 +644,9 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	}
 	pageWithoutErrors(t, b, "publishing")
 	b.screenshot(t, "admin-publishing")
+	// Publishing rolled this month's ratings up into the statistics: the dashboard has one
+	// month of data.
+	dashboardTrend(t, b, sys)
 	b.run(t, "calendar-year", chromedp.Navigate(sys.base+"/#/calendar"),
 		chromedp.WaitVisible(`.cal-year .cal-month`, chromedp.ByQuery))
 	b.screenshot(t, "admin-calendar")
@@ -608,10 +657,24 @@ func TestCitizenToOfficerToAdministrator(t *testing.T) {
 	noBanners(t, b, "supervisor")
 	boardBulkEscalation(t, b, sys, case2)
 	evidenceUpload(t, b, sys, case2)
-	signIn(t, b, sys.base, "sz-auditor")
-	// The auditor sees the unit's evidence on the order (never on the citizen's pages).
-	b.run(t, "auditor-evidence", chromedp.Navigate(sys.base+"/#/orders/"+orderIDOf(t, sys, case2)),
-		chromedp.WaitVisible(`.attachment-list li .attachment-download`, chromedp.ByQuery))
+	// The auditor opens a link to the order shared in chat and signs in through the identity
+	// provider: the sign-in lands on the order, and the token is in no URL on the way.
+	oidcDeepLink(t, b, sys, "sz-auditor", "/orders/"+orderIDOf(t, sys, case2))
+	// The auditor sees the unit's evidence on the order (never on the citizen's pages), and the
+	// upload on the timeline: in words, by the officer's name, with the file's name.
+	var tl string
+	b.run(t, "auditor-evidence",
+		chromedp.WaitVisible(`.attachment-list li .attachment-download`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//ol[contains(@class,"timeline")]/li[.//span[contains(@class,"tl-type")][contains(., "上传整改证据")]]`, chromedp.BySearch),
+		chromedp.Text(`//ol[contains(@class,"timeline")]/li[.//span[contains(@class,"tl-type")][contains(., "上传整改证据")]]`, &tl, chromedp.BySearch))
+	for _, want := range []string{"王晓明", "window.png", "PNG 图片", "new window open"} {
+		if !strings.Contains(tl, want) {
+			t.Errorf("the evidence event on the timeline reads %q; want %q in it", tl, want)
+		}
+	}
+	if strings.Contains(tl, "evidence_added") || strings.Contains(tl, "image/png") {
+		t.Errorf("the evidence event shows codes: %q", tl)
+	}
 	b.screenshot(t, "auditor-order-evidence")
 	visit("auditor", "/#/audit/log", "/#/audit/pii", "/#/dashboard", "/#/publishing", "/#/inbox")
 	noBanners(t, b, "auditor")
@@ -688,6 +751,152 @@ func sessionLastsAcrossTabs(t *testing.T, b *browser, sys *system) {
 	}
 }
 
+// dashboardTrend: with one month of data (this month's ratings) the trend chart draws that
+// month's point with its name, value and month label; six months without data say so in
+// words instead of an empty box.
+func dashboardTrend(t *testing.T, b *browser, sys *system) {
+	t.Helper()
+	month := time.Now().In(calendar.Zone()).Format("2006-01")
+	var points []string
+	var chart, empty string
+	b.run(t, "dashboard-trend", chromedp.Navigate(sys.base+"/#/dashboard"),
+		chromedp.WaitVisible(`section[aria-labelledby="dash-trend"] svg.chart`, chromedp.ByQuery),
+		chromedp.Evaluate(`[...document.querySelectorAll('section[aria-labelledby="dash-trend"] .chart-point-value')].map((n) => n.textContent)`, &points),
+		chromedp.Evaluate(`document.querySelector('section[aria-labelledby="dash-trend"] svg.chart').textContent`, &chart))
+	if len(points) == 0 || !strings.HasPrefix(points[0], "满意率 ") || !strings.HasSuffix(points[0], "%") || !strings.Contains(chart, month) {
+		t.Errorf("the trend chart of one month labels its points %q (chart text %q); want 满意率 with its value, and the month %s", points, chart, month)
+	}
+	b.screenshot(t, "admin-dashboard-one-month")
+	b.run(t, "dashboard-trend-empty", chromedp.Navigate(sys.base+"/#/dashboard?month=2020-06"),
+		chromedp.WaitVisible(`section[aria-labelledby="dash-trend"] p.trend-empty`, chromedp.ByQuery),
+		chromedp.Text(`section[aria-labelledby="dash-trend"] p.trend-empty`, &empty, chromedp.ByQuery))
+	if !strings.Contains(empty, "2020-01 至 2020-06 还没有评价") {
+		t.Errorf("six months without data: the trend says %q", empty)
+	}
+	b.screenshot(t, "admin-dashboard-no-data")
+}
+
+// draftSurvivesExpiry: the officer types the callback's note, the session expires meanwhile
+// (its cookie is gone, as after the session's lifetime), and the submit answers 401: the page
+// goes to the sign-in, saying why; after signing in again the order's callback form holds
+// what was typed, and says it was restored.
+func draftSurvivesExpiry(t *testing.T, b *browser, sys *system, caseNo string) {
+	t.Helper()
+	const note = "reached by phone, explained the delay"
+	id := orderIDOf(t, sys, caseNo)
+	var expiredText string
+	b.run(t, "draft-typing",
+		chromedp.Click(`form[data-action="callback"] input[name="reached"]`, chromedp.ByQuery),
+		chromedp.SendKeys(`form[data-action="callback"] textarea[name="note"]`, note, chromedp.ByQuery))
+	b.mu.Lock()
+	b.expired = true
+	b.mu.Unlock()
+	b.run(t, "draft-session-expires",
+		network.DeleteCookies("redress_session").WithURL(sys.base+"/"),
+		submitAction("callback"),
+		chromedp.WaitVisible(`button.user-pick[aria-label*="ft-officer"]`, chromedp.ByQuery),
+		chromedp.Text(`.login-card .notice`, &expiredText, chromedp.ByQuery))
+	b.mu.Lock()
+	b.expired = false
+	b.mu.Unlock()
+	if !strings.Contains(expiredText, "登录已失效") {
+		t.Errorf("after the session expired the sign-in page says %q", expiredText)
+	}
+	b.screenshot(t, "officer-session-expired")
+	var typed, restored, href string
+	var reached bool
+	b.run(t, "draft-restored",
+		chromedp.Click(`button.user-pick[aria-label*="ft-officer"]`, chromedp.ByQuery),
+		waitAction("callback"),
+		chromedp.Location(&href),
+		chromedp.Value(`form[data-action="callback"] textarea[name="note"]`, &typed, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('form[data-action="callback"] input[name="reached"]').checked`, &reached),
+		chromedp.Text(`form[data-action="callback"] .draft-restored`, &restored, chromedp.ByQuery))
+	if !strings.HasSuffix(href, "/#/orders/"+id) || typed != note || !reached || !strings.Contains(restored, "已恢复") {
+		t.Errorf("after signing in again: at %q, note %q, reached %v, notice %q; want the order, %q, true and the restored notice", href, typed, reached, restored, note)
+	}
+	b.screenshot(t, "officer-order-draft-restored")
+}
+
+// revealContact: the officer reveals the evaluator's number on a signed order; the name is
+// revealed with it (it was left masked), and the read of both is recorded.
+func revealContact(t *testing.T, b *browser, sys *system, caseNo string) {
+	t.Helper()
+	var before, name, phone string
+	b.run(t, "reveal-contact",
+		chromedp.Text(`.evaluator-name`, &before, chromedp.ByQuery),
+		chromedp.Click(`button[data-reveal]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.reveal-note`, chromedp.ByQuery),
+		chromedp.Text(`.evaluator-name`, &name, chromedp.ByQuery),
+		chromedp.Text(`a.reveal-value`, &phone, chromedp.ByQuery))
+	if strings.Contains(before, "Zhang San") || strings.TrimSpace(name) != "Zhang San" || strings.TrimSpace(phone) != "13812341234" {
+		t.Errorf("evaluator before the reveal %q; after it name %q, phone %q: want the masked name, then Zhang San and 13812341234", before, name, phone)
+	}
+	var fields []string
+	if err := sys.db.Table("pii_access_log").Where("work_order_id = ?", orderIDOf(t, sys, caseNo)).Pluck("fields", &fields).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(fields) != 1 || fields[0] != "evaluator.phone,evaluator.name" {
+		t.Errorf("recorded reads %q; want one of evaluator.phone,evaluator.name", fields)
+	}
+	b.screenshot(t, "officer-order-contact-revealed")
+}
+
+// oidcDeepLink: a signed-out visitor opens a deep link, signs in as login through the
+// identity provider (what the sign-in page's 统一身份认证 button does) and lands on the page
+// of the link, signed in by the HttpOnly cookie; no URL of the whole round trip (requests,
+// redirects, the address bar) carries the token.
+func oidcDeepLink(t *testing.T, b *browser, sys *system, login, page string) {
+	t.Helper()
+	var mu sync.Mutex
+	var seen []string
+	lctx, stop := context.WithCancel(b.ctx)
+	defer stop()
+	chromedp.ListenTarget(lctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			mu.Lock()
+			defer mu.Unlock()
+			seen = append(seen, e.Request.URL+e.Request.URLFragment)
+			if e.RedirectResponse != nil {
+				seen = append(seen, fmt.Sprint(e.RedirectResponse.Headers["Location"], e.RedirectResponse.Headers["location"]))
+			}
+		}
+	})
+	sys.idp.SignInAs(map[string]any{"preferred_username": login})
+	var href, who, stored string
+	b.run(t, "oidc-deep-link", network.Enable(), desktop(),
+		chromedp.Evaluate(signOutJS, nil),
+		chromedp.Navigate(sys.base+"/#/login?signed_out=1"),
+		chromedp.WaitVisible(`button.user-pick`, chromedp.ByQuery),
+		// The link opened signed out: the sign-in page, keeping the link as next.
+		chromedp.Navigate(sys.base+"/#"+page),
+		chromedp.Poll(fmt.Sprintf(`location.hash.startsWith('#/login') && location.hash.includes(%q)`, url.QueryEscape(page)), nil, chromedp.WithPollingTimeout(15*time.Second)),
+		chromedp.Navigate(sys.base+"/api/v1/auth/oidc/login?next="+url.QueryEscape(page)),
+		chromedp.WaitVisible(`#user .user-name`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.order-layout h2`, chromedp.ByQuery),
+		chromedp.Location(&href),
+		chromedp.Text(`#user .user-name`, &who, chromedp.ByQuery),
+		chromedp.Evaluate(`JSON.stringify([document.cookie, Object.entries(localStorage), Object.entries(sessionStorage)])`, &stored),
+		network.Disable())
+	var user models.User
+	if err := sys.db.Where("login = ?", login).First(&user).Error; err != nil {
+		t.Fatal(err)
+	}
+	if href != sys.base+"/#"+page || strings.TrimSpace(who) != user.Name {
+		t.Errorf("after the identity provider's sign-in the browser is at %q as %q; want %q as %q", href, who, sys.base+"/#"+page, user.Name)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, u := range append(seen, href, stored) {
+		if strings.Contains(u, "token=") || strings.Contains(u, "eyJ") {
+			t.Errorf("a URL or the page's storage carries the token: %s", u)
+		}
+	}
+	if len(seen) < 3 {
+		t.Errorf("saw %d requests of the round trip; want the login, the provider, the callback and the page", len(seen))
+	}
+}
+
 // rateBadly rates a case very dissatisfied through the public rating endpoint, as the QR page
 // does.
 func (s *system) rateBadly(t *testing.T, caseNo string) {
@@ -738,6 +947,31 @@ func inboxForADaysWork(t *testing.T, b *browser, sys *system, caseNo, case2 stri
 	if !strings.Contains(empty, "没有符合条件的工单") {
 		t.Errorf("an empty filter says %q", empty)
 	}
+	// The unit and staff filters are pickers of the units and staff the officer may see, by
+	// name: the officer's own office, and its staff (not another office's).
+	var unitOpts, staffOpts, unitNotice, staffPicked string
+	b.run(t, "inbox-pickers",
+		chromedp.Navigate(sys.base+"/#/inbox"),
+		chromedp.WaitVisible(rowOf(case2), chromedp.BySearch),
+		chromedp.Poll(`document.querySelectorAll('form.filters select[name="staff"] option').length > 1 && document.querySelectorAll('form.filters select[name="unit"] option').length > 1`,
+			nil, chromedp.WithPollingTimeout(15*time.Second)),
+		chromedp.Text(`form.filters select[name="unit"]`, &unitOpts, chromedp.ByQuery),
+		chromedp.Text(`form.filters select[name="staff"]`, &staffOpts, chromedp.ByQuery),
+		setSelect(`form.filters select[name="unit"]`, "sz-ft-tax"),
+		chromedp.WaitVisible(`[data-unit-name]`, chromedp.ByQuery),
+		chromedp.WaitVisible(rowOf(case2), chromedp.BySearch),
+		chromedp.Poll(`document.querySelector('[data-unit-name]').textContent === '福田区税务局'`, nil, chromedp.WithPollingTimeout(15*time.Second)),
+		chromedp.Text(`p.notice-info`, &unitNotice, chromedp.ByQuery),
+		setSelect(`form.filters select[name="staff"]`, "S0001"),
+		chromedp.Poll(`location.hash.includes('staff=S0001') && document.querySelector('form.filters select[name="staff"]').selectedOptions[0].textContent === '李晓东'`,
+			nil, chromedp.WithPollingTimeout(15*time.Second)),
+		pageLoaded(),
+		chromedp.Evaluate(`document.querySelector('form.filters select[name="staff"]').selectedOptions[0].textContent`, &staffPicked))
+	if !strings.Contains(unitOpts, "福田区税务局") || !strings.Contains(staffOpts, "李晓东") || strings.Contains(staffOpts, "张丽华") ||
+		!strings.Contains(unitNotice, "仅显示单位“福田区税务局”的工单") || staffPicked != "李晓东" {
+		t.Errorf("pickers: units %q, staff %q, notice %q, staff picked %q", unitOpts, staffOpts, unitNotice, staffPicked)
+	}
+	b.screenshot(t, "officer-inbox-pickers")
 	today := time.Now().In(calendar.Zone()).Format(time.DateOnly)
 	b.run(t, "inbox-filter-date",
 		chromedp.Navigate(sys.base+"/#/inbox?level=very_dissatisfied&from="+today+"&to="+today),

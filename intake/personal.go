@@ -131,9 +131,12 @@ type Reader struct {
 // ContactResult is the unmasked callback contact of a work order's evaluator.
 type ContactResult struct {
 	WorkOrderID string `json:"work_order_id"`
-	Name        string `json:"name"` // masked: the callback needs the number, not the name
-	Phone       string `json:"phone"`
-	AccessID    string `json:"access_id"`
+	// Name is the evaluator's name in full: the officer who calls back addresses the evaluator
+	// by it (a masked name beside an unmasked number helped nobody), and the read of both is
+	// recorded.
+	Name     string `json:"name"`
+	Phone    string `json:"phone"`
+	AccessID string `json:"access_id"`
 }
 
 // PIIAccess is one pii_access_log row.
@@ -203,13 +206,20 @@ func (s *Service) RevealEvaluatorContact(ctx context.Context, who Reader, workOr
 	if err != nil {
 		return ContactResult{}, fmt.Errorf("reveal contact %s: %w", workOrderID, err)
 	}
+	fields := "evaluator.phone"
+	name := ""
+	if e.EvaluatorName != "" {
+		if name, err = s.PII.Open(e.EvaluatorName); err != nil {
+			return ContactResult{}, fmt.Errorf("reveal contact %s: name: %w", workOrderID, err)
+		}
+		fields += ",evaluator.name"
+	}
 	rec := PIIAccess{ID: uuid.NewString(), At: s.now(), Login: who.Login, Role: role, UnitPath: wo.UnitPath,
-		Subject: "evaluation", SubjectID: e.ID, WorkOrderID: wo.ID, Fields: "evaluator.phone", Reason: reason, RequestID: who.RequestID}
+		Subject: "evaluation", SubjectID: e.ID, WorkOrderID: wo.ID, Fields: fields, Reason: reason, RequestID: who.RequestID}
 	if err := s.DB.WithContext(ctx).Create(&rec).Error; err != nil {
 		return ContactResult{}, fmt.Errorf("reveal contact %s: record access: %w", workOrderID, err)
 	}
-	name, _ := s.PII.Open(e.EvaluatorName)
-	return ContactResult{WorkOrderID: wo.ID, Name: pii.MaskName(name), Phone: phone, AccessID: rec.ID}, nil
+	return ContactResult{WorkOrderID: wo.ID, Name: name, Phone: phone, AccessID: rec.ID}, nil
 }
 
 // ListPIIAccess lists the unmasked reads in the scope (by the unit of the order read), newest

@@ -322,6 +322,14 @@ type TimelineEvent struct {
 	Superseded  bool
 }
 
+// EventEvidenceAdded is the timeline event of an evidence upload (api's attachments).
+const EventEvidenceAdded = "evidence_added"
+
+// OutsideWorkflowEvents are timeline event types written outside the order's workflow (by
+// the API, for things done beside it). They carry the number of the workflow event they
+// follow but belong to no run: an operator's reset of the workflow does not supersede them.
+var OutsideWorkflowEvents = []string{EventEvidenceAdded}
+
 // AuditEntry is one state-changing request, append-only, separate from the timelines.
 type AuditEntry struct {
 	ID        int64 `gorm:"primaryKey"`

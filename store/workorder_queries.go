@@ -204,10 +204,11 @@ func GetOrder(ctx context.Context, db *DB, scope Scope, id string) (OrderRow, bo
 	return rows[0], true, nil
 }
 
-// Timeline returns an order's events, oldest first.
+// Timeline returns an order's events, oldest first (an event written beside the workflow, such
+// as an evidence upload, shares the number of the workflow event it follows).
 func Timeline(ctx context.Context, db *DB, workOrderID string) ([]models.TimelineEvent, error) {
 	var evs []models.TimelineEvent
-	if err := db.WithContext(ctx).Where("work_order_id = ? AND NOT superseded", workOrderID).Order("seq").Find(&evs).Error; err != nil {
+	if err := db.WithContext(ctx).Where("work_order_id = ? AND NOT superseded", workOrderID).Order("seq, at, id").Find(&evs).Error; err != nil {
 		return nil, fmt.Errorf("timeline %s: %w", workOrderID, err)
 	}
 	return evs, nil

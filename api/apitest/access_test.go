@@ -11,20 +11,28 @@ import (
 	"redress/store/storetest"
 )
 
-// oidcSignIn runs the browser's part of a sign-in: our login endpoint, the provider's
-// authorize endpoint, then our callback with the provider's answer and the flow cookie. It
-// returns the hand-off URL fragment's query. tamper edits the callback query first.
-func oidcSignIn(t *testing.T, e *env, tamper func(url.Values)) url.Values {
+// oidcSignIn runs the browser's part of a sign-in: our login endpoint (with the deep link
+// next, "" for none), the provider's authorize endpoint, then our callback with the provider's
+// answer and the flow cookie. It returns the hand-off (see handOffOf). tamper edits the
+// callback query first.
+func oidcSignIn(t *testing.T, e *env, next string, tamper func(url.Values)) url.Values {
 	t.Helper()
-	res := e.do(t, request{method: "GET", path: "/api/v1/auth/oidc/login"})
+	login := "/api/v1/auth/oidc/login"
+	if next != "" {
+		login += "?next=" + url.QueryEscape(next)
+	}
+	res := e.do(t, request{method: "GET", path: login})
 	wantStatus(t, res, http.StatusFound)
-	var flow string
+	var flow, nextCookie string
 	for _, c := range (&http.Response{Header: res.header}).Cookies() {
 		if c.Name == "redress_oidc" {
 			flow = c.Value
 			if !c.HttpOnly {
 				t.Error("the flow cookie must be HttpOnly")
 			}
+		}
+		if c.Name == "redress_oidc_next" {
+			nextCookie = c.Value
 		}
 	}
 	if flow == "" {
@@ -58,16 +66,46 @@ func oidcSignIn(t *testing.T, e *env, tamper func(url.Values)) url.Values {
 	if tamper != nil {
 		tamper(q)
 	}
-	cb := e.do(t, request{method: "GET", path: "/api/v1/auth/oidc/callback?" + q.Encode(), header: map[string]string{"Cookie": "redress_oidc=" + flow}})
+	cookies := "redress_oidc=" + flow
+	if nextCookie != "" {
+		cookies += "; redress_oidc_next=" + nextCookie
+	}
+	cb := e.do(t, request{method: "GET", path: "/api/v1/auth/oidc/callback?" + q.Encode(), header: map[string]string{"Cookie": cookies}})
+	return handOffOf(t, cb)
+}
+
+// handOffOf reads the callback's answer. A refusal goes to the UI's callback page with the
+// error code: {"error": code}. A sign-in sets the HttpOnly session cookie and redirects
+// straight to the deep link, with the token in no URL: {"location", "token" (the session
+// cookie's), "expires_at" (the signed-in marker cookie's)}.
+func handOffOf(t *testing.T, cb response) url.Values {
+	t.Helper()
 	wantStatus(t, cb, http.StatusFound)
 	loc := cb.header.Get("Location")
-	frag, ok := strings.CutPrefix(loc, "/#/auth/callback?")
-	if !ok {
-		t.Fatalf("hand-off %q", loc)
+	if frag, ok := strings.CutPrefix(loc, "/#/auth/callback?"); ok {
+		v, err := url.ParseQuery(frag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Has("token") {
+			t.Errorf("the hand-off %q carries the token in the URL", loc)
+		}
+		return v
 	}
-	v, err := url.ParseQuery(frag)
-	if err != nil {
-		t.Fatal(err)
+	v := url.Values{"location": {loc}}
+	for _, c := range (&http.Response{Header: cb.header}).Cookies() {
+		switch c.Name {
+		case "redress_session":
+			v.Set("token", c.Value)
+			if !c.HttpOnly {
+				t.Error("the session cookie must be HttpOnly")
+			}
+		case "redress_signed_in":
+			v.Set("expires_at", c.Value)
+		}
+	}
+	if tok := v.Get("token"); tok == "" || strings.Contains(loc, tok) || strings.Contains(loc, "token") {
+		t.Errorf("hand-off to %q: want a session cookie and no token in the URL (cookies %v)", loc, cb.header.Values("Set-Cookie"))
 	}
 	return v
 }
@@ -79,8 +117,8 @@ func TestOIDCSignIn(t *testing.T) {
 		// A user who exists: our own token, and the roles claim mapped (unknown entries skipped).
 		prov.SignInAs(map[string]any{"preferred_username": "ft-officer",
 			"redress_roles": []string{"officer@sz-ft-tax", "unit_leader@sz-ft-tax", "officer@no-such-unit", "king@sz"}})
-		v := oidcSignIn(t, e, nil)
-		if v.Get("token") == "" || v.Get("error") != "" {
+		v := oidcSignIn(t, e, "/orders/0f3c?tab=timeline", nil)
+		if v.Get("token") == "" || v.Get("error") != "" || v.Get("location") != "/#/orders/0f3c?tab=timeline" {
 			t.Fatalf("hand-off %v", v)
 		}
 		if _, err := time.Parse(time.RFC3339, v.Get("expires_at")); err != nil {
@@ -120,7 +158,7 @@ func TestOIDCSignIn(t *testing.T) {
 					tc.setup()
 				}
 				prov.SignInAs(tc.claims)
-				v := oidcSignIn(t, e, tc.tamper)
+				v := oidcSignIn(t, e, "", tc.tamper)
 				if v.Get("token") != "" || v.Get("error") != tc.code {
 					t.Fatalf("hand-off %v, want error %s", v, tc.code)
 				}
@@ -129,8 +167,16 @@ func TestOIDCSignIn(t *testing.T) {
 
 		// A disabled user cannot sign in.
 		wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/admin/users/ft-officer/disable", login: "sz-admin"}), 200)
+		// A deep link that is not one of the UI's pages lands on the home page.
+		for _, next := range []string{"//evil.example/x", "https://evil.example", "/orders/<script>"} {
+			prov.SignInAs(map[string]any{"preferred_username": "sz-admin"})
+			if v := oidcSignIn(t, e, next, nil); v.Get("location") != "/#/" {
+				t.Errorf("next %q: hand-off to %q, want /#/", next, v.Get("location"))
+			}
+		}
+
 		prov.SignInAs(map[string]any{"preferred_username": "ft-officer"})
-		if v := oidcSignIn(t, e, nil); v.Get("error") != "unknown_user" {
+		if v := oidcSignIn(t, e, "", nil); v.Get("error") != "unknown_user" {
 			t.Fatalf("disabled user signed in: %v", v)
 		}
 	})

@@ -3,6 +3,7 @@ package apitest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -84,6 +85,39 @@ func TestAttachments(t *testing.T) {
 			t.Errorf("upload answered %s", r)
 		}
 		wantStatus(t, up("ft-leader", "方案.pdf", pdfBytes), http.StatusCreated)
+
+		// Each upload is an event on the order's timeline: who (with the name), which file and
+		// its note, after the disposition that started the rectification; the workflow's own
+		// numbering is left as it was (the read model's version does not move).
+		tl := e.do(t, request{method: "GET", path: "/api/v1/work-orders/" + id + "/timeline", login: "sz-admin"})
+		wantStatus(t, tl, http.StatusOK)
+		var events []struct {
+			Type      string         `json:"type"`
+			Actor     string         `json:"actor"`
+			ActorName string         `json:"actor_name"`
+			Data      map[string]any `json:"data"`
+		}
+		tl.decode(t, &events)
+		var evidence []string
+		for i, ev := range events {
+			if ev.Type != "evidence_added" {
+				continue
+			}
+			evidence = append(evidence, fmt.Sprintf("%s %s %v %v", ev.Actor, ev.ActorName, ev.Data["filename"], ev.Data["note"]))
+			if i == 0 || events[i-1].Type != "dispose" && events[i-1].Type != "evidence_added" {
+				t.Errorf("evidence event at %d follows %q", i, events[i-1].Type)
+			}
+		}
+		if want := []string{"ft-officer 王晓明 现场照片.png 整改现场", "ft-leader 陈志强 方案.pdf 整改现场"}; fmt.Sprint(evidence) != fmt.Sprint(want) {
+			t.Errorf("evidence events %q; want %q (timeline %s)", evidence, want, tl)
+		}
+		var wo models.WorkOrder
+		if err := db.Where("id = ?", id).First(&wo).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n := e.count(t, "timeline_events", "work_order_id = ? AND type <> ? AND seq > ?", id, "evidence_added", wo.Version); n != 0 {
+			t.Errorf("%d workflow events numbered past the order's version %d", n, wo.Version)
+		}
 
 		for _, login := range []string{"ft-officer", "sz-admin", "sz-auditor", "sz-supervisor"} {
 			l := e.do(t, request{method: "GET", path: "/api/v1/work-orders/" + id + "/attachments", login: login})

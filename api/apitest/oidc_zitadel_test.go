@@ -53,7 +53,7 @@ func startZitadelOP(t *testing.T, clientID, secret, redirectURI string) zitadelO
 // signIn runs a browser's part of the sign-in through the real provider: our login endpoint,
 // the provider's authorize endpoint and its login form (username and password), then our
 // callback with the code the provider sent to the redirect URI, and the flow cookie. It
-// returns the hand-off fragment's query.
+// returns the hand-off (handOffOf).
 func (op zitadelOP) signIn(t *testing.T, e *env, username, password string) url.Values {
 	t.Helper()
 	res := e.do(t, request{method: "GET", path: "/api/v1/auth/oidc/login"})
@@ -99,16 +99,7 @@ func (op zitadelOP) signIn(t *testing.T, e *env, username, password string) url.
 		t.Fatalf("the provider did not send a code back: %d %s", back.StatusCode, back.Header.Get("Location"))
 	}
 	cb := e.do(t, request{method: "GET", path: "/api/v1/auth/oidc/callback?" + loc.RawQuery, header: map[string]string{"Cookie": "redress_oidc=" + flow}})
-	wantStatus(t, cb, http.StatusFound)
-	frag, ok := strings.CutPrefix(cb.header.Get("Location"), "/#/auth/callback?")
-	if !ok {
-		t.Fatalf("hand-off %q", cb.header.Get("Location"))
-	}
-	v, err := url.ParseQuery(frag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return handOffOf(t, cb)
 }
 
 // newZitadelEnv is a server that signs in through the zitadel provider with loginClaim, and

@@ -38,6 +38,8 @@ export default {
     'login.signing_in': '正在登录…',
     'login.failed': '登录失败：{message}',
     'login.expired': '登录已失效，请重新登录。',
+    'form.draft_restored': '已恢复上次未提交的填写内容，请核对后提交。',
+    'login.oidc_failed': '统一身份认证登录未成功：{message}',
     'login.as': '以 {name}（{login}）登录',
     'login.signed_out': '已退出登录。',
 
@@ -206,9 +208,7 @@ export default {
     'inbox.col.select': '选择',
     'inbox.filter_level': '评价等级',
     'inbox.filter_unit': '责任单位',
-    'inbox.filter_unit_placeholder': '单位编码',
     'inbox.filter_staff': '承办人',
-    'inbox.filter_staff_placeholder': '工号',
     'inbox.filter_channel': '评价渠道',
     'inbox.filter_supervision': '督办等级',
     'inbox.filter_from': '生成日期（起）',
@@ -372,6 +372,7 @@ export default {
     'event.callback_failed': '回访未联系上',
     'event.step_failed': '系统处理失败（工单保持原状）',
     'event.dispose': '核实处置',
+    'event.evidence_added': '上传整改证据',
     'event.appeal_drafted': '起草申诉',
     'event.submit_appeal': '提交申诉',
     'event.disposed': '核实处置',
@@ -707,6 +708,8 @@ export default {
     'data.channel': '评价渠道',
     'data.case_nos': '办件编号',
     'data.note': '说明',
+    'data.filename': '文件名',
+    'data.content_type': '文件类型',
     'data.notified': '已通知',
     'data.attempt': '回访次数',
     'data.attempt_value': '第 {n} 次',
@@ -724,7 +727,8 @@ export default {
 
     'inbox.export_csv': '导出 CSV',
     'inbox.export_xlsx': '导出 Excel',
-    'inbox.unit_filter': '仅显示单位 {unit} 的工单。',
+    'inbox.unit_filter_before': '仅显示单位“',
+    'inbox.unit_filter_after': '”的工单。',
 
     'order.reveal': '查看完整号码',
     'order.reveal_logged': '（本次查看已记录）',
@@ -778,6 +782,7 @@ export default {
     'dash.on_time_by_unit': '各单位按时办结率',
     'dash.table': '{month} 各单位情况',
     'dash.empty': '所选月份暂无统计数据。',
+    'dash.trend_empty': '{from} 至 {to} 还没有评价或办结的工单，暂无趋势可画。',
 
     'results.title': '政务服务好差评结果公示',
     'results.month': '月份',

@@ -235,6 +235,7 @@ export const endpoints = {
   addPolicy: (body) => post('/admin/policies', body),
   removePolicy: (rule) => del('/admin/policies' + query(rule)),
   units: () => get('/units'),
+  staff: (params) => get('/staff' + query(params)),
   createUnit: (body) => post('/units', body),
   updateUnit: (code, body) => request('PATCH', '/units/' + enc(code), { body }),
   unitPolicy: (code) => get('/units/' + enc(code) + '/policy'),

@@ -9,7 +9,7 @@ const PALETTE = ['#1d4f91', '#c62828', '#2e7d32', '#b26a00', '#5b3a9c', '#0b6470
 function svg(tag, attrs, ...children) {
   const el = document.createElementNS(NS, tag);
   for (const [k, v] of Object.entries(attrs || {})) if (v !== undefined && v !== null) el.setAttribute(k, String(v));
-  for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return el;
 }
 
@@ -42,6 +42,11 @@ export function barChart(title, items, unit) {
   return frame(title, desc, w, hgt, body);
 }
 
+/** Whether any series has a number to draw (a chart of none is an empty box: say so instead). */
+export function hasData(series) {
+  return series.some((s) => s.values.some((v) => typeof v === 'number' && !Number.isNaN(v)));
+}
+
 /** Lines over categories: labels [x…], series [{name, values:[…]}]; unit '%' for 0..1. */
 export function lineChart(title, labels, series, unit) {
   const w = 640;
@@ -58,9 +63,19 @@ export function lineChart(title, labels, series, unit) {
   const lines = series.map((s, k) => {
     const color = PALETTE[k % PALETTE.length];
     const pts = s.values.map((v, i) => (typeof v === 'number' ? [x(i), y(v), v] : null)).filter(Boolean);
+    // A series with one month of data has no line to draw: its point is drawn larger and
+    // labelled with its name and value, so that the chart never looks empty (a 0% point sits
+    // on the axis, where a bare dot disappears).
+    const single = pts.length === 1;
     return svg('g', {},
       pts.length > 1 ? svg('polyline', { points: pts.map((p) => p[0] + ',' + p[1]).join(' '), fill: 'none', stroke: color, 'stroke-width': 2 }) : null,
-      pts.map((p) => svg('circle', { cx: p[0], cy: p[1], r: 3.5, fill: color }, svg('title', {}, `${s.name}: ${fmt(p[2], unit)}`))));
+      pts.map((p) => svg('circle', { cx: p[0], cy: p[1], r: single ? 6 : 3.5, fill: color }, svg('title', {}, `${s.name}: ${fmt(p[2], unit)}`))),
+      single ? pts.map((p) => {
+        let ty = p[1] - 12 - k * 18;
+        if (ty < 14) ty = p[1] + 22 + k * 18;
+        const anchor = p[0] > w - 140 ? 'end' : p[0] < pad.l + 70 ? 'start' : 'middle';
+        return svg('text', { x: p[0], y: ty, 'text-anchor': anchor, class: 'chart-value chart-point-value' }, `${s.name} ${fmt(p[2], unit)}`);
+      }) : null);
   });
   const legend = series.map((s, k) => svg('g', {},
     svg('rect', { x: pad.l + k * 150, y: hgt - 16, width: 12, height: 12, fill: PALETTE[k % PALETTE.length] }),

@@ -112,12 +112,73 @@ function clearErrors(form) {
   top.hidden = true;
 }
 
+// Drafts: what is typed into an action's form is kept in this tab's sessionStorage (per order
+// and action, the form's fields only, never the session) until the action succeeds, so that a
+// note typed while the session expired is there again after signing in.
+const DRAFT = 'redress.draft.';
+
+function drafts() {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
+function readDraft(key) {
+  const s = drafts();
+  if (!s || !key) return null;
+  try {
+    const v = JSON.parse(s.getItem(key) || 'null');
+    return v && typeof v === 'object' ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeDraft(key, values) {
+  const s = drafts();
+  if (!s || !key) return;
+  const kept = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined && v !== '' && v !== false));
+  try {
+    if (Object.keys(kept).length) s.setItem(key, JSON.stringify(kept));
+    else s.removeItem(key);
+  } catch {
+    // Storage full or refused: the draft lasts as long as the page.
+  }
+}
+
+/** Forgets every draft of this tab (an explicit sign-out on a shared computer). */
+export function clearDrafts() {
+  const s = drafts();
+  if (!s) return;
+  for (const k of Object.keys(s)) if (k.startsWith(DRAFT)) s.removeItem(k);
+}
+
+function restoreValues(form, def, v) {
+  for (const f of def.fields) {
+    if (!(f.name in v)) continue;
+    if (f.type === 'yesno') {
+      const r = form.querySelector(`input[data-field="${f.name}"][value="${v[f.name] ? 'yes' : 'no'}"]`);
+      if (r) r.checked = true;
+      continue;
+    }
+    const el = form.elements.namedItem(f.name);
+    if (!el) continue;
+    if (f.type === 'checkbox') el.checked = !!v[f.name];
+    else el.value = String(v[f.name]);
+  }
+}
+
 /**
  * Builds the form of one action. submit(body, idempotencyKey) posts it and answers the new order;
  * onDone(order) runs after success. The idempotency key is kept across a network failure (so a
- * retry cannot act twice) and renewed once the server has answered.
+ * retry cannot act twice) and renewed once the server has answered. draft (an order id) keeps
+ * what is typed as a draft of the order's action until it succeeds; a restored draft is said
+ * on the form (form.dataset.draft is set).
  */
-export function actionForm(def, { submit, onDone, onConflict }) {
+export function actionForm(def, { submit, onDone, onConflict, draft }) {
+  const draftKey = draft ? DRAFT + draft + '.' + def.name : null;
   let key = newIdempotencyKey();
   const rows = def.fields.map((f) => ({ f, el: fieldRow(f) }));
   const topError = h('div.form-error', { role: 'alert', tabindex: -1, hidden: true });
@@ -138,7 +199,18 @@ export function actionForm(def, { submit, onDone, onConflict }) {
   };
   form.addEventListener('change', sync);
   form.addEventListener('input', sync);
+  const kept = readDraft(draftKey);
+  if (kept) {
+    restoreValues(form, def, kept);
+    form.dataset.draft = 'restored';
+    topError.before(h('p.notice.notice-info.draft-restored', { role: 'status' }, t('form.draft_restored')));
+  }
   sync();
+  if (draftKey) {
+    const save = () => writeDraft(draftKey, readValues(form, def));
+    form.addEventListener('input', save);
+    form.addEventListener('change', save);
+  }
 
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -181,6 +253,7 @@ export function actionForm(def, { submit, onDone, onConflict }) {
     try {
       const order = await submit(body, key);
       key = newIdempotencyKey();
+      writeDraft(draftKey, {});
       onDone(order);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;

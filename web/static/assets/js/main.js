@@ -4,6 +4,7 @@ import { h, mount } from './dom.js';
 import { t, has, label, setLocale } from './i18n.js';
 import { endpoints, onUnauthorized, ApiError, errorText } from './api.js';
 import { applyServerTable } from './actions.js';
+import { clearDrafts } from './forms.js';
 import * as router from './router.js';
 import * as session from './session.js';
 import loginPage from './pages/login.js';
@@ -158,6 +159,7 @@ function signOut() {
   // The server clears the HttpOnly session cookie; the page forgets its flag either way.
   endpoints.logout().catch(() => {});
   session.clear();
+  clearDrafts();
   stopBanners();
   renderNav();
   router.go('/login', { signed_out: 1 });
@@ -285,20 +287,10 @@ function home(outlet, ctx) {
   return homePage(outlet, ctx);
 }
 
-// The OIDC callback hands the token over in the fragment: #/auth/callback?token=…&expires_at=…
+// A refused sign-in through the identity provider comes back to #/auth/callback?error=<code>
+// (a successful one goes straight to its page, signed in by cookie): the sign-in page says why.
 function oidcCallback(outlet, { query }) {
-  if (query.token) {
-    session.signIn(query.token, query.expires_at);
-    const next = session.takeNext();
-    if (next) {
-      history.replaceState(null, '', '#' + next);
-      router.render();
-    } else {
-      router.go('/', undefined, true);
-    }
-  } else {
-    router.go('/login', undefined, true);
-  }
+  router.go('/login', query.error ? { oidc_error: query.error } : undefined, true);
 }
 
 function boot() {

@@ -13,25 +13,6 @@ function store() {
   }
 }
 
-const NEXT = 'redress.next';
-
-/** Keeps the page to return to across the identity provider's redirect (a hash path). */
-export function keepNext(path) {
-  const s = store();
-  if (!s) return;
-  if (path && path.startsWith('/')) s.setItem(NEXT, path);
-  else s.removeItem(NEXT);
-}
-
-/** Answers and forgets the page kept by keepNext, or null. */
-export function takeNext() {
-  const s = store();
-  if (!s) return null;
-  const v = s.getItem(NEXT);
-  s.removeItem(NEXT);
-  return v && v.startsWith('/') ? v : null;
-}
-
 // The session itself is an HttpOnly cookie the server sets at sign-in (never readable here, so
 // a script injected into the page cannot steal it); this module keeps only when it expires, in
 // localStorage, so that every tab of the browser knows it is signed in and a link opened in a
@@ -46,8 +27,21 @@ function shared() {
   }
 }
 
+// After a sign-in through the identity provider the server sets the HttpOnly session cookie
+// and sends the browser straight to the page it came for; this short-lived readable cookie
+// (the session's expiry, no secret) tells the page that it is now signed in.
+const HANDOFF = 'redress_signed_in';
+
+function takeHandOff() {
+  const m = new RegExp('(?:^|;\\s*)' + HANDOFF + '=([^;]+)').exec(document.cookie || '');
+  if (!m) return;
+  document.cookie = HANDOFF + '=; Max-Age=0; Path=/; SameSite=Lax';
+  signIn(null, decodeURIComponent(m[1]));
+}
+
 /** Whether this browser holds a session that has not expired (as far as the page knows). */
 export function signedIn() {
+  takeHandOff();
   const s = shared();
   const exp = s && s.getItem(MARK);
   if (!exp) return false;

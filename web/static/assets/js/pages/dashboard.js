@@ -5,7 +5,7 @@ import { h, mount } from '../dom.js';
 import { t } from '../i18n.js';
 import { endpoints } from '../api.js';
 import { go } from '../router.js';
-import { barChart, lineChart } from '../charts.js';
+import { barChart, lineChart, hasData } from '../charts.js';
 import { rows, figures, total, unitName } from '../stats.js';
 import { pageFrame, loadInto, dataTable, ym, addMonths } from '../ui.js';
 import { number } from '../format.js';
@@ -37,11 +37,15 @@ export default function dashboardPage(outlet, { query }) {
   const months = Array.from({ length: MONTHS }, (_, i) => addMonths(month, i - MONTHS + 1));
   loadInto(trend, () => Promise.all(months.map((m) => endpoints.statsUnits(...monthRange(m)).then(rows))), (all) => {
     const totals = all.map(total);
+    const series = [
+      { name: t('dash.satisfaction'), values: totals.map((x) => x.satisfaction) },
+      { name: t('dash.on_time_rate'), values: totals.map((x) => x.onTimeRate) },
+    ];
+    if (!hasData(series)) {
+      return h('p.empty.trend-empty', t('dash.trend_empty', { from: months[0], to: months[months.length - 1] }));
+    }
     return [
-      lineChart(t('dash.trend'), months, [
-        { name: t('dash.satisfaction'), values: totals.map((x) => x.satisfaction) },
-        { name: t('dash.on_time_rate'), values: totals.map((x) => x.onTimeRate) },
-      ], '%'),
+      lineChart(t('dash.trend'), months, series, '%'),
       dataTable([
         { label: t('dash.month'), render: (r) => r.m },
         { label: t('dash.ratings'), render: (r) => number(r.ratings) },

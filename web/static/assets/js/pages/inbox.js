@@ -72,6 +72,61 @@ function apiParams(f) {
   };
 }
 
+// The units and staff the caller may see, read once per page (GET /units, GET /staff): the
+// unit and staff filters are pickers of names, not fields for codes nobody knows by heart.
+// Kept per signed-in user: another user signing in on this tab reads their own.
+let pickLists = null;
+let pickFor = null;
+
+function loadPickLists() {
+  const who = (session.user() && session.user().login) || '';
+  if (pickFor !== who) pickLists = null;
+  pickFor = who;
+  if (!pickLists) {
+    pickLists = Promise.all([
+      endpoints.units().catch(() => []),
+      endpoints.staff({ page_size: 2000 }).then((r) => (r && r.items) || []).catch(() => []),
+    ]).then(([units, staff]) => ({ units: Array.isArray(units) ? units : [], staff }));
+    // A failed read is tried again on the next page, not remembered.
+    pickLists.then((l) => { if (l.units.length === 0 && l.staff.length === 0) pickLists = null; });
+  }
+  return pickLists;
+}
+
+/** The unit picker: every unit in reach by name, indented by its depth below the top one. */
+function unitPicker(id, current) {
+  const sel = h('select', { id, name: 'unit' }, h('option', { value: '' }, t('common.all')),
+    current ? h('option', { value: current, selected: true }, current) : null);
+  loadPickLists().then(({ units }) => {
+    if (!units.length) return;
+    const depth = (u) => String(u.path || '').split('/').filter(Boolean).length;
+    const top = Math.min(...units.map(depth));
+    mount(sel, h('option', { value: '' }, t('common.all')), units.map((u) => h('option',
+      { value: u.code, selected: u.code === current }, '\u3000'.repeat(Math.max(0, depth(u) - top)) + (u.name || u.code))));
+    const name = (units.find((u) => u.code === current) || {}).name;
+    if (name) document.querySelectorAll('[data-unit-name]').forEach((n) => { n.textContent = name; });
+  });
+  return sel;
+}
+
+/** The staff picker: the staff of the units in reach, by name, grouped by unit. */
+function staffPicker(id, current) {
+  const sel = h('select', { id, name: 'staff' }, h('option', { value: '' }, t('common.all')),
+    current ? h('option', { value: current, selected: true }, current) : null);
+  loadPickLists().then(({ staff }) => {
+    if (!staff.length) return;
+    const groups = new Map();
+    for (const m of staff) {
+      const unit = (m.unit && (m.unit.name || m.unit.code)) || '';
+      if (!groups.has(unit)) groups.set(unit, []);
+      groups.get(unit).push(m);
+    }
+    mount(sel, h('option', { value: '' }, t('common.all')), [...groups.entries()].map(([unit, list]) => h('optgroup', { label: unit },
+      list.map((m) => h('option', { value: m.id, selected: m.id === current }, m.name || m.id)))));
+  });
+  return sel;
+}
+
 function filterBar(f) {
   const ids = {};
   for (const k of ['state', 'level', 'unit', 'staff', 'channel', 'supervision', 'from', 'to', 'overdue', 'q', 'sort', 'size']) ids[k] = uid(k);
@@ -86,8 +141,8 @@ function filterBar(f) {
   const form = h('form.filters', { role: 'search', 'aria-label': t('inbox.filters') },
     field('state', select('state', ids.state, STATES, f.state, (v) => label('state', v))),
     field('level', select('level', ids.level, LEVELS, f.level, (v) => label('level', v))),
-    field('unit', h('input', { id: ids.unit, name: 'unit', type: 'text', value: f.unit, placeholder: t('inbox.filter_unit_placeholder'), autocomplete: 'off', size: 12 })),
-    field('staff', h('input', { id: ids.staff, name: 'staff', type: 'text', value: f.staff, placeholder: t('inbox.filter_staff_placeholder'), autocomplete: 'off', size: 10 })),
+    field('unit', unitPicker(ids.unit, f.unit)),
+    field('staff', staffPicker(ids.staff, f.staff)),
     field('channel', select('channel', ids.channel, CHANNELS, f.channel, (v) => label('channel', v))),
     field('supervision', select('supervision', ids.supervision, SUPERVISION, f.supervision, (v) => t('supervision.' + v))),
     field('from', h('input', { id: ids.from, name: 'from', type: 'date', value: f.from })),
@@ -117,7 +172,7 @@ function filterBar(f) {
     }));
   };
   form.addEventListener('submit', (ev) => { ev.preventDefault(); apply(); });
-  for (const name of ['state', 'level', 'channel', 'supervision', 'sort', 'overdue', 'page_size', 'from', 'to']) {
+  for (const name of ['state', 'level', 'unit', 'staff', 'channel', 'supervision', 'sort', 'overdue', 'page_size', 'from', 'to']) {
     form.elements.namedItem(name).addEventListener('change', apply);
   }
   return form;
@@ -295,7 +350,7 @@ export default function inboxPage(outlet, { query }) {
         exporter ? exportButtons(f) : null,
         h('button.btn.btn-small', { type: 'button', onclick: () => help.showModal() }, t('inbox.keys.button')),
         h('button.btn.btn-small', { type: 'button', onclick: () => load() }, t('common.refresh')))),
-    f.unit ? h('p.notice.notice-info', t('inbox.unit_filter', { unit: f.unit }), ' ', h('a', { href: link('/inbox', toQuery({ ...f, unit: '' })) }, t('common.reset'))) : null,
+    f.unit ? h('p.notice.notice-info', t('inbox.unit_filter_before'), h('span', { dataset: { unitName: '' } }, f.unit), t('inbox.unit_filter_after'), ' ', h('a', { href: link('/inbox', toQuery({ ...f, unit: '' })) }, t('common.reset'))) : null,
     filterBar(f), viewsBar(f), bulk.el, errorBox, results, help));
 
   const selection = {

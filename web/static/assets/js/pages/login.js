@@ -2,7 +2,7 @@
 // unified identity (OIDC) button when the server has no demo users (404 in production).
 import { h, mount } from '../dom.js';
 import { t, label } from '../i18n.js';
-import { endpoints, ApiError, errorText } from '../api.js';
+import { endpoints, ApiError, errorText, localMessage, query as queryString } from '../api.js';
 import * as session from '../session.js';
 
 const ROLE_ORDER = ['officer', 'unit_leader', 'administrator', 'supervisor', 'auditor', 'integration', 'sysadmin'];
@@ -10,8 +10,9 @@ const ROLE_ORDER = ['officer', 'unit_leader', 'administrator', 'supervisor', 'au
 function oidcBlock(hint, next) {
   return h('div.oidc',
     hint ? h('p.muted', t('login.oidc_hint')) : null,
-    // The identity provider's round trip loses the fragment: keep the deep link to return to.
-    h('a.btn.btn-primary.btn-lg', { href: endpoints.oidcLoginURL, onclick: () => session.keepNext(next) }, t('login.oidc')));
+    // The identity provider's round trip loses the fragment: the server keeps the deep link
+    // and sends the browser back to it, signed in.
+    h('a.btn.btn-primary.btn-lg', { href: endpoints.oidcLoginURL + queryString({ next: next && next.startsWith('/') ? next : '' }) }, t('login.oidc')));
 }
 
 /** Groups users by role: [{role, entries:[{user, unit}]}], in ROLE_ORDER, unknown roles last. */
@@ -31,7 +32,8 @@ export default function loginPage(outlet, { query }) {
   let alive = true;
   const status = h('div.form-error', { role: 'alert', hidden: true });
   const body = h('div.login-body', h('p.muted', t('common.loading')));
-  const notice = query.expired ? h('div.notice.notice-warning', t('login.expired'))
+  const notice = query.oidc_error ? h('div.notice.notice-error', { role: 'alert' }, t('login.oidc_failed', { message: localMessage(401, query.oidc_error) }))
+    : query.expired ? h('div.notice.notice-warning', t('login.expired'))
     : query.signed_out ? h('div.notice.notice-info', t('login.signed_out')) : null;
   mount(outlet, h('section.login', { 'aria-labelledby': 'login-title' },
     h('div.login-card',

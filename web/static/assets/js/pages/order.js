@@ -136,7 +136,7 @@ function summary(o) {
 }
 
 /** The evaluator's phone, masked, with a reveal button for whoever may record the callback. */
-function phoneCell(o, ev) {
+function phoneCell(o, ev, nameCell) {
   const masked = ev.phone || t('common.none');
   if (!(o.allowed_actions || []).includes('callback') || !ev.phone) return masked;
   const out = h('span.reveal', h('span.reveal-value', masked));
@@ -146,7 +146,10 @@ function phoneCell(o, ev) {
       const c = await endpoints.evaluatorContact(o.id, 'callback');
       const phone = (c && (c.phone || (c.evaluator && c.evaluator.phone))) || masked;
       const name = c && (c.name || (c.evaluator && c.evaluator.name));
-      mount(out, h('a.reveal-value', { href: 'tel:' + phone }, phone), name ? ' ' + name : '',
+      // The name is revealed with the number (the same recorded read): the officer calling
+      // back addresses the evaluator by it.
+      if (name && nameCell) mount(nameCell, name);
+      mount(out, h('a.reveal-value', { href: 'tel:' + phone }, phone),
         h('span.muted.reveal-note', t('order.reveal_logged')));
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
@@ -163,6 +166,7 @@ function rating(o) {
   if (!levels.overall && overallLevel(o)) levels.overall = overallLevel(o);
   const keys = Object.keys(levels).sort((a, b) => (a === INDICATOR_FIRST ? -1 : b === INDICATOR_FIRST ? 1 : 0));
   const ev = o.evaluator || {};
+  const nameCell = h('span.evaluator-name', ev.name || t('common.none'));
   return h('section.panel', { 'aria-labelledby': 'sec-rating' },
     h('h2#sec-rating', t('order.section.rating')),
     h('table.data.compact',
@@ -173,8 +177,8 @@ function rating(o) {
       (o.tags && o.tags.length) ? [t('order.field.tags'), o.tags.join(t('common.list_sep'))] : null,
       o.channel ? [t('order.field.channel'), label('channel', o.channel)] : null,
       o.rated_at ? [t('order.field.rated_at'), dateTime(o.rated_at)] : null,
-      [t('order.field.evaluator'), ev.name || t('common.none')],
-      [t('order.field.evaluator_phone'), phoneCell(o, ev)],
+      [t('order.field.evaluator'), nameCell],
+      [t('order.field.evaluator_phone'), phoneCell(o, ev, nameCell)],
     ]));
 }
 
@@ -208,6 +212,7 @@ function valueText(key, v) {
   }
   if (key === 'notified') return recipientText(v);
   if (key === 'attempt') return t('data.attempt_value', { n: v });
+  if (key === 'content_type') return label('attach.type', v);
   if (VALUE_PREFIX[key]) return label(VALUE_PREFIX[key], v);
   if (/_at$/.test(key) && typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v)) return dateTime(v);
   return String(v);
@@ -256,9 +261,12 @@ function actionsPanel(o, me, handlers) {
     const secondary = ['escalate', 'reassign', 'waive_callback', 'progress', 'request_extension', 'return',
       ...(o.state === 'called_back' ? ['callback'] : [])];
     const main = names.find((n) => !secondary.includes(n)) || names[0];
-    content = names.map((n) => h('details.action', { open: n === main ? true : undefined, dataset: { action: n } },
-      h('summary', actionLabel(n)),
-      actionForm(definition(n), handlers)));
+    content = names.map((n) => {
+      const form = actionForm(definition(n), { ...handlers, draft: o.id });
+      // A form holding a restored draft is unfolded, so that what was typed is seen.
+      return h('details.action', { open: n === main || form.dataset.draft ? true : undefined, dataset: { action: n } },
+        h('summary', actionLabel(n)), form);
+    });
   }
   return h('section.panel.actions-panel', { 'aria-labelledby': 'sec-actions' },
     h('h2#sec-actions', t('order.section.actions')), pending, content);
