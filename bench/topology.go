@@ -34,6 +34,13 @@ type TopologyResult struct {
 	TimerOrder      string   // left unsigned: its sign deadline breaches after the restart
 	TemporalRestart time.Time
 	Statuses        map[string]int // of every action answer, "api0 200" etc.
+	// Figures of the long form (bench topology): ratings per second taken by the two apis (one
+	// client, alternating); bad rating → the unit's inbox (dispatched) for the batch's last
+	// order and for the single timer order; whole orders per second from the first rating to
+	// the last close, disruptions included.
+	IntakeRate              float64
+	BatchInbox, SingleInbox time.Duration
+	OrdersPerSecond         float64
 }
 
 // topoAPIs is the scenario's two api processes; a killed one is restarted on the same address.
@@ -152,6 +159,7 @@ func Topology(ctx context.Context, o Options, to TopologyOptions) (TopologyResul
 		exp.Accepted[evalID], exp.Bad[evalID] = true, true
 		return *r.WorkOrderID, nil
 	}
+	intakeStart := time.Now()
 	for i, cn := range cases {
 		id, err := rate(i, fmt.Sprintf("topo-%d", i), cn)
 		if err != nil {
@@ -159,9 +167,12 @@ func Topology(ctx context.Context, o Options, to TopologyOptions) (TopologyResul
 		}
 		res.Orders = append(res.Orders, id)
 	}
+	intakeEnd := time.Now()
+	res.IntakeRate = float64(len(cases)) / intakeEnd.Sub(intakeStart).Seconds()
 	if err := WaitDispatched(ctx, pg.URL, res.Orders, 2*time.Minute); err != nil {
 		return res, err
 	}
+	res.BatchInbox = time.Since(intakeEnd)
 
 	var statusMu sync.Mutex
 	// stage drives FullPath[s] on every order concurrently, order i through api (i+s)%2 first,
@@ -210,12 +221,14 @@ func Topology(ctx context.Context, o Options, to TopologyOptions) (TopologyResul
 	}
 	o.Report.Add("topology: worker 0 and api 1 killed with SIGKILL while %d callbacks were in flight", len(res.Orders))
 	// The order whose timers must outlive the restart: its sign clock starts now.
+	single := time.Now()
 	if res.TimerOrder, err = rate(1, "topo-timer", timerCase[0]); err != nil {
 		return res, err
 	}
 	if err := WaitDispatched(ctx, pg.URL, []string{res.TimerOrder}, 2*time.Minute); err != nil {
 		return res, err
 	}
+	res.SingleInbox = time.Since(single)
 	// Dispositions in flight: Temporal restarted; the killed processes come back meanwhile.
 	err = stage(2, func() error {
 		time.Sleep(50 * time.Millisecond)
@@ -245,6 +258,9 @@ func Topology(ctx context.Context, o Options, to TopologyOptions) (TopologyResul
 			return res, fmt.Errorf("%s: %w", FullPath[s].Body["action"], err)
 		}
 	}
+	res.OrdersPerSecond = float64(len(res.Orders)) / time.Since(intakeStart).Seconds()
+	o.Report.Add("topology figures: intake %.1f ratings/s (one client, alternating apis); bad rating → inbox: last of %d in %s after the batch, a single one in %s (worker killed before it, Temporal restart after it); %.2f whole orders/s from first rating to last close, a worker and an api killed and Temporal restarted on the way",
+		res.IntakeRate, len(res.Orders), res.BatchInbox.Round(time.Millisecond), res.SingleInbox.Round(time.Millisecond), res.OrdersPerSecond)
 
 	// The unsigned order's sign deadline: reminder and breach fire, once each, after all that.
 	if err := waitTimeline(ctx, pg.URL, res.TimerOrder, []string{"reminder", "supervision"}, to.SignBudget+2*time.Minute); err != nil {

@@ -101,6 +101,13 @@ func benchCmd() *cobra.Command {
 	scaleC.Flags().IntVar(&orders, "orders", 1_000_000, "work orders to generate")
 	scaleC.Flags().StringVar(&scaleURL, "database-url", "", "reuse an already generated database instead of creating one")
 	scaleC.Flags().BoolVar(&scaleKeep, "keep-database", false, "do not drop the generated database")
+	var topoOrders int
+	topoC := run("topology", func(ctx context.Context, o bench.Options) error {
+		_, err := bench.Topology(ctx, o, bench.TopologyOptions{Orders: topoOrders, DynamicConfig: "deploy/temporal/dynamicconfig/docker.yaml"})
+		return err
+	})
+	topoC.Short = "the production topology's long form: intake, bad rating to inbox and orders per second with two apis, two workers and Temporal on PostgreSQL (run from the repository root)"
+	topoC.Flags().IntVar(&topoOrders, "orders", 40, "orders driven through the whole chain")
 	relC := run("reliability", func(ctx context.Context, o bench.Options) error {
 		return bench.RunReliability(ctx, o, bench.ReliabilityOptions{Long: long})
 	})
@@ -163,7 +170,7 @@ func benchCmd() *cobra.Command {
 	mkC.Flags().IntVar(&mkN, "workflows", 3000, "workflows measured, every other one with the marker")
 	mkC.Flags().IntVar(&mkConc, "starters", 16, "concurrent starts")
 	mkC.Flags().IntVar(&mkOrders, "orders", 500, "work orders opened for the order start rate")
-	cmd.AddCommand(allC, intakeC, inboxC, wfC, scaleC, relC, fuzzC, profC, rtC, mkC)
+	cmd.AddCommand(allC, intakeC, inboxC, wfC, scaleC, relC, topoC, fuzzC, profC, rtC, mkC)
 	return cmd
 }
 
