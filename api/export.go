@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -15,7 +16,9 @@ import (
 	"redress/apperr"
 	"redress/calendar"
 	"redress/models"
+	"redress/profiles"
 	"redress/store"
+	"redress/upstream"
 )
 
 // Exports of the work-order list for auditors, administrators and supervisors:
@@ -101,12 +104,22 @@ func (s *Server) exportWorkOrders(c echo.Context) error {
 		return apperr.Invalid("lang", "invalid_lang", "lang must be zh-CN or codes")
 	}
 	codes := lang == "codes"
+	// profile=gb39046 (issue 21): one row a case in the national data items (表9) instead.
+	var prof *profiles.Profile
+	if name := c.QueryParam("profile"); name != "" {
+		p, err := profiles.Get(name)
+		if err != nil {
+			return apperr.Invalid("profile", "unknown_profile", "unknown profile %q (known: %v)", name, profiles.Names())
+		}
+		prof = p
+	}
 	scope := staffScope(c)
 	f, err := s.exportFilter(c, scope)
 	if err != nil {
 		return err
 	}
 	var rows [][]string
+	var divisions map[string]string
 	now := time.Now()
 	for page := 1; ; page++ {
 		f.Page, f.PageSize, f.CountCap = page, exportPage, maxExportRows
@@ -117,7 +130,22 @@ func (s *Server) exportWorkOrders(c echo.Context) error {
 		if total > maxExportRows {
 			return apperr.Invalid("", "export_too_large", "%d work orders match; narrow the filters to at most %d", total, maxExportRows)
 		}
+		if prof != nil {
+			if divisions == nil {
+				if divisions, err = upstream.LoadDivisions(ctx, s.deps.DB); err != nil {
+					return err
+				}
+			}
+			recs, err := s.profileRows(ctx, prof, list, divisions)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, recs...)
+		}
 		for _, r := range list {
+			if prof != nil {
+				break
+			}
 			_, days := s.liveDeadlines(ctx, r, now)
 			r.OverdueDays = days
 			rows = append(rows, exportRow(r, codes))
@@ -131,6 +159,14 @@ func (s *Server) exportWorkOrders(c echo.Context) error {
 		header[i] = col.zh
 		if codes {
 			header[i] = col.code
+		}
+	}
+	if prof != nil {
+		header = []string{"工单号"}
+		for _, fl := range prof.Rating {
+			if !fl.InOnly {
+				header = append(header, fl.Key)
+			}
 		}
 	}
 	name := "work-orders-" + time.Now().In(calendar.Zone()).Format("20060102-150405")
@@ -261,4 +297,54 @@ func writeXLSX(buf *bytes.Buffer, header []string, rows [][]string) (err error) 
 	}
 	_, err = f.WriteTo(buf)
 	return err
+}
+
+// profileRows are the orders of a page as the profile's rating records, one row a case, the
+// columns in the profile's order after the order's id. The evaluator's name stays out (the
+// export carries no identity), so 评价人 is empty.
+func (s *Server) profileRows(ctx context.Context, prof *profiles.Profile, list []store.OrderRow, divisions map[string]string) ([][]string, error) {
+	evalIDs := make([]string, 0, len(list))
+	for _, r := range list {
+		evalIDs = append(evalIDs, r.EvaluationID)
+	}
+	var follows []struct {
+		ID         string
+		FollowUpOf *string
+	}
+	if len(evalIDs) > 0 {
+		if err := s.deps.DB.WithContext(ctx).Table("evaluations").Select("id, follow_up_of").Where("id IN ?", evalIDs).Scan(&follows).Error; err != nil {
+			return nil, fmt.Errorf("export work orders: ratings: %w", err)
+		}
+	}
+	second := map[string]bool{}
+	for _, f := range follows {
+		second[f.ID] = f.FollowUpOf != nil && *f.FollowUpOf != ""
+	}
+	var out [][]string
+	for _, r := range list {
+		count := 1
+		if second[r.EvaluationID] {
+			count = 2
+		}
+		for _, no := range r.CaseNos.V {
+			rec := profiles.Record{"evaluation_id": r.ClientEvalID, "case_no": no, "channel": r.Channel, "level": r.Overall,
+				"count": count, "comment": r.Comment, "division": upstream.DivisionOf(divisions, r.UnitPath), "unit_code": r.UnitCode,
+				"unit_name": r.UnitName, "user_type": "personal", "promise": "promise"}
+			if r.RatedAt != nil {
+				rec["rated_at"] = *r.RatedAt
+			}
+			m, err := prof.Render(profiles.KindRating, rec)
+			if err != nil {
+				return nil, fmt.Errorf("export work orders: %s: %w", r.ID, err)
+			}
+			row := []string{r.ID}
+			for _, fl := range prof.Rating {
+				if !fl.InOnly {
+					row = append(row, m[fl.Key])
+				}
+			}
+			out = append(out, row)
+		}
+	}
+	return out, nil
 }

@@ -159,7 +159,7 @@ const page = 500
 func (f *Feeder) ratings(ctx context.Context, since time.Time) (int, error) {
 	seen := 0
 	var last models.Evaluation
-	divisions, err := loadDivisions(ctx, f.DB)
+	divisions, err := LoadDivisions(ctx, f.DB)
 	if err != nil {
 		return 0, err
 	}
@@ -278,7 +278,7 @@ func (f *Feeder) record(e feedEvaluation, c ratedCase, divisions map[string]stri
 	}
 	rec := profiles.Record{
 		"evaluation_id": e.EvaluationID, "case_no": c.CaseNo, "item_code": c.ItemCode, "unit_code": c.UnitCode,
-		"unit_name": c.UnitName, "division": divisionOf(divisions, c.UnitPath), "channel": e.Channel, "level": e.Overall,
+		"unit_name": c.UnitName, "division": DivisionOf(divisions, c.UnitPath), "channel": e.Channel, "level": e.Overall,
 		"rated_at": e.RatedAt, "count": count, "comment": e.Comment, "tags": nonNil(e.Tags.V),
 		// Redress does not record whether the applicant is a person or a legal person, nor
 		// whether the item is a 承诺件 or a 即办件: the provincial fields carry 个人 and 承诺件.
@@ -292,8 +292,8 @@ func (f *Feeder) record(e feedEvaluation, c ratedCase, divisions map[string]stri
 	return rec
 }
 
-// loadDivisions answers the units' 行政区划代码 by path (those that have one).
-func loadDivisions(ctx context.Context, db *store.DB) (map[string]string, error) {
+// LoadDivisions answers the units' 行政区划代码 by path (those that have one).
+func LoadDivisions(ctx context.Context, db *store.DB) (map[string]string, error) {
 	var us []models.Unit
 	if err := db.WithContext(ctx).Select("path, division_code").Where("division_code <> ''").Find(&us).Error; err != nil {
 		return nil, fmt.Errorf("upstream feed: divisions: %w", err)
@@ -305,9 +305,9 @@ func loadDivisions(ctx context.Context, db *store.DB) (map[string]string, error)
 	return out, nil
 }
 
-// divisionOf is the 行政区划代码 of a unit: its own, else its nearest ancestor's (a department
+// DivisionOf is the 行政区划代码 of a unit: its own, else its nearest ancestor's (a department
 // lies in the division of the administration above it).
-func divisionOf(divisions map[string]string, path string) string {
+func DivisionOf(divisions map[string]string, path string) string {
 	for p := path; p != "" && p != "/"; {
 		if d, ok := divisions[p]; ok {
 			return d
@@ -344,7 +344,7 @@ func (f *Feeder) supplements(ctx context.Context, since time.Time) (int, error) 
 	if err != nil || len(evs) == 0 {
 		return 0, err
 	}
-	divisions, err := loadDivisions(ctx, f.DB)
+	divisions, err := LoadDivisions(ctx, f.DB)
 	if err != nil {
 		return 0, err
 	}
