@@ -159,10 +159,10 @@ func TestMonthlyShape(t *testing.T) {
 		// unit carries its level (a department its district's), and the total's levels add up
 		// the units of that level, active and default apart.
 		wantLevel := func(code string) int {
-			switch {
-			case code == "gd":
+			switch code {
+			case "gd":
 				return 2
-			case code == "sz" || code == "sz-platform":
+			case "sz", "sz-platform":
 				return 3
 			}
 			return 4 // sz-ft, sz-ns and their departments
