@@ -148,7 +148,9 @@ func startSystem(t *testing.T, dialect migrations.Dialect) *system {
 	// is registered first so that it runs after the server is closed.
 	h := contractChecked(t, srv.Handler())
 	hs := httptest.NewUnstartedServer(h)
-	hs.Listener.Close()
+	if err := hs.Listener.Close(); err != nil {
+		t.Fatalf("close the unstarted server's own listener: %v", err)
+	}
 	hs.Listener = ln
 	hs.Start()
 	t.Cleanup(hs.Close)

@@ -675,9 +675,9 @@ func prepareDataDir(t *testing.T) string {
 
 const orgFile = `{
   "units": [
-    {"code": "gd", "name": "广东省政务服务数据管理局", "parent": null, "kind": "administration"},
-    {"code": "sz", "name": "深圳市政务服务数据管理局", "parent": "gd", "kind": "administration"},
-    {"code": "sz-lh", "name": "龙华区政务服务数据管理局", "parent": "sz", "kind": "administration"},
+    {"code": "gd", "name": "广东省政务服务数据管理局", "parent": null, "kind": "administration", "division_code": "440000000", "level": 2},
+    {"code": "sz", "name": "深圳市政务服务数据管理局", "parent": "gd", "kind": "administration", "division_code": "440300000", "level": 3},
+    {"code": "sz-lh", "name": "龙华区政务服务数据管理局", "parent": "sz", "kind": "administration", "division_code": "440309000", "level": 4},
     {"code": "sz-lh-tax", "name": "龙华区税务局", "parent": "sz-lh", "kind": "department"}
   ],
   "staff": [{"id": "L0001", "name": "陈一", "unit": "sz-lh-tax"}],
