@@ -244,7 +244,7 @@ func newBrowser(t *testing.T, dialect migrations.Dialect) *browser {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profileDir(t)),
 		chromedp.WindowSize(1366, 900),
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -1269,4 +1269,31 @@ func findTrackToken(sys *system, workOrderID string) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// profileDir is Chromium's profile directory for one test. Not t.TempDir: Chromium's helper
+// processes may still write into the profile for a moment after the browser has exited, and
+// t.TempDir's single RemoveAll then fails the test ("directory not empty"), as it once did in
+// CI after every check had passed. Here the removal is retried until it succeeds or 30 s pass.
+func profileDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "redress-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			err := os.RemoveAll(dir)
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("remove Chromium's profile %s: %v", dir, err)
+				return
+			}
+			time.Sleep(100 * time.Millisecond) // poll interval of the wait above
+		}
+	})
+	return dir
 }

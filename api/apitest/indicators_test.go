@@ -369,15 +369,7 @@ func TestAppealOnOneOrderOfSplitTheme(t *testing.T) {
 					map[string]any{"item_code": "tax-ft", "case_no": ftCase, "levels": c.ftLevels},
 					map[string]any{"item_code": "tax-ns", "case_no": nsCase, "levels": map[string]any{"overall": "very_dissatisfied", "attitude": "dissatisfied"}},
 				}}
-				r := e.do(t, request{method: "POST", path: "/api/v1/evaluations", login: "channel", body: b})
-				wantStatus(t, r, http.StatusCreated)
-				var res struct {
-					WorkOrderIDs []string `json:"work_order_ids"`
-				}
-				r.decode(t, &res)
-				if len(res.WorkOrderIDs) != 2 {
-					t.Fatalf("theme rating answered %s, want two orders", r)
-				}
+				res := postThemeRating(t, e, b, 2)
 				var ftID string
 				for _, id := range res.WorkOrderIDs {
 					if wo := e.waitState(t, id, models.StateDispatched); wo.UnitPath == "/gd/sz/sz-ft/sz-ft-tax/" {
@@ -521,15 +513,7 @@ func TestAppealLeavesOtherUnitsCases(t *testing.T) {
 				map[string]any{"item_code": "tax-ns", "case_no": nsCase, "levels": staffBad},
 				map[string]any{"item_code": "guide-001", "levels": staffBad},
 			}}
-			r := e.do(t, request{method: "POST", path: "/api/v1/evaluations", login: "channel", body: b})
-			wantStatus(t, r, http.StatusCreated)
-			var res struct {
-				WorkOrderIDs []string `json:"work_order_ids"`
-			}
-			r.decode(t, &res)
-			if len(res.WorkOrderIDs) != 3 {
-				t.Fatalf("theme rating answered %s, want three orders", r)
-			}
+			res := postThemeRating(t, e, b, 3)
 			// Two orders go to their units, the third waits in the administration's queue.
 			var queued string
 			eventually(t, 15*time.Second, func() (bool, string) {
@@ -568,4 +552,23 @@ func TestAppealLeavesOtherUnitsCases(t *testing.T) {
 			}
 		})
 	})
+}
+
+// themeRatingResult is the part of a theme rating's answer the split tests read.
+type themeRatingResult struct {
+	WorkOrderIDs []string `json:"work_order_ids"`
+}
+
+// postThemeRating posts a theme rating through the channel and wants it to open n orders,
+// one per unit with a bad item (and the administration's queue for an item with no case).
+func postThemeRating(t *testing.T, e *env, b map[string]any, n int) themeRatingResult {
+	t.Helper()
+	r := e.do(t, request{method: "POST", path: "/api/v1/evaluations", login: "channel", body: b})
+	wantStatus(t, r, http.StatusCreated)
+	var res themeRatingResult
+	r.decode(t, &res)
+	if len(res.WorkOrderIDs) != n {
+		t.Fatalf("theme rating answered %s, want %d orders", r, n)
+	}
+	return res
 }
