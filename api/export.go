@@ -113,6 +113,20 @@ func (s *Server) exportWorkOrders(c echo.Context) error {
 		}
 		prof = p
 	}
+	// table=11 (issue 21): the supervisions (督办) of the same orders as the profile's
+	// supervision records (GB/T 39046-2020 表11 电子监察), one row a supervision; table=9 (or
+	// none) the ratings.
+	table := c.QueryParam("table")
+	switch table {
+	case "", "9":
+	case "11":
+		if prof == nil {
+			return apperr.Invalid("table", "invalid_table", "table=11 needs a profile (e.g. profile=gb39046)")
+		}
+	default:
+		return apperr.Invalid("table", "invalid_table", "table must be 9 or 11")
+	}
+	supervision := table == "11"
 	scope := staffScope(c)
 	f, err := s.exportFilter(c, scope)
 	if err != nil {
@@ -136,7 +150,11 @@ func (s *Server) exportWorkOrders(c echo.Context) error {
 					return err
 				}
 			}
-			recs, err := s.profileRows(ctx, prof, list, divisions)
+			rowsOf := s.profileRows
+			if supervision {
+				rowsOf = s.supervisionRows
+			}
+			recs, err := rowsOf(ctx, prof, list, divisions)
 			if err != nil {
 				return err
 			}
@@ -163,7 +181,11 @@ func (s *Server) exportWorkOrders(c echo.Context) error {
 	}
 	if prof != nil {
 		header = []string{"工单号"}
-		for _, fl := range prof.Rating {
+		fields := prof.Rating
+		if supervision {
+			fields = prof.Supervision
+		}
+		for _, fl := range fields {
 			if !fl.InOnly {
 				header = append(header, fl.Key)
 			}
@@ -320,6 +342,22 @@ func (s *Server) profileRows(ctx context.Context, prof *profiles.Profile, list [
 	for _, f := range follows {
 		second[f.ID] = f.FollowUpOf != nil && *f.FollowUpOf != ""
 	}
+	// The cases' kinds (migration 00024), for a profile with userProp / promiseTime columns.
+	var caseNos []string
+	for _, r := range list {
+		caseNos = append(caseNos, r.CaseNos.V...)
+	}
+	var kinds []struct{ CaseNo, ApplicantType, PromiseKind string }
+	if len(caseNos) > 0 {
+		if err := s.deps.DB.WithContext(ctx).Table("service_cases").Select("case_no, applicant_type, promise_kind").
+			Where("case_no IN ?", caseNos).Scan(&kinds).Error; err != nil {
+			return nil, fmt.Errorf("export work orders: case kinds: %w", err)
+		}
+	}
+	applicant, promise := map[string]string{}, map[string]string{}
+	for _, k := range kinds {
+		applicant[k.CaseNo], promise[k.CaseNo] = k.ApplicantType, k.PromiseKind
+	}
 	var out [][]string
 	for _, r := range list {
 		count := 1
@@ -329,7 +367,7 @@ func (s *Server) profileRows(ctx context.Context, prof *profiles.Profile, list [
 		for _, no := range r.CaseNos.V {
 			rec := profiles.Record{"evaluation_id": r.ClientEvalID, "case_no": no, "channel": r.Channel, "level": r.Overall,
 				"count": count, "comment": r.Comment, "division": upstream.DivisionOf(divisions, r.UnitPath), "unit_code": r.UnitCode,
-				"unit_name": r.UnitName, "user_type": "personal", "promise": "promise"}
+				"unit_name": r.UnitName, "user_type": upstream.ApplicantTypeOf(applicant[no]), "promise": upstream.PromiseKindOf(promise[no])}
 			if r.RatedAt != nil {
 				rec["rated_at"] = *r.RatedAt
 			}
@@ -345,6 +383,53 @@ func (s *Server) profileRows(ctx context.Context, prof *profiles.Profile, list [
 			}
 			out = append(out, row)
 		}
+	}
+	return out, nil
+}
+
+// supervisionRows are the supervisions (督办) of the orders of a page as the profile's
+// supervision records (表11 under gb39046), one row a supervision in the order it was issued,
+// the columns in the profile's order after the order's id: the same records the push sends
+// (upstream.SupervisionRecord). Only the orders the caller may export are read, so another
+// unit's supervision never shows.
+func (s *Server) supervisionRows(ctx context.Context, prof *profiles.Profile, list []store.OrderRow, _ map[string]string) ([][]string, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	byID := make(map[string]store.OrderRow, len(list))
+	ids := make([]string, 0, len(list))
+	for _, r := range list {
+		byID[r.ID] = r
+		ids = append(ids, r.ID)
+	}
+	var evs []struct {
+		ID, WorkOrderID string
+		At              time.Time
+		Data            models.JSON[map[string]any]
+	}
+	if err := s.deps.DB.WithContext(ctx).Table("timeline_events").Select("id, work_order_id, at, data").
+		Where("work_order_id IN ? AND type = ? AND NOT superseded", ids, "supervision").
+		Order("work_order_id, at, id").Scan(&evs).Error; err != nil {
+		return nil, fmt.Errorf("export supervisions: %w", err)
+	}
+	out := make([][]string, 0, len(evs))
+	for _, ev := range evs {
+		r := byID[ev.WorkOrderID]
+		rec, err := upstream.SupervisionRecord(ctx, s.deps.DB, ev.ID, ev.At, r.UnitPath, r.UnitName, ev.Data.V)
+		if err != nil {
+			return nil, fmt.Errorf("export supervisions: %s: %w", r.ID, err)
+		}
+		m, err := prof.Render(profiles.KindSupervision, rec)
+		if err != nil {
+			return nil, fmt.Errorf("export supervisions: %s: %w", r.ID, err)
+		}
+		row := []string{r.ID}
+		for _, fl := range prof.Supervision {
+			if !fl.InOnly {
+				row = append(row, m[fl.Key])
+			}
+		}
+		out = append(out, row)
 	}
 	return out, nil
 }

@@ -40,6 +40,9 @@ func (s *Server) postEvaluation(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		if err := s.deps.Intake.RecordCaseKinds(c.Request().Context(), s.integrationScope(c), r); err != nil {
+			return err
+		}
 		req = r
 	} else if err := decode(c, &req); err != nil {
 		return err

@@ -27,6 +27,20 @@ type CaseRequest struct {
 	// IntakeFailed marks a case whose window intake failed (受理失败): it is stored for the
 	// record but opens no rating (a rating of it is refused, and it gets no default rating).
 	IntakeFailed bool `json:"intake_failed,omitempty"`
+	// ApplicantType is personal (个人) or legal (法人); PromiseKind is promise (承诺件) or
+	// immediate (即办件). Both optional: a case that does not say is pushed as 个人 and 承诺件.
+	ApplicantType string `json:"applicant_type,omitempty"`
+	PromiseKind   string `json:"promise_kind,omitempty"`
+}
+
+// ValidApplicantType and ValidPromiseKind check a case's kinds (empty: not stated).
+func ValidApplicantType(v string) bool {
+	return v == "" || v == models.ApplicantPersonal || v == models.ApplicantLegal
+}
+
+// ValidPromiseKind: see ValidApplicantType.
+func ValidPromiseKind(v string) bool {
+	return v == "" || v == models.PromiseCommitted || v == models.PromiseImmediate
 }
 
 // caseRow is a service_cases row with the columns of migration 00004.
@@ -80,6 +94,12 @@ func (r *CaseRequest) validate(now time.Time) error {
 		// (and skip it); nothing rated under the scheme was completed before it began.
 		return apperr.Invalid("completed_at", "too_early", "completed_at is before the 好差评 scheme began (2019-12-01)")
 	}
+	if !ValidApplicantType(r.ApplicantType) {
+		return apperr.Invalid("applicant_type", "invalid_applicant_type", "applicant_type must be %s or %s", models.ApplicantPersonal, models.ApplicantLegal)
+	}
+	if !ValidPromiseKind(r.PromiseKind) {
+		return apperr.Invalid("promise_kind", "invalid_promise_kind", "promise_kind must be %s or %s", models.PromiseCommitted, models.PromiseImmediate)
+	}
 	return r.Applicant.validate("applicant")
 }
 
@@ -116,6 +136,10 @@ func (s *Service) RegisterCase(ctx context.Context, scope store.Scope, r CaseReq
 		// Only when set, so that the hashes of cases stored before the field existed hold.
 		hashed = append(hashed, "intake_failed")
 	}
+	if r.ApplicantType != "" || r.PromiseKind != "" {
+		// Likewise only when stated (migration 00024).
+		hashed = append(hashed, "kinds:"+r.ApplicantType+"/"+r.PromiseKind)
+	}
 	content := hashJSON(hashed)
 	var closes *time.Time
 	if !r.IntakeFailed {
@@ -143,6 +167,8 @@ func (s *Service) RegisterCase(ctx context.Context, scope store.Scope, r CaseReq
 		ApplicantIDHash:   s.PII.Hash("id", r.Applicant.IDNumber),
 		ContentHash:       content,
 		CreatedAt:         s.now(),
+		ApplicantType:     r.ApplicantType,
+		PromiseKind:       r.PromiseKind,
 	}}
 	err := s.DB.WithContext(ctx).Create(&c).Error
 	if err == nil {

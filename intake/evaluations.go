@@ -51,6 +51,15 @@ type EvaluationRequest struct {
 	// rating themselves (the QR rating page; not a channel relaying it): used for fraud
 	// detection when client_ip is absent, never part of the hash.
 	RequestIP string `json:"-"`
+	// kinds are the case's applicant and promise kinds a profile record stated (userProp,
+	// promiseTime): recorded on the case by RecordCaseKinds, never part of the hash.
+	kinds caseKinds
+}
+
+// caseKinds are a case's kinds as a profile record states them, with the record's keys.
+type caseKinds struct {
+	applicantType, promiseKind string
+	applicantKey, promiseKey   string
 }
 
 // Theme is a theme-service rating (主题服务): the request's levels rate the theme as a whole,

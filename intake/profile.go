@@ -8,7 +8,9 @@ import (
 
 	"redress/apperr"
 	"redress/calendar"
+	"redress/models"
 	"redress/profiles"
+	"redress/store"
 )
 
 // FromProfile reads a rating that a channel system posted in a platform's profile (e.g. the
@@ -16,8 +18,8 @@ import (
 // profile's codes through its tables (satisfaction reversed, pf, evalDetail tag codes), the
 // time in China Standard Time. A second rating of the case (assessNumber 2, 评价次数 2) is a
 // follow-up (追评) of the case's first rating, which must exist. The applicant's kind
-// (userProp) and the item's promise kind (promiseTime) are checked against the tables but not
-// stored: Redress keeps neither.
+// (userProp) and the item's promise kind (promiseTime) are facts of the case: RecordCaseKinds
+// stores them on it.
 func (s *Service) FromProfile(ctx context.Context, name string, in map[string]any) (EvaluationRequest, error) {
 	p, err := profiles.Get(name)
 	if err != nil {
@@ -54,6 +56,15 @@ func (s *Service) FromProfile(ctx context.Context, name string, in map[string]an
 			req.EvaluationID = name + ":" + req.CaseNos[0] + ":" + t.In(calendar.Zone()).Format("20060102T150405") + ":" + count
 		}
 	}
+	req.kinds = caseKinds{applicantType: str("user_type"), promiseKind: str("promise")}
+	for _, f := range p.Rating {
+		switch f.From {
+		case "user_type":
+			req.kinds.applicantKey = f.Key
+		case "promise":
+			req.kinds.promiseKey = f.Key
+		}
+	}
 	if tags, ok := rec["tags"].([]string); ok {
 		req.Tags = tags
 	}
@@ -75,4 +86,60 @@ func (s *Service) FromProfile(ctx context.Context, name string, in map[string]an
 		req.FollowUpOf = first[0]
 	}
 	return req, nil
+}
+
+// RecordCaseKinds stores on the case what a profile record (FromProfile) said of it: the
+// applicant's kind and the item's promise kind, where the case does not say yet. A record that
+// contradicts what the case already holds is refused (422 case_kind_mismatch, naming the
+// record's key), before the rating is stored. It runs before the rating is stored so that the
+// rating is never pushed with the kinds missing; a case outside the caller's scope, or not
+// registered, is left to the rating's own checks (which refuse it).
+func (s *Service) RecordCaseKinds(ctx context.Context, scope store.Scope, r EvaluationRequest) error {
+	k := r.kinds
+	if len(r.CaseNos) != 1 || (k.applicantType == "" && k.promiseKind == "") {
+		return nil
+	}
+	if !ValidApplicantType(k.applicantType) {
+		return apperr.Invalid(k.applicantKey, "invalid_applicant_type", "the applicant's kind %q is neither %s nor %s", k.applicantType, models.ApplicantPersonal, models.ApplicantLegal)
+	}
+	if !ValidPromiseKind(k.promiseKind) {
+		return apperr.Invalid(k.promiseKey, "invalid_promise_kind", "the promise kind %q is neither %s nor %s", k.promiseKind, models.PromiseCommitted, models.PromiseImmediate)
+	}
+	var c struct {
+		ID, Path, ApplicantType, PromiseKind string
+	}
+	err := s.DB.WithContext(ctx).Table("service_cases sc").Select("sc.id, u.path, sc.applicant_type, sc.promise_kind").
+		Joins("JOIN units u ON u.id = sc.unit_id").Where("sc.case_no = ?", r.CaseNos[0]).Limit(1).Scan(&c).Error
+	if err != nil {
+		return fmt.Errorf("case kinds of %s: %w", r.CaseNos[0], err)
+	}
+	if c.ID == "" || !scope.Covers(c.Path) {
+		return nil
+	}
+	set := map[string]any{}
+	if k.applicantType != "" {
+		switch c.ApplicantType {
+		case "":
+			set["applicant_type"] = k.applicantType
+		case k.applicantType:
+		default:
+			return apperr.Invalid(k.applicantKey, "case_kind_mismatch", "case %q is registered with applicant kind %s, the record says %s", r.CaseNos[0], c.ApplicantType, k.applicantType)
+		}
+	}
+	if k.promiseKind != "" {
+		switch c.PromiseKind {
+		case "":
+			set["promise_kind"] = k.promiseKind
+		case k.promiseKind:
+		default:
+			return apperr.Invalid(k.promiseKey, "case_kind_mismatch", "case %q is registered with promise kind %s, the record says %s", r.CaseNos[0], c.PromiseKind, k.promiseKind)
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	if err := s.DB.WithContext(ctx).Table("service_cases").Where("id = ?", c.ID).Updates(set).Error; err != nil {
+		return fmt.Errorf("case kinds of %s: %w", r.CaseNos[0], err)
+	}
+	return nil
 }

@@ -152,7 +152,20 @@ type ServiceCase struct {
 	ApplicantIDHash   string
 	ContentHash       string
 	CreatedAt         time.Time
+	// ApplicantType is ApplicantPersonal or ApplicantLegal, PromiseKind PromiseCommitted or
+	// PromiseImmediate (migration 00024); empty when the channel did not say.
+	ApplicantType string
+	PromiseKind   string
 }
+
+// The applicant's kind (the provincial userProp) and the item's promise kind (promiseTime) of
+// a service case: the canonical values of the profiles' user_type and promise tables.
+const (
+	ApplicantPersonal = "personal"  // 个人
+	ApplicantLegal    = "legal"     // 法人
+	PromiseCommitted  = "promise"   // 承诺件
+	PromiseImmediate  = "immediate" // 即办件
+)
 
 // Evaluation is one rating by one evaluator of one or more service cases.
 type Evaluation struct {

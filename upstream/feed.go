@@ -2,6 +2,8 @@ package upstream
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -280,9 +282,7 @@ func (f *Feeder) record(e feedEvaluation, c ratedCase, divisions map[string]stri
 		"evaluation_id": e.EvaluationID, "case_no": c.CaseNo, "item_code": c.ItemCode, "unit_code": c.UnitCode,
 		"unit_name": c.UnitName, "division": DivisionOf(divisions, c.UnitPath), "channel": e.Channel, "level": e.Overall,
 		"rated_at": e.RatedAt, "count": count, "comment": e.Comment, "tags": nonNil(e.Tags.V),
-		// Redress does not record whether the applicant is a person or a legal person, nor
-		// whether the item is a 承诺件 or a 即办件: the provincial fields carry 个人 and 承诺件.
-		"user_type": "personal", "promise": "promise",
+		"user_type": ApplicantTypeOf(c.ApplicantType), "promise": PromiseKindOf(c.PromiseKind),
 	}
 	if f.PII != nil && e.EvaluatorName != "" {
 		if name, err := f.PII.Open(e.EvaluatorName); err == nil {
@@ -290,6 +290,25 @@ func (f *Feeder) record(e feedEvaluation, c ratedCase, divisions map[string]stri
 		}
 	}
 	return rec
+}
+
+// ApplicantTypeOf is a case's applicant kind for a profile: a case that does not say (the
+// channel registered none, or it predates migration 00024) counts as a natural person (个人),
+// the common case and the provincial interfaces' own default.
+func ApplicantTypeOf(v string) string {
+	if v == "" {
+		return models.ApplicantPersonal
+	}
+	return v
+}
+
+// PromiseKindOf is a case's promise kind for a profile: a case that does not say counts as a
+// 承诺件 (the item has a promised time limit), as ApplicantTypeOf.
+func PromiseKindOf(v string) string {
+	if v == "" {
+		return models.PromiseCommitted
+	}
+	return v
 }
 
 // LoadDivisions answers the units' 行政区划代码 by path (those that have one).
@@ -418,6 +437,8 @@ func (f *Feeder) supplements(ctx context.Context, since time.Time) (int, error) 
 
 type ratedCase struct {
 	EvaluationID, CaseNo, ItemCode, UnitCode, UnitName, UnitPath string
+	// The case's kinds (migration 00024); empty when the channel did not say.
+	ApplicantType, PromiseKind string
 }
 
 // casesQueryPG looks the cases up rating by rating: an index probe of the case links and of
@@ -425,9 +446,9 @@ type ratedCase struct {
 // tables not yet analysed (a new database, autovacuum not yet round) PostgreSQL chose a hash
 // join over every service case, every page. OFFSET 0 keeps the subquery from being flattened
 // back into such a join.
-const casesQueryPG = `SELECT x.id, c.case_no, c.item_code, c.unit_code, c.unit_name, c.unit_path
+const casesQueryPG = `SELECT x.id, c.case_no, c.item_code, c.unit_code, c.unit_name, c.unit_path, c.applicant_type, c.promise_kind
 	FROM unnest($1::text[]) AS x(id)
-	CROSS JOIN LATERAL (SELECT ec.case_no, sc.item_code, u.code AS unit_code, u.name AS unit_name, u.path AS unit_path
+	CROSS JOIN LATERAL (SELECT ec.case_no, sc.item_code, u.code AS unit_code, u.name AS unit_name, u.path AS unit_path, sc.applicant_type, sc.promise_kind
 		FROM evaluation_cases ec JOIN service_cases sc ON sc.case_no = ec.case_no JOIN units u ON u.id = sc.unit_id
 		WHERE ec.evaluation_id = x.id OFFSET 0) c
 	ORDER BY c.case_no`
@@ -437,7 +458,7 @@ func (f *Feeder) casesOf(ctx context.Context, ids []string) ([]ratedCase, error)
 	var cases []ratedCase
 	if f.DB.Dialect != migrations.Postgres {
 		err := f.DB.WithContext(ctx).Table("evaluation_cases ec").
-			Select("ec.evaluation_id, ec.case_no, sc.item_code, u.code AS unit_code, u.name AS unit_name, u.path AS unit_path").
+			Select("ec.evaluation_id, ec.case_no, sc.item_code, u.code AS unit_code, u.name AS unit_name, u.path AS unit_path, sc.applicant_type, sc.promise_kind").
 			Joins("JOIN service_cases sc ON sc.case_no = ec.case_no").Joins("JOIN units u ON u.id = sc.unit_id").
 			Where("ec.evaluation_id IN ?", ids).Order("ec.case_no").Scan(&cases).Error
 		return cases, err
@@ -450,7 +471,7 @@ func (f *Feeder) casesOf(ctx context.Context, ids []string) ([]ratedCase, error)
 	defer rs.Close() //nolint:errcheck // read-only rows: rows.Err() after the loop reports a failed read; Close only frees the connection
 	for rs.Next() {
 		var c ratedCase
-		if err := rs.Scan(&c.EvaluationID, &c.CaseNo, &c.ItemCode, &c.UnitCode, &c.UnitName, &c.UnitPath); err != nil {
+		if err := rs.Scan(&c.EvaluationID, &c.CaseNo, &c.ItemCode, &c.UnitCode, &c.UnitName, &c.UnitPath, &c.ApplicantType, &c.PromiseKind); err != nil {
 			return nil, err
 		}
 		cases = append(cases, c)
@@ -532,7 +553,7 @@ func (f *Feeder) outcomes(ctx context.Context, since time.Time) (int, error) {
 			lvl, lerr := codes.LevelToGB(r.Overall)
 			p.Level = lvl
 			if r.Type == "supervision" && lerr == nil {
-				rec, err := f.supervisionRecord(ctx, r.ID, r.At, r.UnitPath, r.UnitName, d)
+				rec, err := SupervisionRecord(ctx, f.DB, r.ID, r.At, r.UnitPath, r.UnitName, d)
 				if err != nil {
 					lerr = err
 				} else if p.Record, err = f.profile().Render(profiles.KindSupervision, rec); err != nil {
@@ -554,12 +575,15 @@ func (f *Feeder) outcomes(ctx context.Context, since time.Time) (int, error) {
 	}
 }
 
-// supervisionRecord is a supervision (督办) event as canonical values for the profile's
+// SupervisionRecord is a supervision (督办) event as canonical values for the profile's
 // supervision record (GB/T 39046-2020 表11): the content in words, when it was issued, the
 // event as 监察编号, the breached deadline as the rule, the level as the warning type (1 督办,
 // 2 挂牌督办) and the responsible unit — the owner of the breached clock where the order has
 // owners (the administration's own delay is charged to it, not to the unit).
-func (f *Feeder) supervisionRecord(ctx context.Context, id string, at time.Time, orderPath, orderUnit string, d map[string]any) (profiles.Record, error) {
+//
+// The work-order export's 表11 (GET /exports/work-orders?profile=…&table=11) uses the same
+// function, so that the export and the push agree field by field.
+func SupervisionRecord(ctx context.Context, db *store.DB, id string, at time.Time, orderPath, orderUnit string, d map[string]any) (profiles.Record, error) {
 	level := 0
 	if v, ok := d["level"].(float64); ok {
 		level = int(v)
@@ -581,7 +605,7 @@ func (f *Feeder) supervisionRecord(ctx context.Context, id string, at time.Time,
 	unit := orderUnit
 	if owner, _ := d["owner_path"].(string); owner != "" && owner != orderPath {
 		var names []string
-		if err := f.DB.WithContext(ctx).Table("units").Where("path = ?", owner).Limit(1).Pluck("name", &names).Error; err != nil {
+		if err := db.WithContext(ctx).Table("units").Where("path = ?", owner).Limit(1).Pluck("name", &names).Error; err != nil {
 			return nil, fmt.Errorf("supervision %s: owner: %w", id, err)
 		}
 		if len(names) == 1 {
@@ -592,7 +616,28 @@ func (f *Feeder) supervisionRecord(ctx context.Context, id string, at time.Time,
 	if reason, _ := d["reason"].(string); reason != "" {
 		result += "（" + breachWords(reason) + "）"
 	}
-	return profiles.Record{"content": content, "at": at, "id": id, "rule": rule, "level": level, "result": result, "unit_name": unit}, nil
+	return profiles.Record{"content": content, "at": at, "id": MonitorID(id), "rule": rule, "level": level, "result": result, "unit_name": unit}, nil
+}
+
+// MonitorID is a supervision event's 监察编号 (表11, an..64). A timeline event's id names the
+// workflow, its run and the sequence number (work-order-<order>/<run>/<seq>, 86 characters and
+// more), which the field does not hold: every supervision was refused as not codable. The
+// number is the order, the run as the first 8 hex digits of its SHA-256 (the run ids are UUIDv7,
+// whose leading digits are a timestamp shared by runs a minute apart) and the sequence number:
+// unique, stable for the same event, and still telling which order it concerns. An id that fits
+// stays as it is.
+func MonitorID(eventID string) string {
+	if len(eventID) <= 64 {
+		return eventID
+	}
+	if parts := strings.Split(eventID, "/"); len(parts) == 3 {
+		run := sha256.Sum256([]byte(parts[1]))
+		if id := strings.TrimPrefix(parts[0], "work-order-") + "/" + hex.EncodeToString(run[:4]) + "/" + parts[2]; len(id) <= 64 {
+			return id
+		}
+	}
+	sum := sha256.Sum256([]byte(eventID))
+	return hex.EncodeToString(sum[:16])
 }
 
 // breachWords names a breach kind in words.
