@@ -1,13 +1,16 @@
 package apitest
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
 
 	"redress/calendar"
+	"redress/models"
 	"redress/profiles"
 	"redress/store"
 	"redress/store/storetest"
@@ -84,6 +87,40 @@ func TestCaseKindsPushedInZhejiangProfile(t *testing.T) {
 		wantStatus(t, postZJ(zj("zj-k1", viaRecord, "2", "2")), http.StatusOK)
 		plainEval := uniq("E")
 		e.postEval(t, ownBody(plainEval, plain))
+
+		// A bad rating of another legal person's 即办件 opens an order: the export in the
+		// Zhejiang profile carries the case's kinds too.
+		badLegal := uniq("K")
+		wantStatus(t, postKinds(badLegal, "legal", "immediate"), http.StatusCreated)
+		bad := ownBody(uniq("E"), badLegal)
+		bad["levels"] = map[string]any{"overall": "very_dissatisfied"}
+		res := e.postEval(t, bad)
+		if res.WorkOrderID == nil {
+			t.Fatalf("a 非常不满意 rating opened no order: %+v", res)
+		}
+		e.waitState(t, *res.WorkOrderID, models.StateDispatched)
+		r := e.do(t, request{method: "GET", path: "/api/v1/exports/work-orders?format=csv&profile=zhejiang", login: "sz-auditor"})
+		wantStatus(t, r, http.StatusOK)
+		recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(r.body, []byte("\ufeff")))).ReadAll()
+		if err != nil || len(recs) < 2 {
+			t.Fatalf("export: %v %s", err, r.body)
+		}
+		col := map[string]int{}
+		for i, h := range recs[0] {
+			col[h] = i
+		}
+		found := false
+		for _, row := range recs[1:] {
+			if row[col["projectNo"]] == badLegal {
+				found = true
+				if row[col["userProp"]] != "2" || row[col["promiseTime"]] != "2" {
+					t.Errorf("export of %s: userProp %q promiseTime %q, want 2 2 (%v)", badLegal, row[col["userProp"]], row[col["promiseTime"]], row)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("export has no row of %s: %v", badLegal, recs)
+		}
 
 		zjProf, err := profiles.Get(profiles.Zhejiang)
 		if err != nil {
