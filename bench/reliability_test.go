@@ -17,12 +17,15 @@ import (
 // `redress bench reliability`, fewer kills and a 20-second soak. REDRESS_BENCH_LONG=1 runs the
 // long form (10 kills, 10-minute soak) instead.
 
-var bin string // the redress binary under test, built once by TestMain
+// The redress binaries under test, built once by TestMain: bin with every command (`redress
+// dev` and its embedded server included), prodBin as the Dockerfile builds it (-tags noembed:
+// no embedded server, no harness), which the production topology runs.
+var bin, prodBin string
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
 		if b := os.Getenv("REDRESS_BENCH_BIN"); b != "" {
-			bin = b
+			bin, prodBin = b, b
 			return m.Run()
 		}
 		dir, err := os.MkdirTemp("", "redress-bench-test-")
@@ -31,13 +34,15 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer func() { _ = os.RemoveAll(dir) }() // a leftover temporary build is harmless
-		bin = filepath.Join(dir, "redress")
+		bin, prodBin = filepath.Join(dir, "redress"), filepath.Join(dir, "redress-prod")
 		// The system under test is the real binary: processes to kill -9, not goroutines.
-		cmd := exec.Command("go", "build", "-o", bin, "redress/cmd/redress")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build redress: %v\n%s", err, out)
-			return 1
+		for _, b := range []struct{ out, tags string }{{bin, ""}, {prodBin, "noembed"}} {
+			cmd := exec.Command("go", "build", "-tags", b.tags, "-o", b.out, "redress/cmd/redress")
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "build redress (tags %q): %v\n%s", b.tags, err, out)
+				return 1
+			}
 		}
 		return m.Run()
 	}())

@@ -17,6 +17,7 @@ import (
 // are built here, so nothing else can be missing.
 func TestProductionTopology(t *testing.T) {
 	o := options(t)
+	o.Bin = prodBin // the production build, as the Dockerfile makes it
 	requirePostgres(t)
 	t.Parallel()
 	to := TopologyOptions{Orders: 4, DynamicConfig: "../deploy/temporal/dynamicconfig/docker.yaml"}

@@ -1,3 +1,5 @@
+//go:build !noembed
+
 package main
 
 import (
@@ -18,6 +20,8 @@ import (
 
 // benchCmd is `redress bench`: the harness that produces BENCHMARKS.md's figures, running this
 // very binary as the system under test.
+func init() { embeddedCommands = append(embeddedCommands, benchCmd) } // issue 9: the benchmark and reliability harness
+
 func benchCmd() *cobra.Command {
 	var (
 		work     string

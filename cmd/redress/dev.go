@@ -1,3 +1,5 @@
+//go:build !noembed
+
 package main
 
 import (
@@ -23,6 +25,8 @@ import (
 	"redress/store"
 	"redress/worker"
 )
+
+func init() { embeddedCommands = append(embeddedCommands, devCmd) } // the embedded default
 
 func devCmd() *cobra.Command {
 	var (

@@ -22,11 +22,20 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(devCmd(), apiCmd(), workerCmd(), migrateCmd(), importCmd(), tokenCmd(), calendarCmd())
-	root.AddCommand(benchCmd()) // issue 9: the benchmark and reliability harness
-	root.AddCommand(piiCmd())   // issue 4: personal-data key rotation
+	root.AddCommand(apiCmd(), workerCmd(), migrateCmd(), importCmd(), tokenCmd(), calendarCmd())
+	root.AddCommand(piiCmd()) // issue 4: personal-data key rotation
+	for _, c := range embeddedCommands {
+		root.AddCommand(c())
+	}
 	return root
 }
+
+// embeddedCommands are the commands that carry the embedded Temporal server (`redress dev`)
+// and the benchmark harness that drives it (`redress bench`), registered by their files. The
+// production build (`go build -tags noembed`, as the Dockerfile builds it) leaves those files
+// out, and with them the server module and its cloud clients: `redress api` and `redress
+// worker` never use them.
+var embeddedCommands []func() *cobra.Command
 
 // dbFlags are the flags of the administrator's tools that name the database: --data for
 // `redress dev`'s SQLite file, --database-url (or DATABASE_URL) for PostgreSQL.
