@@ -117,22 +117,16 @@ func (s *Service) RecordCaseKinds(ctx context.Context, scope store.Scope, r Eval
 		return nil
 	}
 	set := map[string]any{}
-	if k.applicantType != "" {
-		switch c.ApplicantType {
-		case "":
-			set["applicant_type"] = k.applicantType
-		case k.applicantType:
+	for _, f := range []struct{ column, what, key, stated, registered string }{
+		{"applicant_type", "applicant kind", k.applicantKey, k.applicantType, c.ApplicantType},
+		{"promise_kind", "promise kind", k.promiseKey, k.promiseKind, c.PromiseKind},
+	} {
+		switch {
+		case f.stated == "" || f.stated == f.registered:
+		case f.registered == "":
+			set[f.column] = f.stated
 		default:
-			return apperr.Invalid(k.applicantKey, "case_kind_mismatch", "case %q is registered with applicant kind %s, the record says %s", r.CaseNos[0], c.ApplicantType, k.applicantType)
-		}
-	}
-	if k.promiseKind != "" {
-		switch c.PromiseKind {
-		case "":
-			set["promise_kind"] = k.promiseKind
-		case k.promiseKind:
-		default:
-			return apperr.Invalid(k.promiseKey, "case_kind_mismatch", "case %q is registered with promise kind %s, the record says %s", r.CaseNos[0], c.PromiseKind, k.promiseKind)
+			return apperr.Invalid(f.key, "case_kind_mismatch", "case %q is registered with %s %s, the record says %s", r.CaseNos[0], f.what, f.registered, f.stated)
 		}
 	}
 	if len(set) == 0 {

@@ -193,9 +193,7 @@ func TestThemeRoutesItemByItem(t *testing.T) {
 		e := newEnv(t, db, envOptions{})
 		taxCase, amrCase := uniq("T"), uniq("T")
 		e.postCase(t, taxCase, "sz-ft-tax", "S0001")
-		amr := caseBody(amrCase, "sz-ft-amr", "S0004", time.Now().Add(-time.Hour))
-		amr["service_item"] = map[string]any{"code": "amr-001", "name": "营业执照办理"}
-		wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/service-cases", login: "channel", body: amr}), http.StatusCreated)
+		postAMRCase(t, e, amrCase)
 
 		b := evalBody(uniq("E"), []string{taxCase, amrCase}, models.BasicallySatisfied, time.Now())
 		b["levels"] = map[string]any{"overall": models.BasicallySatisfied}
@@ -239,9 +237,7 @@ func TestThemeSplitsOrdersByUnit(t *testing.T) {
 		ftCase, nsCase, amrCase := uniq("T"), uniq("T"), uniq("T")
 		e.postCase(t, ftCase, "sz-ft-tax", "S0001")
 		e.postCase(t, nsCase, "sz-ns-tax", "S0018")
-		amr := caseBody(amrCase, "sz-ft-amr", "S0004", time.Now().Add(-time.Hour))
-		amr["service_item"] = map[string]any{"code": "amr-001", "name": "营业执照办理"}
-		wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/service-cases", login: "channel", body: amr}), http.StatusCreated)
+		postAMRCase(t, e, amrCase)
 
 		b := evalBody(uniq("E"), []string{ftCase, nsCase, amrCase}, models.BasicallySatisfied, time.Now())
 		b["levels"] = map[string]any{"overall": models.BasicallySatisfied}
@@ -481,9 +477,7 @@ func TestAppealLeavesOtherUnitsCases(t *testing.T) {
 		t.Run("a good item's unit", func(t *testing.T) {
 			taxCase, amrCase := uniq("T"), uniq("T")
 			e.postCase(t, taxCase, "sz-ft-tax", "S0001")
-			amr := caseBody(amrCase, "sz-ft-amr", "S0004", time.Now().Add(-time.Hour))
-			amr["service_item"] = map[string]any{"code": "amr-001", "name": "营业执照办理"}
-			wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/service-cases", login: "channel", body: amr}), http.StatusCreated)
+			postAMRCase(t, e, amrCase)
 			b := evalBody(uniq("E"), []string{taxCase, amrCase}, models.BasicallySatisfied, time.Now())
 			b["levels"] = map[string]any{"overall": models.BasicallySatisfied}
 			b["theme"] = map[string]any{"code": "open-business", "name": "开办企业", "items": []any{
@@ -571,4 +565,12 @@ func postThemeRating(t *testing.T, e *env, b map[string]any, n int) themeRatingR
 		t.Fatalf("theme rating answered %s, want %d orders", r, n)
 	}
 	return res
+}
+
+// postAMRCase registers a case of 福田's market department for the theme item amr-001 (营业执照办理).
+func postAMRCase(t *testing.T, e *env, caseNo string) {
+	t.Helper()
+	amr := caseBody(caseNo, "sz-ft-amr", "S0004", time.Now().Add(-time.Hour))
+	amr["service_item"] = map[string]any{"code": "amr-001", "name": "营业执照办理"}
+	wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/service-cases", login: "channel", body: amr}), http.StatusCreated)
 }
