@@ -106,6 +106,7 @@ type Server struct {
 	attachments store.Attachments
 	tracking    store.Tracking
 	audit       store.AuditLog
+	exports     store.Exports
 }
 
 // New builds the server and registers every route.
@@ -138,7 +139,7 @@ func New(d Deps) *Server {
 	s := &Server{deps: d, e: e, metrics: newHTTPMetrics(d.Registry), guard: newGuard(d.Limits, d.Registry)}
 	s.principals.Run, s.principals.Runners = s.loadPrincipals, 1
 	s.orders, s.units, s.attachments = store.WorkOrders{DB: d.DB}, store.Units{DB: d.DB}, store.Attachments{DB: d.DB}
-	s.tracking, s.audit = store.Tracking{DB: d.DB}, store.AuditLog{DB: d.DB}
+	s.tracking, s.audit, s.exports = store.Tracking{DB: d.DB}, store.AuditLog{DB: d.DB}, store.Exports{DB: d.DB}
 
 	// Order matters: the id first (everything logs it), the security headers, the Temporal
 	// UI's CORS grant on the codec endpoint (its preflight carries no token), then the log
