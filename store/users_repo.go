@@ -145,3 +145,30 @@ func (r Users) RemoveRole(ctx context.Context, u UserRow, ra RoleAt) (UserRow, e
 	u, _, err := FindUser(ctx, r.DB, u.Login)
 	return u, err
 }
+
+// Enabled returns the first 200 enabled users by login that keep accepts, with their roles
+// (the dev sign-in page's list of demo users).
+func (r Users) Enabled(ctx context.Context, keep func(login string) bool) ([]UserRow, error) {
+	var users []models.User
+	if err := r.DB.WithContext(ctx).Where("NOT disabled").Order("login").Limit(200).Find(&users).Error; err != nil {
+		return nil, fmt.Errorf("enabled users: %w", err)
+	}
+	var out []UserRow
+	for _, u := range users {
+		if !keep(u.Login) {
+			continue
+		}
+		gs, err := GrantsOf(ctx, r.DB, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, UserRow{User: u, Grants: gs})
+	}
+	return out, nil
+}
+
+// ReplaceRoles sets the user's roles to exactly roles: sign-in through an identity
+// provider, whose claims are the caller's authority here.
+func (r Users) ReplaceRoles(ctx context.Context, u models.User, roles []RoleAt) error {
+	return ReplaceRoles(ctx, r.DB, u.ID, roles)
+}
