@@ -113,33 +113,14 @@ type rateCase struct {
 // codes. The indicators come from the indicator catalogue of the case's unit.
 var rateTags = []string{"slow", "unclear_guidance", "many_trips", "bad_attitude", "long_queue", "fast", "helpful", "clear_guidance"}
 
-type caseRow struct {
-	CaseNo      string
-	ItemName    string
-	UnitName    string
-	UnitPath    string
-	CompletedAt time.Time
-	ClosesAt    *time.Time
-	Applicant   string
-	Phone       string
-	IDNumber    string
-}
+type caseRow = store.ReceiptCase
 
 func (s *Server) loadCase(c echo.Context, caseNo string) (caseRow, error) {
-	var rows []caseRow
-	err := s.deps.DB.WithContext(c.Request().Context()).Table("service_cases").
-		Select("service_cases.case_no, service_cases.item_name, units.name AS unit_name, units.path AS unit_path, "+
-			"service_cases.completed_at, service_cases.rating_closes_at AS closes_at, service_cases.applicant_name AS applicant, service_cases.applicant_phone AS phone, "+
-			"service_cases.applicant_id_number AS id_number").
-		Joins("JOIN units ON units.id = service_cases.unit_id").
-		Where("service_cases.case_no = ?", caseNo).Limit(1).Scan(&rows).Error
-	if err != nil {
-		return caseRow{}, err
+	cr, err := s.receipts.Case(c.Request().Context(), caseNo)
+	if errors.Is(err, store.ErrNotFound) {
+		return cr, apperr.NotFound("service case")
 	}
-	if len(rows) == 0 {
-		return caseRow{}, apperr.NotFound("service case")
-	}
-	return rows[0], nil
+	return cr, err
 }
 
 func qrEvaluationID(caseNo string) string { return "qr:" + caseNo }
@@ -158,14 +139,7 @@ func anyBad(levels map[string]string) bool {
 }
 
 func (s *Server) rated(c echo.Context, caseNo string) (*models.Evaluation, error) {
-	var evs []models.Evaluation
-	if err := s.deps.DB.WithContext(c.Request().Context()).Where("evaluation_id = ?", qrEvaluationID(caseNo)).Limit(1).Find(&evs).Error; err != nil {
-		return nil, err
-	}
-	if len(evs) == 0 {
-		return nil, nil
-	}
-	return &evs[0], nil
+	return s.receipts.Rating(c.Request().Context(), qrEvaluationID(caseNo))
 }
 
 func (s *Server) getRate(c echo.Context) error {

@@ -108,6 +108,7 @@ type Server struct {
 	audit       store.AuditLog
 	exports     store.Exports
 	users       store.Users
+	receipts    store.Receipts
 }
 
 // New builds the server and registers every route.
@@ -141,7 +142,7 @@ func New(d Deps) *Server {
 	s.principals.Run, s.principals.Runners = s.loadPrincipals, 1
 	s.orders, s.units, s.attachments = store.WorkOrders{DB: d.DB}, store.Units{DB: d.DB}, store.Attachments{DB: d.DB}
 	s.tracking, s.audit, s.exports = store.Tracking{DB: d.DB}, store.AuditLog{DB: d.DB}, store.Exports{DB: d.DB}
-	s.users = store.Users{DB: d.DB}
+	s.users, s.receipts = store.Users{DB: d.DB}, store.Receipts{DB: d.DB}
 
 	// Order matters: the id first (everything logs it), the security headers, the Temporal
 	// UI's CORS grant on the codec endpoint (its preflight carries no token), then the log
