@@ -17,6 +17,7 @@ type Options struct {
 	Duration time.Duration // of each intake measurement
 	Conc     int           // concurrent clients of the intake measurements
 	Report   *Report
+	PGBin    string // PostgreSQL server binaries (initdb, pg_ctl) for the private cluster; "": the newest installed
 }
 
 // System is one running system under test: `redress dev` on SQLite or on a PostgreSQL
