@@ -25,41 +25,28 @@ import (
 	"gorm.io/gorm/clause"
 
 	"redress/models"
+	"redress/notify/message"
+	"redress/outbox"
 )
 
-// Channels.
+// Channels and recipient kinds: the message package's, named here too so that the outbox's
+// callers (api, cmd, tests) need not import both packages.
 const (
-	ChannelSMS   = "sms"   // to the evaluator's phone
-	ChannelInbox = "inbox" // in-system message to staff
-)
-
-// Recipient kinds.
-const (
-	KindEvaluator = "evaluator"
-	KindStaff     = "staff"
+	ChannelSMS    = message.ChannelSMS
+	ChannelInbox  = message.ChannelInbox
+	KindEvaluator = message.KindEvaluator
+	KindStaff     = message.KindStaff
 )
 
 // Statuses of an outbox row.
 const (
-	StatusPending = "pending"
-	StatusSent    = "sent"
-	StatusDead    = "dead"
+	StatusPending = outbox.StatusPending
+	StatusSent    = outbox.StatusSent
+	StatusDead    = outbox.StatusDead
 )
 
-// Message is a notification a timeline event asks for. Key names the recipient within the
-// event (the outbox id is Key(event id, Key)).
-type Message struct {
-	Key      string            `json:"key"`
-	Channel  string            `json:"channel"`
-	Kind     string            `json:"kind"`
-	UnitPath string            `json:"unit_path,omitempty"` // staff: the unit whose role holders receive it
-	Role     string            `json:"role,omitempty"`
-	Template string            `json:"template"`
-	Params   map[string]string `json:"params,omitempty"`
-	// Track asks for a fresh tracking token for the evaluator: only its hash is stored, and the
-	// message carries the token until it is sent.
-	Track bool `json:"track,omitempty"`
-}
+// Message is a notification a timeline event asks for (see package message).
+type Message = message.Message
 
 // Notification is one outbox row.
 type Notification struct {
@@ -187,8 +174,6 @@ func Enqueue(tx *gorm.DB, workOrderID, eventID string, at time.Time, msgs []Mess
 	}
 	return nil
 }
-
-func jsonOf(p map[string]string) any { return models.NewJSON(p) }
 
 // Key is the idempotency key of an event's message to a recipient: a hash of both, so that it
 // is the same however often the event is recorded, and safe in a URL and an HTTP header.

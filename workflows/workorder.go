@@ -33,7 +33,7 @@ import (
 	"redress/activities"
 	"redress/indicators"
 	"redress/models"
-	"redress/notify"
+	notify "redress/notify/message"
 )
 
 // Names under which the worker registers the workflow and its handlers.
