@@ -18,10 +18,8 @@ import (
 	"redress/store"
 )
 
-// Dispatcher sends due outbox rows. Several dispatchers (one per worker process) may run against
-// one PostgreSQL database: each claims rows with FOR UPDATE SKIP LOCKED and leases them for a
-// while, so no two send the same row at once; on SQLite (one process, one writer) a row is
-// claimed by a conditional update.
+// Dispatcher sends due outbox rows, several at once. Several dispatchers (one per worker
+// process) may run against one database: outbox.ClaimDue leases each row to one of them.
 type Dispatcher struct {
 	DB  *store.DB
 	Box *pii.Box // opens the evaluator's phone number at send time

@@ -1,11 +1,13 @@
-// Package notify is the notifications outbox of redress. A notification is enqueued in the same
+// Package notify is redress's notifications, one queue of the outbox engine (package outbox),
+// table notifications. A notification is enqueued in the same
 // database transaction as the timeline event that causes it (see Enqueue, called by the
 // RecordEvent activity), under an idempotency key made of the event id and the recipient, so a
 // replayed workflow or a retried activity enqueues nothing twice. The Dispatcher, which runs in
 // the worker process, sends due rows through pluggable Senders (an HTTP webhook for an SMS
-// gateway, the local inbox that the UI lists), retries failures with exponential back-off,
+// gateway, the local inbox that the UI lists); the engine leases, retries with back-off,
 // records every attempt and parks a notification as dead after the last one; Resend puts a
-// dead one back in the queue.
+// dead one back in the queue. Center serves the notification centre to the API. What a
+// workflow asks to send (Message, templates) lives in notify/message, which links no storage.
 //
 // Recipients are groups, not people: the evaluator of a work order (SMS, phone resolved from
 // the sealed evaluation at send time, so the outbox holds no phone number), or the holders of a
