@@ -27,17 +27,17 @@ func (w *workOrder) watch(ctx workflow.Context) error {
 			w.ClosedAt = workflow.Now(ctx)
 		}
 		// Between actions, a history past its budget hands the order to a new run (carry.go).
-		cont := func() bool { return !w.noContinue && overBudget(ctx) }
-		if w.Recompute == "" && cont() {
+		handOver := func() bool { return !w.noContinue && overBudget(ctx) }
+		if w.Recompute == "" && handOver() {
 			if w.version(ctx, ContinueAsNewChange, 1) == 1 {
 				return w.continueAsNew(ctx)
 			}
 			w.noContinue = true // an order of an older worker: it runs on as it did
 		}
 		w.dirty = false
-		wake := func() bool { return w.dirty || w.Recompute != "" || cont() }
+		wake := func() bool { return w.dirty || w.Recompute != "" || handOver() }
 		var fired bool
-		switch as := w.alarms(); {
+		switch due := w.alarms(); {
 		case w.Snapshot.State == models.StateClosed:
 			left := w.reopenWindow() - workflow.Now(ctx).Sub(w.ClosedAt)
 			ok, err := workflow.AwaitWithTimeout(ctx, left, func() bool { return w.Snapshot.State != models.StateClosed || wake() })
@@ -45,28 +45,17 @@ func (w *workOrder) watch(ctx workflow.Context) error {
 				return err
 			}
 			if !ok {
-				if !w.owners() {
-					return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-				}
-				// The window is over: refuse new reopenings, let the accepted ones finish, and
-				// end only if none of them reopened the order (a reopening is applied or
-				// refused, never accepted and then lost with the workflow).
-				w.Ending = true
-				if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				if end, err := w.windowOver(ctx); end {
 					return err
 				}
-				if w.Snapshot.State == models.StateClosed {
-					return nil
-				}
-				w.Ending = false
 				continue
 			}
-		case len(as) == 0:
+		case len(due) == 0:
 			if err := workflow.Await(ctx, wake); err != nil {
 				return err
 			}
 		default:
-			ok, err := workflow.AwaitWithTimeout(ctx, as[0].at.Sub(workflow.Now(ctx)), wake)
+			ok, err := workflow.AwaitWithTimeout(ctx, due[0].at.Sub(workflow.Now(ctx)), wake)
 			if err != nil {
 				return err
 			}
@@ -75,49 +64,77 @@ func (w *workOrder) watch(ctx workflow.Context) error {
 		if !fired && w.Recompute == "" {
 			continue
 		}
-		if err := workflow.Await(ctx, func() bool { return !w.busy }); err != nil {
+		if err := w.tick(ctx); err != nil {
 			return err
 		}
-		w.busy = true
-		before, err := w.save()
-		if err != nil {
-			return err
-		}
-		if w.Recompute != "" {
-			reason := w.Recompute
-			w.Recompute = ""
-			err = w.recomputeAll(ctx, reason)
-		}
-		if err == nil {
-			err = w.fire(ctx, workflow.Now(ctx))
-		}
-		if err != nil {
-			// Undone and made visible; tried again after a while (an action may come first).
-			if err := w.stepFailed(ctx, before, "clock", err, false); err != nil {
-				w.busy = false
-				return err
-			}
-			w.busy = false
-			if _, err := workflow.AwaitWithTimeout(ctx, clockRetry, func() bool { return false }); err != nil {
-				return err
-			}
-			continue
-		}
-		w.Failed, w.retrying = "", false
-		w.busy = false
 	}
 }
 
-// reopenWindow is how long a closed order's workflow stays to accept a reopening, for orders
-// recorded before the window became policy (reopen_window) and for policies without it.
-const reopenWindow = 30 * 24 * time.Hour
+// windowOver is the end of a closed order's reopen window: it reports whether the workflow
+// ends. A reopening accepted before the end is applied first, and one that reopened the order
+// keeps the workflow running.
+func (w *workOrder) windowOver(ctx workflow.Context) (bool, error) {
+	if !w.owners() {
+		return true, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	}
+	// Refuse new reopenings, let the accepted ones finish, and end only if none of them
+	// reopened the order (a reopening is applied or refused, never accepted and then lost
+	// with the workflow).
+	w.Ending = true
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return true, err
+	}
+	if w.Snapshot.State == models.StateClosed {
+		return true, nil
+	}
+	w.Ending = false
+	return false, nil
+}
+
+// tick handles what woke the clockwork, in turn with the actions: a calendar change's
+// recomputation, then every alarm that is due. A step that fails is undone and made visible,
+// and tried again after a while (an action may come first).
+func (w *workOrder) tick(ctx workflow.Context) error {
+	if err := workflow.Await(ctx, func() bool { return !w.busy }); err != nil {
+		return err
+	}
+	w.busy = true
+	before, err := w.save()
+	if err != nil {
+		return err
+	}
+	if w.Recompute != "" {
+		reason := w.Recompute
+		w.Recompute = ""
+		err = w.recomputeAll(ctx, reason)
+	}
+	if err == nil {
+		err = w.fire(ctx, workflow.Now(ctx))
+	}
+	if err != nil {
+		if err := w.stepFailed(ctx, before, "clock", err, false); err != nil {
+			w.busy = false
+			return err
+		}
+		w.busy = false
+		_, err := workflow.AwaitWithTimeout(ctx, clockRetry, func() bool { return false })
+		return err
+	}
+	w.Failed, w.retrying = "", false
+	w.busy = false
+	return nil
+}
+
+// defaultReopenWindow is how long a closed order's workflow stays to accept a reopening, for
+// orders recorded before the window became policy (reopen_window) and for policies without it.
+const defaultReopenWindow = 30 * 24 * time.Hour
 
 // reopenWindow is how long a closed order waits for a reopening (policy reopen_window).
 func (w *workOrder) reopenWindow() time.Duration {
 	if !w.owners() || w.Policy.ReopenWindow == nil {
-		return reopenWindow
+		return defaultReopenWindow
 	}
-	return budgetDuration(*w.Policy.ReopenWindow, reopenWindow)
+	return budgetDuration(*w.Policy.ReopenWindow, defaultReopenWindow)
 }
 
 // budgetDuration reads a window budget as a span of time (days of 24 hours).
