@@ -195,72 +195,81 @@ func (w *workOrder) fire(ctx workflow.Context, now time.Time) error {
 		}
 		data := map[string]any{"deadline": d.Name, "due_at": d.Calc.DueAt, "due_date": d.Calc.DueDate,
 			"owner_kind": owner.Kind, "owner_path": owner.Path, "owner_code": owner.Code}
-		switch a.kind {
-		case "remind":
-			d.Reminded = true
-			msgs := w.toOwner(owner, "reminder", w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt)))
-			if err := w.record(ctx, "system", "reminder", data, activities.Row{}, msgs...); err != nil {
-				return err
-			}
-			continue
-		case "breach":
-			d.Level = 1
-			if w.owners() && owner.Kind == models.OwnerEvaluator {
-				break // the evaluator's silence is nobody's lateness
-			}
-			w.Breaches++
-			if w.owners() {
-				if w.StageBreaches == nil {
-					w.StageBreaches = map[string]int{}
-				}
-				w.StageBreaches[owner.Path+"|"+d.Name]++
-			}
-		case "long_breach":
-			d.Level = 2
+		var err error
+		if a.kind == "remind" {
+			err = w.remind(ctx, d, owner, data)
+		} else {
+			err = w.breach(ctx, a, owner, data, now)
 		}
-		if d.Name == DLFeedback && w.Snapshot.State == models.StateFeedback {
-			// No word from the evaluator in time: the order closes, and says so.
-			w.Snapshot.State = models.StateClosed
-			data["feedback"] = "none_received"
-			if err := w.meet(ctx, DLFeedback, now); err != nil {
-				return err
-			}
-			if err := w.record(ctx, "system", "closed_without_feedback", data, activities.Row{}); err != nil {
-				return err
-			}
-			continue
-		}
-		if w.owners() && owner.Kind == models.OwnerEvaluator {
-			continue
-		}
-		// 督办 on the first breach; 挂牌督办 on a second breach or one longer than the budget.
-		// With owners a second breach is the same owner's same stage breaching again: two
-		// stages breaching in the same minute are two first breaches.
-		level := 1
-		if d.Level == 2 || (!w.owners() && w.Breaches > 1) || (w.owners() && w.StageBreaches[owner.Path+"|"+d.Name] > 1) {
-			level = 2
-		}
-		data["breach"] = a.kind
-		if err := w.record(ctx, "system", "deadline_breached", data, activities.Row{}); err != nil {
+		if err != nil {
 			return err
-		}
-		if w.owners() {
-			if err := w.superviseOwner(ctx, owner, d, a.kind, level); err != nil {
-				return err
-			}
-			continue
-		}
-		if level > w.Snapshot.SupervisionLevel {
-			w.Snapshot.SupervisionLevel = level
-			sup := map[string]any{"level": level, "deadline": d.Name, "reason": a.kind,
-				"notify": notifyFor(owner, level), "owner_kind": owner.Kind, "owner_path": owner.Path}
-			msgs := w.toSupervisionOf(owner, level, w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt), "level", levelLabel(level)))
-			if err := w.record(ctx, "system", "supervision", sup, activities.Row{}, msgs...); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
+}
+
+// remind tells the owner of a clock that its due instant is near.
+func (w *workOrder) remind(ctx workflow.Context, d *deadline, owner models.DeadlineOwner, data map[string]any) error {
+	d.Reminded = true
+	msgs := w.toOwner(owner, "reminder", w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt)))
+	return w.record(ctx, "system", "reminder", data, activities.Row{}, msgs...)
+}
+
+// breach records a clock that ran out (breach) or ran out by more than its budget again
+// (long_breach), with the supervision it brings; the feedback window running out closes the
+// order instead.
+func (w *workOrder) breach(ctx workflow.Context, a alarm, owner models.DeadlineOwner, data map[string]any, now time.Time) error {
+	d := a.clock
+	switch a.kind {
+	case "breach":
+		d.Level = 1
+		if w.owners() && owner.Kind == models.OwnerEvaluator {
+			break // the evaluator's silence is nobody's lateness
+		}
+		w.Breaches++
+		if w.owners() {
+			if w.StageBreaches == nil {
+				w.StageBreaches = map[string]int{}
+			}
+			w.StageBreaches[owner.Path+"|"+d.Name]++
+		}
+	case "long_breach":
+		d.Level = 2
+	}
+	if d.Name == DLFeedback && w.Snapshot.State == models.StateFeedback {
+		// No word from the evaluator in time: the order closes, and says so.
+		w.Snapshot.State = models.StateClosed
+		data["feedback"] = "none_received"
+		if err := w.meet(ctx, DLFeedback, now); err != nil {
+			return err
+		}
+		return w.record(ctx, "system", "closed_without_feedback", data, activities.Row{})
+	}
+	if w.owners() && owner.Kind == models.OwnerEvaluator {
+		return nil
+	}
+	// 督办 on the first breach; 挂牌督办 on a second breach or one longer than the budget.
+	// With owners a second breach is the same owner's same stage breaching again: two
+	// stages breaching in the same minute are two first breaches.
+	level := 1
+	if d.Level == 2 || (!w.owners() && w.Breaches > 1) || (w.owners() && w.StageBreaches[owner.Path+"|"+d.Name] > 1) {
+		level = 2
+	}
+	data["breach"] = a.kind
+	if err := w.record(ctx, "system", "deadline_breached", data, activities.Row{}); err != nil {
+		return err
+	}
+	if w.owners() {
+		return w.superviseOwner(ctx, owner, d, a.kind, level)
+	}
+	if level <= w.Snapshot.SupervisionLevel {
+		return nil
+	}
+	w.Snapshot.SupervisionLevel = level
+	sup := map[string]any{"level": level, "deadline": d.Name, "reason": a.kind,
+		"notify": notifyFor(owner, level), "owner_kind": owner.Kind, "owner_path": owner.Path}
+	msgs := w.toSupervisionOf(owner, level, w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt), "level", levelLabel(level)))
+	return w.record(ctx, "system", "supervision", sup, activities.Row{}, msgs...)
 }
 
 // superviseOwner raises the supervision of the owner of a breached clock: each owner has its

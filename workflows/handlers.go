@@ -15,6 +15,8 @@ import (
 // that refuse an update before it enters the history. What an accepted action does is in
 // transitions.go.
 
+// setup registers the handlers. A calendar change only marks the order for recomputation: the
+// clockwork does it, in turn with the actions.
 func (w *workOrder) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, StateQuery, func() (Snapshot, error) { return w.Snapshot, nil }); err != nil {
 		return err
