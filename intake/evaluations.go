@@ -213,8 +213,8 @@ func (s *Service) submit(ctx context.Context, scope store.Scope, r EvaluationReq
 		return EvaluationResult{}, false, fmt.Errorf("evaluation %s: %w", r.EvaluationID, err)
 	}
 	s.flagFraud([]*rating{rt}, index, got.recent, now)
-	// Everything a rating stores goes in as one statement (store.InsertAll), parents first,
-	// with the ratings of concurrent requests (store.Committer).
+	// Everything a rating stores goes in one round trip and one commit (store.InsertAll),
+	// parents first, with the ratings of concurrent requests (store.Committer).
 	rows := rt.rows()
 	// The request's audit entry goes in with the rating (one commit, not two).
 	audit, audited := store.AuditEntryFor(ctx, http.StatusCreated)
