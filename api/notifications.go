@@ -14,6 +14,7 @@ import (
 	"redress/apperr"
 	"redress/models"
 	"redress/notify"
+	"redress/scheme"
 	"redress/store"
 )
 
@@ -79,7 +80,7 @@ func recipientScope(q *gorm.DB, table string, grants []store.Grant) *gorm.DB {
 		if !has(store.StaffRoles, g.Role) {
 			continue
 		}
-		if models.CoversSubtree(g.Role) {
+		if scheme.CoversSubtree(g.Role) {
 			conds = append(conds, "("+table+".recipient_kind = ? AND "+table+".role = ? AND "+table+`.unit_path LIKE ? ESCAPE '\')`)
 			args = append(args, notify.KindStaff, g.Role, likeEscape(g.UnitPath))
 		} else {

@@ -10,10 +10,10 @@ import (
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
 
-	"redress/activities"
 	"redress/apperr"
 	"redress/models"
 	"redress/orgfile"
+	"redress/scheme"
 	"redress/store"
 )
 
@@ -205,7 +205,7 @@ type policyView struct {
 	// Own is the policy set on this unit (null: none; the nearest one above applies).
 	Own *models.PolicyDoc `json:"own"`
 	// Effective is what a work order of this unit uses, defaults filled in.
-	Effective activities.Policy `json:"effective"`
+	Effective scheme.Policy `json:"effective"`
 }
 
 func (s *Server) getUnitPolicy(c echo.Context) error {
@@ -227,7 +227,7 @@ func (s *Server) writePolicy(c echo.Context, u models.Unit) error {
 	if err := s.deps.DB.WithContext(ctx).Where("unit_id = ?", u.ID).Limit(1).Find(&p).Error; err != nil {
 		return err
 	}
-	eff, err := (&activities.Activities{DB: s.deps.DB}).LoadPolicy(ctx, u.Path)
+	eff, err := store.EffectivePolicy(ctx, s.deps.DB, u.Path)
 	if err != nil {
 		return err
 	}
