@@ -34,35 +34,52 @@ var (
 	HistoryBytesBudget = 4 << 20
 )
 
-// OrderState is the state an order carries into its next run: everything in workOrder that
-// outlives one action.
+// OrderState is the state of an order that outlives one action: the workflow keeps it embedded
+// (workOrder), saves it before a step to undo a failed one, and carries it whole into its next
+// run. One list of fields serves all three, so nothing can be carried that is not restored.
+// The JSON names are what older runs wrote: never change them (TestCarriedStateRestoresIdentically).
 type OrderState struct {
-	Snapshot         Snapshot          `json:"snapshot"`
-	Policy           activities.Policy `json:"policy"`
-	Deadlines        []*deadline       `json:"deadlines"`
-	Breaches         int               `json:"breaches,omitempty"`
-	Recompute        string            `json:"recompute,omitempty"`
-	Levels           map[string]string `json:"levels,omitempty"`
-	Kinds            map[string]string `json:"kinds,omitempty"`
-	Excluded         map[string]bool   `json:"excluded,omitempty"`
-	RealName         bool              `json:"real_name,omitempty"`
-	Reopens          int               `json:"reopens,omitempty"`
-	CalledBack       bool              `json:"called_back,omitempty"`
-	CallbackAttempts int               `json:"callback_attempts,omitempty"`
-	Extension        *int              `json:"extension,omitempty"`
-	ClosedAt         time.Time         `json:"closed_at"`
-	Local            bool              `json:"local,omitempty"`
-	Actors           unitActors        `json:"actors,omitempty"`
-	Draft            *ActionRequest    `json:"draft,omitempty"`
-	V                int               `json:"v"`
-	StageBreaches    map[string]int    `json:"stage_breaches,omitempty"`
-	OwnerLevels      map[string]int    `json:"owner_levels,omitempty"`
-	ManualLevel      int               `json:"manual_level,omitempty"`
-	Ending           bool              `json:"ending,omitempty"`
+	// Snapshot is what the state query answers: state, unit, supervision level, sequence.
+	Snapshot Snapshot          `json:"snapshot"`
+	Policy   activities.Policy `json:"policy"` // the policy of the unit that holds the order
+	// Deadlines are the order's clocks, superseded ones included (never deleted).
+	Deadlines []*deadline `json:"deadlines"`
+	Breaches  int         `json:"breaches,omitempty"` // deadlines breached so far (a second one means listed supervision)
+	// Recompute is the reason of a calendar change whose recomputation is pending.
+	Recompute string            `json:"recompute,omitempty"`
+	Levels    map[string]string `json:"levels,omitempty"` // the rating's level per indicator
+	Kinds     map[string]string `json:"kinds,omitempty"`  // indicator → kind, as ResolveDispatch found it (nil: older orders)
+	Excluded  map[string]bool   `json:"excluded,omitempty"`
+	// RealName: the evaluator gave their name, so they are called back and told.
+	RealName bool `json:"real_name,omitempty"`
+	Reopens  int  `json:"reopens,omitempty"`
+	// CalledBack: the evaluator was reached (or an administrator recorded an exception) by the
+	// unit holding the order; CallbackAttempts counts that unit's attempts.
+	CalledBack       bool `json:"called_back,omitempty"`
+	CallbackAttempts int  `json:"callback_attempts,omitempty"`
+	Extension        *int `json:"extension,omitempty"` // days of a pending extension request
+	// ClosedAt is when the order last closed (the reopen window runs from here).
+	ClosedAt time.Time `json:"closed_at"`
+	// Local: the order's activities run as local activities (exec).
+	Local  bool       `json:"local,omitempty"`
+	Actors unitActors `json:"actors,omitempty"` // who acted on the order as its unit (separation of duties)
+	// Draft is an officer's appeal waiting for the unit leader's submission (called_back only).
+	Draft *ActionRequest `json:"draft,omitempty"`
+	// ClockOwnersVersion is the ClockOwnersChange version the order runs with (0: recorded
+	// before it).
+	ClockOwnersVersion int `json:"v"`
+	// StageBreaches counts breaches per owner path and stage ("path|stage"), OwnerLevels the
+	// supervision level standing against each owner path, ManualLevel the level raised by
+	// escalate: escalation is per owner and stage, not per order.
+	StageBreaches map[string]int `json:"stage_breaches,omitempty"`
+	OwnerLevels   map[string]int `json:"owner_levels,omitempty"`
+	ManualLevel   int            `json:"manual_level,omitempty"`
+	// Ending: the reopen window is over and the workflow is finishing; a reopening is refused.
+	Ending bool `json:"ending,omitempty"`
 	// Versions are the workflow versions the order took (workflow.GetVersion): a new run
 	// keeps them, so an order never changes its path by continuing.
 	Versions map[string]int `json:"versions,omitempty"`
-	// Repeats counts the repeatable actions taken in the current stage (RepeatState).
+	// Repeats counts the repeatable actions taken in the stage RepeatState (limits.go).
 	Repeats     map[string]int `json:"repeats,omitempty"`
 	RepeatState string         `json:"repeat_state,omitempty"`
 	// Runs counts the runs before this one.
@@ -71,26 +88,12 @@ type OrderState struct {
 	Failed string `json:"failed,omitempty"`
 }
 
-func (w *workOrder) carry() OrderState {
-	return OrderState{
-		Snapshot: w.s, Policy: w.policy, Deadlines: w.dls, Breaches: w.breaches, Recompute: w.recompute,
-		Levels: w.levels, Kinds: w.kinds, Excluded: w.excluded, RealName: w.realName, Reopens: w.reopens,
-		CalledBack: w.calledBack, CallbackAttempts: w.callbackAttempts, Extension: w.extension,
-		ClosedAt: w.closedAt, Local: w.local, Actors: w.actors, Draft: w.draft, V: w.v,
-		StageBreaches: w.stageBreaches, OwnerLevels: w.ownerLevels, ManualLevel: w.manualLevel,
-		Ending: w.ending, Versions: w.versions, Repeats: w.repeats, RepeatState: w.repeatState,
-		Runs: w.runs, Failed: w.failed,
-	}
-}
+// carry is the state the order hands on (to a saved copy, or to its next run).
+func (w *workOrder) carry() OrderState { return w.OrderState }
 
+// restore takes a carried state back whole; its clocks are armed again.
 func (w *workOrder) restore(st OrderState) {
-	w.s, w.policy, w.dls, w.breaches, w.recompute = st.Snapshot, st.Policy, st.Deadlines, st.Breaches, st.Recompute
-	w.levels, w.kinds, w.excluded, w.realName, w.reopens = st.Levels, st.Kinds, st.Excluded, st.RealName, st.Reopens
-	w.calledBack, w.callbackAttempts, w.extension = st.CalledBack, st.CallbackAttempts, st.Extension
-	w.closedAt, w.local, w.actors, w.draft, w.v = st.ClosedAt, st.Local, st.Actors, st.Draft, st.V
-	w.stageBreaches, w.ownerLevels, w.manualLevel = st.StageBreaches, st.OwnerLevels, st.ManualLevel
-	w.ending, w.versions, w.repeats, w.repeatState = st.Ending, st.Versions, st.Repeats, st.RepeatState
-	w.runs, w.failed = st.Runs, st.Failed
+	w.OrderState = st
 	w.dirty = true
 }
 
@@ -113,10 +116,10 @@ func (w *workOrder) rollback(s saved) error {
 	if err := json.Unmarshal(s, &st); err != nil {
 		return fmt.Errorf("restore order state: %w", err)
 	}
-	seq := w.s.Seq
+	seq := w.Snapshot.Seq
 	w.restore(st)
-	if seq > w.s.Seq {
-		w.s.Seq = seq
+	if seq > w.Snapshot.Seq {
+		w.Snapshot.Seq = seq
 	}
 	return nil
 }
@@ -124,14 +127,14 @@ func (w *workOrder) rollback(s saved) error {
 // version is workflow.GetVersion remembered in the order's state: a run continued from
 // another answers what the order took before.
 func (w *workOrder) version(ctx workflow.Context, id string, max workflow.Version) int {
-	if v, ok := w.versions[id]; ok {
+	if v, ok := w.Versions[id]; ok {
 		return v
 	}
 	v := int(workflow.GetVersion(ctx, id, workflow.DefaultVersion, max))
-	if w.versions == nil {
-		w.versions = map[string]int{}
+	if w.Versions == nil {
+		w.Versions = map[string]int{}
 	}
-	w.versions[id] = v
+	w.Versions[id] = v
 	return v
 }
 
@@ -151,5 +154,5 @@ func (w *workOrder) continueAsNew(ctx workflow.Context) error {
 	}
 	st := w.carry()
 	st.Runs++
-	return workflow.NewContinueAsNewError(ctx, WorkOrderName, WorkOrderInput{WorkOrderID: w.in.WorkOrderID, Local: w.local, State: &st})
+	return workflow.NewContinueAsNewError(ctx, WorkOrderName, WorkOrderInput{WorkOrderID: w.input.WorkOrderID, Local: w.Local, State: &st})
 }

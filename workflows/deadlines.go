@@ -67,9 +67,9 @@ func (d *deadline) computed() bool { return !d.Calc.DueAt.IsZero() }
 
 // current returns the live clock of a stage, or nil.
 func (w *workOrder) current(name string) *deadline {
-	for i := len(w.dls) - 1; i >= 0; i-- {
-		if w.dls[i].Name == name && !w.dls[i].Superseded {
-			return w.dls[i]
+	for i := len(w.Deadlines) - 1; i >= 0; i-- {
+		if w.Deadlines[i].Name == name && !w.Deadlines[i].Superseded {
+			return w.Deadlines[i]
 		}
 	}
 	return nil
@@ -79,17 +79,17 @@ func (w *workOrder) current(name string) *deadline {
 // dispatch, rulings on returns, appeal decisions, review), the evaluator for the feedback
 // window, and the unit holding the order for everything else.
 func (w *workOrder) ownerOf(name string) models.DeadlineOwner {
-	admin := models.DeadlineOwner{Kind: models.OwnerAdministration, Code: w.s.Admin.Code, Path: w.s.Admin.Path}
+	admin := models.DeadlineOwner{Kind: models.OwnerAdministration, Code: w.Snapshot.Admin.Code, Path: w.Snapshot.Admin.Path}
 	switch name {
 	case DLDispatch, DLRuling, DLAppealDecision, DLReview:
 		return admin
 	case DLFeedback:
 		return models.DeadlineOwner{Kind: models.OwnerEvaluator}
 	}
-	if w.s.Unit == nil {
+	if w.Snapshot.Unit == nil {
 		return admin
 	}
-	return models.DeadlineOwner{Kind: models.OwnerUnit, Code: w.s.Unit.Code, Path: w.s.Unit.Path}
+	return models.DeadlineOwner{Kind: models.OwnerUnit, Code: w.Snapshot.Unit.Code, Path: w.Snapshot.Unit.Path}
 }
 
 // supersede retires a clock for the record.
@@ -102,7 +102,7 @@ func (w *workOrder) supersede(d *deadline, at time.Time) {
 }
 
 // owners reports whether the order runs with clock owners (ClockOwnersChange).
-func (w *workOrder) owners() bool { return w.v >= 1 }
+func (w *workOrder) owners() bool { return w.ClockOwnersVersion >= 1 }
 
 // startClock starts (or restarts) a stage's clock for the unit at path.
 func (w *workOrder) startClock(ctx workflow.Context, name string, at time.Time, unitPath string) error {
@@ -111,22 +111,22 @@ func (w *workOrder) startClock(ctx workflow.Context, name string, at time.Time, 
 		// the old clock (with its lateness) stays in the record, charged to its owner.
 		w.supersede(d, at)
 	}
-	b, ok := w.policy.Deadlines[name]
+	b, ok := w.Policy.Deadlines[name]
 	if !ok {
 		return nil
 	}
 	d := &deadline{Name: name, Budget: b, Start: at, UnitPath: unitPath, Owner: w.ownerOf(name)}
-	w.dls = append(w.dls, d)
+	w.Deadlines = append(w.Deadlines, d)
 	return w.compute(ctx, d)
 }
 
 func (w *workOrder) compute(ctx workflow.Context, d *deadline) error {
 	spec := activities.DeadlineSpec{
 		Name: d.Name, Budget: d.Budget, Start: d.Start, Pauses: d.Pauses, UnitPath: d.UnitPath,
-		RemindShare: w.policy.RemindShare, WorkOrderID: w.in.WorkOrderID, AdminPath: w.s.Admin.Path, Retry: w.retrying,
+		RemindShare: w.Policy.RemindShare, WorkOrderID: w.input.WorkOrderID, AdminPath: w.Snapshot.Admin.Path, Retry: w.retrying,
 	}
 	var c activities.DeadlineCalc
-	if err := w.exec(ctx, w.a.ComputeDeadline, spec).Get(ctx, &c); err != nil {
+	if err := w.exec(ctx, w.activities.ComputeDeadline, spec).Get(ctx, &c); err != nil {
 		return fmt.Errorf("compute deadline %s: %w", d.Name, err)
 	}
 	if c.Budget != nil {
@@ -149,7 +149,7 @@ func (w *workOrder) meet(ctx workflow.Context, name string, at time.Time) error 
 	w.dirty = true
 	if d.computed() && at.After(d.Calc.DueAt) {
 		var n int
-		if err := w.exec(ctx, w.a.OverdueDays, d.UnitPath, d.Calc.DueAt, at).Get(ctx, &n); err != nil {
+		if err := w.exec(ctx, w.activities.OverdueDays, d.UnitPath, d.Calc.DueAt, at).Get(ctx, &n); err != nil {
 			return fmt.Errorf("overdue days %s: %w", name, err)
 		}
 		d.Overdue = n
@@ -235,7 +235,7 @@ func budgetString(b models.Budget) (string, string) {
 func (w *workOrder) deadlineRows(now time.Time) ([]models.Deadline, *time.Time) {
 	out := []models.Deadline{}
 	var next *time.Time
-	for _, d := range w.dls {
+	for _, d := range w.Deadlines {
 		budget, unit := budgetString(d.Budget)
 		owner := d.Owner
 		if owner.Kind == "" {
@@ -291,12 +291,12 @@ func deadlineStatus(r models.Deadline) string {
 // holder or the administration answers for count (a misrouting unit's lateness stays its own).
 func (w *workOrder) overdueDays() int {
 	n := 0
-	for _, d := range w.dls {
+	for _, d := range w.Deadlines {
 		if d.Superseded || d.Overdue <= n {
 			continue
 		}
 		if w.owners() && (d.Owner.Kind == models.OwnerEvaluator ||
-			(d.Owner.Kind == models.OwnerUnit && w.s.Unit != nil && d.Owner.Path != w.s.Unit.Path)) {
+			(d.Owner.Kind == models.OwnerUnit && w.Snapshot.Unit != nil && d.Owner.Path != w.Snapshot.Unit.Path)) {
 			continue
 		}
 		n = d.Overdue
@@ -313,7 +313,7 @@ type alarm struct {
 
 func (w *workOrder) alarms() []alarm {
 	var out []alarm
-	for _, d := range w.dls {
+	for _, d := range w.Deadlines {
 		if !d.open() || d.paused() || !d.computed() {
 			continue
 		}
@@ -358,19 +358,19 @@ func (w *workOrder) fire(ctx workflow.Context, now time.Time) error {
 			if w.owners() && owner.Kind == models.OwnerEvaluator {
 				break // the evaluator's silence is nobody's lateness
 			}
-			w.breaches++
+			w.Breaches++
 			if w.owners() {
-				if w.stageBreaches == nil {
-					w.stageBreaches = map[string]int{}
+				if w.StageBreaches == nil {
+					w.StageBreaches = map[string]int{}
 				}
-				w.stageBreaches[owner.Path+"|"+d.Name]++
+				w.StageBreaches[owner.Path+"|"+d.Name]++
 			}
 		case "long_breach":
 			d.Level = 2
 		}
-		if d.Name == DLFeedback && w.s.State == models.StateFeedback {
+		if d.Name == DLFeedback && w.Snapshot.State == models.StateFeedback {
 			// No word from the evaluator in time: the order closes, and says so.
-			w.s.State = models.StateClosed
+			w.Snapshot.State = models.StateClosed
 			data["feedback"] = "none_received"
 			if err := w.meet(ctx, DLFeedback, now); err != nil {
 				return err
@@ -387,7 +387,7 @@ func (w *workOrder) fire(ctx workflow.Context, now time.Time) error {
 		// With owners a second breach is the same owner's same stage breaching again: two
 		// stages breaching in the same minute are two first breaches.
 		level := 1
-		if d.Level == 2 || (!w.owners() && w.breaches > 1) || (w.owners() && w.stageBreaches[owner.Path+"|"+d.Name] > 1) {
+		if d.Level == 2 || (!w.owners() && w.Breaches > 1) || (w.owners() && w.StageBreaches[owner.Path+"|"+d.Name] > 1) {
 			level = 2
 		}
 		data["breach"] = a.kind
@@ -400,8 +400,8 @@ func (w *workOrder) fire(ctx workflow.Context, now time.Time) error {
 			}
 			continue
 		}
-		if level > w.s.SupervisionLevel {
-			w.s.SupervisionLevel = level
+		if level > w.Snapshot.SupervisionLevel {
+			w.Snapshot.SupervisionLevel = level
 			sup := map[string]any{"level": level, "deadline": d.Name, "reason": a.kind,
 				"notify": notifyFor(owner, level), "owner_kind": owner.Kind, "owner_path": owner.Path}
 			msgs := w.toSupervisionOf(owner, level, w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt), "level", levelLabel(level)))
@@ -417,14 +417,14 @@ func (w *workOrder) fire(ctx workflow.Context, now time.Time) error {
 // own level (the administration's delay does not raise the unit's), the order shows the
 // highest level that stands against its holder or the administration.
 func (w *workOrder) superviseOwner(ctx workflow.Context, owner models.DeadlineOwner, d *deadline, kind string, level int) error {
-	if w.ownerLevels == nil {
-		w.ownerLevels = map[string]int{}
+	if w.OwnerLevels == nil {
+		w.OwnerLevels = map[string]int{}
 	}
-	if level <= w.ownerLevels[owner.Path] {
+	if level <= w.OwnerLevels[owner.Path] {
 		return nil
 	}
-	w.ownerLevels[owner.Path] = level
-	w.s.SupervisionLevel = w.standingLevel()
+	w.OwnerLevels[owner.Path] = level
+	w.Snapshot.SupervisionLevel = w.standingLevel()
 	sup := map[string]any{"level": level, "deadline": d.Name, "reason": kind,
 		"notify": notifyFor(owner, level), "owner_kind": owner.Kind, "owner_path": owner.Path, "owner_code": owner.Code}
 	msgs := w.toSupervisionOf(owner, level, w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt), "level", levelLabel(level)))
@@ -434,12 +434,12 @@ func (w *workOrder) superviseOwner(ctx workflow.Context, owner models.DeadlineOw
 // standingLevel is the order's supervision level: the highest of its holder's and the
 // administration's (a misrouting unit's supervision stays with that unit).
 func (w *workOrder) standingLevel() int {
-	n := w.ownerLevels[w.s.Admin.Path]
-	if w.s.Unit != nil && w.ownerLevels[w.s.Unit.Path] > n {
-		n = w.ownerLevels[w.s.Unit.Path]
+	n := w.OwnerLevels[w.Snapshot.Admin.Path]
+	if w.Snapshot.Unit != nil && w.OwnerLevels[w.Snapshot.Unit.Path] > n {
+		n = w.OwnerLevels[w.Snapshot.Unit.Path]
 	}
-	if w.manualLevel > n {
-		n = w.manualLevel
+	if w.ManualLevel > n {
+		n = w.ManualLevel
 	}
 	return n
 }
@@ -460,7 +460,7 @@ func notifyFor(owner models.DeadlineOwner, level int) []string {
 // moved.
 func (w *workOrder) recomputeAll(ctx workflow.Context, reason string) error {
 	var moved []map[string]any
-	for _, d := range w.dls {
+	for _, d := range w.Deadlines {
 		if !d.open() {
 			continue
 		}
@@ -490,7 +490,7 @@ func now(ctx workflow.Context) time.Time { return workflow.Now(ctx).UTC() }
 // uncovered lists the deadlines that wait for a calendar year.
 func (w *workOrder) uncovered() []map[string]any {
 	var out []map[string]any
-	for _, d := range w.dls {
+	for _, d := range w.Deadlines {
 		if d.open() && d.Calc.UncoveredYear != 0 {
 			out = append(out, map[string]any{"deadline": d.Name, "year": d.Calc.UncoveredYear})
 		}

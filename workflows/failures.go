@@ -98,14 +98,14 @@ func (w *workOrder) stepFailed(ctx workflow.Context, before saved, step string, 
 	}
 	w.retrying = true
 	code := failureCode(cause)
-	workflow.GetLogger(ctx).Error("work order step failed", "order", w.in.WorkOrderID, "step", step, "code", code, "err", cause)
-	if user || w.failed != step+"|"+code {
-		w.failed = step + "|" + code
+	workflow.GetLogger(ctx).Error("work order step failed", "order", w.input.WorkOrderID, "step", step, "code", code, "err", cause)
+	if user || w.Failed != step+"|"+code {
+		w.Failed = step + "|" + code
 		data := map[string]any{"step": step, "code": code}
 		msgs := w.toAdmins("step_failed", w.params("step", stepLabel(step)))
 		if err := w.record(ctx, "system", "step_failed", data, activities.Row{}, msgs...); err != nil {
 			// The database itself is away: the failure stays in the worker's log.
-			workflow.GetLogger(ctx).Error("work order step failed: not recorded", "order", w.in.WorkOrderID, "err", err)
+			workflow.GetLogger(ctx).Error("work order step failed: not recorded", "order", w.input.WorkOrderID, "err", err)
 		}
 	}
 	if user {

@@ -37,8 +37,8 @@ func CheckLengths(req ActionRequest) error {
 // Validator only (like separationOfDuties): histories recorded before the limit replay as they
 // ran, and an accepted action is never refused afterwards.
 func (w *workOrder) checkRepeats(req ActionRequest) error {
-	if w.repeatState == w.s.State && w.repeats[req.Action] >= MaxRepeats && staysIn(w.s.State, w.unitPath(), req) {
-		return refuse(ErrTooManyActions, fmt.Sprintf("%s was already taken %d times in this stage (state %s)", req.Action, MaxRepeats, w.s.State))
+	if w.RepeatState == w.Snapshot.State && w.Repeats[req.Action] >= MaxRepeats && staysIn(w.Snapshot.State, w.unitPath(), req) {
+		return refuse(ErrTooManyActions, fmt.Sprintf("%s was already taken %d times in this stage (state %s)", req.Action, MaxRepeats, w.Snapshot.State))
 	}
 	return nil
 }
@@ -46,14 +46,14 @@ func (w *workOrder) checkRepeats(req ActionRequest) error {
 // countRepeat counts an applied action against the state it was taken in; a new state starts
 // the count afresh.
 func (w *workOrder) countRepeat(from, action string) {
-	if w.s.State != from {
-		w.repeats, w.repeatState = nil, w.s.State
+	if w.Snapshot.State != from {
+		w.Repeats, w.RepeatState = nil, w.Snapshot.State
 		return
 	}
-	if w.repeatState != from || w.repeats == nil {
-		w.repeats, w.repeatState = map[string]int{}, from
+	if w.RepeatState != from || w.Repeats == nil {
+		w.Repeats, w.RepeatState = map[string]int{}, from
 	}
-	w.repeats[action]++
+	w.Repeats[action]++
 }
 
 // staysIn reports whether the action leaves the order in state (the actions table's

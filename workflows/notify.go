@@ -20,18 +20,18 @@ func staffMsg(template, unitPath, role string, params map[string]string) notify.
 // toUnit addresses the officers and the leader of the unit holding the order (the
 // administration's administrators while it waits for dispatch).
 func (w *workOrder) toUnit(template string, params map[string]string) []notify.Message {
-	if w.s.Unit == nil {
+	if w.Snapshot.Unit == nil {
 		return w.toAdmins(template, params)
 	}
 	return []notify.Message{
-		staffMsg(template, w.s.Unit.Path, models.RoleOfficer, params),
-		staffMsg(template, w.s.Unit.Path, models.RoleUnitLeader, params),
+		staffMsg(template, w.Snapshot.Unit.Path, models.RoleOfficer, params),
+		staffMsg(template, w.Snapshot.Unit.Path, models.RoleUnitLeader, params),
 	}
 }
 
 // toAdmins addresses the administrators of the order's administration.
 func (w *workOrder) toAdmins(template string, params map[string]string) []notify.Message {
-	return []notify.Message{staffMsg(template, w.s.Admin.Path, models.RoleAdministrator, params)}
+	return []notify.Message{staffMsg(template, w.Snapshot.Admin.Path, models.RoleAdministrator, params)}
 }
 
 // toSupervision addresses a supervision notice: the unit's leader and the supervisors whose
@@ -39,7 +39,7 @@ func (w *workOrder) toAdmins(template string, params map[string]string) []notify
 func (w *workOrder) toSupervision(level int, params map[string]string) []notify.Message {
 	path := w.unitPath()
 	out := []notify.Message{staffMsg("supervision", path, models.RoleSupervisor, params)}
-	if w.s.Unit != nil {
+	if w.Snapshot.Unit != nil {
 		out = append(out, staffMsg("supervision", path, models.RoleUnitLeader, params))
 	} else {
 		out = append(out, staffMsg("supervision", path, models.RoleAdministrator, params))
@@ -89,7 +89,7 @@ func (w *workOrder) toSupervisionOf(owner models.DeadlineOwner, level int, param
 
 // toEvaluator addresses an SMS to the evaluator; nothing when the rating was anonymous.
 func (w *workOrder) toEvaluator(template string, track bool, params map[string]string) []notify.Message {
-	if !w.realName {
+	if !w.RealName {
 		return nil
 	}
 	return []notify.Message{{Key: "evaluator:" + template, Channel: notify.ChannelSMS, Kind: notify.KindEvaluator,
@@ -98,11 +98,11 @@ func (w *workOrder) toEvaluator(template string, track bool, params map[string]s
 
 // params are the message parameters every template may use.
 func (w *workOrder) params(extra ...string) map[string]string {
-	p := map[string]string{"order": shortID(w.in.WorkOrderID)}
-	if w.s.Unit != nil {
-		p["unit"] = w.s.Unit.Name
+	p := map[string]string{"order": shortID(w.input.WorkOrderID)}
+	if w.Snapshot.Unit != nil {
+		p["unit"] = w.Snapshot.Unit.Name
 	} else {
-		p["unit"] = w.s.Admin.Name
+		p["unit"] = w.Snapshot.Admin.Name
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		p[extra[i]] = extra[i+1]

@@ -284,7 +284,7 @@ func TestCommittedDate(t *testing.T) {
 // The validator's codes for committed dates.
 func TestCommittedDateCodes(t *testing.T) {
 	now := time.Date(2026, 11, 2, 9, 0, 0, 0, cst)
-	w := &workOrder{v: 1}
+	w := &workOrder{OrderState: OrderState{ClockOwnersVersion: 1}}
 	for _, c := range []struct{ date, due, code string }{
 		{"2026-11-01", "", "committed_date_not_future"},
 		{"2026-11-02", "", "committed_date_not_future"},
@@ -328,7 +328,7 @@ func TestReopenStartsClockWithinWindow(t *testing.T) {
 
 	reopen := ActionRequest{Action: "reopen", Caller: admin, Note: "x"}
 	closedAt := time.Date(2026, 11, 20, 9, 0, 0, 0, cst)
-	w := &workOrder{v: 1, policy: p, closedAt: closedAt, s: Snapshot{State: models.StateClosed, Unit: &ftTax, Admin: szAdmin, Seq: 9}}
+	w := &workOrder{OrderState: OrderState{ClockOwnersVersion: 1, Policy: p, ClosedAt: closedAt, Snapshot: Snapshot{State: models.StateClosed, Unit: &ftTax, Admin: szAdmin, Seq: 9}}}
 	if err := w.check(reopen, closedAt.Add(time.Hour)); err != nil {
 		t.Errorf("reopen within the window: %v", err)
 	}
@@ -336,7 +336,7 @@ func TestReopenStartsClockWithinWindow(t *testing.T) {
 	if err := w.check(reopen, closedAt.Add(2*time.Hour)); !errors.As(err, &ae) || ae.Type() != ErrReopenWindowClosed {
 		t.Errorf("reopen after the window: %v", err)
 	}
-	w.ending = true
+	w.Ending = true
 	if err := w.check(reopen, closedAt.Add(time.Hour)); !errors.As(err, &ae) || ae.Type() != ErrReopenWindowClosed {
 		t.Errorf("reopen while the workflow ends: %v", err)
 	}

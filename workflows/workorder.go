@@ -82,60 +82,26 @@ type Snapshot struct {
 	Seq              int                 `json:"seq"`
 }
 
+// workOrder is one run of the work-order workflow. OrderState is everything that outlives one
+// action, and is all a run hands to the next (carry.go); the fields below it live and die with
+// the run.
 type workOrder struct {
-	in   WorkOrderInput
-	id   string // workflow id
-	s    Snapshot
-	busy bool // an action or an alarm is being applied; the next waits
-	a    *activities.Activities
+	OrderState
 
-	policy    activities.Policy
-	dls       []*deadline
-	dirty     bool // clocks changed: the main loop re-arms its timer
-	breaches  int  // deadlines breached so far (a second one means listed supervision)
-	recompute string
-	levels    map[string]string
-	kinds     map[string]string // indicator → kind, as ResolveDispatch found it (nil: older orders)
-	excluded  map[string]bool   // staff indicators an upheld appeal did not adopt
-	realName  bool
-	reopens   int
-	// calledBack: the evaluator was reached (or an administrator recorded an exception) by the
-	// unit holding the order; callbackAttempts counts that unit's attempts.
-	calledBack       bool
-	callbackAttempts int
-	extension        *int       // days of a pending extension request
-	closedAt         time.Time  // when the order last closed (the reopen window runs from here)
-	local            bool       // in.Local: the activities run as local activities
-	actors           unitActors // who acted on the order as its unit (separation of duties)
-	// draft is an officer's appeal waiting for the unit leader's submission (called_back only).
-	draft *ActionRequest
+	input      WorkOrderInput
+	workflowID string
+	// activities is never set: its methods name the activities the order runs (exec).
+	activities *activities.Activities
 
-	// v is the ClockOwnersChange version the order runs with (0: recorded before it).
-	v int
-	// stageBreaches counts breaches per owner path and stage ("path|stage"), ownerLevels the
-	// supervision level standing against each owner path, manualLevel the level raised by
-	// escalate: escalation is per owner and stage, not per order.
-	stageBreaches map[string]int
-	ownerLevels   map[string]int
-	manualLevel   int
-	// ending: the reopen window is over and the workflow is finishing; a reopening is refused.
-	ending bool
-
-	// versions: the workflow versions taken (carry.go); repeats counts the repeatable actions
-	// taken in the stage repeatState (limits.go); runs counts the runs before this one; failed
-	// is the last failure the clockwork recorded.
-	versions    map[string]int
-	repeats     map[string]int
-	repeatState string
-	runs        int
-	failed      string
-	noContinue  bool // this run does not continue as new (its history predates the change)
-	retrying    bool // a step failed and is tried again (activities.DeadlineSpec.Retry)
+	busy       bool // an action or an alarm is being applied; the next waits
+	dirty      bool // clocks changed: the clockwork re-arms its timer
+	noContinue bool // this run does not continue as new (its history predates the change)
+	retrying   bool // a step failed and is tried again (activities.DeadlineSpec.Retry)
 }
 
 // WorkOrder is the work-order workflow.
 func WorkOrder(ctx workflow.Context, in WorkOrderInput) error {
-	w := &workOrder{in: in, id: workflow.GetInfo(ctx).WorkflowExecution.ID, local: in.Local}
+	w := &workOrder{OrderState: OrderState{Local: in.Local}, input: in, workflowID: workflow.GetInfo(ctx).WorkflowExecution.ID}
 	if in.State != nil {
 		// Continued from a previous run: the state is whole (before the handlers are set: an
 		// update that waited for the new run is judged against it), the clocks are re-armed
@@ -146,7 +112,7 @@ func WorkOrder(ctx workflow.Context, in WorkOrderInput) error {
 		}
 		return w.watch(ctx)
 	}
-	w.s.State = models.StatePendingDispatch
+	w.Snapshot.State = models.StatePendingDispatch
 	if err := w.setup(ctx); err != nil {
 		return err
 	}
@@ -154,7 +120,7 @@ func WorkOrder(ctx workflow.Context, in WorkOrderInput) error {
 }
 
 func (w *workOrder) setup(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, StateQuery, func() (Snapshot, error) { return w.s, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, StateQuery, func() (Snapshot, error) { return w.Snapshot, nil }); err != nil {
 		return err
 	}
 	ch := workflow.GetSignalChannel(ctx, RecomputeSignal)
@@ -162,7 +128,7 @@ func (w *workOrder) setup(ctx workflow.Context) error {
 		for {
 			var reason string
 			ch.Receive(ctx, &reason)
-			w.recompute, w.dirty = reason, true
+			w.Recompute, w.dirty = reason, true
 		}
 	})
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, FeedbackUpdate, w.evaluatorFeedback, workflow.UpdateHandlerOptions{
@@ -178,7 +144,7 @@ func (w *workOrder) setup(ctx workflow.Context) error {
 			if err := w.checkRepeats(req); err != nil { // validator only: see limits.go
 				return err
 			}
-			return separationOfDuties(w.actors, req) // validator only: see duties.go
+			return separationOfDuties(w.Actors, req) // validator only: see duties.go
 		},
 	})
 }
@@ -193,7 +159,7 @@ type EvaluatorFeedback struct {
 }
 
 func (w *workOrder) checkFeedback(f EvaluatorFeedback) error {
-	if w.s.State != models.StateFeedback {
+	if w.Snapshot.State != models.StateFeedback {
 		return refuse(ErrWrongState, "feedback is not asked for now")
 	}
 	switch f.Satisfaction {
@@ -223,7 +189,7 @@ func (w *workOrder) evaluatorFeedback(ctx workflow.Context, f EvaluatorFeedback)
 		return ActionResult{}, err
 	}
 	at := workflow.Now(ctx)
-	w.s.State = models.StateClosed
+	w.Snapshot.State = models.StateClosed
 	if err := w.meet(ctx, DLFeedback, at); err != nil {
 		return ActionResult{}, w.stepFailed(ctx, before, "evaluator_feedback", err, true)
 	}
@@ -238,16 +204,16 @@ func (w *workOrder) evaluatorFeedback(ctx workflow.Context, f EvaluatorFeedback)
 	if err := w.record(ctx, "evaluator", "evaluator_feedback", data, activities.Row{}, msgs...); err != nil {
 		return ActionResult{}, w.stepFailed(ctx, before, "evaluator_feedback", err, true)
 	}
-	return ActionResult{State: w.s.State, Seq: w.s.Seq}, nil
+	return ActionResult{State: w.Snapshot.State, Seq: w.Snapshot.Seq}, nil
 }
 
-// exec runs one of the order's activities, locally for orders started with in.Local. A
+// exec runs one of the order's activities, locally for orders that run them so (Local). A
 // scheduled activity costs the engine a task queue round trip and two more workflow tasks; the
 // order's activities are short transactions on the database the worker holds anyway, so
 // running them inside the workflow task takes an order from intake to its unit's inbox in one
 // workflow task instead of seven (BENCHMARKS.md, point 2).
 func (w *workOrder) exec(ctx workflow.Context, activity any, args ...any) workflow.Future {
-	if !w.local {
+	if !w.Local {
 		return workflow.ExecuteActivity(activityCtx(ctx), activity, args...)
 	}
 	return workflow.ExecuteLocalActivity(localActivityCtx(ctx), activity, args...)
@@ -256,8 +222,8 @@ func (w *workOrder) exec(ctx workflow.Context, activity any, args ...any) workfl
 func (w *workOrder) run(ctx workflow.Context) error {
 	// The worker, not the starter, picks the code path: before any command, so that histories
 	// without the marker (in.Local decided then) replay as they ran.
-	w.local = w.in.Local || w.version(ctx, WorkerPicksPathChange, 1) == 1
-	w.v = w.version(ctx, ClockOwnersChange, 1)
+	w.Local = w.input.Local || w.version(ctx, WorkerPicksPathChange, 1) == 1
+	w.ClockOwnersVersion = w.version(ctx, ClockOwnersChange, 1)
 	for {
 		before, err := w.save()
 		if err != nil {
@@ -273,7 +239,7 @@ func (w *workOrder) run(ctx workflow.Context) error {
 		}
 		// The order's opening failed (retries spent, or a policy the calendar refuses): it is
 		// tried again from the start after a while, rather than failing the workflow for good.
-		workflow.GetLogger(ctx).Error("work order could not be opened; trying again", "order", w.in.WorkOrderID, "code", failureCode(err), "err", err)
+		workflow.GetLogger(ctx).Error("work order could not be opened; trying again", "order", w.input.WorkOrderID, "code", failureCode(err), "err", err)
 		var st OrderState
 		if err := json.Unmarshal(before, &st); err != nil {
 			return fmt.Errorf("restore order state: %w", err)
@@ -289,20 +255,20 @@ func (w *workOrder) run(ctx workflow.Context) error {
 
 // open resolves where a new order goes and records it (its first workflow task).
 func (w *workOrder) open(ctx workflow.Context) error {
-	if err := w.exec(ctx, w.a.MarkStarted, w.in.WorkOrderID).Get(ctx, nil); err != nil {
+	if err := w.exec(ctx, w.activities.MarkStarted, w.input.WorkOrderID).Get(ctx, nil); err != nil {
 		return fmt.Errorf("mark started: %w", err)
 	}
 	var d activities.Dispatch
-	if err := w.exec(ctx, w.a.ResolveDispatch, w.in.WorkOrderID).Get(ctx, &d); err != nil {
+	if err := w.exec(ctx, w.activities.ResolveDispatch, w.input.WorkOrderID).Get(ctx, &d); err != nil {
 		return fmt.Errorf("resolve dispatch: %w", err)
 	}
-	w.s.Admin, w.levels, w.realName, w.kinds = d.Admin, d.Levels, d.RealName, d.Kinds
+	w.Snapshot.Admin, w.Levels, w.RealName, w.Kinds = d.Admin, d.Levels, d.RealName, d.Kinds
 	w.busy = true
 	if d.Unit != nil {
 		if err := w.dispatchTo(ctx, d.Unit); err != nil {
 			return err
 		}
-		w.s.StaffID = d.StaffID
+		w.Snapshot.StaffID = d.StaffID
 		now := workflow.Now(ctx)
 		err := w.record(ctx, "system", "dispatched", map[string]any{"to_unit": d.Unit.Code, "staff": d.StaffID, "rule": d.Reason},
 			activities.Row{Unit: d.Unit, StaffID: d.StaffID, DispatchedAt: &now},
@@ -335,26 +301,26 @@ func (w *workOrder) open(ctx workflow.Context) error {
 // for a reopening for a while, then the workflow ends.
 func (w *workOrder) watch(ctx workflow.Context) error {
 	for {
-		if w.s.State != models.StateClosed {
-			w.closedAt = time.Time{}
-		} else if w.closedAt.IsZero() {
-			w.closedAt = workflow.Now(ctx)
+		if w.Snapshot.State != models.StateClosed {
+			w.ClosedAt = time.Time{}
+		} else if w.ClosedAt.IsZero() {
+			w.ClosedAt = workflow.Now(ctx)
 		}
 		// Between actions, a history past its budget hands the order to a new run (carry.go).
 		cont := func() bool { return !w.noContinue && overBudget(ctx) }
-		if w.recompute == "" && cont() {
+		if w.Recompute == "" && cont() {
 			if w.version(ctx, ContinueAsNewChange, 1) == 1 {
 				return w.continueAsNew(ctx)
 			}
 			w.noContinue = true // an order of an older worker: it runs on as it did
 		}
 		w.dirty = false
-		wake := func() bool { return w.dirty || w.recompute != "" || cont() }
+		wake := func() bool { return w.dirty || w.Recompute != "" || cont() }
 		var fired bool
 		switch as := w.alarms(); {
-		case w.s.State == models.StateClosed:
-			left := w.reopenWindow() - workflow.Now(ctx).Sub(w.closedAt)
-			ok, err := workflow.AwaitWithTimeout(ctx, left, func() bool { return w.s.State != models.StateClosed || wake() })
+		case w.Snapshot.State == models.StateClosed:
+			left := w.reopenWindow() - workflow.Now(ctx).Sub(w.ClosedAt)
+			ok, err := workflow.AwaitWithTimeout(ctx, left, func() bool { return w.Snapshot.State != models.StateClosed || wake() })
 			if err != nil {
 				return err
 			}
@@ -365,14 +331,14 @@ func (w *workOrder) watch(ctx workflow.Context) error {
 				// The window is over: refuse new reopenings, let the accepted ones finish, and
 				// end only if none of them reopened the order (a reopening is applied or
 				// refused, never accepted and then lost with the workflow).
-				w.ending = true
+				w.Ending = true
 				if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 					return err
 				}
-				if w.s.State == models.StateClosed {
+				if w.Snapshot.State == models.StateClosed {
 					return nil
 				}
-				w.ending = false
+				w.Ending = false
 				continue
 			}
 		case len(as) == 0:
@@ -386,7 +352,7 @@ func (w *workOrder) watch(ctx workflow.Context) error {
 			}
 			fired = !ok
 		}
-		if !fired && w.recompute == "" {
+		if !fired && w.Recompute == "" {
 			continue
 		}
 		if err := workflow.Await(ctx, func() bool { return !w.busy }); err != nil {
@@ -397,9 +363,9 @@ func (w *workOrder) watch(ctx workflow.Context) error {
 		if err != nil {
 			return err
 		}
-		if w.recompute != "" {
-			reason := w.recompute
-			w.recompute = ""
+		if w.Recompute != "" {
+			reason := w.Recompute
+			w.Recompute = ""
 			err = w.recomputeAll(ctx, reason)
 		}
 		if err == nil {
@@ -417,22 +383,22 @@ func (w *workOrder) watch(ctx workflow.Context) error {
 			}
 			continue
 		}
-		w.failed, w.retrying = "", false
+		w.Failed, w.retrying = "", false
 		w.busy = false
 	}
 }
 
 // loadPolicy reads the policy of the unit that now holds the order.
 func (w *workOrder) loadPolicy(ctx workflow.Context, unitPath string) error {
-	return w.exec(ctx, w.a.LoadPolicy, unitPath).Get(ctx, &w.policy)
+	return w.exec(ctx, w.activities.LoadPolicy, unitPath).Get(ctx, &w.Policy)
 }
 
 // reopenWindow is how long a closed order waits for a reopening (policy reopen_window).
 func (w *workOrder) reopenWindow() time.Duration {
-	if !w.owners() || w.policy.ReopenWindow == nil {
+	if !w.owners() || w.Policy.ReopenWindow == nil {
 		return reopenWindow
 	}
-	return budgetDuration(*w.policy.ReopenWindow, reopenWindow)
+	return budgetDuration(*w.Policy.ReopenWindow, reopenWindow)
 }
 
 // budgetDuration reads a window budget as a span of time (days of 24 hours).
@@ -460,29 +426,29 @@ func (w *workOrder) dispatchTo(ctx workflow.Context, u *activities.UnitRef) erro
 		// (charged to whoever held it), and no supervision of the unit before stands
 		// against the receiver.
 		at := workflow.Now(ctx)
-		for _, d := range w.dls {
+		for _, d := range w.Deadlines {
 			if d.open() {
 				w.supersede(d, at)
 			}
 		}
-		delete(w.ownerLevels, u.Path)
-		for k := range w.stageBreaches {
+		delete(w.OwnerLevels, u.Path)
+		for k := range w.StageBreaches {
 			if strings.HasPrefix(k, u.Path+"|") {
-				delete(w.stageBreaches, k)
+				delete(w.StageBreaches, k)
 			}
 		}
-		w.manualLevel = 0
-		w.extension = nil
+		w.ManualLevel = 0
+		w.Extension = nil
 		// Nor does the unit before's disposition (an appeal pending, a ledger): the receiver
 		// has not disposed of the order yet (the callers clear the read-model's too).
-		w.s.Disposition = ""
+		w.Snapshot.Disposition = ""
 	}
-	w.s.State, w.s.Unit, w.s.StaffID = models.StateDispatched, u, nil
+	w.Snapshot.State, w.Snapshot.Unit, w.Snapshot.StaffID = models.StateDispatched, u, nil
 	if w.owners() {
-		w.s.SupervisionLevel = w.standingLevel()
+		w.Snapshot.SupervisionLevel = w.standingLevel()
 	}
 	// The new unit calls the evaluator back itself.
-	w.calledBack, w.callbackAttempts = false, 0
+	w.CalledBack, w.CallbackAttempts = false, 0
 	if err := w.loadPolicy(ctx, u.Path); err != nil {
 		return err
 	}
@@ -494,20 +460,20 @@ func (w *workOrder) dispatchTo(ctx workflow.Context, u *activities.UnitRef) erro
 }
 
 func (w *workOrder) unitPath() string {
-	if w.s.Unit != nil {
-		return w.s.Unit.Path
+	if w.Snapshot.Unit != nil {
+		return w.Snapshot.Unit.Path
 	}
-	return w.s.Admin.Path
+	return w.Snapshot.Admin.Path
 }
 
 // record appends the next timeline event and applies it to the read-model.
 func (w *workOrder) record(ctx workflow.Context, actor, typ string, data map[string]any, row activities.Row, msgs ...notify.Message) error {
-	w.s.Seq++
-	row.State = w.s.State
+	w.Snapshot.Seq++
+	row.State = w.Snapshot.State
 	now := workflow.Now(ctx)
 	row.DeadlinesSet = true
 	row.Deadlines, row.NextDueAt = w.deadlineRows(now)
-	lvl, od := w.s.SupervisionLevel, w.overdueDays()
+	lvl, od := w.Snapshot.SupervisionLevel, w.overdueDays()
 	row.SupervisionLevel, row.OverdueDays = &lvl, &od
 	if u := w.uncovered(); len(u) > 0 {
 		data["uncovered_calendar"] = u
@@ -516,10 +482,10 @@ func (w *workOrder) record(ctx workflow.Context, actor, typ string, data map[str
 		data["notified"] = recipients(msgs)
 	}
 	ev := activities.Event{
-		WorkOrderID: w.in.WorkOrderID, WorkflowID: w.id, RunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Seq: w.s.Seq, At: now,
+		WorkOrderID: w.input.WorkOrderID, WorkflowID: w.workflowID, RunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Seq: w.Snapshot.Seq, At: now,
 		Actor: actor, Type: typ, Data: data, Row: row, Notify: msgs,
 	}
-	if err := w.exec(ctx, w.a.RecordEvent, ev).Get(ctx, nil); err != nil {
+	if err := w.exec(ctx, w.activities.RecordEvent, ev).Get(ctx, nil); err != nil {
 		return fmt.Errorf("record %s: %w", typ, err)
 	}
 	return nil
@@ -536,7 +502,7 @@ func (w *workOrder) act(ctx workflow.Context, req ActionRequest) (ActionResult, 
 	}
 	w.busy = true
 	defer func() { w.busy = false }()
-	from := w.s.State
+	from := w.Snapshot.State
 	before, err := w.save()
 	if err != nil {
 		return ActionResult{}, err
@@ -544,15 +510,15 @@ func (w *workOrder) act(ctx workflow.Context, req ActionRequest) (ActionResult, 
 	if err := w.apply(ctx, req); err != nil {
 		return ActionResult{}, w.stepFailed(ctx, before, req.Action, err, true)
 	}
-	w.actors.note(req)
+	w.Actors.note(req)
 	w.countRepeat(from, req.Action)
 	w.retrying = false
-	return ActionResult{State: w.s.State, Seq: w.s.Seq}, nil
+	return ActionResult{State: w.Snapshot.State, Seq: w.Snapshot.Seq}, nil
 }
 
 func (w *workOrder) resolveUnit(ctx workflow.Context, req ActionRequest) (*activities.UnitRef, error) {
 	var u activities.UnitRef
-	if err := w.exec(ctx, w.a.ResolveUnit, req.ToUnit).Get(ctx, &u); err != nil {
+	if err := w.exec(ctx, w.activities.ResolveUnit, req.ToUnit).Get(ctx, &u); err != nil {
 		return nil, invalid("to_unit", "unknown_unit", "unit %q is not known", req.ToUnit)
 	}
 	// The validator judged the path the API resolved; the unit as the worker reads it now
@@ -567,31 +533,31 @@ func (w *workOrder) resolveUnit(ctx workflow.Context, req ActionRequest) (*activ
 // check adds the order's own rules to the actions table: an appeal only against a rating of
 // staff conduct, and an extension decision only when one was requested.
 func (w *workOrder) check(req ActionRequest, now time.Time) error {
-	if w.s.Seq == 0 {
+	if w.Snapshot.Seq == 0 {
 		// The order's first workflow task has not yet resolved its unit and recorded where
 		// it went: after a crash the read-model may already show the dispatch while the
 		// engine runs that task again. Judging the caller against an empty unit would
 		// refuse them for good; they are told to retry instead.
 		return refuse(ErrNotReady, "the work order is being opened; retry in a moment")
 	}
-	if err := check(OrderView{State: w.s.State, UnitPath: w.unitPath(), AppealDraft: w.draft != nil}, req); err != nil {
+	if err := check(OrderView{State: w.Snapshot.State, UnitPath: w.unitPath(), AppealDraft: w.Draft != nil}, req); err != nil {
 		return err
 	}
 	switch {
-	case specs[req.Action].Targets && req.ToUnitPath != "" && targetApplies(specs[req.Action], req) && w.s.Unit != nil && req.ToUnit == w.s.Unit.Code:
+	case specs[req.Action].Targets && req.ToUnitPath != "" && targetApplies(specs[req.Action], req) && w.Snapshot.Unit != nil && req.ToUnit == w.Snapshot.Unit.Code:
 		// Sending an order to the unit that holds it would restart its clocks and wipe a
 		// breach; the rule is new with the resolved path, so old histories replay as they ran.
 		return invalid("to_unit", "same_unit", "the work order is already at unit %q", req.ToUnit)
 	case req.Action == "dispose" && req.Disposition == "appeal" && len(w.appealable()) == 0:
 		return invalid("disposition", "not_appealable", "only a bad rating of staff (indicators of kind staff, such as attitude or conduct) may be appealed, once")
-	case req.Action == "decide_extension" && w.extension == nil:
+	case req.Action == "decide_extension" && w.Extension == nil:
 		return refuse(ErrWrongState, "no extension has been requested")
-	case req.Action == "reopen" && w.owners() && w.s.State == models.StateClosed &&
-		(w.ending || (!w.closedAt.IsZero() && !now.Before(w.closedAt.Add(w.reopenWindow())))):
+	case req.Action == "reopen" && w.owners() && w.Snapshot.State == models.StateClosed &&
+		(w.Ending || (!w.ClosedAt.IsZero() && !now.Before(w.ClosedAt.Add(w.reopenWindow())))):
 		return refuse(ErrReopenWindowClosed, "the reopen window of this work order has ended")
-	case req.Action == "reopen" && w.reopens >= w.policy.ReopenLimit:
-		return refuse(ErrWrongState, fmt.Sprintf("the policy allows %d reopening(s)", w.policy.ReopenLimit))
-	case req.Action == "dispose" && w.realName && !w.calledBack:
+	case req.Action == "reopen" && w.Reopens >= w.Policy.ReopenLimit:
+		return refuse(ErrWrongState, fmt.Sprintf("the policy allows %d reopening(s)", w.Policy.ReopenLimit))
+	case req.Action == "dispose" && w.RealName && !w.CalledBack:
 		// Defence in depth: called_back is only reached this way, but a real-name review must
 		// never go on without a reached callback or an administrator's recorded exception.
 		return refuse(ErrWrongState, "a real-name bad review needs a reached callback or an administrator's exception first")
@@ -605,7 +571,7 @@ func (w *workOrder) check(req ActionRequest, now time.Time) error {
 // catalogue), else by the default catalogue (orders resolved before kinds were carried, whose
 // names the default catalogue holds).
 func (w *workOrder) kindOf(code string) string {
-	if k, ok := w.kinds[code]; ok {
+	if k, ok := w.Kinds[code]; ok {
 		return k
 	}
 	return indicators.DefaultKind(code)
@@ -654,8 +620,8 @@ func (w *workOrder) appealable() []string {
 // badOfKind lists the rating's bad indicators of the given kinds that no appeal excluded, sorted.
 func (w *workOrder) badOfKind(kinds ...string) []string {
 	var out []string
-	for k, v := range w.levels {
-		if !models.IsBadLevel(v) || w.excluded[k] {
+	for k, v := range w.Levels {
+		if !models.IsBadLevel(v) || w.Excluded[k] {
 			continue
 		}
 		for _, kind := range kinds {
@@ -682,8 +648,8 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		if uerr != nil {
 			return uerr
 		}
-		if w.s.Unit != nil {
-			data["from_unit"] = w.s.Unit.Code
+		if w.Snapshot.Unit != nil {
+			data["from_unit"] = w.Snapshot.Unit.Code
 		}
 		if w.owners() {
 			if err = w.meet(ctx, DLDispatch, at); err != nil {
@@ -698,13 +664,13 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		}
 		msgs = w.toUnit("new_order", w.params("due", w.dueParam(DLSign)))
 	case "sign":
-		w.s.State = models.StateSigned
+		w.Snapshot.State = models.StateSigned
 		err = w.meet(ctx, DLSign, at)
 		// The evaluator learns who handles the review and by when they will be called, with
 		// the tracking link, so that they can follow the order from the first message on.
 		msgs = w.toEvaluator("callback_notice", true, w.params("due", w.dueParam(DLCallback)))
 	case "return":
-		w.s.State = models.StateReturned
+		w.Snapshot.State = models.StateReturned
 		// The receiver's sign clock stops at the return: the ruling decides who pays.
 		err = w.meet(ctx, DLSign, at)
 		msgs = w.toAdmins("returned", w.params("reason", req.Reason))
@@ -712,7 +678,7 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 			// While the administration rules, the unit's callback clock stands still and the
 			// administration's ruling clock runs.
 			w.pauseClock(DLCallback, at)
-			err = w.startClock(ctx, DLRuling, at, w.s.Admin.Path)
+			err = w.startClock(ctx, DLRuling, at, w.Snapshot.Admin.Path)
 		}
 	case "rule_return":
 		if w.owners() {
@@ -725,7 +691,7 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 			if uerr != nil {
 				return uerr
 			}
-			data["from_unit"] = w.s.Unit.Code
+			data["from_unit"] = w.Snapshot.Unit.Code
 			data["charged_to"] = "misrouting"
 			if d := w.current(DLSign); d != nil {
 				data["misrouted_since"] = d.Start
@@ -739,7 +705,7 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 			msgs = w.toUnit("new_order", w.params("due", w.dueParam(DLSign)))
 		} else {
 			// Return refused: the same unit goes on with its original clocks.
-			w.s.State = models.StateDispatched
+			w.Snapshot.State = models.StateDispatched
 			data["charged_to"] = "receiver"
 			w.reopenClock(DLSign)
 			// The unit learns that it keeps the order.
@@ -749,18 +715,18 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 			}
 		}
 	case "callback":
-		data["attempt"] = w.callbackAttempts + 1
-		w.callbackAttempts++
+		data["attempt"] = w.CallbackAttempts + 1
+		w.CallbackAttempts++
 		if *req.Reached {
-			w.s.State = models.StateCalledBack
-			w.calledBack = true
+			w.Snapshot.State = models.StateCalledBack
+			w.CalledBack = true
 			err = w.meet(ctx, DLCallback, at)
 		}
 	case "waive_callback":
-		w.s.State = models.StateCalledBack
-		w.calledBack = true
+		w.Snapshot.State = models.StateCalledBack
+		w.CalledBack = true
 		data["exception"] = true
-		data["attempts_before"] = w.callbackAttempts
+		data["attempts_before"] = w.CallbackAttempts
 		err = w.meet(ctx, DLCallback, at)
 	case "dispose":
 		if req.Disposition == "appeal" && !holdsRole(req.Caller, models.RoleUnitLeader, w.unitPath()) &&
@@ -768,9 +734,9 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 			// An officer drafts; the unit leader submits (submit_appeal). No clock moves.
 			d := req
 			d.Caller = Caller{Login: req.Caller.Login}
-			w.draft = &d
-			w.s.Disposition = dispositionAppealDraft
-			disp := w.s.Disposition // a copy: the row must not follow later changes
+			w.Draft = &d
+			w.Snapshot.Disposition = dispositionAppealDraft
+			disp := w.Snapshot.Disposition // a copy: the row must not follow later changes
 			row.Disposition = &disp
 			data["drafted_by"] = req.Caller.Login
 			return w.record(ctx, actor, "appeal_drafted", data, row)
@@ -785,8 +751,8 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		if req.Disposition != "ledger" {
 			w.endCommitted(ctx, at)
 		}
-		w.s.Disposition = req.Disposition
-		row.Disposition = &w.s.Disposition
+		w.Snapshot.Disposition = req.Disposition
+		row.Disposition = &w.Snapshot.Disposition
 		if d := w.current(DLRectify); d == nil {
 			err = w.startClock(ctx, DLRectify, at, w.unitPath())
 		} else if d.paused() {
@@ -797,21 +763,21 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		}
 		switch req.Disposition {
 		case "ledger":
-			w.s.State = models.StateRectifying
+			w.Snapshot.State = models.StateRectifying
 			if w.owners() {
 				err = w.startCommitted(ctx, req.CommittedDate, at)
 			}
 		case "appeal":
 			err = w.startAppeal(ctx, at)
 		default: // rectify_now, explain
-			w.s.State = models.StateReviewing
+			w.Snapshot.State = models.StateReviewing
 			if err = w.meet(ctx, DLRectify, at); err == nil {
-				err = w.startClock(ctx, DLReview, at, w.s.Admin.Path)
+				err = w.startClock(ctx, DLReview, at, w.Snapshot.Admin.Path)
 			}
 		}
 	case "submit_appeal":
 		// The unit leader submits the officer's draft as it stands.
-		d := w.draft
+		d := w.Draft
 		for k, v := range actionData(*d) {
 			if _, ok := data[k]; !ok {
 				data[k] = v
@@ -819,8 +785,8 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		}
 		data["drafted_by"] = d.Caller.Login
 		w.endCommitted(ctx, at)
-		w.s.Disposition = "appeal"
-		row.Disposition = &w.s.Disposition
+		w.Snapshot.Disposition = "appeal"
+		row.Disposition = &w.Snapshot.Disposition
 		if c := w.current(DLRectify); c == nil {
 			err = w.startClock(ctx, DLRectify, at, w.unitPath())
 		} else if c.paused() {
@@ -830,21 +796,21 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 			err = w.startAppeal(ctx, at)
 		}
 	case "complete":
-		w.s.State = models.StateReviewing
+		w.Snapshot.State = models.StateReviewing
 		if w.owners() {
 			if err = w.meet(ctx, DLCommitted, at); err != nil {
 				break
 			}
 		}
 		if err = w.meet(ctx, DLRectify, at); err == nil {
-			err = w.startClock(ctx, DLReview, at, w.s.Admin.Path)
+			err = w.startClock(ctx, DLReview, at, w.Snapshot.Admin.Path)
 		}
 	case "request_extension":
 		days := *req.Days
-		w.extension = &days
+		w.Extension = &days
 	case "decide_extension":
-		days := *w.extension
-		w.extension = nil
+		days := *w.Extension
+		w.Extension = nil
 		data["days"] = days
 		if *req.Approve {
 			err = w.extendClock(ctx, DLRectify, days)
@@ -866,16 +832,16 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 				// unit for the rest, its rectification clock running on.
 				data["rating_excluded"] = false
 				data["remaining_indicators"] = rest
-				if err = w.exec(ctx, w.a.ExcludeIndicators, activities.Exclusion{WorkOrderID: w.in.WorkOrderID, Indicators: staff}).Get(ctx, nil); err != nil {
+				if err = w.exec(ctx, w.activities.ExcludeIndicators, activities.Exclusion{WorkOrderID: w.input.WorkOrderID, Indicators: staff}).Get(ctx, nil); err != nil {
 					break
 				}
-				if w.excluded == nil {
-					w.excluded = map[string]bool{}
+				if w.Excluded == nil {
+					w.Excluded = map[string]bool{}
 				}
 				for _, k := range staff {
-					w.excluded[k] = true
+					w.Excluded[k] = true
 				}
-				w.s.State = models.StateCalledBack
+				w.Snapshot.State = models.StateCalledBack
 				msgs = append(msgs, w.toUnit("appeal_upheld_partly", w.params("indicators", w.indicatorNames(staff), "remaining", w.indicatorNames(rest)))...)
 				// The evaluator is told too, as of a wholly upheld appeal: what was set aside
 				// and that the order goes on for the rest.
@@ -887,17 +853,17 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 				break
 			}
 			// The whole rating leaves the statistics and the evaluator is told.
-			w.s.State = models.StateReviewing
+			w.Snapshot.State = models.StateReviewing
 			data["rating_excluded"] = true
-			if err = w.exec(ctx, w.a.ExcludeRating, w.in.WorkOrderID).Get(ctx, nil); err != nil {
+			if err = w.exec(ctx, w.activities.ExcludeRating, w.input.WorkOrderID).Get(ctx, nil); err != nil {
 				break
 			}
 			msgs = append(msgs, w.toEvaluator("appeal_upheld", true, w.params())...)
 			if err = w.meet(ctx, DLRectify, at); err == nil {
-				err = w.startClock(ctx, DLReview, at, w.s.Admin.Path)
+				err = w.startClock(ctx, DLReview, at, w.Snapshot.Admin.Path)
 			}
 		} else {
-			w.s.State = models.StateCalledBack
+			w.Snapshot.State = models.StateCalledBack
 			err = w.resumeClock(ctx, DLRectify, at)
 		}
 	case "review":
@@ -905,7 +871,7 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 			break
 		}
 		if *req.Approve {
-			w.s.State = models.StateFeedback
+			w.Snapshot.State = models.StateFeedback
 			err = w.startClock(ctx, DLFeedback, at, w.unitPath())
 			// The outcome and a tracking link where the evaluator can say whether they are
 			// satisfied with the handling.
@@ -913,32 +879,32 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 		} else {
 			// Sent back: the rectification clock runs on from where it stopped (and the
 			// unit's committed date stands).
-			w.s.State = models.StateCalledBack
+			w.Snapshot.State = models.StateCalledBack
 			w.reopenClock(DLRectify)
 			if w.owners() {
 				w.reopenClock(DLCommitted)
 			}
 		}
 	case "record_feedback":
-		w.s.State = models.StateClosed
+		w.Snapshot.State = models.StateClosed
 		err = w.meet(ctx, DLFeedback, at)
 		data["by"] = "phone"
 		if req.Satisfaction == models.Dissatisfied {
 			msgs = w.toAdmins("dissatisfied", w.params())
 		}
 	case "escalate":
-		if w.s.SupervisionLevel < 2 {
-			w.s.SupervisionLevel++
+		if w.Snapshot.SupervisionLevel < 2 {
+			w.Snapshot.SupervisionLevel++
 		}
-		w.manualLevel = w.s.SupervisionLevel
-		data["supervision_level"] = w.s.SupervisionLevel
-		msgs = w.toSupervision(w.s.SupervisionLevel, w.params("level", levelLabel(w.s.SupervisionLevel), "note", req.Note))
+		w.ManualLevel = w.Snapshot.SupervisionLevel
+		data["supervision_level"] = w.Snapshot.SupervisionLevel
+		msgs = w.toSupervision(w.Snapshot.SupervisionLevel, w.params("level", levelLabel(w.Snapshot.SupervisionLevel), "note", req.Note))
 		for i := range msgs {
 			msgs[i].Template = "escalated"
 		}
 	case "reopen":
-		w.reopens++
-		w.s.State = models.StateCalledBack
+		w.Reopens++
+		w.Snapshot.State = models.StateCalledBack
 		for _, name := range []string{DLRectify, DLReview, DLFeedback, DLCommitted} {
 			if d := w.current(name); d != nil && !d.Superseded {
 				w.supersede(d, at)
@@ -955,13 +921,13 @@ func (w *workOrder) apply(ctx workflow.Context, req ActionRequest) error {
 	if err != nil {
 		return err
 	}
-	if w.draft != nil && w.s.State != models.StateCalledBack {
+	if w.Draft != nil && w.Snapshot.State != models.StateCalledBack {
 		// A draft lives only while its order waits in called_back (a reassigned order is
 		// drafted afresh by its new unit).
-		w.draft = nil
-		if w.s.Disposition == dispositionAppealDraft {
-			w.s.Disposition = ""
-			row.Disposition = &w.s.Disposition
+		w.Draft = nil
+		if w.Snapshot.Disposition == dispositionAppealDraft {
+			w.Snapshot.Disposition = ""
+			row.Disposition = &w.Snapshot.Disposition
 		}
 	}
 	return w.record(ctx, actor, req.Action, data, row, msgs...)
@@ -974,9 +940,9 @@ const dispositionAppealDraft = "appeal_draft"
 // startAppeal moves the order to the administration's decision: the rectification clock
 // stops while the appeal is pending.
 func (w *workOrder) startAppeal(ctx workflow.Context, at time.Time) error {
-	w.s.State = models.StateAppealing
+	w.Snapshot.State = models.StateAppealing
 	w.pauseClock(DLRectify, at)
-	return w.startClock(ctx, DLAppealDecision, at, w.s.Admin.Path)
+	return w.startClock(ctx, DLAppealDecision, at, w.Snapshot.Admin.Path)
 }
 
 // checkCommittedDeadline checks a ledger's committed date against the rectification deadline
@@ -985,10 +951,10 @@ func (w *workOrder) checkCommittedDeadline(ctx workflow.Context, date string, at
 	due := ""
 	if d := w.current(DLRectify); d != nil && d.computed() {
 		due = d.Calc.DueDate
-	} else if b, ok := w.policy.Deadlines[DLRectify]; ok && d == nil {
+	} else if b, ok := w.Policy.Deadlines[DLRectify]; ok && d == nil {
 		spec := activities.DeadlineSpec{Name: DLRectify, Budget: b, Start: at, UnitPath: w.unitPath()}
 		var c activities.DeadlineCalc
-		if err := w.exec(ctx, w.a.ComputeDeadline, spec).Get(ctx, &c); err != nil {
+		if err := w.exec(ctx, w.activities.ComputeDeadline, spec).Get(ctx, &c); err != nil {
 			return fmt.Errorf("compute deadline %s: %w", DLRectify, err)
 		}
 		due = c.DueDate
@@ -1024,7 +990,7 @@ func (w *workOrder) startCommitted(ctx workflow.Context, date string, at time.Ti
 		w.supersede(d, at)
 	}
 	d := &deadline{Name: DLCommitted, Budget: models.Budget{NaturalDays: &n}, Start: at, UnitPath: w.unitPath(), Owner: w.ownerOf(DLCommitted)}
-	w.dls = append(w.dls, d)
+	w.Deadlines = append(w.Deadlines, d)
 	return w.compute(ctx, d)
 }
 

@@ -453,12 +453,12 @@ func TestUncoveredYearThenImport(t *testing.T) {
 // (the engine running that task again after a crash) is told to retry, not refused for good.
 func TestActionBeforeDispatchIsNotReady(t *testing.T) {
 	sign := ActionRequest{Action: "sign", Caller: officer}
-	w := &workOrder{s: Snapshot{State: models.StatePendingDispatch}}
+	w := &workOrder{OrderState: OrderState{Snapshot: Snapshot{State: models.StatePendingDispatch}}}
 	var ae *temporal.ApplicationError
 	if err := w.check(sign, time.Now()); !errors.As(err, &ae) || ae.Type() != ErrNotReady {
 		t.Fatalf("check before the first record = %v, want %s", err, ErrNotReady)
 	}
-	w.s = Snapshot{State: models.StateDispatched, Unit: &ftTax, Admin: szAdmin, Seq: 1}
+	w.Snapshot = Snapshot{State: models.StateDispatched, Unit: &ftTax, Admin: szAdmin, Seq: 1}
 	if err := w.check(sign, time.Now()); err != nil {
 		t.Fatalf("check once dispatched = %v, want nil", err)
 	}

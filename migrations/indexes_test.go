@@ -1,0 +1,148 @@
+package migrations_test
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"testing"
+
+	"redress/migrations"
+	"redress/store"
+	"redress/store/storetest"
+)
+
+// rollupIndexes are the five indexes of 00008 under the names 00025 gives them (old → new).
+var rollupIndexes = [][2]string{
+	{"evaluations_rated_at", "evaluations_rollup_by_rated_at"},
+	{"evaluations_received_at", "evaluations_rollup_and_feed_by_received_at"},
+	{"evaluations_excluded_at", "evaluations_rollup_and_feed_by_excluded_at"},
+	{"work_orders_updated_at", "work_orders_rollup_by_updated_at"},
+	{"work_orders_opened_at", "work_orders_rollup_by_opened_at"},
+}
+
+// indexDefs maps the index names of evaluations and work_orders to their definitions with the
+// name taken out (so that an index renamed with the same columns compares equal). On
+// PostgreSQL an index left invalid by an interrupted concurrent build is marked as such.
+func indexDefs(t *testing.T, db *store.DB) map[string]string {
+	t.Helper()
+	var q string
+	switch db.Dialect {
+	case migrations.Postgres:
+		q = `SELECT c.relname, pg_get_indexdef(i.indexrelid) || CASE WHEN i.indisvalid THEN '' ELSE ' INVALID' END
+		       FROM pg_index i
+		       JOIN pg_class c ON c.oid = i.indexrelid
+		       JOIN pg_class tb ON tb.oid = i.indrelid
+		      WHERE tb.relname IN ('evaluations', 'work_orders') AND tb.relnamespace = to_regnamespace(current_schema())`
+	case migrations.SQLite:
+		q = `SELECT name, sql FROM sqlite_master
+		      WHERE type = 'index' AND tbl_name IN ('evaluations', 'work_orders') AND sql IS NOT NULL`
+	}
+	rows, err := db.SQL().QueryContext(context.Background(), q)
+	if err != nil {
+		t.Fatalf("%s: read indexes: %v", db.Dialect, err)
+	}
+	defer func() {
+		if err := rows.Close(); err != nil {
+			t.Errorf("close the index rows: %v", err)
+		}
+	}()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			t.Fatal(err)
+		}
+		def = strings.Replace(def, " IF NOT EXISTS", "", 1)
+		out[name] = strings.Join(strings.Fields(strings.Replace(def, " "+name+" ", " _ ", 1)), " ")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestRollupIndexNames: 00025 gives 00008's indexes the names of the queries they serve, with
+// the same definitions, and nothing is left under the old names; its Down gives the old names
+// back, and Up again (on PostgreSQL, concurrent builds outside a transaction) is clean, even
+// after a first run that was interrupted half-way.
+func TestRollupIndexNames(t *testing.T) {
+	ctx := context.Background()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		named := func(which int) []string {
+			var out []string
+			for _, p := range rollupIndexes {
+				out = append(out, p[which])
+			}
+			return out
+		}
+		check := func(when string, want, gone []string, defs map[string]string) {
+			t.Helper()
+			for _, n := range want {
+				if d, ok := defs[n]; !ok {
+					t.Errorf("%s: index %s missing", when, n)
+				} else if strings.HasSuffix(d, "INVALID") {
+					t.Errorf("%s: index %s is invalid", when, n)
+				}
+			}
+			for _, n := range gone {
+				if _, ok := defs[n]; ok {
+					t.Errorf("%s: index %s still there", when, n)
+				}
+			}
+		}
+		up := indexDefs(t, db)
+		check("after Up", named(1), named(0), up)
+
+		if err := migrations.DownTo(ctx, db.SQL(), db.Dialect, 24); err != nil {
+			t.Fatalf("down to 24: %v", err)
+		}
+		down := indexDefs(t, db)
+		check("after Down", named(0), named(1), down)
+		for _, p := range rollupIndexes {
+			if up[p[1]] != down[p[0]] {
+				t.Errorf("%s after Down is %q, but %s after Up was %q", p[0], down[p[0]], p[1], up[p[1]])
+			}
+		}
+		if len(up) != len(down) {
+			t.Errorf("Up leaves %d indexes on evaluations and work_orders, Down %d: %v / %v", len(up), len(down), sortedKeys(up), sortedKeys(down))
+		}
+
+		// Up again as if a first run had been interrupted: the second index already renamed,
+		// and on PostgreSQL the first one's concurrent build cut short (its index left invalid).
+		interrupted := []string{
+			"CREATE INDEX " + rollupIndexes[1][1] + " ON evaluations (received_at)",
+			"DROP INDEX " + rollupIndexes[1][0],
+		}
+		if db.Dialect == migrations.Postgres {
+			interrupted = append(interrupted,
+				"CREATE INDEX "+rollupIndexes[0][1]+" ON evaluations (rated_at)",
+				"UPDATE pg_index SET indisvalid = false WHERE indexrelid = '"+rollupIndexes[0][1]+"'::regclass")
+		}
+		for _, q := range interrupted {
+			if _, err := db.SQL().ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		if _, err := migrations.Up(ctx, db.SQL(), db.Dialect); err != nil {
+			t.Fatalf("Up again: %v", err)
+		}
+		again := indexDefs(t, db)
+		for _, n := range sortedKeys(up) {
+			if again[n] != up[n] {
+				t.Errorf("Up after an interrupted run: %s is %q, want %q", n, again[n], up[n])
+			}
+		}
+		if len(again) != len(up) {
+			t.Errorf("Up after an interrupted run leaves %v, want %v", sortedKeys(again), sortedKeys(up))
+		}
+	})
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
