@@ -12,8 +12,8 @@ COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod \
     go mod download
 COPY . .
-# -tags noembed: the production binary leaves out `redress dev`'s embedded Temporal server and
-# the benchmark harness (229 MB → 64 MB unstripped; README, "Production build").
+# -tags noembed: the production binary leaves out `redress dev`'s embedded Temporal server
+# (229 MB → 64 MB unstripped; README, "Production build").
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     go build -trimpath -tags noembed -ldflags="-s -w" -o /out/redress ./cmd/redress

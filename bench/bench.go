@@ -1,14 +1,16 @@
-// Package bench is the benchmark and reliability harness of redress. It drives real redress
-// processes (the binary itself: `redress dev`, or `redress api` + `redress worker` against
-// PostgreSQL and a Temporal frontend) over HTTP the way channel systems and officers do, and
+// Package bench is the benchmark and reliability harness of redress, the library of the
+// command cmd/redress-bench. It drives real redress processes (of the redress binary given to
+// it: `redress dev`, or `redress api` + `redress worker` against PostgreSQL and a Temporal
+// frontend) over HTTP the way channel systems and officers do, and
 // measures: intake throughput and latency against the COPY ceiling of PostgreSQL, the time
 // from a bad rating to the unit's inbox, whole work orders per second against the engine's
 // empty-workflow rate, inbox and statistics queries at 10 million ratings, and the promises
 // that nothing accepted is lost or duplicated across kill -9, database restarts and Temporal
 // outages, and that hostile input is answered with clean 4xx errors.
 //
-// `redress bench all` runs everything and prints the figures BENCHMARKS.md reports; the tests
-// of this package run the reliability scenarios in a short form.
+// `redress-bench all` runs everything and prints the figures BENCHMARKS.md reports; the tests
+// of this package build the redress binaries and run the reliability scenarios in a short form.
+// No build of redress links this package.
 package bench
 
 import (

@@ -13,17 +13,27 @@ import (
 )
 
 // PrivatePostgres is a PostgreSQL server of the harness's own: a fresh cluster in a temporary
-// directory on a free port. The restart scenario restarts this one, never the machine's shared
-// cluster, whose other users (tests of other packages running at the same time) would lose
-// their connections.
+// directory on a free port. The restart scenario restarts this one and no other: the harness
+// never stops or restarts a server it did not start (the machine's shared cluster, whose other
+// users would lose their connections).
 type PrivatePostgres struct {
 	Dir  string
 	Port int
 	bin  string
 }
 
-// pgBinDir finds the newest installed server's bin directory (Debian's layout).
-func pgBinDir() (string, error) {
+// pgBinDir returns dir, the directory of the server binaries named by the caller, once it
+// holds initdb and pg_ctl; or, with dir empty, the newest installed server's bin directory
+// (Debian's layout).
+func pgBinDir(dir string) (string, error) {
+	if dir != "" {
+		for _, b := range []string{"initdb", "pg_ctl"} {
+			if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
+				return "", fmt.Errorf("PostgreSQL server binaries: %w", err)
+			}
+		}
+		return dir, nil
+	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	sort.Slice(dirs, func(i, j int) bool {
 		vi, _ := strconv.Atoi(filepath.Base(filepath.Dir(dirs[i])))
@@ -38,7 +48,7 @@ func pgBinDir() (string, error) {
 	return "", errors.New("no PostgreSQL server binaries under /usr/lib/postgresql/*/bin")
 }
 
-// asPostgres runs a server binary as the postgres user when this process is root (initdb and
+// run runs a server binary as the postgres user when this process is root (initdb and
 // the server refuse to run as root).
 func (p *PrivatePostgres) run(name string, args ...string) error {
 	cmd := exec.Command(filepath.Join(p.bin, name), args...)
@@ -52,9 +62,10 @@ func (p *PrivatePostgres) run(name string, args ...string) error {
 	return nil
 }
 
-// CanRunPrivatePostgres says why a private cluster cannot be started here, or nil.
-func CanRunPrivatePostgres() error {
-	if _, err := pgBinDir(); err != nil {
+// CanRunPrivatePostgres says why a private cluster cannot be started here with the server
+// binaries of binDir ("" for the newest installed), or nil.
+func CanRunPrivatePostgres(binDir string) error {
+	if _, err := pgBinDir(binDir); err != nil {
 		return err
 	}
 	if os.Geteuid() == 0 {
@@ -66,9 +77,13 @@ func CanRunPrivatePostgres() error {
 }
 
 // StartPrivatePostgres creates and starts a cluster under parent (trust authentication,
-// listening on 127.0.0.1 only).
-func StartPrivatePostgres(parent string) (*PrivatePostgres, error) {
-	bin, err := pgBinDir()
+// listening on 127.0.0.1 only) with the server binaries of binDir ("" for the newest
+// installed).
+func StartPrivatePostgres(parent, binDir string) (*PrivatePostgres, error) {
+	if err := CanRunPrivatePostgres(binDir); err != nil {
+		return nil, err
+	}
+	bin, err := pgBinDir(binDir)
 	if err != nil {
 		return nil, err
 	}

@@ -9,12 +9,14 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
 
-// The restart scenario's own database server starts, answers, survives a restart, and stops.
+// The restart scenario's own database server starts, answers, survives a restart, and stops;
+// the shared server (AdminURL) is another one, and its restart leaves that one running as it was.
 func TestPrivatePostgres(t *testing.T) {
-	if err := CanRunPrivatePostgres(); err != nil {
+	if err := CanRunPrivatePostgres(""); err != nil {
 		t.Fatalf("a private PostgreSQL cannot run here: %v", err)
 	}
-	p, err := StartPrivatePostgres(t.TempDir())
+	requirePostgres(t)
+	p, err := StartPrivatePostgres(t.TempDir(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,6 +39,25 @@ func TestPrivatePostgres(t *testing.T) {
 	if err := ping(); err != nil {
 		t.Fatal(err)
 	}
+	shared, err := sql.Open("pgx", AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = shared.Close() }() // reads only
+	started := func(db *sql.DB) (since time.Time, port int) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := db.QueryRowContext(ctx, "SELECT pg_postmaster_start_time(), current_setting('port')::int").Scan(&since, &port); err != nil {
+			t.Fatal(err)
+		}
+		return since, port
+	}
+	sharedSince, sharedPort := started(shared)
+	ownSince, ownPort := started(db)
+	if ownPort != p.Port || ownPort == sharedPort {
+		t.Fatalf("the private cluster answers on port %d (want its own %d), the shared one on %d", ownPort, p.Port, sharedPort)
+	}
 	if err := p.Restart(); err != nil {
 		t.Fatal(err)
 	}
@@ -49,5 +70,11 @@ func TestPrivatePostgres(t *testing.T) {
 	}
 	if err2 != nil {
 		t.Fatalf("after restart: %v", err2)
+	}
+	if since, _ := started(db); !since.After(ownSince) {
+		t.Errorf("the private cluster did not restart: started %s, before %s", since, ownSince)
+	}
+	if since, _ := started(shared); !since.Equal(sharedSince) {
+		t.Errorf("the shared server on port %d restarted (started %s, before %s): the harness restarts only its own", sharedPort, since, sharedSince)
 	}
 }

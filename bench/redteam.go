@@ -22,7 +22,7 @@ import (
 	"redress/workflows"
 )
 
-// The red-team reproduction of issue 16 finding 1, measured (`redress bench redteam`). The
+// The red-team reproduction of issue 16 finding 1, measured (`redress-bench redteam`). The
 // original drove 58 callback actions with 900 kB notes into one order: Temporal terminated the
 // workflow at its history limit, the timeline grew to 54 MB, and every statistics rollup and
 // upstream-feed pass afterwards logged 1.6–3.4 s statements. Notes are now refused past
@@ -262,7 +262,7 @@ func openOrders(ctx context.Context, sys *System, prefix string, n, conc int) ([
 }
 
 // The cost of the worker-picks-path version marker (issue 16 finding 4,
-// `redress bench marker`). workflow.GetVersion on a new run records a marker event and upserts
+// `redress-bench marker`). workflow.GetVersion on a new run records a marker event and upserts
 // the TemporalChangeVersion search attribute (one more visibility write per order). The
 // order workflow cannot be run without it (the choice is recorded in every history), so the
 // marker's own cost is measured on the engine: the same workflow with and without the one

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -38,7 +37,13 @@ func RunReliability(ctx context.Context, o Options, ro ReliabilityOptions) error
 		}
 	}
 	note("dev kill -9", DevKill9(ctx, o, kills))
-	note("prod", ProdScenarios(ctx, o, ProdScenarioOptions{WorkerKills: max(1, kills/2), PGRestart: CanRunPrivatePostgres() == nil || CanRestartPostgres() == nil, TemporalOutage: 5 * time.Second}))
+	// The PostgreSQL restart runs only on a cluster of the harness's own (ProdScenarios); where
+	// none can start, the other scenarios run and the report says the restart did not.
+	pgErr := CanRunPrivatePostgres(o.PGBin)
+	if pgErr != nil {
+		o.Report.Add("reliability PostgreSQL restart: NOT RUN: no private cluster can start here (%v); the harness restarts no server it did not start", pgErr)
+	}
+	note("prod", ProdScenarios(ctx, o, ProdScenarioOptions{WorkerKills: max(1, kills/2), PGRestart: pgErr == nil, TemporalOutage: 5 * time.Second}))
 	note("soak", Soak(ctx, o, soak))
 	if len(failed) > 0 {
 		return fmt.Errorf("reliability failed: %v", failed)
@@ -221,49 +226,6 @@ type ProdScenarioOptions struct {
 	TemporalOutage time.Duration
 }
 
-// CanRestartPostgres says why the local PostgreSQL cluster cannot be restarted by this
-// process, or nil if it can (root, pg_ctlcluster and pg_lsclusters present, one cluster on
-// the admin URL's port).
-func CanRestartPostgres() error {
-	if os.Geteuid() != 0 {
-		return errors.New("not root")
-	}
-	for _, b := range []string{"pg_ctlcluster", "pg_lsclusters"} {
-		if _, err := exec.LookPath(b); err != nil {
-			return fmt.Errorf("%s not found", b)
-		}
-	}
-	_, _, err := localCluster()
-	return err
-}
-
-// localCluster finds the version and name of the cluster listening on 5432.
-func localCluster() (string, string, error) {
-	out, err := exec.Command("pg_lsclusters", "--no-header").Output()
-	if err != nil {
-		return "", "", err
-	}
-	for _, l := range strings.Split(string(out), "\n") {
-		f := strings.Fields(l)
-		if len(f) >= 4 && f[2] == "5432" && f[3] == "online" {
-			return f[0], f[1], nil
-		}
-	}
-	return "", "", errors.New("no online cluster on port 5432")
-}
-
-// RestartPostgres restarts the local cluster (fast shutdown: every connection is cut).
-func RestartPostgres() error {
-	v, name, err := localCluster()
-	if err != nil {
-		return err
-	}
-	if out, err := exec.Command("pg_ctlcluster", v, name, "restart", "-m", "fast").CombinedOutput(); err != nil {
-		return fmt.Errorf("pg_ctlcluster restart: %w: %s", err, out)
-	}
-	return nil
-}
-
 // ProdScenarios runs `redress api` and `redress worker` as separate processes against a fresh
 // PostgreSQL database and an embedded Temporal server in this process, and, while ratings
 // flow: kills the worker with SIGKILL (and starts it again), restarts PostgreSQL, and stops
@@ -274,15 +236,16 @@ func ProdScenarios(ctx context.Context, o Options, so ProdScenarioOptions) error
 	if err != nil {
 		return err
 	}
-	// The PostgreSQL restart goes to a private cluster of the harness's own (pgprivate.go)
-	// when one can run here, so that other users of the machine's shared cluster (tests of
-	// other packages running at the same time) keep their connections; otherwise to the
-	// shared cluster with pg_ctlcluster.
-	admin, restartPG := AdminURL(), RestartPostgres
-	if so.PGRestart && CanRunPrivatePostgres() == nil {
-		pp, err := StartPrivatePostgres(dir)
+	// The PostgreSQL restart goes only ever to a cluster the harness started itself
+	// (pgprivate.go: its own data directory and port), never to the server on AdminURL: that
+	// one belongs to others (a production database, or tests of other packages running at the
+	// same time), and a harness run as root could otherwise restart it. Where no private
+	// cluster can start, the scenario refuses before anything runs.
+	admin, restartPG := AdminURL(), func() error { return errors.New("no PostgreSQL restart in this run") }
+	if so.PGRestart {
+		pp, err := StartPrivatePostgres(dir, o.PGBin)
 		if err != nil {
-			return err
+			return fmt.Errorf("the PostgreSQL restart scenario restarts only a cluster the harness starts itself, and none could start here: %w", err)
 		}
 		defer pp.Stop() //nolint:errcheck // best effort
 		admin, restartPG = pp.AdminURL(), pp.Restart

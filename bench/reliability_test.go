@@ -14,12 +14,12 @@ import (
 )
 
 // The short form of the reliability suite, run by CI's `go test ./...`: the same scenarios as
-// `redress bench reliability`, fewer kills and a 20-second soak. REDRESS_BENCH_LONG=1 runs the
+// `redress-bench reliability`, fewer kills and a 20-second soak. REDRESS_BENCH_LONG=1 runs the
 // long form (10 kills, 10-minute soak) instead.
 
 // The redress binaries under test, built once by TestMain: bin with every command (`redress
 // dev` and its embedded server included), prodBin as the Dockerfile builds it (-tags noembed:
-// no embedded server, no harness), which the production topology runs.
+// no embedded server), which the production topology runs.
 var bin, prodBin string
 
 func TestMain(m *testing.M) {
@@ -96,8 +96,7 @@ func TestReliabilityDevKill9(t *testing.T) {
 
 // TestReliabilityProd: `redress api` + `redress worker` on PostgreSQL and an embedded Temporal
 // server: kill -9 of the worker, PostgreSQL restarted under load, Temporal down for a while.
-// The restart runs on a private cluster of the test's own (never disturbing the shared one)
-// or, failing that, on the local cluster when root with pg_ctlcluster.
+// The restart runs on a private cluster of the test's own, never on the shared one.
 func TestReliabilityProd(t *testing.T) {
 	o := options(t)
 	requirePostgres(t)
@@ -106,26 +105,36 @@ func TestReliabilityProd(t *testing.T) {
 	if long() {
 		so = ProdScenarioOptions{WorkerKills: 5, PGRestart: true, TemporalOutage: 30 * time.Second}
 	}
-	// The restart runs on a private cluster (pgprivate.go) where one can run, else on the
-	// shared one; CI's machine (root, Debian's PostgreSQL) can always run it. Where neither is
-	// possible the scenario never turns itself off quietly: in CI (REDRESS_REQUIRE_POSTGRES=1)
-	// or as root the test fails; elsewhere the other scenarios run and the test then reports
-	// itself skipped, not passed.
+	// The restart runs on a private cluster (pgprivate.go) where one can run; CI's machine
+	// (root, Debian's PostgreSQL) can always run it. Where it cannot, the scenario never turns
+	// itself off quietly: in CI (REDRESS_REQUIRE_POSTGRES=1) or as root the test fails;
+	// elsewhere the other scenarios run and the test then reports itself skipped, not passed.
 	notRun := ""
-	if perr := CanRunPrivatePostgres(); perr != nil {
-		if err := CanRestartPostgres(); err != nil {
-			notRun = fmt.Sprintf("neither a private PostgreSQL (%v) nor a restart of the local cluster (%v) is possible", perr, err)
-			if os.Geteuid() == 0 || os.Getenv("REDRESS_REQUIRE_POSTGRES") == "1" {
-				t.Fatalf("the PostgreSQL restart scenario must run here: %s", notRun)
-			}
-			so.PGRestart = false
+	if err := CanRunPrivatePostgres(""); err != nil {
+		notRun = fmt.Sprintf("no private PostgreSQL can run here (%v), and the harness restarts no server it did not start", err)
+		if os.Geteuid() == 0 || os.Getenv("REDRESS_REQUIRE_POSTGRES") == "1" {
+			t.Fatalf("the PostgreSQL restart scenario must run here: %s", notRun)
 		}
+		so.PGRestart = false
 	}
 	if err := ProdScenarios(testContext(t, 10*time.Minute), o, so); err != nil {
 		t.Fatal(err)
 	}
 	if notRun != "" {
 		t.Skipf("the other scenarios passed, but the PostgreSQL restart scenario did not run: %s", notRun)
+	}
+}
+
+// TestPostgresRestartOnlyOnItsOwnCluster: where the harness cannot start a cluster of its own,
+// the PostgreSQL restart scenario refuses at once: it does not fall back to restarting the
+// server on AdminURL (which it did not start, and which a harness run as root could restart
+// with pg_ctlcluster before). Nothing is started: the binary under test does not even exist.
+func TestPostgresRestartOnlyOnItsOwnCluster(t *testing.T) {
+	work := t.TempDir()
+	o := Options{Bin: filepath.Join(work, "no-redress"), Work: work, PGBin: t.TempDir(), Report: &Report{Out: logWriter{t}}}
+	err := ProdScenarios(testContext(t, time.Minute), o, ProdScenarioOptions{PGRestart: true})
+	if err == nil || !strings.Contains(err.Error(), "restarts only a cluster the harness starts itself") {
+		t.Fatalf("ProdScenarios with no private cluster possible = %v, want a refusal", err)
 	}
 }
 

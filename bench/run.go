@@ -17,6 +17,7 @@ type Options struct {
 	Duration time.Duration // of each intake measurement
 	Conc     int           // concurrent clients of the intake measurements
 	Report   *Report
+	PGBin    string // PostgreSQL server binaries (initdb, pg_ctl) for the private cluster; "": the newest installed
 }
 
 // System is one running system under test: `redress dev` on SQLite or on a PostgreSQL
@@ -32,6 +33,11 @@ type System struct {
 
 // StartSystem starts `redress dev` on dialect "sqlite" or "postgres".
 func StartSystem(ctx context.Context, o Options, dialect string) (*System, error) {
+	return startSystem(ctx, o, dialect, func(*DevOptions) {})
+}
+
+// startSystem is StartSystem with the dev process's options adjusted by tune before it starts.
+func startSystem(ctx context.Context, o Options, dialect string, tune func(*DevOptions)) (*System, error) {
 	dir, err := os.MkdirTemp(o.Work, dialect+"-")
 	if err != nil {
 		return nil, err
@@ -49,6 +55,7 @@ func StartSystem(ctx context.Context, o Options, dialect string) (*System, error
 	if dialect == "sqlite" {
 		s.DBURL = "sqlite:" + filepath.Join(s.Dev.Data, "redress.db")
 	}
+	tune(&s.Dev)
 	if s.Proc, err = StartDev(ctx, s.Dev); err != nil {
 		s.Close()
 		return nil, err

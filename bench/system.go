@@ -235,6 +235,7 @@ type DevOptions struct {
 	Keys         Keys
 	LogDir       string
 	Env          []string // more NAME=value for the process
+	Pprof        string   // address of the process's profiler (redress dev --pprof); "": none
 }
 
 // NewDevOptions fills the addresses and keys of a dev system in dir.
@@ -256,6 +257,9 @@ func StartDev(ctx context.Context, o DevOptions) (*Proc, error) {
 	args := []string{"dev", "--data", o.Data, "--http", o.HTTPAddr, "--temporal-port", strconv.Itoa(o.TemporalPort)}
 	if o.DatabaseURL != "" {
 		args = append(args, "--database-url", o.DatabaseURL)
+	}
+	if o.Pprof != "" {
+		args = append(args, "--pprof", o.Pprof)
 	}
 	return StartProc(ctx, "dev", o.Bin, args, o.Keys.env(o.Env...), o.LogDir, o.HTTPAddr)
 }

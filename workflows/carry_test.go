@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"testing"
 
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 )
 
@@ -61,19 +60,7 @@ func readCarried(t *testing.T, file string) []byte {
 // wrote it (the input of its first event).
 func recordedCarriedState(t *testing.T, file string) []byte {
 	t.Helper()
-	r, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := r.Close(); err != nil {
-			t.Errorf("close the history file: %v", err)
-		}
-	}()
-	h, err := client.HistoryFromJSON(r, client.HistoryJSONOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := readHistory(t, file)
 	started := h.Events[0].GetWorkflowExecutionStartedEventAttributes()
 	if started == nil || len(started.GetInput().GetPayloads()) != 1 {
 		t.Fatalf("%s does not start with one input", file)

@@ -27,17 +27,17 @@ func (w *workOrder) watch(ctx workflow.Context) error {
 			w.ClosedAt = workflow.Now(ctx)
 		}
 		// Between actions, a history past its budget hands the order to a new run (carry.go).
-		cont := func() bool { return !w.noContinue && overBudget(ctx) }
-		if w.Recompute == "" && cont() {
+		handOver := func() bool { return !w.noContinue && overBudget(ctx) }
+		if w.Recompute == "" && handOver() {
 			if w.version(ctx, ContinueAsNewChange, 1) == 1 {
 				return w.continueAsNew(ctx)
 			}
 			w.noContinue = true // an order of an older worker: it runs on as it did
 		}
 		w.dirty = false
-		wake := func() bool { return w.dirty || w.Recompute != "" || cont() }
+		wake := func() bool { return w.dirty || w.Recompute != "" || handOver() }
 		var fired bool
-		switch as := w.alarms(); {
+		switch due := w.alarms(); {
 		case w.Snapshot.State == models.StateClosed:
 			left := w.reopenWindow() - workflow.Now(ctx).Sub(w.ClosedAt)
 			ok, err := workflow.AwaitWithTimeout(ctx, left, func() bool { return w.Snapshot.State != models.StateClosed || wake() })
@@ -45,28 +45,17 @@ func (w *workOrder) watch(ctx workflow.Context) error {
 				return err
 			}
 			if !ok {
-				if !w.owners() {
-					return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-				}
-				// The window is over: refuse new reopenings, let the accepted ones finish, and
-				// end only if none of them reopened the order (a reopening is applied or
-				// refused, never accepted and then lost with the workflow).
-				w.Ending = true
-				if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				if end, err := w.windowOver(ctx); end {
 					return err
 				}
-				if w.Snapshot.State == models.StateClosed {
-					return nil
-				}
-				w.Ending = false
 				continue
 			}
-		case len(as) == 0:
+		case len(due) == 0:
 			if err := workflow.Await(ctx, wake); err != nil {
 				return err
 			}
 		default:
-			ok, err := workflow.AwaitWithTimeout(ctx, as[0].at.Sub(workflow.Now(ctx)), wake)
+			ok, err := workflow.AwaitWithTimeout(ctx, due[0].at.Sub(workflow.Now(ctx)), wake)
 			if err != nil {
 				return err
 			}
@@ -75,49 +64,77 @@ func (w *workOrder) watch(ctx workflow.Context) error {
 		if !fired && w.Recompute == "" {
 			continue
 		}
-		if err := workflow.Await(ctx, func() bool { return !w.busy }); err != nil {
+		if err := w.tick(ctx); err != nil {
 			return err
 		}
-		w.busy = true
-		before, err := w.save()
-		if err != nil {
-			return err
-		}
-		if w.Recompute != "" {
-			reason := w.Recompute
-			w.Recompute = ""
-			err = w.recomputeAll(ctx, reason)
-		}
-		if err == nil {
-			err = w.fire(ctx, workflow.Now(ctx))
-		}
-		if err != nil {
-			// Undone and made visible; tried again after a while (an action may come first).
-			if err := w.stepFailed(ctx, before, "clock", err, false); err != nil {
-				w.busy = false
-				return err
-			}
-			w.busy = false
-			if _, err := workflow.AwaitWithTimeout(ctx, clockRetry, func() bool { return false }); err != nil {
-				return err
-			}
-			continue
-		}
-		w.Failed, w.retrying = "", false
-		w.busy = false
 	}
 }
 
-// reopenWindow is how long a closed order's workflow stays to accept a reopening, for orders
-// recorded before the window became policy (reopen_window) and for policies without it.
-const reopenWindow = 30 * 24 * time.Hour
+// windowOver is the end of a closed order's reopen window: it reports whether the workflow
+// ends. A reopening accepted before the end is applied first, and one that reopened the order
+// keeps the workflow running.
+func (w *workOrder) windowOver(ctx workflow.Context) (bool, error) {
+	if !w.owners() {
+		return true, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	}
+	// Refuse new reopenings, let the accepted ones finish, and end only if none of them
+	// reopened the order (a reopening is applied or refused, never accepted and then lost
+	// with the workflow).
+	w.Ending = true
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return true, err
+	}
+	if w.Snapshot.State == models.StateClosed {
+		return true, nil
+	}
+	w.Ending = false
+	return false, nil
+}
+
+// tick handles what woke the clockwork, in turn with the actions: a calendar change's
+// recomputation, then every alarm that is due. A step that fails is undone and made visible,
+// and tried again after a while (an action may come first).
+func (w *workOrder) tick(ctx workflow.Context) error {
+	if err := workflow.Await(ctx, func() bool { return !w.busy }); err != nil {
+		return err
+	}
+	w.busy = true
+	before, err := w.save()
+	if err != nil {
+		return err
+	}
+	if w.Recompute != "" {
+		reason := w.Recompute
+		w.Recompute = ""
+		err = w.recomputeAll(ctx, reason)
+	}
+	if err == nil {
+		err = w.fire(ctx, workflow.Now(ctx))
+	}
+	if err != nil {
+		if err := w.stepFailed(ctx, before, "clock", err, false); err != nil {
+			w.busy = false
+			return err
+		}
+		w.busy = false
+		_, err := workflow.AwaitWithTimeout(ctx, clockRetry, func() bool { return false })
+		return err
+	}
+	w.Failed, w.retrying = "", false
+	w.busy = false
+	return nil
+}
+
+// defaultReopenWindow is how long a closed order's workflow stays to accept a reopening, for
+// orders recorded before the window became policy (reopen_window) and for policies without it.
+const defaultReopenWindow = 30 * 24 * time.Hour
 
 // reopenWindow is how long a closed order waits for a reopening (policy reopen_window).
 func (w *workOrder) reopenWindow() time.Duration {
 	if !w.owners() || w.Policy.ReopenWindow == nil {
-		return reopenWindow
+		return defaultReopenWindow
 	}
-	return budgetDuration(*w.Policy.ReopenWindow, reopenWindow)
+	return budgetDuration(*w.Policy.ReopenWindow, defaultReopenWindow)
 }
 
 // budgetDuration reads a window budget as a span of time (days of 24 hours).
@@ -178,72 +195,81 @@ func (w *workOrder) fire(ctx workflow.Context, now time.Time) error {
 		}
 		data := map[string]any{"deadline": d.Name, "due_at": d.Calc.DueAt, "due_date": d.Calc.DueDate,
 			"owner_kind": owner.Kind, "owner_path": owner.Path, "owner_code": owner.Code}
-		switch a.kind {
-		case "remind":
-			d.Reminded = true
-			msgs := w.toOwner(owner, "reminder", w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt)))
-			if err := w.record(ctx, "system", "reminder", data, activities.Row{}, msgs...); err != nil {
-				return err
-			}
-			continue
-		case "breach":
-			d.Level = 1
-			if w.owners() && owner.Kind == models.OwnerEvaluator {
-				break // the evaluator's silence is nobody's lateness
-			}
-			w.Breaches++
-			if w.owners() {
-				if w.StageBreaches == nil {
-					w.StageBreaches = map[string]int{}
-				}
-				w.StageBreaches[owner.Path+"|"+d.Name]++
-			}
-		case "long_breach":
-			d.Level = 2
+		var err error
+		if a.kind == "remind" {
+			err = w.remind(ctx, d, owner, data)
+		} else {
+			err = w.breach(ctx, a, owner, data, now)
 		}
-		if d.Name == DLFeedback && w.Snapshot.State == models.StateFeedback {
-			// No word from the evaluator in time: the order closes, and says so.
-			w.Snapshot.State = models.StateClosed
-			data["feedback"] = "none_received"
-			if err := w.meet(ctx, DLFeedback, now); err != nil {
-				return err
-			}
-			if err := w.record(ctx, "system", "closed_without_feedback", data, activities.Row{}); err != nil {
-				return err
-			}
-			continue
-		}
-		if w.owners() && owner.Kind == models.OwnerEvaluator {
-			continue
-		}
-		// 督办 on the first breach; 挂牌督办 on a second breach or one longer than the budget.
-		// With owners a second breach is the same owner's same stage breaching again: two
-		// stages breaching in the same minute are two first breaches.
-		level := 1
-		if d.Level == 2 || (!w.owners() && w.Breaches > 1) || (w.owners() && w.StageBreaches[owner.Path+"|"+d.Name] > 1) {
-			level = 2
-		}
-		data["breach"] = a.kind
-		if err := w.record(ctx, "system", "deadline_breached", data, activities.Row{}); err != nil {
+		if err != nil {
 			return err
-		}
-		if w.owners() {
-			if err := w.superviseOwner(ctx, owner, d, a.kind, level); err != nil {
-				return err
-			}
-			continue
-		}
-		if level > w.Snapshot.SupervisionLevel {
-			w.Snapshot.SupervisionLevel = level
-			sup := map[string]any{"level": level, "deadline": d.Name, "reason": a.kind,
-				"notify": notifyFor(owner, level), "owner_kind": owner.Kind, "owner_path": owner.Path}
-			msgs := w.toSupervisionOf(owner, level, w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt), "level", levelLabel(level)))
-			if err := w.record(ctx, "system", "supervision", sup, activities.Row{}, msgs...); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
+}
+
+// remind tells the owner of a clock that its due instant is near.
+func (w *workOrder) remind(ctx workflow.Context, d *deadline, owner models.DeadlineOwner, data map[string]any) error {
+	d.Reminded = true
+	msgs := w.toOwner(owner, "reminder", w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt)))
+	return w.record(ctx, "system", "reminder", data, activities.Row{}, msgs...)
+}
+
+// breach records a clock that ran out (breach) or ran out by more than its budget again
+// (long_breach), with the supervision it brings; the feedback window running out closes the
+// order instead.
+func (w *workOrder) breach(ctx workflow.Context, a alarm, owner models.DeadlineOwner, data map[string]any, now time.Time) error {
+	d := a.clock
+	switch a.kind {
+	case "breach":
+		d.Level = 1
+		if w.owners() && owner.Kind == models.OwnerEvaluator {
+			break // the evaluator's silence is nobody's lateness
+		}
+		w.Breaches++
+		if w.owners() {
+			if w.StageBreaches == nil {
+				w.StageBreaches = map[string]int{}
+			}
+			w.StageBreaches[owner.Path+"|"+d.Name]++
+		}
+	case "long_breach":
+		d.Level = 2
+	}
+	if d.Name == DLFeedback && w.Snapshot.State == models.StateFeedback {
+		// No word from the evaluator in time: the order closes, and says so.
+		w.Snapshot.State = models.StateClosed
+		data["feedback"] = "none_received"
+		if err := w.meet(ctx, DLFeedback, now); err != nil {
+			return err
+		}
+		return w.record(ctx, "system", "closed_without_feedback", data, activities.Row{})
+	}
+	if w.owners() && owner.Kind == models.OwnerEvaluator {
+		return nil
+	}
+	// 督办 on the first breach; 挂牌督办 on a second breach or one longer than the budget.
+	// With owners a second breach is the same owner's same stage breaching again: two
+	// stages breaching in the same minute are two first breaches.
+	level := 1
+	if d.Level == 2 || (!w.owners() && w.Breaches > 1) || (w.owners() && w.StageBreaches[owner.Path+"|"+d.Name] > 1) {
+		level = 2
+	}
+	data["breach"] = a.kind
+	if err := w.record(ctx, "system", "deadline_breached", data, activities.Row{}); err != nil {
+		return err
+	}
+	if w.owners() {
+		return w.superviseOwner(ctx, owner, d, a.kind, level)
+	}
+	if level <= w.Snapshot.SupervisionLevel {
+		return nil
+	}
+	w.Snapshot.SupervisionLevel = level
+	sup := map[string]any{"level": level, "deadline": d.Name, "reason": a.kind,
+		"notify": notifyFor(owner, level), "owner_kind": owner.Kind, "owner_path": owner.Path}
+	msgs := w.toSupervisionOf(owner, level, w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt), "level", levelLabel(level)))
+	return w.record(ctx, "system", "supervision", sup, activities.Row{}, msgs...)
 }
 
 // superviseOwner raises the supervision of the owner of a breached clock: each owner has its

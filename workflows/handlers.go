@@ -7,9 +7,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"redress/activities"
 	"redress/models"
-	"redress/notify"
 )
 
 // The work order's handlers: how an officer's action and the evaluator's feedback (Temporal
@@ -17,6 +15,8 @@ import (
 // that refuse an update before it enters the history. What an accepted action does is in
 // transitions.go.
 
+// setup registers the handlers. A calendar change only marks the order for recomputation: the
+// clockwork does it, in turn with the actions.
 func (w *workOrder) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, StateQuery, func() (Snapshot, error) { return w.Snapshot, nil }); err != nil {
 		return err
@@ -71,62 +71,45 @@ func (w *workOrder) checkFeedback(f EvaluatorFeedback) error {
 	return nil
 }
 
-// evaluatorFeedback records the evaluator's satisfaction and closes the order; a dissatisfied
-// evaluator is brought to the administration, which may reopen.
+// evaluatorFeedback takes the evaluator's word from the tracking link (closeWithFeedback).
 func (w *workOrder) evaluatorFeedback(ctx workflow.Context, f EvaluatorFeedback) (ActionResult, error) {
-	if err := workflow.Await(ctx, func() bool { return !w.busy }); err != nil {
-		return ActionResult{}, err
-	}
-	if err := w.checkFeedback(f); err != nil {
-		return ActionResult{}, err
-	}
-	w.busy = true
-	defer func() { w.busy = false }()
-	before, err := w.save()
-	if err != nil {
-		return ActionResult{}, err
-	}
-	at := workflow.Now(ctx)
-	w.Snapshot.State = models.StateClosed
-	if err := w.meet(ctx, DLFeedback, at); err != nil {
-		return ActionResult{}, w.stepFailed(ctx, before, "evaluator_feedback", err, true)
-	}
-	data := map[string]any{"satisfaction": f.Satisfaction, "by": "tracking_link"}
-	if f.Comment != "" {
-		data["comment"] = f.Comment
-	}
-	var msgs []notify.Message
-	if f.Satisfaction == models.Dissatisfied {
-		msgs = w.toAdmins("dissatisfied", w.params())
-	}
-	if err := w.record(ctx, "evaluator", "evaluator_feedback", data, activities.Row{}, msgs...); err != nil {
-		return ActionResult{}, w.stepFailed(ctx, before, "evaluator_feedback", err, true)
-	}
-	return ActionResult{State: w.Snapshot.State, Seq: w.Snapshot.Seq}, nil
+	return w.step(ctx, "evaluator_feedback", func() error { return w.checkFeedback(f) },
+		func() error { return w.closeWithFeedback(ctx, f) })
 }
 
-// act applies an accepted action. Actions run one at a time; the check is repeated after
-// waiting, because an action applied meanwhile may have changed the state.
+// act applies an accepted action (apply) and notes who took it.
 func (w *workOrder) act(ctx workflow.Context, req ActionRequest) (ActionResult, error) {
+	return w.step(ctx, req.Action, func() error { return w.check(req, workflow.Now(ctx)) }, func() error {
+		from := w.Snapshot.State
+		if err := w.apply(ctx, req); err != nil {
+			return err
+		}
+		w.Actors.note(req)
+		w.countRepeat(from, req.Action)
+		w.retrying = false
+		return nil
+	})
+}
+
+// step applies one update, one at a time: it waits for the step before it, checks again (a
+// step applied meanwhile may have changed the state), saves the state, and undoes a step whose
+// activity failed (stepFailed). It answers the state the order is in afterwards.
+func (w *workOrder) step(ctx workflow.Context, name string, check, apply func() error) (ActionResult, error) {
 	if err := workflow.Await(ctx, func() bool { return !w.busy }); err != nil {
 		return ActionResult{}, err
 	}
-	if err := w.check(req, workflow.Now(ctx)); err != nil {
+	if err := check(); err != nil {
 		return ActionResult{}, err
 	}
 	w.busy = true
 	defer func() { w.busy = false }()
-	from := w.Snapshot.State
 	before, err := w.save()
 	if err != nil {
 		return ActionResult{}, err
 	}
-	if err := w.apply(ctx, req); err != nil {
-		return ActionResult{}, w.stepFailed(ctx, before, req.Action, err, true)
+	if err := apply(); err != nil {
+		return ActionResult{}, w.stepFailed(ctx, before, name, err, true)
 	}
-	w.Actors.note(req)
-	w.countRepeat(from, req.Action)
-	w.retrying = false
 	return ActionResult{State: w.Snapshot.State, Seq: w.Snapshot.Seq}, nil
 }
 

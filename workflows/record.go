@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"redress/activities"
+	"redress/clock"
 	"redress/models"
 	"redress/notify"
 )
@@ -113,7 +114,7 @@ func (w *workOrder) deadlineRows(now time.Time) ([]models.Deadline, *time.Time) 
 			p := d.Pauses[len(d.Pauses)-1].From
 			row.PausedAt = &p
 		}
-		row.Status = deadlineStatus(row)
+		row.Status = clock.Status(row) // the status every reader derives
 		if d.computed() && row.Owner.Kind != models.OwnerEvaluator {
 			end := now
 			if d.MetAt != nil {
@@ -130,21 +131,6 @@ func (w *workOrder) deadlineRows(now time.Time) ([]models.Deadline, *time.Time) 
 		}
 	}
 	return out, next
-}
-
-// deadlineStatus is a stored deadline's status.
-func deadlineStatus(r models.Deadline) string {
-	switch {
-	case r.Superseded:
-		return models.DeadlineSuperseded
-	case r.MetAt != nil:
-		return models.DeadlineMet
-	case r.MissingYear != 0 || r.DueAt.IsZero():
-		return models.DeadlineCalendarMissing
-	case r.Paused:
-		return models.DeadlinePaused
-	}
-	return models.DeadlineRunning
 }
 
 // overdueDays is the order's overdue count: the worst of its stages (stages run side by side,

@@ -3,11 +3,13 @@ package workflows
 import (
 	"go.temporal.io/sdk/workflow"
 
+	"redress/activities"
 	"redress/models"
+	"redress/notify"
 )
 
 // The transitions after the unit's work: the administration's review, the evaluator's
-// feedback taken by phone, a reopening, and escalation by hand.
+// feedback (by the tracking link or taken by phone), a reopening, and escalation by hand.
 
 // onReview: the administration approves the handling (the evaluator is asked for feedback) or
 // sends it back to the unit.
@@ -32,6 +34,25 @@ func (w *workOrder) onReview(ctx workflow.Context, req ActionRequest, c *change)
 		}
 	}
 	return err
+}
+
+// closeWithFeedback records the evaluator's satisfaction given through the tracking link and
+// closes the order; a dissatisfied evaluator is brought to the administration, which may reopen.
+func (w *workOrder) closeWithFeedback(ctx workflow.Context, f EvaluatorFeedback) error {
+	at := workflow.Now(ctx)
+	w.Snapshot.State = models.StateClosed
+	if err := w.meet(ctx, DLFeedback, at); err != nil {
+		return err
+	}
+	data := map[string]any{"satisfaction": f.Satisfaction, "by": "tracking_link"}
+	if f.Comment != "" {
+		data["comment"] = f.Comment
+	}
+	var msgs []notify.Message
+	if f.Satisfaction == models.Dissatisfied {
+		msgs = w.toAdmins("dissatisfied", w.params())
+	}
+	return w.record(ctx, "evaluator", "evaluator_feedback", data, activities.Row{}, msgs...)
 }
 
 // onRecordFeedback: the unit records the evaluator's word taken by phone; the order closes.

@@ -102,7 +102,13 @@ func (w *workOrder) onDispatch(ctx workflow.Context, req ActionRequest, c *chang
 			return err
 		}
 	}
-	err = w.dispatchTo(ctx, u)
+	return w.handTo(ctx, u, c)
+}
+
+// handTo dispatches the order to unit u (dispatchTo) and tells the unit; the read-model row
+// shows the new unit, and no staff or disposition of the unit before.
+func (w *workOrder) handTo(ctx workflow.Context, u *activities.UnitRef, c *change) error {
+	err := w.dispatchTo(ctx, u)
 	c.row.Unit, c.row.ClearStaff, c.row.DispatchedAt = u, true, &c.at
 	if w.owners() {
 		none := ""
@@ -140,41 +146,33 @@ func (w *workOrder) onReturn(ctx workflow.Context, req ActionRequest, c *change)
 // onRuleReturn: the administration accepts a return (the order goes to the right unit, the
 // misrouting is charged) or refuses it (the unit keeps the order and its clocks).
 func (w *workOrder) onRuleReturn(ctx workflow.Context, req ActionRequest, c *change) error {
-	var err error
 	if w.owners() {
-		if err = w.meet(ctx, DLRuling, c.at); err != nil {
+		if err := w.meet(ctx, DLRuling, c.at); err != nil {
 			return err
 		}
 	}
 	if *req.Accept {
-		u, uerr := w.resolveUnit(ctx, req)
-		if uerr != nil {
-			return uerr
+		u, err := w.resolveUnit(ctx, req)
+		if err != nil {
+			return err
 		}
 		c.data["from_unit"] = w.Snapshot.Unit.Code
 		c.data["charged_to"] = "misrouting"
 		if d := w.current(DLSign); d != nil {
 			c.data["misrouted_since"] = d.Start
 		}
-		err = w.dispatchTo(ctx, u)
-		c.row.Unit, c.row.ClearStaff, c.row.DispatchedAt = u, true, &c.at
-		if w.owners() {
-			none := ""
-			c.row.Disposition = &none
-		}
-		c.msgs = w.toUnit("new_order", w.params("due", w.dueParam(DLSign)))
-	} else {
-		// Return refused: the same unit goes on with its original clocks.
-		w.Snapshot.State = models.StateDispatched
-		c.data["charged_to"] = "receiver"
-		w.reopenClock(DLSign)
-		// The unit learns that it keeps the order.
-		c.msgs = w.toUnit("return_refused", w.params("reason", req.Reason))
-		if w.owners() {
-			err = w.resumeClock(ctx, DLCallback, c.at)
-		}
+		return w.handTo(ctx, u, c)
 	}
-	return err
+	// Return refused: the same unit goes on with its original clocks.
+	w.Snapshot.State = models.StateDispatched
+	c.data["charged_to"] = "receiver"
+	w.reopenClock(DLSign)
+	// The unit learns that it keeps the order.
+	c.msgs = w.toUnit("return_refused", w.params("reason", req.Reason))
+	if w.owners() {
+		return w.resumeClock(ctx, DLCallback, c.at)
+	}
+	return nil
 }
 
 // onCallback counts an attempt to reach the evaluator; one that reached them ends the stage.

@@ -34,6 +34,7 @@ func devCmd() *cobra.Command {
 		httpAddr     string
 		temporalPort int
 		noDemo       bool
+		pprofAddr    string
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -50,6 +51,13 @@ func devCmd() *cobra.Command {
 			setupLogging(cfg.LogLevel, false)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if pprofAddr != "" {
+				a, err := servePprof(ctx, pprofAddr)
+				if err != nil {
+					return err
+				}
+				slog.Info("profiler serving", "addr", a.String())
+			}
 			return runDev(ctx, cfg, temporalPort, !noDemo, nil)
 		},
 	}
@@ -57,6 +65,7 @@ func devCmd() *cobra.Command {
 	cmd.Flags().StringVar(&httpAddr, "http", "", "listen address of the API and web UI (env REDRESS_HTTP_ADDR, default 127.0.0.1:8080)")
 	cmd.Flags().IntVar(&temporalPort, "temporal-port", 7233, "port of the embedded Temporal frontend")
 	cmd.Flags().BoolVar(&noDemo, "no-demo", false, "do not seed the demo organisation on first start")
+	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060 (redress-bench profile uses it); off by default")
 	return cmd
 }
 

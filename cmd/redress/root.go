@@ -30,11 +30,11 @@ func rootCmd() *cobra.Command {
 	return root
 }
 
-// embeddedCommands are the commands that carry the embedded Temporal server (`redress dev`)
-// and the benchmark harness that drives it (`redress bench`), registered by their files. The
-// production build (`go build -tags noembed`, as the Dockerfile builds it) leaves those files
-// out, and with them the server module and its cloud clients: `redress api` and `redress
-// worker` never use them.
+// embeddedCommands are the commands that carry the embedded Temporal server (`redress dev`),
+// registered by their files. The production build (`go build -tags noembed`, as the Dockerfile
+// builds it) leaves those files out, and with them the server module and its cloud clients:
+// `redress api` and `redress worker` never use them. The benchmark harness is a command of its
+// own (cmd/redress-bench) that drives a redress binary; no build of redress links it.
 var embeddedCommands []func() *cobra.Command
 
 // dbFlags are the flags of the administrator's tools that name the database: --data for
