@@ -12,18 +12,27 @@ import (
 
 	"redress/apperr"
 	"redress/models"
+	"redress/outbox"
 	"redress/store"
 	"redress/upstream"
 )
 
+// upstreamAPI serves the delivery queue to the platforms and the 12345 tickets; what the caller
+// may see and do is decided by the scope it hands to upstream.Service.
+type upstreamAPI struct {
+	*Server
+	svc upstream.Service
+}
+
 func (s *Server) routesUpstream() {
+	h := upstreamAPI{Server: s, svc: upstream.Service{DB: s.deps.DB}}
 	v1 := s.e.Group("/api/v1")
-	v1.GET("/upstream/messages", s.listUpstream)
-	v1.GET("/upstream/messages/:id", s.getUpstream)
-	v1.POST("/upstream/messages/:id/resend", s.resendUpstream)
-	v1.POST("/work-orders/:id/hotline", s.forwardHotline)
-	v1.GET("/work-orders/:id/hotline", s.getHotline)
-	v1.POST("/hotline/results", s.hotlineResult)
+	v1.GET("/upstream/messages", h.listUpstream)
+	v1.GET("/upstream/messages/:id", h.getUpstream)
+	v1.POST("/upstream/messages/:id/resend", h.resendUpstream)
+	v1.POST("/work-orders/:id/hotline", h.forwardHotline)
+	v1.GET("/work-orders/:id/hotline", h.getHotline)
+	v1.POST("/hotline/results", h.hotlineResult)
 }
 
 // upstreamScope: administrators and auditors see the messages of their subtree, a sysadmin
@@ -38,7 +47,7 @@ func upstreamScope(c echo.Context) (scope store.Scope, all bool) {
 	return store.ScopeFor(p.Grants, models.RoleAdministrator, models.RoleAuditor), false
 }
 
-func (s *Server) listUpstream(c echo.Context) error {
+func (h upstreamAPI) listUpstream(c echo.Context) error {
 	status := c.QueryParam("status")
 	switch status {
 	case "", upstream.StatusPending, upstream.StatusSent, upstream.StatusDead:
@@ -56,31 +65,31 @@ func (s *Server) listUpstream(c echo.Context) error {
 		return err
 	}
 	scope, all := upstreamScope(c)
-	ms, err := upstream.List(c.Request().Context(), s.deps.DB, scope, all, status, target, limit)
+	ms, err := h.svc.List(c.Request().Context(), scope, all, status, target, limit)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": ms})
 }
 
-func (s *Server) getUpstream(c echo.Context) error {
+func (h upstreamAPI) getUpstream(c echo.Context) error {
 	scope, all := upstreamScope(c)
-	ms, err := upstream.Get(c.Request().Context(), s.deps.DB, scope, all, c.Param("id"))
+	ms, err := h.svc.Get(c.Request().Context(), scope, all, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	atts, err := upstream.Attempts(c.Request().Context(), s.deps.DB, ms.ID)
+	atts, err := h.svc.Attempts(c.Request().Context(), ms.ID)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"message": ms, "attempts": atts})
 }
 
-func (s *Server) resendUpstream(c echo.Context) error {
+func (h upstreamAPI) resendUpstream(c echo.Context) error {
 	scope, all := upstreamScope(c)
 	for _, g := range principal(c).Grants { // auditors read, never act
 		if g.Role == models.RoleAdministrator || g.Role == models.RoleSysadmin {
-			m, err := upstream.Resend(c.Request().Context(), s.deps.DB, scope, all, c.Param("id"))
+			m, err := h.svc.Resend(c.Request().Context(), scope, all, c.Param("id"))
 			if err != nil {
 				return err
 			}
@@ -95,7 +104,7 @@ type hotlineRequest struct {
 }
 
 // forwardHotline forwards a work order in the caller's jurisdiction to the 12345 platform.
-func (s *Server) forwardHotline(c echo.Context) error {
+func (h upstreamAPI) forwardHotline(c echo.Context) error {
 	var req hotlineRequest
 	if err := decode(c, &req); err != nil {
 		return err
@@ -104,15 +113,15 @@ func (s *Server) forwardHotline(c echo.Context) error {
 		return apperr.Invalid("note", "too_long", "note is longer than 1000 characters")
 	}
 	scope := store.ScopeFor(principal(c).Grants, models.RoleAdministrator, models.RoleSupervisor)
-	t, err := upstream.Forward(c.Request().Context(), s.deps.DB, scope, c.Param("id"), principal(c).User.Login, req.Note)
+	t, err := h.svc.Forward(c.Request().Context(), scope, c.Param("id"), principal(c).User.Login, req.Note)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, t)
 }
 
-func (s *Server) getHotline(c echo.Context) error {
-	t, rs, err := upstream.TicketOf(c.Request().Context(), s.deps.DB, staffScope(c), c.Param("id"))
+func (h upstreamAPI) getHotline(c echo.Context) error {
+	t, rs, err := h.svc.TicketOf(c.Request().Context(), staffScope(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -124,7 +133,7 @@ func (s *Server) getHotline(c echo.Context) error {
 
 // hotlineResult receives a result from the 12345 platform: public route, authenticated by the
 // HMAC signature over the raw body with the shared secret; idempotent by result_id.
-func (s *Server) hotlineResult(c echo.Context) error {
+func (h upstreamAPI) hotlineResult(c echo.Context) error {
 	if mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType)); err != nil || mt != echo.MIMEApplicationJSON {
 		return apperr.BadRequest("unsupported_content_type", "send the body as application/json")
 	}
@@ -132,7 +141,7 @@ func (s *Server) hotlineResult(c echo.Context) error {
 	if err != nil {
 		return decodeError(err)
 	}
-	if err := upstream.Verify(s.deps.Results.HotlineSecret, c.Request().Header.Get("X-Redress-Signature"), raw, s.resultsNow(), 5*time.Minute); err != nil {
+	if err := outbox.Verify(h.deps.Results.HotlineSecret, c.Request().Header.Get(outbox.SignatureHeader), raw, h.resultsNow(), 5*time.Minute); err != nil {
 		return unauthorized("the signature is missing, invalid or too old")
 	}
 	if err := checkJSONText(raw); err != nil {
@@ -144,7 +153,7 @@ func (s *Server) hotlineResult(c echo.Context) error {
 	if err := dec.Decode(&in); err != nil {
 		return decodeError(err)
 	}
-	r, created, err := upstream.Receive(c.Request().Context(), s.deps.DB, in, raw)
+	r, created, err := h.svc.Receive(c.Request().Context(), in, raw)
 	if err != nil {
 		return err
 	}

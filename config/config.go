@@ -82,7 +82,7 @@ type Config struct {
 	// SMS* name the gateway adapter that sends evaluators' SMS (callback notice, outcome with
 	// tracking link); without one the SMS are kept in the local inbox (the dev default).
 	SMSWebhookURL    string `env:"REDRESS_SMS_WEBHOOK_URL" doc:"URL the worker POSTs each evaluator SMS to (JSON, Idempotency-Key header); empty keeps SMS in the local inbox (redress dev)"`
-	SMSWebhookSecret string `env:"REDRESS_SMS_WEBHOOK_SECRET" doc:"shared secret of the SMS webhook: X-Redress-Signature is sha256=HMAC(secret, timestamp + \".\" + body)"`
+	SMSWebhookSecret string `env:"REDRESS_SMS_WEBHOOK_SECRET" doc:"shared secret of the SMS webhook: X-Redress-Signature is t=UNIX,v1=hex(HMAC-SHA256(secret, \"UNIX.BODY\")), as every outgoing webhook (docs/webhooks.md)"`
 	// Notify* tune the notifications outbox dispatcher of the worker.
 	NotifyMaxAttempts int           `env:"REDRESS_NOTIFY_MAX_ATTEMPTS" envDefault:"8" doc:"delivery attempts of a notification before it is dead (an administrator can send it again)"`
 	NotifyPoll        time.Duration `env:"REDRESS_NOTIFY_POLL" envDefault:"1s" doc:"how often the worker looks for due notifications in the outbox"`

@@ -14,8 +14,9 @@ import (
 // MaxBulkEvaluations bounds one bulk upload of ratings; a channel with more sends several.
 const MaxBulkEvaluations = 500
 
-// bulkChunk is how many ratings go to the database in one statement: well under PostgreSQL's
-// 65 535 parameters however many cases and flags a rating carries.
+// bulkChunk is how many ratings go to the database in one write (store.InsertGroups): each of
+// its inserts stays well under PostgreSQL's 65 535 parameters however many cases and flags a
+// rating carries.
 const bulkChunk = 100
 
 // BulkEvaluationsRequest is the body of POST /evaluations/bulk: the ratings a channel has

@@ -2,10 +2,13 @@ package intake
 
 import (
 	"context"
+	"errors"
+	"math"
 	"reflect"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/sony/gobreaker"
 )
 
 // The synchronous workflow start after a bad rating is an optimisation (the order reaches the
@@ -19,10 +22,22 @@ const (
 	startPause  = 5 * time.Second
 )
 
-// startBreakers holds one pause deadline (unix nanoseconds) per Starter (per Service when the
-// Starter is not comparable), so that services with different engines in one process (tests)
-// do not pause each other.
-var startBreakers sync.Map // Starter → *atomic.Int64
+// startBreakers holds one circuit breaker per Starter (per Service when the Starter is not
+// comparable), so that services with different engines in one process (tests) do not pause
+// each other.
+var startBreakers sync.Map // Starter → *gobreaker.CircuitBreaker
+
+// newStartBreaker opens on the first failed start and stays open for startPause. After the
+// pause every start goes through again (no single probe: a bad rating's start is never skipped
+// because another one is under way), and the next failure opens it again.
+func newStartBreaker() *gobreaker.CircuitBreaker {
+	return gobreaker.NewCircuitBreaker(gobreaker.Settings{
+		Name:        "workflow start",
+		MaxRequests: math.MaxUint32,
+		Timeout:     startPause,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 1 },
+	})
+}
 
 // startGuarded starts the order's workflow within startBudget unless starts are paused; it
 // returns the start's error, or nil when it skipped the start.
@@ -31,16 +46,17 @@ func (s *Service) startGuarded(ctx context.Context, workOrderID string) error {
 	if reflect.TypeOf(s.Starter).Comparable() {
 		key = s.Starter
 	}
-	v, _ := startBreakers.LoadOrStore(key, new(atomic.Int64))
-	pausedUntil := v.(*atomic.Int64)
-	if time.Now().UnixNano() < pausedUntil.Load() {
-		return nil // the reconciler starts it
+	cb, ok := startBreakers.Load(key)
+	if !ok {
+		cb, _ = startBreakers.LoadOrStore(key, newStartBreaker())
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startBudget)
-	defer cancel()
-	err := s.Starter.StartWorkOrder(ctx, workOrderID)
-	if err != nil {
-		pausedUntil.Store(time.Now().Add(startPause).UnixNano())
+	_, err := cb.(*gobreaker.CircuitBreaker).Execute(func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startBudget)
+		defer cancel()
+		return nil, s.Starter.StartWorkOrder(ctx, workOrderID)
+	})
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		return nil // the reconciler starts it
 	}
 	return err
 }

@@ -10,17 +10,16 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
-	"redress/migrations"
+	"redress/models"
+	"redress/notify/message"
+	"redress/outbox"
 	"redress/pii"
 	"redress/store"
 )
 
-// Dispatcher sends due outbox rows. Several dispatchers (one per worker process) may run against
-// one PostgreSQL database: each claims rows with FOR UPDATE SKIP LOCKED and leases them for a
-// while, so no two send the same row at once; on SQLite (one process, one writer) a row is
-// claimed by a conditional update.
+// Dispatcher sends due outbox rows, several at once. Several dispatchers (one per worker
+// process) may run against one database: outbox.ClaimDue leases each row to one of them.
 type Dispatcher struct {
 	DB  *store.DB
 	Box *pii.Box // opens the evaluator's phone number at send time
@@ -109,47 +108,18 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	return len(rows), errors.Join(errs...)
 }
 
+// queue is the notifications table as the outbox engine sees it: a claimed row is leased by
+// moving its next_attempt_at forward.
+func (d *Dispatcher) queue() *outbox.Queue {
+	return &outbox.Queue{DB: d.DB, Model: &Notification{}, Lease: d.Lease,
+		Retry: outbox.Retry{Base: d.Backoff, Max: d.MaxBackoff, MaxAttempts: d.MaxAttempts}}
+}
+
 // claim picks due rows and leases them.
 func (d *Dispatcher) claim(ctx context.Context) ([]Notification, error) {
-	now := time.Now().UTC()
-	until := now.Add(d.Lease)
-	var out []Notification
-	if d.DB.Dialect == migrations.Postgres {
-		err := d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			if err := d.notHeld(tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})).
-				Where("status = ? AND next_attempt_at <= ?", StatusPending, now).
-				Order("next_attempt_at").Limit(d.Batch).Find(&out).Error; err != nil {
-				return err
-			}
-			if len(out) == 0 {
-				return nil
-			}
-			ids := make([]string, len(out))
-			for i, n := range out {
-				ids[i] = n.ID
-			}
-			return tx.Model(&Notification{}).Where("id IN ?", ids).Update("next_attempt_at", until).Error
-		})
-		if err != nil {
-			return nil, fmt.Errorf("notifications: claim: %w", err)
-		}
-		return out, nil
-	}
-	var due []Notification
-	if err := d.notHeld(d.DB.WithContext(ctx)).Where("status = ? AND next_attempt_at <= ?", StatusPending, now).
-		Order("next_attempt_at").Limit(d.Batch).Find(&due).Error; err != nil {
-		return nil, fmt.Errorf("notifications: claim: %w", err)
-	}
-	for _, n := range due {
-		res := d.DB.WithContext(ctx).Model(&Notification{}).
-			Where("id = ? AND status = ? AND next_attempt_at = ?", n.ID, StatusPending, n.NextAttemptAt).
-			Update("next_attempt_at", until)
-		if res.Error != nil {
-			return out, fmt.Errorf("notifications: claim %s: %w", n.ID, res.Error)
-		}
-		if res.RowsAffected == 1 {
-			out = append(out, n)
-		}
+	out, err := outbox.ClaimDue(ctx, d.queue(), d.Batch, d.notHeld, func(n Notification) string { return n.ID })
+	if err != nil {
+		return out, fmt.Errorf("notifications: %w", err)
 	}
 	return out, nil
 }
@@ -196,7 +166,7 @@ func (d *Dispatcher) delivery(ctx context.Context, n Notification) (Delivery, er
 	}
 	dl := Delivery{ID: n.ID, WorkOrderID: n.WorkOrderID, Channel: n.Channel, Kind: n.RecipientKind,
 		UnitPath: n.UnitPath, Role: n.Role, Template: n.Template, Params: params,
-		Text: Text(n.Template, params), Masked: Text(n.Template, masked), CreatedAt: n.CreatedAt}
+		Text: message.Text(n.Template, params), Masked: message.Text(n.Template, masked), CreatedAt: n.CreatedAt}
 	if n.RecipientKind == KindEvaluator {
 		var sealed string
 		err := d.DB.WithContext(ctx).Table("evaluations").Select("evaluations.evaluator_phone").
@@ -206,14 +176,14 @@ func (d *Dispatcher) delivery(ctx context.Context, n Notification) (Delivery, er
 			return dl, fmt.Errorf("evaluator of %s: %w", n.WorkOrderID, err)
 		}
 		if sealed == "" {
-			return dl, &PermanentError{errors.New("the evaluator left no phone number")}
+			return dl, outbox.Permanent(errors.New("the evaluator left no phone number"))
 		}
 		if d.Box == nil {
-			return dl, &PermanentError{errors.New("no key to open the evaluator's phone number")}
+			return dl, outbox.Permanent(errors.New("no key to open the evaluator's phone number"))
 		}
 		phone, err := d.Box.Open(sealed)
 		if err != nil {
-			return dl, &PermanentError{fmt.Errorf("open the evaluator's phone number: %w", err)}
+			return dl, outbox.Permanent(fmt.Errorf("open the evaluator's phone number: %w", err))
 		}
 		dl.To, dl.MaskedTo = phone, pii.MaskPhone(phone)
 	}
@@ -237,63 +207,26 @@ func (d *Dispatcher) deliver(ctx context.Context, n Notification) error {
 	if ctx.Err() != nil && err != nil {
 		return nil // shutting down: the lease runs out and the row is tried again
 	}
-	at := time.Now().UTC()
-	attempts := n.Attempts + 1
-	a := Attempt{NotificationID: n.ID, At: at, Sender: name, OK: err == nil, DurationMS: int(time.Since(start).Milliseconds())}
-	upd := map[string]any{"attempts": attempts}
-	if err == nil {
-		upd["status"], upd["sent_at"], upd["last_error"] = StatusSent, at, ""
+	a := outbox.Attempt{ID: n.ID, Before: n.Attempts, Err: err,
+		Row: &Attempt{NotificationID: n.ID, At: time.Now().UTC(), Sender: name, OK: err == nil, Error: outbox.ErrorText(err),
+			DurationMS: int(time.Since(start).Milliseconds())}}
+	if tok, ok := n.Params.V["token"]; ok && err == nil {
 		// Delivered: the token is not kept in clear any longer than needed.
-		if tok, ok := n.Params.V["token"]; ok {
-			p := map[string]string{}
-			for k, v := range n.Params.V {
-				p[k] = v
-			}
-			p["token"] = maskToken(tok)
-			upd["params"] = p
+		p := map[string]string{}
+		for k, v := range n.Params.V {
+			p[k] = v
 		}
-	} else {
-		msg := err.Error()
-		if len(msg) > 500 {
-			msg = msg[:500]
-		}
-		a.Error = msg
-		upd["last_error"] = msg
-		var perm *PermanentError
-		if errors.As(err, &perm) || attempts >= d.MaxAttempts {
-			upd["status"] = StatusDead
-		} else {
-			upd["next_attempt_at"] = at.Add(d.backoff(attempts))
-		}
+		p["token"] = maskToken(tok)
+		a.Set = map[string]any{"params": models.NewJSON(p)}
 	}
-	if p, ok := upd["params"].(map[string]string); ok {
-		upd["params"] = jsonOf(p)
-	}
-	werr := d.DB.WithContext(context.WithoutCancel(ctx)).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(&a).Error; err != nil {
-			return err
-		}
-		return tx.Model(&Notification{}).Where("id = ? AND status = ?", n.ID, StatusPending).Updates(upd).Error
-	})
+	status, werr := d.queue().Record(ctx, a)
 	if werr != nil {
-		return fmt.Errorf("notifications: record attempt of %s: %w", n.ID, werr)
+		return fmt.Errorf("notifications: %w", werr)
 	}
 	if err != nil {
-		slog.Info("notifications: attempt failed", "id", n.ID, "attempt", attempts, "dead", upd["status"] == StatusDead, "err", err)
+		slog.Info("notifications: attempt failed", "id", n.ID, "attempt", n.Attempts+1, "dead", status == StatusDead, "err", err)
 	}
 	return nil
-}
-
-// backoff is the delay before attempt n+1: Backoff·2^(n-1), at most MaxBackoff.
-func (d *Dispatcher) backoff(n int) time.Duration {
-	b := d.Backoff
-	for i := 1; i < n && b < d.MaxBackoff; i++ {
-		b *= 2
-	}
-	if b > d.MaxBackoff {
-		b = d.MaxBackoff
-	}
-	return b
 }
 
 // ErrNotDead is returned by Resend for a notification that is not dead.
@@ -301,12 +234,11 @@ var ErrNotDead = errors.New("notification is not dead")
 
 // Resend puts a dead notification back in the queue with a fresh count of attempts.
 func Resend(ctx context.Context, db *store.DB, id string) error {
-	res := db.WithContext(ctx).Model(&Notification{}).Where("id = ? AND status = ?", id, StatusDead).
-		Updates(map[string]any{"status": StatusPending, "attempts": 0, "next_attempt_at": time.Now().UTC(), "last_error": ""})
-	if res.Error != nil {
-		return fmt.Errorf("resend %s: %w", id, res.Error)
+	ok, err := (&outbox.Queue{DB: db, Model: &Notification{}}).Resend(ctx, id, map[string]any{"last_error": ""})
+	if err != nil {
+		return fmt.Errorf("notifications: %w", err)
 	}
-	if res.RowsAffected == 0 {
+	if !ok {
 		return ErrNotDead
 	}
 	return nil

@@ -18,6 +18,8 @@ import (
 
 	"redress/models"
 	"redress/notify"
+	"redress/notify/message"
+	"redress/outbox"
 	"redress/pii"
 	"redress/store"
 	"redress/store/storetest"
@@ -49,7 +51,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 		return
 	}
-	if notify.Sign(r.secret, req.Header.Get("X-Redress-Timestamp"), b) != req.Header.Get("X-Redress-Signature") {
+	if outbox.Verify(r.secret, req.Header.Get(outbox.SignatureHeader), b, time.Now(), time.Minute) != nil {
 		r.badSigns++
 	}
 	if n%3 == 0 {
@@ -308,11 +310,11 @@ func TestPermanentFailureAndText(t *testing.T) {
 			t.Errorf("no phone: %+v", n)
 		}
 	})
-	txt := notify.Text("reminder", map[string]string{"order": "abcd1234", "deadline": "回访", "due": "2026-10-10 00:00"})
+	txt := message.Text("reminder", map[string]string{"order": "abcd1234", "deadline": "回访", "due": "2026-10-10 00:00"})
 	if strings.ContainsAny(txt, "{}") || !strings.Contains(txt, "abcd1234") || !strings.Contains(txt, "回访") {
 		t.Errorf("reminder text %q", txt)
 	}
-	if got := notify.Text("nope", map[string]string{"b": "2", "a": "1"}); got != "nope a=1 b=2" {
+	if got := message.Text("nope", map[string]string{"b": "2", "a": "1"}); got != "nope a=1 b=2" {
 		t.Errorf("unknown template %q", got)
 	}
 }

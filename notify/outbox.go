@@ -1,11 +1,13 @@
-// Package notify is the notifications outbox of redress. A notification is enqueued in the same
+// Package notify is redress's notifications, one queue of the outbox engine (package outbox),
+// table notifications. A notification is enqueued in the same
 // database transaction as the timeline event that causes it (see Enqueue, called by the
 // RecordEvent activity), under an idempotency key made of the event id and the recipient, so a
 // replayed workflow or a retried activity enqueues nothing twice. The Dispatcher, which runs in
 // the worker process, sends due rows through pluggable Senders (an HTTP webhook for an SMS
-// gateway, the local inbox that the UI lists), retries failures with exponential back-off,
+// gateway, the local inbox that the UI lists); the engine leases, retries with back-off,
 // records every attempt and parks a notification as dead after the last one; Resend puts a
-// dead one back in the queue.
+// dead one back in the queue. Center serves the notification centre to the API. What a
+// workflow asks to send (Message, templates) lives in notify/message, which links no storage.
 //
 // Recipients are groups, not people: the evaluator of a work order (SMS, phone resolved from
 // the sealed evaluation at send time, so the outbox holds no phone number), or the holders of a
@@ -25,41 +27,28 @@ import (
 	"gorm.io/gorm/clause"
 
 	"redress/models"
+	"redress/notify/message"
+	"redress/outbox"
 )
 
-// Channels.
+// Channels and recipient kinds: the message package's, named here too so that the outbox's
+// callers (api, cmd, tests) need not import both packages.
 const (
-	ChannelSMS   = "sms"   // to the evaluator's phone
-	ChannelInbox = "inbox" // in-system message to staff
-)
-
-// Recipient kinds.
-const (
-	KindEvaluator = "evaluator"
-	KindStaff     = "staff"
+	ChannelSMS    = message.ChannelSMS
+	ChannelInbox  = message.ChannelInbox
+	KindEvaluator = message.KindEvaluator
+	KindStaff     = message.KindStaff
 )
 
 // Statuses of an outbox row.
 const (
-	StatusPending = "pending"
-	StatusSent    = "sent"
-	StatusDead    = "dead"
+	StatusPending = outbox.StatusPending
+	StatusSent    = outbox.StatusSent
+	StatusDead    = outbox.StatusDead
 )
 
-// Message is a notification a timeline event asks for. Key names the recipient within the
-// event (the outbox id is Key(event id, Key)).
-type Message struct {
-	Key      string            `json:"key"`
-	Channel  string            `json:"channel"`
-	Kind     string            `json:"kind"`
-	UnitPath string            `json:"unit_path,omitempty"` // staff: the unit whose role holders receive it
-	Role     string            `json:"role,omitempty"`
-	Template string            `json:"template"`
-	Params   map[string]string `json:"params,omitempty"`
-	// Track asks for a fresh tracking token for the evaluator: only its hash is stored, and the
-	// message carries the token until it is sent.
-	Track bool `json:"track,omitempty"`
-}
+// Message is a notification a timeline event asks for (see package message).
+type Message = message.Message
 
 // Notification is one outbox row.
 type Notification struct {
@@ -187,8 +176,6 @@ func Enqueue(tx *gorm.DB, workOrderID, eventID string, at time.Time, msgs []Mess
 	}
 	return nil
 }
-
-func jsonOf(p map[string]string) any { return models.NewJSON(p) }
 
 // Key is the idempotency key of an event's message to a recipient: a hash of both, so that it
 // is the same however often the event is recorded, and safe in a URL and an HTTP header.

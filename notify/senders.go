@@ -1,21 +1,16 @@
 package notify
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"gorm.io/gorm/clause"
 
+	"redress/outbox"
 	"redress/store"
 )
 
@@ -37,23 +32,13 @@ type Delivery struct {
 	CreatedAt time.Time
 }
 
-// Sender delivers one notification. It must be safe to call again with the same Delivery (the
-// dispatcher retries after errors and after a crash between sending and recording).
-type Sender interface {
-	Name() string
-	Send(ctx context.Context, d Delivery) error
-}
+// Sender delivers one notification (see outbox.Sender: the same Delivery may come again).
+type Sender = outbox.Sender[Delivery]
 
-// PermanentError marks a failure that no retry can fix (the notification goes dead at once).
-type PermanentError struct{ Err error }
-
-func (e *PermanentError) Error() string { return e.Err.Error() }
-func (e *PermanentError) Unwrap() error { return e.Err }
-
-// Webhook posts each notification as JSON to an HTTP endpoint (an SMS gateway's adapter). The
-// Idempotency-Key header carries the notification's key so the gateway can drop a repeat, and
-// X-Redress-Signature is "sha256=" + hex HMAC-SHA256 over timestamp + "." + body with the shared
-// secret, so the gateway can check the sender and refuse replays of old requests.
+// Webhook posts each notification as JSON to an HTTP endpoint (an SMS gateway's adapter),
+// signed with the outbox's one scheme (X-Redress-Signature: t=…,v1=…, see package outbox) when
+// a secret is set; Idempotency-Key carries the notification's key so the gateway can drop a
+// repeat.
 type Webhook struct {
 	URL    string
 	Secret string
@@ -74,14 +59,6 @@ type webhookBody struct {
 	CreatedAt   time.Time         `json:"created_at"`
 }
 
-// Sign computes the signature header value of a webhook request.
-func Sign(secret, timestamp string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(timestamp + "."))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
-
 // Send implements Sender.
 func (w *Webhook) Send(ctx context.Context, d Delivery) error {
 	rcpt := map[string]string{"kind": d.Kind}
@@ -94,37 +71,23 @@ func (w *Webhook) Send(ctx context.Context, d Delivery) error {
 	body, err := json.Marshal(webhookBody{ID: d.ID, WorkOrderID: d.WorkOrderID, Channel: d.Channel, Recipient: rcpt,
 		Template: d.Template, Params: d.Params, Text: d.Text, CreatedAt: d.CreatedAt})
 	if err != nil {
-		return &PermanentError{fmt.Errorf("webhook: encode: %w", err)}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
-	if err != nil {
-		return &PermanentError{fmt.Errorf("webhook: %w", err)}
-	}
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", d.ID)
-	req.Header.Set("X-Redress-Timestamp", ts)
-	if w.Secret != "" {
-		req.Header.Set("X-Redress-Signature", Sign(w.Secret, ts, body))
+		return outbox.Permanent(fmt.Errorf("webhook: encode: %w", err))
 	}
 	c := w.Client
 	if c == nil {
 		c = &http.Client{Timeout: 10 * time.Second}
 	}
-	res, err := c.Do(req)
-	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
-	}
-	defer res.Body.Close() //nolint:errcheck // the body was drained and only the status counts; a failed Close cannot change the answer
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	code, _, err := outbox.Post(ctx, c, outbox.Request{URL: w.URL, Secret: w.Secret, Key: d.ID, Body: body, At: time.Now()})
 	switch {
-	case res.StatusCode >= 200 && res.StatusCode < 300:
+	case err != nil:
+		return fmt.Errorf("webhook: %w", err)
+	case code >= 200 && code < 300:
 		return nil
-	case res.StatusCode == http.StatusBadRequest || res.StatusCode == http.StatusUnprocessableEntity:
+	case code == http.StatusBadRequest || code == http.StatusUnprocessableEntity:
 		// The gateway refuses the message itself: sending it again cannot help.
-		return &PermanentError{fmt.Errorf("webhook: refused with status %d", res.StatusCode)}
+		return outbox.Permanent(fmt.Errorf("webhook: refused with status %d", code))
 	}
-	return fmt.Errorf("webhook: status %d", res.StatusCode)
+	return fmt.Errorf("webhook: status %d", code)
 }
 
 // Local stores each notification in the database's inbox, where the UI lists it: in-system
@@ -145,7 +108,7 @@ func (l *Local) Name() string { return "local" }
 // Send implements Sender.
 func (l *Local) Send(ctx context.Context, d Delivery) error {
 	if l.DB == nil {
-		return &PermanentError{errors.New("local sender without a database")}
+		return outbox.Permanent(errors.New("local sender without a database"))
 	}
 	body := d.Masked
 	if l.KeepLinks && d.Params["link"] != "" {

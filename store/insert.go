@@ -2,30 +2,32 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
-	"regexp"
-	"strconv"
-	"strings"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 
 	"redress/migrations"
 )
 
 // InsertAll inserts rows (pointers to models or to slices of them, parents before children)
-// atomically. On PostgreSQL it sends them as one statement, each insert but the last a
-// data-modifying WITH query: one round trip and one commit, where a transaction of the same
-// inserts costs a round trip each plus BEGIN and COMMIT. Intake writes every rating this way;
-// its statements, not the database, were what limited it (BENCHMARKS.md, point 1). A unique
-// or foreign-key violation in any part fails the whole statement, as it would the transaction.
-// On SQLite (one writer, no network) it is an ordinary transaction.
+// atomically. On PostgreSQL it sends the inserts as one pgx batch: pipelined in one round trip
+// and run in one implicit transaction (one commit), where a transaction of the same inserts
+// costs a round trip each plus BEGIN and COMMIT. Intake writes every rating this way; its
+// statements, not the database, were what limited it (BENCHMARKS.md, point 1). A unique or
+// foreign-key violation in any insert fails the batch and none of its rows stay, as in a
+// transaction. On SQLite (one writer, no network), or when db is already a transaction, the
+// inserts are plain statements in a transaction (the caller's, if any).
 //
 // The SQL of each insert is GORM's own (a dry run of Create), so the columns are the models'.
 func InsertAll(ctx context.Context, db *DB, rows ...any) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if db.Dialect != migrations.Postgres {
+	pool, ok := db.Statement.ConnPool.(*sql.DB)
+	if db.Dialect != migrations.Postgres || !ok {
 		return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			for _, r := range rows {
 				if err := tx.Create(r).Error; err != nil {
@@ -36,54 +38,29 @@ func InsertAll(ctx context.Context, db *DB, rows ...any) error {
 		})
 	}
 	dry := db.WithContext(ctx).Session(&gorm.Session{DryRun: true, SkipDefaultTransaction: true})
-	var (
-		sql  strings.Builder
-		vars []any
-	)
-	for i, r := range rows {
+	var batch pgx.Batch
+	for _, r := range rows {
 		st := dry.Create(r).Statement
 		if st.Error != nil {
 			return fmt.Errorf("insert all: build %T: %w", r, st.Error)
 		}
-		part := renumber(st.SQL.String(), len(vars))
-		vars = append(vars, st.Vars...)
-		switch {
-		case len(rows) == 1:
-			sql.WriteString(part)
-		case i == 0:
-			fmt.Fprintf(&sql, "WITH w0 AS (%s)", part)
-		case i < len(rows)-1:
-			fmt.Fprintf(&sql, ", w%d AS (%s)", i, part)
-		default:
-			sql.WriteString(" " + part)
-		}
+		batch.Queue(st.SQL.String(), st.Vars...)
 	}
-	sqlDB, err := db.DB.DB()
+	conn, err := pool.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("insert all: %w", err)
 	}
-	// Executed beside GORM (whose Exec would rewrite the numbered placeholders); errors are
-	// translated as GORM's would be, so callers see gorm.ErrDuplicatedKey alike.
-	if _, err := sqlDB.ExecContext(ctx, sql.String(), vars...); err != nil {
+	defer conn.Close()
+	// Sent on the pool's own pgx connection, beside GORM; errors are translated as GORM's
+	// would be, so callers see gorm.ErrDuplicatedKey alike.
+	err = conn.Raw(func(dc any) error {
+		return dc.(*stdlib.Conn).Conn().SendBatch(ctx, &batch).Close()
+	})
+	if err != nil {
 		if t, ok := db.Dialector.(gorm.ErrorTranslator); ok && db.TranslateError {
 			return t.Translate(err)
 		}
 		return err
 	}
 	return nil
-}
-
-var placeholder = regexp.MustCompile(`\$(\d+)`)
-
-// renumber shifts PostgreSQL's numbered placeholders ($1, $2, …) of one statement by offset,
-// so that statements can be joined into one. GORM's SQL carries values only as placeholders,
-// never as literals, so a $ in it is always one.
-func renumber(sql string, offset int) string {
-	if offset == 0 {
-		return sql
-	}
-	return placeholder.ReplaceAllStringFunc(sql, func(m string) string {
-		n, _ := strconv.Atoi(m[1:])
-		return "$" + strconv.Itoa(n+offset)
-	})
 }

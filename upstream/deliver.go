@@ -1,20 +1,18 @@
 package upstream
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
 
+	"redress/outbox"
 	"redress/profiles"
 	"redress/signing"
 	"redress/store"
@@ -26,12 +24,69 @@ type Endpoint struct {
 	Secret string
 }
 
+// Outgoing is one message as a Sender sees it: the queued row, the body to send (a
+// supplement's with the platform's id of the rating filled in), and, set by the sender, what
+// the receiver answered.
+type Outgoing struct {
+	Message
+	Body   []byte
+	Status int    // the receiver's HTTP status (0: no answer)
+	Answer []byte // the receiver's answer, at most 64 KiB
+}
+
+// Sender delivers one message to its target (see outbox.Sender).
+type Sender = outbox.Sender[*Outgoing]
+
+// Platform is the Sender of a receiving platform: the provincial/national platform
+// (TargetUpstream) and the 12345 platform (TargetHotline) speak the same protocol, a signed JSON
+// POST per message, 2xx or 409 (the key arrived before) meaning delivered; 5xx, 408, 425, 429
+// and no answer are worth retrying, any other status is a refusal.
+type Platform struct {
+	Target string
+	Endpoint
+	Client *http.Client
+	// Signer, when set, signs every body (header signing.Header) besides the HMAC.
+	Signer *signing.Signer
+	Now    func() time.Time
+}
+
+// Name implements Sender.
+func (p *Platform) Name() string { return p.Target }
+
+// Send implements Sender.
+func (p *Platform) Send(ctx context.Context, o *Outgoing) error {
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	h := http.Header{}
+	h.Set("X-Redress-Kind", o.Kind)
+	if p.Signer != nil {
+		sig, err := p.Signer.HeaderValue(o.Body)
+		if err != nil {
+			return err
+		}
+		h.Set(signing.Header, sig)
+	}
+	code, answer, err := outbox.Post(rctx, p.Client, outbox.Request{URL: p.URL, Secret: p.Secret, Key: o.ID, Body: o.Body, Header: h, At: p.Now()})
+	o.Status, o.Answer = code, answer
+	switch {
+	case err != nil:
+		return err
+	case code/100 == 2 || code == http.StatusConflict:
+		return nil
+	case code >= 500 || code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code == http.StatusTooEarly:
+		return fmt.Errorf("HTTP %d", code)
+	}
+	return outbox.Permanent(fmt.Errorf("HTTP %d", code))
+}
+
 // Deliverer sends due messages. Several may run at once (in several workers): each claims a
 // message with a lease before sending it.
 type Deliverer struct {
 	DB        *store.DB
 	Endpoints map[string]Endpoint // by target; a target without an endpoint waits
-	Client    *http.Client
+	// Senders by target; nil: a Platform for each target of Endpoints with a URL.
+	Senders map[string]Sender
+	Client  *http.Client
 	// BaseDelay and MaxDelay bound the exponential back-off (defaults 2s and 10m).
 	BaseDelay, MaxDelay time.Duration
 	// MaxAttempts before a message that keeps failing is dead (default 60: with the default
@@ -95,17 +150,35 @@ func (d *Deliverer) Run(ctx context.Context, every time.Duration) {
 	}
 }
 
+// queue is upstream_messages as the outbox engine sees it: a claim is held in lease_until, and
+// the back-off has jitter so that many messages failing together do not retry in lockstep.
+func (d *Deliverer) queue() *outbox.Queue {
+	return &outbox.Queue{DB: d.DB, Model: &Message{}, LeaseColumn: "lease_until", Lease: d.Lease, Now: d.Now,
+		Retry: outbox.Retry{Base: d.BaseDelay, Max: d.MaxDelay, Jitter: 0.2, MaxAttempts: d.MaxAttempts}}
+}
+
+func (d *Deliverer) senders() map[string]Sender {
+	if d.Senders != nil {
+		return d.Senders
+	}
+	out := map[string]Sender{}
+	for target, ep := range d.Endpoints {
+		if ep.URL != "" {
+			out[target] = &Platform{Target: target, Endpoint: ep, Client: d.Client, Signer: d.Signer, Now: d.now}
+		}
+	}
+	return out
+}
+
 // Pass sends the due messages once each and answers how many arrived. When a target fails
 // with a transient error, the rest of its messages wait for the next pass (a receiver that is
 // down is not hammered).
 func (d *Deliverer) Pass(ctx context.Context) (int, error) {
 	d.defaults()
-	now := d.now()
+	q, senders := d.queue(), d.senders()
 	var due []Message
-	err := d.DB.WithContext(ctx).Where("status = ? AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)", StatusPending, now, now).
-		Order("next_attempt_at, id").Limit(d.Batch).Find(&due).Error
-	if err != nil {
-		return 0, fmt.Errorf("upstream: due messages: %w", err)
+	if err := q.Due(ctx, d.Batch, nil, &due); err != nil {
+		return 0, fmt.Errorf("upstream: %w", err)
 	}
 	down := map[string]bool{}
 	sent := 0
@@ -113,37 +186,34 @@ func (d *Deliverer) Pass(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			return sent, ctx.Err()
 		}
-		ep, ok := d.Endpoints[m.Target]
-		if !ok || ep.URL == "" || down[m.Target] {
+		sender, ok := senders[m.Target]
+		if !ok || down[m.Target] {
 			continue
 		}
-		lease := d.now().Add(d.Lease)
-		res := d.DB.WithContext(ctx).Model(&Message{}).
-			Where("id = ? AND status = ? AND (lease_until IS NULL OR lease_until < ?)", m.ID, StatusPending, d.now()).
-			Update("lease_until", lease)
-		if res.Error != nil {
-			return sent, fmt.Errorf("upstream: claim %s: %w", m.ID, res.Error)
+		claimed, err := q.Claim(ctx, m.ID)
+		if err != nil {
+			return sent, fmt.Errorf("upstream: %w", err)
 		}
-		if res.RowsAffected == 0 {
+		if !claimed {
 			continue // another deliverer has it
 		}
+		body := m.Payload
 		if m.Kind == KindSupplement {
-			filled, wait, err := d.fillAnswer(ctx, m)
+			filled, wait, err := d.fillAnswer(ctx, q, m)
 			if err != nil {
 				return sent, err
 			}
 			if wait {
 				// The rating has not been answered yet: release the claim, the next pass
 				// looks again (the rating is due before it, being older).
-				if err := d.DB.WithContext(ctx).Model(&Message{}).Where("id = ? AND status = ?", m.ID, StatusPending).
-					Update("lease_until", nil).Error; err != nil {
-					return sent, fmt.Errorf("upstream: release %s: %w", m.ID, err)
+				if err := q.Release(ctx, m.ID); err != nil {
+					return sent, fmt.Errorf("upstream: %w", err)
 				}
 				continue
 			}
-			m.Payload = filled
+			body = filled
 		}
-		ok, transient, err := d.send(ctx, ep, m)
+		ok, transient, err := d.send(ctx, q, sender, m, body)
 		if ok {
 			sent++
 		} else if transient {
@@ -157,78 +227,27 @@ func (d *Deliverer) Pass(ctx context.Context) (int, error) {
 }
 
 // send makes one attempt and records its outcome. ok: delivered; transient: worth retrying.
-func (d *Deliverer) send(ctx context.Context, ep Endpoint, m Message) (ok, transient bool, err error) {
-	start := d.now()
-	body := []byte(m.Payload)
-	code, answer, sendErr := d.post(ctx, ep, m, body)
-	dur := int(time.Since(start).Milliseconds())
-	att := Attempt{MessageID: m.ID, At: start, StatusCode: code, DurationMs: dur}
-	upd := map[string]any{"attempts": m.Attempts + 1, "last_status": code, "lease_until": nil}
-	switch {
-	case sendErr == nil && (code/100 == 2 || code == http.StatusConflict):
-		// 409: the receiver already holds this key — it arrived before.
-		ok = true
-		att.OK = true
-		upd["status"], upd["sent_at"], upd["last_error"] = StatusSent, d.now(), ""
-		if m.Kind == "rating" {
-			// The platform's own id for the rating: a later correction (补报) names it.
-			if id := d.profile().AnswerOf(answer); id != "" {
-				upd["answer_id"] = id
-			}
-		}
-	default:
-		msg := fmt.Sprintf("HTTP %d", code)
-		if sendErr != nil {
-			msg = sendErr.Error()
-		}
-		att.Error = truncate(msg, 500)
-		upd["last_error"] = att.Error
-		transient = sendErr != nil || code >= 500 || code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code == http.StatusTooEarly
-		if !transient || m.Attempts+1 >= d.MaxAttempts {
-			upd["status"] = StatusDead
-			slog.Warn("upstream message dead", "id", m.ID, "target", m.Target, "attempts", m.Attempts+1, "err", msg)
-		} else {
-			upd["next_attempt_at"] = d.now().Add(d.backoff(m.Attempts + 1))
+func (d *Deliverer) send(ctx context.Context, q *outbox.Queue, s Sender, m Message, body string) (ok, transient bool, err error) {
+	start, t0 := d.now(), time.Now()
+	o := &Outgoing{Message: m, Body: []byte(body)}
+	sendErr := s.Send(ctx, o)
+	att := &Attempt{MessageID: m.ID, At: start, OK: sendErr == nil, StatusCode: o.Status, Error: outbox.ErrorText(sendErr),
+		DurationMs: int(time.Since(t0).Milliseconds())}
+	set := map[string]any{"last_status": o.Status}
+	if sendErr == nil && m.Kind == "rating" {
+		// The platform's own id for the rating: a later correction (补报) names it.
+		if id := d.profile().AnswerOf(o.Answer); id != "" {
+			set["answer_id"] = id
 		}
 	}
-	err = d.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(&att).Error; err != nil {
-			return err
-		}
-		return tx.Model(&Message{}).Where("id = ?", m.ID).Updates(upd).Error
-	})
+	status, err := q.Record(ctx, outbox.Attempt{ID: m.ID, Before: m.Attempts, Err: sendErr, Row: att, Set: set})
 	if err != nil {
-		return ok, transient, fmt.Errorf("upstream: record attempt of %s: %w", m.ID, err)
+		return false, false, fmt.Errorf("upstream: %w", err)
 	}
-	return ok, transient, nil
-}
-
-// post sends one message and answers the status and the answer's body (at most 64 KiB).
-func (d *Deliverer) post(ctx context.Context, ep Endpoint, m Message, body []byte) (int, []byte, error) {
-	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, ep.URL, bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, fmt.Errorf("request: %w", err)
+	if status == StatusDead {
+		slog.Warn("upstream message dead", "id", m.ID, "target", m.Target, "attempts", m.Attempts+1, "err", sendErr)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", m.ID)
-	req.Header.Set("X-Redress-Kind", m.Kind)
-	req.Header.Set("X-Redress-Signature", Sign(ep.Secret, d.now(), body))
-	if d.Signer != nil {
-		sig, err := d.Signer.HeaderValue(body)
-		if err != nil {
-			return 0, nil, err
-		}
-		req.Header.Set(signing.Header, sig)
-	}
-	resp, err := d.Client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close() //nolint:errcheck // the answer is read up to its limit before Close; a failed Close cannot change it
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return resp.StatusCode, answer, nil
+	return sendErr == nil, sendErr != nil && !outbox.IsPermanent(sendErr), nil
 }
 
 func (d *Deliverer) profile() *profiles.Profile {
@@ -245,7 +264,7 @@ func (d *Deliverer) profile() *profiles.Profile {
 // fillAnswer puts the platform's id of the corrected rating into a supplement. wait: the
 // rating has not been answered yet. A rating that died, or was answered without an id, cannot
 // be named: the supplement is dead with the reason (the operator resends the rating first).
-func (d *Deliverer) fillAnswer(ctx context.Context, m Message) (string, bool, error) {
+func (d *Deliverer) fillAnswer(ctx context.Context, q *outbox.Queue, m Message) (string, bool, error) {
 	var orig Message
 	err := d.DB.WithContext(ctx).Select("id, status, answer_id").Where("id = ?", "rating:"+m.SubjectID).Take(&orig).Error
 	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
@@ -266,27 +285,8 @@ func (d *Deliverer) fillAnswer(ctx context.Context, m Message) (string, bool, er
 	default:
 		reason = "the platform answered the rating without its id"
 	}
-	if err := d.DB.WithContext(ctx).Model(&Message{}).Where("id = ?", m.ID).
-		Updates(map[string]any{"status": StatusDead, "last_error": reason, "lease_until": nil}).Error; err != nil {
+	if err := q.Bury(ctx, m.ID, reason); err != nil {
 		return "", false, fmt.Errorf("upstream: supplement %s: %w", m.ID, err)
 	}
 	return "", true, nil
-}
-
-// backoff is BaseDelay·2^(n-1), capped at MaxDelay, plus up to 20 % jitter so that many
-// messages failing together do not retry in lockstep.
-func (d *Deliverer) backoff(n int) time.Duration {
-	b := d.BaseDelay
-	for i := 1; i < n && b < d.MaxDelay; i++ {
-		b *= 2
-	}
-	b = min(b, d.MaxDelay)
-	return b + time.Duration(rand.Int64N(int64(b)/5+1))
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

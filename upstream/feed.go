@@ -15,7 +15,7 @@ import (
 	"redress/codes"
 	"redress/migrations"
 	"redress/models"
-	"redress/notify"
+	"redress/notify/message"
 	"redress/pii"
 	"redress/profiles"
 	"redress/stats"
@@ -589,11 +589,11 @@ func SupervisionRecord(ctx context.Context, db *store.DB, id string, at time.Tim
 		level = int(v)
 	}
 	deadline, _ := d["deadline"].(string)
-	label := notify.DeadlineLabels[deadline]
+	label := message.DeadlineLabels[deadline]
 	if label == "" {
 		label = deadline
 	}
-	levelWords := notify.LevelLabels[strconv.Itoa(level)]
+	levelWords := message.LevelLabels[strconv.Itoa(level)]
 	content := "“" + label + "”时限已超期，" + levelWords
 	if note, _ := d["note"].(string); note != "" {
 		content = note

@@ -66,20 +66,20 @@ type ForwardPayload struct {
 
 // Forward queues a work order for the 12345 platform, once: a second forward is a conflict.
 // The order must be in scope (the caller's units), else it is not found.
-func Forward(ctx context.Context, db *store.DB, scope store.Scope, orderID, by, note string) (Ticket, error) {
+func (s Service) Forward(ctx context.Context, scope store.Scope, orderID, by, note string) (Ticket, error) {
 	var wo models.WorkOrder
-	q := db.WithContext(ctx).Where("id = ?", orderID)
+	q := s.DB.WithContext(ctx).Where("id = ?", orderID)
 	if err := scope.Apply(q, "unit_path").Take(&wo).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 		return Ticket{}, apperr.NotFound("work order")
 	} else if err != nil {
 		return Ticket{}, fmt.Errorf("forward %s: %w", orderID, err)
 	}
 	var ev struct{ EvaluationID string }
-	if err := db.WithContext(ctx).Table("evaluations").Select("evaluation_id").Where("id = ?", wo.EvaluationID).Take(&ev).Error; err != nil {
+	if err := s.DB.WithContext(ctx).Table("evaluations").Select("evaluation_id").Where("id = ?", wo.EvaluationID).Take(&ev).Error; err != nil {
 		return Ticket{}, fmt.Errorf("forward %s: evaluation: %w", orderID, err)
 	}
 	var unit models.Unit
-	if err := db.WithContext(ctx).Where("path = ?", wo.UnitPath).Take(&unit).Error; err != nil {
+	if err := s.DB.WithContext(ctx).Where("path = ?", wo.UnitPath).Take(&unit).Error; err != nil {
 		return Ticket{}, fmt.Errorf("forward %s: unit: %w", orderID, err)
 	}
 	lvl, err := codes.LevelToGB(wo.Overall)
@@ -93,7 +93,7 @@ func Forward(ctx context.Context, db *store.DB, scope store.Scope, orderID, by, 
 	body, _ := json.Marshal(p)
 	t := Ticket{WorkOrderID: wo.ID, MessageID: p.MessageID, UnitPath: wo.UnitPath, ForwardedBy: by, ForwardedAt: now,
 		Note: note, Status: "forwarded", UpdatedAt: now}
-	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&Ticket{}).Where("work_order_id = ?", wo.ID).Count(&n).Error; err != nil {
 			return err
@@ -133,7 +133,7 @@ var ResultStatuses = map[string]bool{"accepted": true, "in_progress": true, "han
 
 // Receive stores a result once. The same result_id with the same content again answers
 // created=false; with other content it is a conflict.
-func Receive(ctx context.Context, db *store.DB, in ResultIn, raw []byte) (Result, bool, error) {
+func (s Service) Receive(ctx context.Context, in ResultIn, raw []byte) (Result, bool, error) {
 	switch {
 	case in.ResultID == "" || len(in.ResultID) > 128:
 		return Result{}, false, apperr.Invalid("result_id", "required", "result_id is required (at most 128 characters)")
@@ -148,7 +148,7 @@ func Receive(ctx context.Context, db *store.DB, in ResultIn, raw []byte) (Result
 	hash := hex.EncodeToString(h[:])
 	var out Result
 	created := false
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var prev Result
 		err := tx.Where("result_id = ?", in.ResultID).Take(&prev).Error
 		if err == nil {
@@ -185,7 +185,7 @@ func Receive(ctx context.Context, db *store.DB, in ResultIn, raw []byte) (Result
 			return Result{}, false, err
 		}
 		if errors.Is(err, gorm.ErrDuplicatedKey) { // a concurrent duplicate won the race
-			return Receive(ctx, db, in, raw)
+			return s.Receive(ctx, in, raw)
 		}
 		return Result{}, false, fmt.Errorf("hotline result %s: %w", in.ResultID, err)
 	}
@@ -193,16 +193,16 @@ func Receive(ctx context.Context, db *store.DB, in ResultIn, raw []byte) (Result
 }
 
 // TicketOf answers an order's 12345 ticket and results (scope-checked by the caller).
-func TicketOf(ctx context.Context, db *store.DB, scope store.Scope, orderID string) (Ticket, []Result, error) {
+func (s Service) TicketOf(ctx context.Context, scope store.Scope, orderID string) (Ticket, []Result, error) {
 	var t Ticket
-	q := db.WithContext(ctx).Where("work_order_id = ?", orderID)
+	q := s.DB.WithContext(ctx).Where("work_order_id = ?", orderID)
 	if err := scope.Apply(q, "unit_path").Take(&t).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 		return t, nil, apperr.NotFound("12345 ticket")
 	} else if err != nil {
 		return t, nil, fmt.Errorf("ticket %s: %w", orderID, err)
 	}
 	var rs []Result
-	if err := db.WithContext(ctx).Where("work_order_id = ?", orderID).Order("received_at, result_id").Find(&rs).Error; err != nil {
+	if err := s.DB.WithContext(ctx).Where("work_order_id = ?", orderID).Order("received_at, result_id").Find(&rs).Error; err != nil {
 		return t, nil, fmt.Errorf("ticket %s: results: %w", orderID, err)
 	}
 	return t, rs, nil

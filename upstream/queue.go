@@ -8,25 +8,24 @@
 // Every attempt is recorded. A Feeder finds new ratings and outcomes by a high-water mark with
 // a safety window, so nothing committed late is missed and nothing is enqueued twice.
 //
-// Requests are signed: X-Redress-Signature: t=UNIX,v1=hex(HMAC-SHA256(secret, "UNIX.BODY")),
-// the scheme that Verify checks on the 12345 platform's callbacks too.
+// The queue is one of the outbox engine's (package outbox: claim, lease, back-off, attempts,
+// dead letters, resend); the provincial platform and the 12345 platform are its Senders.
+// Requests are signed with the outbox's one scheme (X-Redress-Signature: t=UNIX,v1=hex(
+// HMAC-SHA256(secret, "UNIX.BODY"))), which outbox.Verify checks on the 12345 platform's
+// callbacks too.
 package upstream
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"redress/apperr"
+	"redress/outbox"
 	"redress/store"
 )
 
@@ -38,9 +37,9 @@ const (
 
 // Statuses.
 const (
-	StatusPending = "pending"
-	StatusSent    = "sent"
-	StatusDead    = "dead"
+	StatusPending = outbox.StatusPending
+	StatusSent    = outbox.StatusSent
+	StatusDead    = outbox.StatusDead
 )
 
 // Message is one row of the delivery queue.
@@ -111,56 +110,15 @@ func EnqueueAll(tx *gorm.DB, ms []Message) error {
 	return nil
 }
 
-// Sign makes the signature header value of body at time ts.
-func Sign(secret string, ts time.Time, body []byte) string {
-	t := strconv.FormatInt(ts.Unix(), 10)
-	return "t=" + t + ",v1=" + mac(secret, t, body)
-}
-
-func mac(secret, t string, body []byte) string {
-	h := hmac.New(sha256.New, []byte(secret))
-	h.Write([]byte(t))
-	h.Write([]byte("."))
-	h.Write(body)
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// ErrBadSignature is returned by Verify.
-var ErrBadSignature = errors.New("bad signature")
-
-// Verify checks a signature header against body, refusing one older or newer than skew (a
-// captured request cannot be replayed later).
-func Verify(secret, header string, body []byte, now time.Time, skew time.Duration) error {
-	if secret == "" {
-		return fmt.Errorf("%w: no secret configured", ErrBadSignature)
-	}
-	var t, v string
-	for _, part := range strings.Split(header, ",") {
-		k, val, _ := strings.Cut(strings.TrimSpace(part), "=")
-		switch k {
-		case "t":
-			t = val
-		case "v1":
-			v = val
-		}
-	}
-	sec, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || v == "" {
-		return fmt.Errorf("%w: malformed", ErrBadSignature)
-	}
-	if d := now.Sub(time.Unix(sec, 0)); d > skew || d < -skew {
-		return fmt.Errorf("%w: timestamp outside the allowed window", ErrBadSignature)
-	}
-	if !hmac.Equal([]byte(mac(secret, t, body)), []byte(v)) {
-		return ErrBadSignature
-	}
-	return nil
-}
+// Service is the delivery queue and the 12345 tickets as the API serves them: listing,
+// inspecting and resending messages, forwarding an order to 12345 and receiving its results.
+// Methods that take a scope read and write only what it covers (all: a sysadmin's every row).
+type Service struct{ DB *store.DB }
 
 // List answers the messages in scope with a status (all when empty), newest first, at most
 // limit. An empty scope with all=true means every message (sysadmin).
-func List(ctx context.Context, db *store.DB, scope store.Scope, all bool, status, target string, limit int) ([]Message, error) {
-	q := db.WithContext(ctx).Model(&Message{})
+func (s Service) List(ctx context.Context, scope store.Scope, all bool, status, target string, limit int) ([]Message, error) {
+	q := s.DB.WithContext(ctx).Model(&Message{})
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}
@@ -178,17 +136,17 @@ func List(ctx context.Context, db *store.DB, scope store.Scope, all bool, status
 }
 
 // Attempts lists a message's attempts, oldest first.
-func Attempts(ctx context.Context, db *store.DB, id string) ([]Attempt, error) {
+func (s Service) Attempts(ctx context.Context, id string) ([]Attempt, error) {
 	var out []Attempt
-	if err := db.WithContext(ctx).Where("message_id = ?", id).Order("id").Find(&out).Error; err != nil {
+	if err := s.DB.WithContext(ctx).Where("message_id = ?", id).Order("id").Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("upstream attempts %s: %w", id, err)
 	}
 	return out, nil
 }
 
 // Get answers one message in scope.
-func Get(ctx context.Context, db *store.DB, scope store.Scope, all bool, id string) (Message, error) {
-	q := db.WithContext(ctx).Model(&Message{}).Where("id = ?", id)
+func (s Service) Get(ctx context.Context, scope store.Scope, all bool, id string) (Message, error) {
+	q := s.DB.WithContext(ctx).Model(&Message{}).Where("id = ?", id)
 	if !all {
 		q = scope.Apply(q, "unit_path")
 	}
@@ -203,8 +161,8 @@ func Get(ctx context.Context, db *store.DB, scope store.Scope, all bool, id stri
 
 // Resend puts a dead message back in the queue with a fresh attempt budget. A message that is
 // not dead is a conflict (pending ones are being retried; sent ones arrived).
-func Resend(ctx context.Context, db *store.DB, scope store.Scope, all bool, id string) (Message, error) {
-	m, err := Get(ctx, db, scope, all, id)
+func (s Service) Resend(ctx context.Context, scope store.Scope, all bool, id string) (Message, error) {
+	m, err := s.Get(ctx, scope, all, id)
 	if err != nil {
 		return m, err
 	}
@@ -212,10 +170,9 @@ func Resend(ctx context.Context, db *store.DB, scope store.Scope, all bool, id s
 		return m, apperr.Conflict("not_dead", "only a dead message can be sent again (this one is %s)", m.Status)
 	}
 	now := time.Now().UTC()
-	res := db.WithContext(ctx).Model(&Message{}).Where("id = ? AND status = ?", id, StatusDead).
-		Updates(map[string]any{"status": StatusPending, "attempts": 0, "next_attempt_at": now, "lease_until": nil})
-	if res.Error != nil {
-		return m, fmt.Errorf("resend %s: %w", id, res.Error)
+	q := &outbox.Queue{DB: s.DB, Model: &Message{}, LeaseColumn: "lease_until", Now: func() time.Time { return now }}
+	if _, err := q.Resend(ctx, id, nil); err != nil {
+		return m, fmt.Errorf("upstream: %w", err)
 	}
 	m.Status, m.Attempts, m.NextAttemptAt = StatusPending, 0, now
 	return m, nil

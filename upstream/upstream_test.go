@@ -3,7 +3,6 @@ package upstream_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"redress/calendar"
+	"redress/outbox"
 	"redress/signing"
 	"redress/stats/statstest"
 	"redress/store"
@@ -83,7 +83,7 @@ func (r *receiver) handle(w http.ResponseWriter, req *http.Request) {
 	key := req.Header.Get("Idempotency-Key")
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := upstream.Verify(secret, req.Header.Get("X-Redress-Signature"), body, time.Now(), time.Minute); err != nil {
+	if err := outbox.Verify(secret, req.Header.Get(outbox.SignatureHeader), body, time.Now(), time.Minute); err != nil {
 		r.badSigns++
 		w.WriteHeader(http.StatusUnauthorized)
 		return
@@ -287,20 +287,20 @@ func TestEveryMessageArrivesExactlyOnce(t *testing.T) {
 		if _, err := d.Pass(ctx); err != nil {
 			t.Fatal(err)
 		}
-		dead, err := upstream.List(ctx, db, store.Scope{}, true, upstream.StatusDead, "", 50)
+		dead, err := (upstream.Service{DB: db}).List(ctx, store.Scope{}, true, upstream.StatusDead, "", 50)
 		if err != nil || len(dead) != 1 || dead[0].ID != key {
 			t.Fatalf("dead letters: %v %+v", err, dead)
 		}
-		if _, err := upstream.Resend(ctx, db, store.Scope{Exact: []string{"/nowhere/"}}, false, key); err == nil {
+		if _, err := (upstream.Service{DB: db}).Resend(ctx, store.Scope{Exact: []string{"/nowhere/"}}, false, key); err == nil {
 			t.Fatal("a message outside the caller's scope was re-sent")
 		}
 		rcv.mu.Lock()
 		rcv.refuse[key] = false
 		rcv.mu.Unlock()
-		if _, err := upstream.Resend(ctx, db, store.Scope{Subtrees: []string{"/gd/"}}, false, key); err != nil {
+		if _, err := (upstream.Service{DB: db}).Resend(ctx, store.Scope{Subtrees: []string{"/gd/"}}, false, key); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := upstream.Resend(ctx, db, store.Scope{}, true, key); err == nil {
+		if _, err := (upstream.Service{DB: db}).Resend(ctx, store.Scope{}, true, key); err == nil {
 			t.Fatal("a pending message was re-sent")
 		}
 		drain(t, ctx, db, d, 10*time.Second)
@@ -308,31 +308,6 @@ func TestEveryMessageArrivesExactlyOnce(t *testing.T) {
 			t.Fatal("the re-sent message did not arrive")
 		}
 	})
-}
-
-func TestVerify(t *testing.T) {
-	body := []byte(`{"a":1}`)
-	now := time.Now()
-	good := upstream.Sign(secret, now, body)
-	cases := []struct {
-		name   string
-		header string
-		body   []byte
-		now    time.Time
-		ok     bool
-	}{
-		{"good", good, body, now, true},
-		{"other body", good, []byte(`{"a":2}`), now, false},
-		{"other secret", upstream.Sign("x", now, body), body, now, false},
-		{"replayed later", good, body, now.Add(10 * time.Minute), false},
-		{"malformed", "v1=abc", body, now, false},
-	}
-	for _, c := range cases {
-		err := upstream.Verify(secret, c.header, c.body, c.now, 5*time.Minute)
-		if (err == nil) != c.ok || (err != nil && !errors.Is(err, upstream.ErrBadSignature)) {
-			t.Errorf("%s: %v", c.name, err)
-		}
-	}
 }
 
 // More ratings than a page, all received in the same instant: every one is queued once, across

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"redress/notify"
+	notify "redress/notify/message"
 	"redress/scheme"
 )
 

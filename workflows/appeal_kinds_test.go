@@ -6,7 +6,7 @@ import (
 
 	"redress/activities"
 	"redress/models"
-	"redress/notify"
+	notify "redress/notify/message"
 )
 
 // TestUpheldAppealExcludesOnlyStaff (issue 15, finding 4): a rating with attitude, efficiency

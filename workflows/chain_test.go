@@ -8,7 +8,7 @@ import (
 
 	"redress/activities"
 	"redress/models"
-	"redress/notify"
+	notify "redress/notify/message"
 )
 
 // lastOf returns the last event of a type.

@@ -5,40 +5,40 @@ import (
 	"time"
 
 	"redress/models"
-	"redress/notify"
+	"redress/notify/message"
 )
 
 // Who is told what. Messages ride on the timeline event that causes them and enter the outbox in
 // its transaction (see activities.RecordEvent), so an order's notifications are exactly its
 // events' notifications, once each.
 
-func staffMsg(template, unitPath, role string, params map[string]string) notify.Message {
-	return notify.Message{Key: "staff:" + role + ":" + unitPath, Channel: notify.ChannelInbox, Kind: notify.KindStaff,
+func staffMsg(template, unitPath, role string, params map[string]string) message.Message {
+	return message.Message{Key: "staff:" + role + ":" + unitPath, Channel: message.ChannelInbox, Kind: message.KindStaff,
 		UnitPath: unitPath, Role: role, Template: template, Params: params}
 }
 
 // toUnit addresses the officers and the leader of the unit holding the order (the
 // administration's administrators while it waits for dispatch).
-func (w *workOrder) toUnit(template string, params map[string]string) []notify.Message {
+func (w *workOrder) toUnit(template string, params map[string]string) []message.Message {
 	if w.Snapshot.Unit == nil {
 		return w.toAdmins(template, params)
 	}
-	return []notify.Message{
+	return []message.Message{
 		staffMsg(template, w.Snapshot.Unit.Path, models.RoleOfficer, params),
 		staffMsg(template, w.Snapshot.Unit.Path, models.RoleUnitLeader, params),
 	}
 }
 
 // toAdmins addresses the administrators of the order's administration.
-func (w *workOrder) toAdmins(template string, params map[string]string) []notify.Message {
-	return []notify.Message{staffMsg(template, w.Snapshot.Admin.Path, models.RoleAdministrator, params)}
+func (w *workOrder) toAdmins(template string, params map[string]string) []message.Message {
+	return []message.Message{staffMsg(template, w.Snapshot.Admin.Path, models.RoleAdministrator, params)}
 }
 
 // toSupervision addresses a supervision notice: the unit's leader and the supervisors whose
 // subtree covers the unit; listed supervision (level 2) also the auditors (效能监督).
-func (w *workOrder) toSupervision(level int, params map[string]string) []notify.Message {
+func (w *workOrder) toSupervision(level int, params map[string]string) []message.Message {
 	path := w.unitPath()
-	out := []notify.Message{staffMsg("supervision", path, models.RoleSupervisor, params)}
+	out := []message.Message{staffMsg("supervision", path, models.RoleSupervisor, params)}
 	if w.Snapshot.Unit != nil {
 		out = append(out, staffMsg("supervision", path, models.RoleUnitLeader, params))
 	} else {
@@ -52,14 +52,14 @@ func (w *workOrder) toSupervision(level int, params map[string]string) []notify.
 
 // toOwner addresses the owner of a clock: the unit's officers and leader, or the
 // administration's administrators; nobody for the evaluator's own window.
-func (w *workOrder) toOwner(owner models.DeadlineOwner, template string, params map[string]string) []notify.Message {
+func (w *workOrder) toOwner(owner models.DeadlineOwner, template string, params map[string]string) []message.Message {
 	switch owner.Kind {
 	case models.OwnerEvaluator:
 		return nil
 	case models.OwnerAdministration:
-		return []notify.Message{staffMsg(template, owner.Path, models.RoleAdministrator, params)}
+		return []message.Message{staffMsg(template, owner.Path, models.RoleAdministrator, params)}
 	case models.OwnerUnit:
-		return []notify.Message{
+		return []message.Message{
 			staffMsg(template, owner.Path, models.RoleOfficer, params),
 			staffMsg(template, owner.Path, models.RoleUnitLeader, params),
 		}
@@ -71,12 +71,12 @@ func (w *workOrder) toOwner(owner models.DeadlineOwner, template string, params 
 // leader and the supervisors over the unit, or, for the administration's own delay, the
 // administration's leadership (its unit leader and administrators) and the supervisors of its
 // jurisdiction — never the unit's officers. Listed supervision also goes to the auditors.
-func (w *workOrder) toSupervisionOf(owner models.DeadlineOwner, level int, params map[string]string) []notify.Message {
+func (w *workOrder) toSupervisionOf(owner models.DeadlineOwner, level int, params map[string]string) []message.Message {
 	if owner.Kind != models.OwnerAdministration {
 		return w.toSupervision(level, params)
 	}
 	path := owner.Path
-	out := []notify.Message{
+	out := []message.Message{
 		staffMsg("supervision", path, models.RoleSupervisor, params),
 		staffMsg("supervision", path, models.RoleUnitLeader, params),
 		staffMsg("supervision", path, models.RoleAdministrator, params),
@@ -88,11 +88,11 @@ func (w *workOrder) toSupervisionOf(owner models.DeadlineOwner, level int, param
 }
 
 // toEvaluator addresses an SMS to the evaluator; nothing when the rating was anonymous.
-func (w *workOrder) toEvaluator(template string, track bool, params map[string]string) []notify.Message {
+func (w *workOrder) toEvaluator(template string, track bool, params map[string]string) []message.Message {
 	if !w.RealName {
 		return nil
 	}
-	return []notify.Message{{Key: "evaluator:" + template, Channel: notify.ChannelSMS, Kind: notify.KindEvaluator,
+	return []message.Message{{Key: "evaluator:" + template, Channel: message.ChannelSMS, Kind: message.KindEvaluator,
 		Template: template, Params: params, Track: track}}
 }
 
@@ -139,19 +139,19 @@ func shortID(id string) string {
 }
 
 func deadlineLabel(name string) string {
-	if l, ok := notify.DeadlineLabels[name]; ok {
+	if l, ok := message.DeadlineLabels[name]; ok {
 		return l
 	}
 	return name
 }
 
-func levelLabel(level int) string { return notify.LevelLabels[fmt.Sprint(level)] }
+func levelLabel(level int) string { return message.LevelLabels[fmt.Sprint(level)] }
 
 // recipients summarises messages for the timeline (who was told, never an address).
-func recipients(msgs []notify.Message) []string {
+func recipients(msgs []message.Message) []string {
 	out := make([]string, 0, len(msgs))
 	for _, m := range msgs {
-		if m.Kind == notify.KindEvaluator {
+		if m.Kind == message.KindEvaluator {
 			out = append(out, "evaluator:"+m.Channel)
 		} else {
 			out = append(out, m.Role+"@"+m.UnitPath)

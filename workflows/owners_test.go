@@ -9,7 +9,7 @@ import (
 
 	"redress/activities"
 	"redress/models"
-	"redress/notify"
+	notify "redress/notify/message"
 	"redress/stats"
 )
 

@@ -9,7 +9,7 @@ import (
 	"redress/activities"
 	"redress/clock"
 	"redress/models"
-	"redress/notify"
+	notify "redress/notify/message"
 )
 
 // Persistence of the work order's events: every transition ends in record, which appends the

@@ -5,7 +5,7 @@ import (
 
 	"redress/activities"
 	"redress/models"
-	"redress/notify"
+	notify "redress/notify/message"
 )
 
 // The transitions after the unit's work: the administration's review, the evaluator's

@@ -9,7 +9,7 @@ import (
 
 	"redress/activities"
 	"redress/models"
-	"redress/notify"
+	notify "redress/notify/message"
 )
 
 // The work order's transitions: what each accepted action does to the order's state and

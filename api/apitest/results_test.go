@@ -16,12 +16,12 @@ import (
 	"redress/calendar"
 	"redress/intake"
 	"redress/models"
+	"redress/outbox"
 	"redress/signing"
 	"redress/stats"
 	"redress/stats/statstest"
 	"redress/store"
 	"redress/store/storetest"
-	"redress/upstream"
 )
 
 const hotlineSecret = "apitest-hotline-secret"
@@ -154,12 +154,12 @@ func TestResultsOverHTTP(t *testing.T) {
 		wantError(t, e.do(t, request{method: "POST", path: "/api/v1/upstream/messages/hotline:" + orderID + "/resend", login: "sz-admin"}), http.StatusConflict, "not_dead", "")
 		body := `{"result_id":"R-1","work_order_id":"` + orderID + `","external_id":"12345-9","status":"handled","result":"called the citizen"}`
 		sign := func(b string) map[string]string {
-			return map[string]string{"X-Redress-Signature": upstream.Sign(hotlineSecret, time.Now(), []byte(b))}
+			return map[string]string{"X-Redress-Signature": outbox.Sign(hotlineSecret, time.Now(), []byte(b))}
 		}
 		wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/hotline/results", body: body, header: sign(body)}), http.StatusCreated)
 		wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/hotline/results", body: body, header: sign(body)}), http.StatusOK)
 		wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/hotline/results", body: body}), http.StatusUnauthorized)
-		wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/hotline/results", body: body, header: map[string]string{"X-Redress-Signature": upstream.Sign("wrong", time.Now(), []byte(body))}}), http.StatusUnauthorized)
+		wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/hotline/results", body: body, header: map[string]string{"X-Redress-Signature": outbox.Sign("wrong", time.Now(), []byte(body))}}), http.StatusUnauthorized)
 		other := strings.Replace(body, "handled", "closed", 1)
 		wantError(t, e.do(t, request{method: "POST", path: "/api/v1/hotline/results", body: other, header: sign(other)}), http.StatusConflict, "result_conflict", "")
 		r = e.do(t, request{method: "GET", path: "/api/v1/work-orders/" + orderID + "/hotline", login: "ft-officer"})

@@ -19,7 +19,7 @@ import (
 
 	"go.temporal.io/server/common/dynamicconfig"
 	temporalschema "go.temporal.io/server/schema"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"redress/config"
 )

@@ -1,0 +1,57 @@
+package workflows
+
+import (
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestWorkflowCodeLinksNoStorage: workflow code must stay deterministic and never touch storage,
+// so it must not link database code at all (issue 20): neither redress/store, nor GORM, nor a
+// database driver, through any of its imports. The messages a workflow asks the outbox to send
+// come from notify/message, which imports no storage, not from notify (the outbox itself).
+//
+// Four paths are still walked around, and only these, until the parts of issue 20 that cut
+// them land (then strike them from stillLinked): redress/activities, whose types and method
+// values the workflow names when it schedules an activity (the activities run in the worker);
+// redress/indicators, which reads the catalogue with store; redress/intake, whose defaults the
+// workflow reads; redress/calendar (through redress/clock), whose calendars load from store. Any other path to storage — the outbox's, or a new one — fails this test.
+func TestWorkflowCodeLinksNoStorage(t *testing.T) {
+	storage := regexp.MustCompile(`^(redress/store(/|$)|gorm\.io/|github\.com/jackc/|github\.com/lib/pq|modernc\.org/sqlite|github\.com/glebarez/|github\.com/mattn/go-sqlite3|database/sql$)`)
+	stillLinked := map[string]bool{"redress/activities": true, "redress/indicators": true, "redress/intake": true, "redress/calendar": true}
+	out, err := exec.Command("go", "list", "-deps", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "redress/workflows").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	imports := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		imports[f[0]] = f[1:]
+	}
+	// Walk the import graph from workflows, not through the packages still linked, remembering how
+	// each package was reached so that a failure names the path.
+	via := map[string]string{"redress/workflows": ""}
+	queue := []string{"redress/workflows"}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, q := range imports[p] {
+			if _, seen := via[q]; seen || stillLinked[q] {
+				continue
+			}
+			via[q] = p
+			queue = append(queue, q)
+		}
+	}
+	for p := range via {
+		if !storage.MatchString(p) {
+			continue
+		}
+		path := []string{p}
+		for q := via[p]; q != ""; q = via[q] {
+			path = append([]string{q}, path...)
+		}
+		t.Errorf("workflow code links storage: %s", strings.Join(path, " → "))
+	}
+}
