@@ -46,21 +46,14 @@ func (s *Server) me(c echo.Context) error {
 
 // demoUsers lists the enabled users for the dev sign-in page (dev only).
 func (s *Server) demoUsers(c echo.Context) error {
-	ctx := c.Request().Context()
-	var users []models.User
-	if err := s.deps.DB.WithContext(ctx).Where("NOT disabled").Order("login").Limit(200).Find(&users).Error; err != nil {
+	demo := demoLogins()
+	users, err := s.users.Enabled(c.Request().Context(), func(login string) bool { return demo[login] })
+	if err != nil {
 		return err
 	}
 	out := make([]userJSON, 0, len(users))
 	for _, u := range users {
-		if !demoLogins()[u.Login] {
-			continue
-		}
-		gs, err := store.GrantsOf(ctx, s.deps.DB, u.ID)
-		if err != nil {
-			return err
-		}
-		out = append(out, toUserJSON(u, gs))
+		out = append(out, toUserJSON(u.User, u.Grants))
 	}
 	return c.JSON(http.StatusOK, out)
 }

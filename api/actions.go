@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -45,12 +46,12 @@ func (s *Server) resolveTarget(c echo.Context, req *workflows.ActionRequest) err
 	if req.ToUnit == "" || !scheme.Targets(req.Action) || len(req.ToUnit) > 64 {
 		return nil // nothing to resolve, or the validator answers (too long, not required)
 	}
-	u, ok, err := store.UnitByCode(c.Request().Context(), s.deps.DB, req.ToUnit)
+	u, err := s.units.Known(c.Request().Context(), req.ToUnit)
+	if errors.Is(err, store.ErrNotFound) {
+		return apperr.Invalid("to_unit", "unknown_unit", "unit %q is not known", req.ToUnit)
+	}
 	if err != nil {
 		return fmt.Errorf("resolve target unit: %w", err)
-	}
-	if !ok {
-		return apperr.Invalid("to_unit", "unknown_unit", "unit %q is not known", req.ToUnit)
 	}
 	req.ToUnitPath = u.Path
 	return nil
@@ -65,8 +66,8 @@ type appealDraftJSON struct {
 }
 
 // appealDraft reads the latest draft of the order's timeline.
-func (s *Server) appealDraft(ctx context.Context, orderID string) (*appealDraftJSON, error) {
-	evs, err := store.Timeline(ctx, s.deps.DB, orderID)
+func (s *Server) appealDraft(ctx context.Context, r store.OrderRow) (*appealDraftJSON, error) {
+	evs, err := s.orders.Events(ctx, r)
 	if err != nil {
 		return nil, err
 	}

@@ -48,7 +48,7 @@ func (s *Server) adminListPolicies(c echo.Context) error {
 		if (sub != "" && r.Subject != sub) || (route != "" && r.Route != route) {
 			continue
 		}
-		editable := a.sys || a.editsDomain(r)
+		editable := a.Sys || a.editsDomain(r)
 		if !editable && r.Domain != "*" {
 			continue // another subtree's lines are not the caller's business
 		}
@@ -60,7 +60,7 @@ func (s *Server) adminListPolicies(c echo.Context) error {
 // editsDomain reports whether an administrator may edit a line: its domain lies inside one
 // of their subtrees (never a global "*" line).
 func (a authority) editsDomain(r authz.Rule) bool {
-	for _, s := range a.subtrees {
+	for _, s := range a.Subtrees {
 		if r.WithinSubtree(s) {
 			return true
 		}
@@ -77,7 +77,7 @@ func (s *Server) checkRuleEdit(c echo.Context, r authz.Rule) error {
 		return apperr.Invalid("route", "unknown_route", "no route %s %s is registered", r.Method, r.Route)
 	}
 	a := authorityOf(principal(c))
-	if a.sys {
+	if a.Sys {
 		return nil
 	}
 	if !a.editsDomain(r) {

@@ -15,72 +15,11 @@ import (
 	"redress/store"
 )
 
-// authority is what the caller may administer: everything (sysadmin) or the subtrees of the
-// units on which they are administrator. Casbin has already decided that the caller's role
-// may call the route at all; this decides which users, units and policy lines they reach.
-type authority struct {
-	sys      bool
-	subtrees []string
-}
+// authority is what the caller may administer (store.Reach); Casbin has already decided that
+// the caller's role may call the route at all.
+type authority struct{ store.Reach }
 
-func authorityOf(p *Principal) authority {
-	var a authority
-	for _, g := range p.Grants {
-		switch g.Role {
-		case models.RoleSysadmin:
-			a.sys = true
-		case models.RoleAdministrator:
-			a.subtrees = append(a.subtrees, g.UnitPath)
-		}
-	}
-	return a
-}
-
-// covers reports whether the unit path lies inside the caller's reach.
-func (a authority) covers(path string) bool {
-	if a.sys {
-		return true
-	}
-	for _, s := range a.subtrees {
-		if path != "" && strings.HasPrefix(path, s) {
-			return true
-		}
-	}
-	return false
-}
-
-func (a authority) scope() store.Scope { return store.Scope{Subtrees: a.subtrees} }
-
-// sees reports whether a user is visible to the caller: a sysadmin sees everyone, an
-// administrator the users holding a role inside their subtree.
-func (a authority) sees(u store.UserRow) bool {
-	if a.sys {
-		return true
-	}
-	for _, g := range u.Grants {
-		if a.covers(g.UnitPath) {
-			return true
-		}
-	}
-	return false
-}
-
-// manages reports whether the caller may disable or enable the user: a sysadmin anyone, an
-// administrator only users all of whose roles lie in their subtree and who are not sysadmins.
-func (a authority) manages(u store.UserRow) bool {
-	if a.sys {
-		return true
-	}
-	if len(u.Grants) == 0 {
-		return false
-	}
-	for _, g := range u.Grants {
-		if g.Role == models.RoleSysadmin || !a.covers(g.UnitPath) {
-			return false
-		}
-	}
-	return true
-}
+func authorityOf(p *Principal) authority { return authority{store.ReachOf(p.Caller())} }
 
 type adminUserJSON struct {
 	Login    string      `json:"login"`
@@ -120,10 +59,7 @@ func (s *Server) adminListUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	a := authorityOf(principal(c))
-	rows, total, err := store.ListUsers(c.Request().Context(), s.deps.DB, store.UserFilter{
-		All: a.sys, Scope: a.scope(), Q: strings.TrimSpace(c.QueryParam("q")), Page: page, PageSize: size,
-	})
+	rows, total, err := s.users.List(c.Request().Context(), caller(c), strings.TrimSpace(c.QueryParam("q")), page, size)
 	if err != nil {
 		return err
 	}
@@ -138,14 +74,11 @@ func (s *Server) adminListUsers(c echo.Context) error {
 // that their existence does not leak.
 func (s *Server) visibleUser(c echo.Context) (store.UserRow, authority, error) {
 	a := authorityOf(principal(c))
-	u, ok, err := store.FindUser(c.Request().Context(), s.deps.DB, c.Param("login"))
-	if err != nil {
-		return u, a, err
-	}
-	if !ok || !a.sees(u) {
+	u, err := s.users.Visible(c.Request().Context(), caller(c), c.Param("login"))
+	if errors.Is(err, store.ErrNotFound) {
 		return u, a, apperr.NotFound("user")
 	}
-	return u, a, nil
+	return u, a, err
 }
 
 func (s *Server) adminGetUser(c echo.Context) error {
@@ -175,15 +108,15 @@ func (s *Server) grantable(c echo.Context, a authority, field string, r roleRequ
 	if !slices.Contains(models.Roles, r.Role) {
 		return store.RoleAt{}, apperr.Invalid(field+"role", "unknown_role", "role must be one of %s", strings.Join(models.Roles, ", "))
 	}
-	u, ok, err := store.UnitByCode(c.Request().Context(), s.deps.DB, r.Unit)
-	if err != nil {
-		return store.RoleAt{}, err
-	}
-	if !ok || !a.covers(u.Path) {
+	u, err := s.users.Unit(c.Request().Context(), caller(c), r.Unit)
+	if errors.Is(err, store.ErrNotFound) {
 		// A unit outside the caller's reach answers like a unit that does not exist.
 		return store.RoleAt{}, apperr.Invalid(field+"unit", "unknown_unit", "no unit %q within your reach", r.Unit)
 	}
-	if r.Role == models.RoleSysadmin && !a.sys {
+	if err != nil {
+		return store.RoleAt{}, err
+	}
+	if r.Role == models.RoleSysadmin && !a.Sys {
 		return store.RoleAt{}, apperr.Forbidden("role_not_grantable", "only a sysadmin grants sysadmin")
 	}
 	return store.RoleAt{Role: r.Role, UnitID: u.ID}, nil
@@ -201,7 +134,7 @@ func (s *Server) adminCreateUser(c echo.Context) error {
 		return apperr.Invalid("login", "invalid_login", "login must be 2-64 characters of a-z, 0-9, '.', '_', '@', '-'")
 	case req.Name == "" || len(req.Name) > 200:
 		return apperr.Invalid("name", "invalid_name", "name is required (at most 200 bytes)")
-	case len(req.Roles) == 0 && !a.sys:
+	case len(req.Roles) == 0 && !a.Sys:
 		// A user without a role in the caller's subtree would vanish from their view at once.
 		return apperr.Invalid("roles", "roles_required", "give the user at least one role in your subtree")
 	case len(req.Roles) > 50:
@@ -215,14 +148,10 @@ func (s *Server) adminCreateUser(c echo.Context) error {
 		}
 		roles = append(roles, ra)
 	}
-	ctx := c.Request().Context()
-	if _, err := store.CreateUser(ctx, s.deps.DB, req.Login, req.Name, roles); err != nil {
-		if errors.Is(err, store.ErrUserExists) {
-			return apperr.Conflict("user_exists", "the login %q is taken", req.Login)
-		}
-		return err
+	u, err := s.users.Create(c.Request().Context(), req.Login, req.Name, roles)
+	if errors.Is(err, store.ErrUserExists) {
+		return apperr.Conflict("user_exists", "the login %q is taken", req.Login)
 	}
-	u, _, err := store.FindUser(ctx, s.deps.DB, req.Login)
 	if err != nil {
 		return err
 	}
@@ -237,14 +166,13 @@ func (s *Server) adminSetDisabled(c echo.Context, disabled bool) error {
 	if err != nil {
 		return err
 	}
-	if !a.manages(u) {
+	if !a.Manages(u) {
 		return apperr.Forbidden("user_not_manageable", "the user holds roles outside your subtree")
 	}
 	if disabled && u.ID == principal(c).User.ID {
 		return apperr.Conflict("cannot_disable_self", "you cannot disable your own account")
 	}
-	ctx := c.Request().Context()
-	if err := store.SetDisabled(ctx, s.deps.DB, u.ID, disabled); err != nil {
+	if err := s.users.SetDisabled(c.Request().Context(), u, disabled); err != nil {
 		return err
 	}
 	u.Disabled = disabled
@@ -269,17 +197,12 @@ func (s *Server) adminAddRole(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	added, err := store.AddRole(ctx, s.deps.DB, u.ID, ra)
+	u, added, err := s.users.AddRole(c.Request().Context(), u, ra)
 	if err != nil {
 		return err
 	}
 	if !added {
 		return apperr.Conflict("role_exists", "the user holds %s on %s already", req.Role, req.Unit)
-	}
-	u, _, err = store.FindUser(ctx, s.deps.DB, u.Login)
-	if err != nil {
-		return err
 	}
 	return c.JSON(http.StatusCreated, toAdminUserJSON(u))
 }
@@ -292,22 +215,18 @@ func (s *Server) adminRemoveRole(c echo.Context) error {
 	role, unit := c.Param("role"), c.Param("unit")
 	var held *store.Grant
 	for i := range u.Grants {
-		if u.Grants[i].Role == role && u.Grants[i].UnitCode == unit && a.covers(u.Grants[i].UnitPath) {
+		if u.Grants[i].Role == role && u.Grants[i].UnitCode == unit && a.Covers(u.Grants[i].UnitPath) {
 			held = &u.Grants[i]
 		}
 	}
 	if held == nil {
 		return apperr.NotFound("role assignment")
 	}
-	if role == models.RoleSysadmin && !a.sys {
+	if role == models.RoleSysadmin && !a.Sys {
 		return apperr.Forbidden("role_not_grantable", "only a sysadmin withdraws sysadmin")
 	}
-	ctx := c.Request().Context()
-	if _, err := store.RemoveRole(ctx, s.deps.DB, u.ID, store.RoleAt{Role: role, UnitID: held.UnitID}); err != nil {
-		return err
-	}
 	// The user may now be outside the caller's view; answer what they still hold anyway.
-	u, _, err = store.FindUser(ctx, s.deps.DB, u.Login)
+	u, err = s.users.RemoveRole(c.Request().Context(), u, store.RoleAt{Role: role, UnitID: held.UnitID})
 	if err != nil {
 		return err
 	}

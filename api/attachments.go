@@ -15,10 +15,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
-	"gorm.io/gorm"
 
 	"redress/apperr"
 	"redress/models"
+	"redress/store"
 )
 
 // Attachments are the evidence of a rectification (issue 18): photos and PDFs that an officer or
@@ -45,22 +45,6 @@ var attachmentTypes = map[string]string{
 	"image/webp":      ".webp",
 	"application/pdf": ".pdf",
 }
-
-// attachment is a stored attachment row.
-type attachment struct {
-	ID          string    `json:"id"`
-	WorkOrderID string    `json:"-"`
-	Filename    string    `json:"filename"`
-	ContentType string    `json:"content_type"`
-	Size        int64     `json:"size"`
-	SHA256      string    `json:"sha256" gorm:"column:sha256"`
-	Note        string    `json:"note"`
-	Content     []byte    `json:"-"`
-	UploadedBy  string    `json:"uploaded_by"`
-	CreatedAt   time.Time `json:"created_at"`
-}
-
-func (attachment) TableName() string { return "attachments" }
 
 func (s *Server) routesAttachments() {
 	v1 := s.e.Group("/api/v1")
@@ -105,33 +89,18 @@ func (s *Server) postAttachment(c echo.Context) error {
 	if _, ok := attachmentTypes[sniffed]; !ok {
 		return apperr.Invalid("file", "invalid_file_type", "only images (JPEG, PNG, GIF, WebP) and PDF files can be attached; this file reads as %s", sniffed)
 	}
-	ctx := c.Request().Context()
-	var n int64
-	if err := s.deps.DB.WithContext(ctx).Model(&attachment{}).Where("work_order_id = ?", r.ID).Count(&n).Error; err != nil {
-		return fmt.Errorf("count attachments: %w", err)
-	}
-	if n >= maxAttachmentsPerOrder {
-		return apperr.Conflict("too_many_attachments", "an order holds at most %d attachments", maxAttachmentsPerOrder)
-	}
-	sum := sha256.Sum256(content)
-	a := attachment{ID: uuid.NewString(), WorkOrderID: r.ID, Filename: name, ContentType: sniffed, Size: int64(len(content)),
-		SHA256: hex.EncodeToString(sum[:]), Note: note, Content: content, UploadedBy: principal(c).User.Login, CreatedAt: time.Now().UTC()}
-	ev, err := evidenceEvent(r.WorkOrder, a)
-	if err != nil {
-		return err
-	}
-	// The file and its timeline event are stored together: no evidence without its event.
-	err = s.deps.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(&a).Error; err != nil {
-			return fmt.Errorf("store attachment: %w", err)
+	a, err := s.attachments.Add(c.Request().Context(), caller(c), r.ID, func(o store.OrderRow, held int64) (store.Attachment, models.TimelineEvent, error) {
+		if held >= maxAttachmentsPerOrder {
+			return store.Attachment{}, models.TimelineEvent{}, apperr.Conflict("too_many_attachments", "an order holds at most %d attachments", maxAttachmentsPerOrder)
 		}
-		if err := tx.Create(&ev).Error; err != nil {
-			return fmt.Errorf("store attachment: timeline event: %w", err)
-		}
-		return nil
+		sum := sha256.Sum256(content)
+		a := store.Attachment{ID: uuid.NewString(), WorkOrderID: o.ID, Filename: name, ContentType: sniffed, Size: int64(len(content)),
+			SHA256: hex.EncodeToString(sum[:]), Note: note, Content: content, UploadedBy: principal(c).User.Login, CreatedAt: time.Now().UTC()}
+		ev, err := evidenceEvent(o.WorkOrder, a)
+		return a, ev, err
 	})
 	if err != nil {
-		return err
+		return orderError(err)
 	}
 	return c.JSON(http.StatusCreated, a)
 }
@@ -143,7 +112,7 @@ func (s *Server) postAttachment(c echo.Context) error {
 // that it sorts after what preceded it, and is no run's event (an empty run_id), so that an
 // operator's reset does not supersede it (activities.RecordEvent leaves models.OutsideWorkflowEvents
 // alone): the file stays stored whatever the workflow does.
-func evidenceEvent(wo models.WorkOrder, a attachment) (models.TimelineEvent, error) {
+func evidenceEvent(wo models.WorkOrder, a store.Attachment) (models.TimelineEvent, error) {
 	// What a person reads on the timeline: the file's name and type (the type in words on the
 	// page) and the uploader's note; the attachment's id is in the event's key.
 	data := map[string]any{"filename": a.Filename, "content_type": a.ContentType}
@@ -166,34 +135,30 @@ func evidenceEvent(wo models.WorkOrder, a attachment) (models.TimelineEvent, err
 
 // listAttachments answers an order's attachments (no content), oldest first.
 func (s *Server) listAttachments(c echo.Context) error {
-	r, err := s.findOrder(c)
+	id, err := orderID(c)
 	if err != nil {
 		return err
 	}
-	out := []attachment{}
-	err = s.deps.DB.WithContext(c.Request().Context()).Omit("content").Where("work_order_id = ?", r.ID).
-		Order("created_at, id").Find(&out).Error
+	out, err := s.attachments.List(c.Request().Context(), caller(c), id)
 	if err != nil {
-		return fmt.Errorf("list attachments: %w", err)
+		return orderError(err)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": out})
 }
 
 // getAttachment downloads one attachment of an order in the caller's scope.
 func (s *Server) getAttachment(c echo.Context) error {
-	r, err := s.findOrder(c)
+	id, err := orderID(c)
 	if err != nil {
 		return err
 	}
-	var rows []attachment
-	err = s.deps.DB.WithContext(c.Request().Context()).Where("id = ? AND work_order_id = ?", c.Param("aid"), r.ID).Limit(1).Find(&rows).Error
-	if err != nil {
-		return fmt.Errorf("read attachment: %w", err)
-	}
-	if len(rows) == 0 {
+	a, err := s.attachments.Get(c.Request().Context(), caller(c), id, c.Param("aid"))
+	if errors.Is(err, store.ErrNoAttachment) {
 		return apperr.NotFound("attachment")
 	}
-	a := rows[0]
+	if err != nil {
+		return orderError(err)
+	}
 	h := c.Response().Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox")

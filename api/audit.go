@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/csv"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"gorm.io/gorm"
 
 	"redress/apperr"
 	"redress/models"
@@ -48,55 +46,33 @@ func (s *Server) routesAudit() {
 	v1.GET("/audit-log/export", s.exportAuditLog)
 }
 
-// auditQuery builds the scoped, filtered query of the audit log. An auditor sees the entries
-// whose acting unit lies in their subtree; entries without a unit (anonymous callers) only an
-// auditor of a root unit; a sysadmin sees everything.
-func (s *Server) auditQuery(c echo.Context) (*gorm.DB, error) {
-	p := principal(c)
-	q := s.deps.DB.WithContext(c.Request().Context()).Model(&models.AuditEntry{})
-	sys, root := false, false
-	for _, g := range p.Grants {
-		if g.Role == models.RoleSysadmin {
-			sys = true
-		}
-		if g.Role == models.RoleAuditor && strings.Count(g.UnitPath, "/") == 2 {
-			root = true
-		}
-	}
-	if !sys {
-		scoped := store.ScopeFor(p.Grants, models.RoleAuditor).Apply(s.deps.DB.Session(&gorm.Session{NewDB: true}), "unit_path")
-		if root {
-			q = q.Where(s.deps.DB.Session(&gorm.Session{NewDB: true}).Where("unit_path = ''").Or(scoped))
-		} else {
-			q = q.Where(scoped)
-		}
-	}
-	for _, f := range []struct{ param, cond string }{{"from", "at >= ?"}, {"to", "at < ?"}} {
-		v := c.QueryParam(f.param)
+// auditFilter reads the audit log's filters (the caller's scope is the repository's).
+func auditFilter(c echo.Context) (store.AuditFilter, error) {
+	var f store.AuditFilter
+	for _, p := range []struct {
+		param string
+		t     **time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		v := c.QueryParam(p.param)
 		if v == "" {
 			continue
 		}
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
-			return nil, apperr.Invalid(f.param, "invalid_"+f.param, "%s must be an RFC 3339 time", f.param)
+			return f, apperr.Invalid(p.param, "invalid_"+p.param, "%s must be an RFC 3339 time", p.param)
 		}
-		q = q.Where(f.cond, t.UTC())
+		*p.t = &t
 	}
-	if v := c.QueryParam("login"); v != "" {
-		q = q.Where("login = ?", v)
-	}
-	if v := c.QueryParam("action"); v != "" {
-		q = q.Where("action = ?", v)
-	}
+	f.Login, f.Action = c.QueryParam("login"), c.QueryParam("action")
 	if v := c.QueryParam("outcome"); v != "" {
 		switch v {
 		case "ok", "refused", "rejected", "failed":
 		default:
-			return nil, apperr.Invalid("outcome", "invalid_outcome", "outcome must be ok, refused, rejected or failed")
+			return f, apperr.Invalid("outcome", "invalid_outcome", "outcome must be ok, refused, rejected or failed")
 		}
-		q = q.Where("outcome = ?", v)
+		f.Outcome = v
 	}
-	return q, nil
+	return f, nil
 }
 
 type auditEntryJSON struct {
@@ -133,17 +109,13 @@ func (s *Server) listAuditLog(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q, err := s.auditQuery(c)
+	f, err := auditFilter(c)
 	if err != nil {
 		return err
 	}
-	var total int64
-	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
-		return fmt.Errorf("count audit log: %w", err)
-	}
-	var rows []models.AuditEntry
-	if err := q.Order("at DESC, id DESC").Offset((page - 1) * size).Limit(size).Find(&rows).Error; err != nil {
-		return fmt.Errorf("read audit log: %w", err)
+	rows, total, err := s.audit.List(c.Request().Context(), caller(c), f, page, size)
+	if err != nil {
+		return err
 	}
 	out := auditList{Items: make([]auditEntryJSON, 0, len(rows)), Total: total, Page: page, PageSize: size}
 	for _, r := range rows {
@@ -157,13 +129,13 @@ var auditCSVHeader = []string{"id", "at", "request_id", "login", "roles", "unit_
 // exportAuditLog streams the audit log in the caller's scope as CSV, oldest first, row by
 // row from the database cursor, so that a large export never sits in memory.
 func (s *Server) exportAuditLog(c echo.Context) error {
-	q, err := s.auditQuery(c)
+	f, err := auditFilter(c)
 	if err != nil {
 		return err
 	}
-	rows, err := q.Order("at, id").Rows()
+	rows, err := s.audit.Oldest(c.Request().Context(), caller(c), f)
 	if err != nil {
-		return fmt.Errorf("export audit log: %w", err)
+		return err
 	}
 	defer rows.Close() //nolint:errcheck // read-only rows: rows.Err() after the loop reports a failed read; Close only frees the connection
 	res := c.Response()
@@ -176,9 +148,9 @@ func (s *Server) exportAuditLog(c echo.Context) error {
 	}
 	n := 0
 	for rows.Next() {
-		var e models.AuditEntry
-		if err := s.deps.DB.ScanRows(rows, &e); err != nil {
-			return fmt.Errorf("export audit log: scan: %w", err)
+		e, err := rows.Entry()
+		if err != nil {
+			return err
 		}
 		rec := []string{strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339Nano), e.RequestID, e.Login, e.Roles,
 			e.UnitPath, e.Method, e.Path, e.Action, e.Target, strconv.Itoa(e.Status), e.Outcome}

@@ -179,20 +179,20 @@ func (s *Server) mapRoles(ctx context.Context, u models.User, claimed []string) 
 			slog.WarnContext(ctx, "oidc: roles claim entry skipped", "login", u.Login, "entry", e)
 			continue
 		}
-		unit, found, err := store.UnitByCode(ctx, s.deps.DB, code)
-		if err != nil {
-			return err
-		}
-		if !found {
+		unit, err := s.units.Known(ctx, code)
+		if errors.Is(err, store.ErrNotFound) {
 			slog.WarnContext(ctx, "oidc: roles claim names an unknown unit", "login", u.Login, "entry", e)
 			continue
+		}
+		if err != nil {
+			return err
 		}
 		ra := store.RoleAt{Role: role, UnitID: unit.ID}
 		if !slices.Contains(roles, ra) {
 			roles = append(roles, ra)
 		}
 	}
-	return store.ReplaceRoles(ctx, s.deps.DB, u.ID, roles)
+	return s.users.ReplaceRoles(ctx, u, roles)
 }
 
 // auditSignIn records a sign-in attempt (a GET, which the audit middleware does not record).
@@ -205,7 +205,7 @@ func (s *Server) auditSignIn(c echo.Context, login, roles, errCode string, statu
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), 5*time.Second)
 	defer cancel()
-	if err := s.deps.DB.WithContext(ctx).Create(&e).Error; err != nil {
+	if err := s.audit.Record(ctx, e); err != nil {
 		slog.Error("audit log write failed", "request_id", e.RequestID, "err", err)
 	}
 }

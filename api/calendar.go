@@ -54,14 +54,11 @@ func (s *Server) unitPathParam(ctx context.Context, code string) (string, error)
 	if code == "" {
 		return "", nil
 	}
-	var u models.Unit
-	if err := s.deps.DB.WithContext(ctx).Where("code = ?", code).Limit(1).Find(&u).Error; err != nil {
-		return "", err
-	}
-	if u.ID == 0 {
+	u, err := s.units.Known(ctx, code)
+	if errors.Is(err, store.ErrNotFound) {
 		return "", apperr.Invalid("org_unit", "unknown_unit", "unit %q is not known", code)
 	}
-	return u.Path, nil
+	return u.Path, err
 }
 
 // calendarDeadline answers GET /calendar/deadline?from=&budget=&unit=[&org_unit=].
@@ -161,17 +158,14 @@ type overrideRequest struct {
 
 // adminUnit resolves a unit the caller administers (404 for one outside their subtree).
 func (s *Server) adminUnit(c echo.Context, code string, roles ...string) (models.Unit, error) {
-	var u models.Unit
 	if code == "" {
-		return u, apperr.Invalid("unit", "required", "unit is required")
+		return models.Unit{}, apperr.Invalid("unit", "required", "unit is required")
 	}
-	if err := s.deps.DB.WithContext(c.Request().Context()).Where("code = ?", code).Limit(1).Find(&u).Error; err != nil {
-		return u, err
-	}
-	if u.ID == 0 || !store.ScopeFor(principal(c).Grants, roles...).Covers(u.Path) {
+	u, err := s.units.Reachable(c.Request().Context(), caller(c), code, roles...)
+	if errors.Is(err, store.ErrNotFound) {
 		return u, apperr.Invalid("unit", "unknown_unit", "unit %q is not known", code)
 	}
-	return u, nil
+	return u, err
 }
 
 func (s *Server) listOverrides(c echo.Context) error {

@@ -58,7 +58,7 @@ var exportLabels = map[string]string{
 var supervisionWords = map[int]string{0: "无", 1: "督办", 2: "挂牌督办"}
 
 // exportFilter reads the list's filters; the same validation as GET /work-orders.
-func (s *Server) exportFilter(c echo.Context, scope store.Scope) (store.OrderFilter, error) {
+func (s *Server) exportFilter(c echo.Context) (store.OrderFilter, error) {
 	f := store.OrderFilter{State: c.QueryParam("state"), Q: c.QueryParam("q"), Now: time.Now().UTC()}
 	if f.State != "" && !validState(f.State) {
 		return f, apperr.Invalid("state", "invalid_state", "unknown state %q", f.State)
@@ -77,17 +77,9 @@ func (s *Server) exportFilter(c echo.Context, scope store.Scope) (store.OrderFil
 	if err := listFilters(c, &f); err != nil {
 		return f, err
 	}
-	if code := c.QueryParam("unit"); code != "" {
-		var u models.Unit
-		if err := s.deps.DB.WithContext(c.Request().Context()).Where("code = ?", code).Limit(1).Find(&u).Error; err != nil {
-			return f, err
-		}
-		if u.ID == 0 || !scope.Covers(u.Path) {
-			return f, apperr.Invalid("unit", "unknown_unit", "unit %q is not known", code)
-		}
-		f.UnitPath = u.Path
-	}
-	return f, nil
+	var err error
+	f.UnitPath, err = s.orderUnit(c)
+	return f, err
 }
 
 func (s *Server) exportWorkOrders(c echo.Context) error {
@@ -127,8 +119,7 @@ func (s *Server) exportWorkOrders(c echo.Context) error {
 		return apperr.Invalid("table", "invalid_table", "table must be 9 or 11")
 	}
 	supervision := table == "11"
-	scope := staffScope(c)
-	f, err := s.exportFilter(c, scope)
+	f, err := s.exportFilter(c)
 	if err != nil {
 		return err
 	}
@@ -137,7 +128,7 @@ func (s *Server) exportWorkOrders(c echo.Context) error {
 	now := time.Now()
 	for page := 1; ; page++ {
 		f.Page, f.PageSize, f.CountCap = page, exportPage, maxExportRows
-		list, total, err := store.ListOrders(ctx, s.deps.DB, scope, f)
+		list, total, err := s.orders.List(ctx, caller(c), f)
 		if err != nil {
 			return fmt.Errorf("export work orders: %w", err)
 		}
@@ -154,7 +145,7 @@ func (s *Server) exportWorkOrders(c echo.Context) error {
 			if supervision {
 				rowsOf = s.supervisionRows
 			}
-			recs, err := rowsOf(ctx, prof, list, divisions)
+			recs, err := rowsOf(ctx, caller(c), prof, list, divisions)
 			if err != nil {
 				return err
 			}
@@ -324,39 +315,15 @@ func writeXLSX(buf *bytes.Buffer, header []string, rows [][]string) (err error) 
 // profileRows are the orders of a page as the profile's rating records, one row a case, the
 // columns in the profile's order after the order's id. The evaluator's name stays out (the
 // export carries no identity), so 评价人 is empty.
-func (s *Server) profileRows(ctx context.Context, prof *profiles.Profile, list []store.OrderRow, divisions map[string]string) ([][]string, error) {
-	evalIDs := make([]string, 0, len(list))
-	for _, r := range list {
-		evalIDs = append(evalIDs, r.EvaluationID)
-	}
-	var follows []struct {
-		ID         string
-		FollowUpOf *string
-	}
-	if len(evalIDs) > 0 {
-		if err := s.deps.DB.WithContext(ctx).Table("evaluations").Select("id, follow_up_of").Where("id IN ?", evalIDs).Scan(&follows).Error; err != nil {
-			return nil, fmt.Errorf("export work orders: ratings: %w", err)
-		}
-	}
-	second := map[string]bool{}
-	for _, f := range follows {
-		second[f.ID] = f.FollowUpOf != nil && *f.FollowUpOf != ""
+func (s *Server) profileRows(ctx context.Context, who store.Caller, prof *profiles.Profile, list []store.OrderRow, divisions map[string]string) ([][]string, error) {
+	second, err := s.exports.FollowUps(ctx, who, list)
+	if err != nil {
+		return nil, err
 	}
 	// The cases' kinds (migration 00024), for a profile with userProp / promiseTime columns.
-	var caseNos []string
-	for _, r := range list {
-		caseNos = append(caseNos, r.CaseNos.V...)
-	}
-	var kinds []struct{ CaseNo, ApplicantType, PromiseKind string }
-	if len(caseNos) > 0 {
-		if err := s.deps.DB.WithContext(ctx).Table("service_cases").Select("case_no, applicant_type, promise_kind").
-			Where("case_no IN ?", caseNos).Scan(&kinds).Error; err != nil {
-			return nil, fmt.Errorf("export work orders: case kinds: %w", err)
-		}
-	}
-	applicant, promise := map[string]string{}, map[string]string{}
-	for _, k := range kinds {
-		applicant[k.CaseNo], promise[k.CaseNo] = k.ApplicantType, k.PromiseKind
+	applicant, promise, err := s.exports.CaseKinds(ctx, list)
+	if err != nil {
+		return nil, err
 	}
 	var out [][]string
 	for _, r := range list {
@@ -392,25 +359,17 @@ func (s *Server) profileRows(ctx context.Context, prof *profiles.Profile, list [
 // the columns in the profile's order after the order's id: the same records the push sends
 // (upstream.SupervisionRecord). Only the orders the caller may export are read, so another
 // unit's supervision never shows.
-func (s *Server) supervisionRows(ctx context.Context, prof *profiles.Profile, list []store.OrderRow, _ map[string]string) ([][]string, error) {
+func (s *Server) supervisionRows(ctx context.Context, who store.Caller, prof *profiles.Profile, list []store.OrderRow, _ map[string]string) ([][]string, error) {
 	if len(list) == 0 {
 		return nil, nil
 	}
 	byID := make(map[string]store.OrderRow, len(list))
-	ids := make([]string, 0, len(list))
 	for _, r := range list {
 		byID[r.ID] = r
-		ids = append(ids, r.ID)
 	}
-	var evs []struct {
-		ID, WorkOrderID string
-		At              time.Time
-		Data            models.JSON[map[string]any]
-	}
-	if err := s.deps.DB.WithContext(ctx).Table("timeline_events").Select("id, work_order_id, at, data").
-		Where("work_order_id IN ? AND type = ? AND NOT superseded", ids, "supervision").
-		Order("work_order_id, at, id").Scan(&evs).Error; err != nil {
-		return nil, fmt.Errorf("export supervisions: %w", err)
+	evs, err := s.exports.Supervisions(ctx, who, list)
+	if err != nil {
+		return nil, err
 	}
 	out := make([][]string, 0, len(evs))
 	for _, ev := range evs {

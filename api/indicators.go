@@ -1,13 +1,14 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"redress/apperr"
 	"redress/indicators"
-	"redress/models"
+	"redress/store"
 )
 
 // indicatorsAnswer is the indicator catalogue that applies to a unit: public, because the
@@ -27,13 +28,12 @@ func (s *Server) getIndicators(c echo.Context) error {
 	code := c.QueryParam("unit")
 	path := ""
 	if code != "" {
-		var u models.Unit
-		err := s.deps.DB.WithContext(c.Request().Context()).Where("code = ?", code).Limit(1).Find(&u).Error
+		u, err := s.units.Known(c.Request().Context(), code)
+		if errors.Is(err, store.ErrNotFound) {
+			return apperr.Invalid("unit", "unknown_unit", "unit %q is not known", code)
+		}
 		if err != nil {
 			return err
-		}
-		if u.ID == 0 {
-			return apperr.Invalid("unit", "unknown_unit", "unit %q is not known", code)
 		}
 		path = u.Path
 	}

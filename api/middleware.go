@@ -29,6 +29,12 @@ type Principal struct {
 	Grants []store.Grant
 }
 
+// Caller is the principal as the repositories of store take it.
+func (p *Principal) Caller() store.Caller { return store.Caller{Login: p.User.Login, Grants: p.Grants} }
+
+// caller is the request's principal as the repositories of store take it.
+func caller(c echo.Context) store.Caller { return principal(c).Caller() }
+
 // Roles lists the caller's distinct roles.
 func (p *Principal) Roles() []string {
 	seen := map[string]bool{}
@@ -304,7 +310,7 @@ func (s *Server) withAudit(next echo.HandlerFunc) echo.HandlerFunc {
 		// The audit write must not depend on the client staying connected.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), 5*time.Second)
 		defer cancel()
-		if aerr := s.deps.DB.WithContext(ctx).Create(&entry).Error; aerr != nil {
+		if aerr := s.audit.Record(ctx, entry); aerr != nil {
 			slog.Error("audit log write failed", "request_id", entry.RequestID, "err", aerr)
 		}
 		return nil

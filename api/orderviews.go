@@ -94,16 +94,13 @@ func (s *Server) pendingExtension(ctx context.Context, r store.OrderRow) (*pendi
 	if r.State != models.StateRectifying {
 		return nil, nil
 	}
-	var evs []models.TimelineEvent
-	err := s.deps.DB.WithContext(ctx).Where("work_order_id = ? AND type IN ?", r.ID,
-		[]string{"request_extension", "decide_extension", "dispose", "review", "reopen", "decide_appeal"}).
-		Order("seq DESC").Limit(1).Find(&evs).Error
+	e, ok, err := s.orders.LastEventOf(ctx, r,
+		[]string{"request_extension", "decide_extension", "dispose", "review", "reopen", "decide_appeal"})
 	if err != nil {
 		return nil, err
 	}
-	if len(evs) == 0 || evs[0].Type != "request_extension" {
+	if !ok || e.Type != "request_extension" {
 		return nil, nil
 	}
-	e := evs[0]
 	return &pendingExtensionJSON{Days: e.Data.V["days"], Reason: e.Data.V["reason"], At: e.At, Actor: e.Actor}, nil
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 
@@ -21,9 +22,9 @@ func (s *Server) routesReports() {
 }
 
 // reportScope: the jurisdictions whose reports a caller may make and read.
-func reportScope(c echo.Context) store.Scope {
-	return store.ScopeFor(principal(c).Grants, models.RoleAdministrator, models.RoleSupervisor, models.RoleAuditor)
-}
+func reportScope(c echo.Context) store.Scope { return caller(c).Scope(reportRoles...) }
+
+var reportRoles = []string{models.RoleAdministrator, models.RoleSupervisor, models.RoleAuditor}
 
 type reportRequest struct {
 	Unit  string `json:"unit"`
@@ -37,15 +38,15 @@ func (s *Server) postReport(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	var u models.Unit
 	if req.Unit == "" {
 		return apperr.Invalid("unit", "required", "unit is required")
 	}
-	if err := s.deps.DB.WithContext(ctx).Where("code = ?", req.Unit).Limit(1).Find(&u).Error; err != nil {
-		return err
-	}
-	if u.ID == 0 || !reportScope(c).Covers(u.Path) {
+	u, err := s.units.Reachable(ctx, caller(c), req.Unit, reportRoles...)
+	if errors.Is(err, store.ErrNotFound) {
 		return apperr.Invalid("unit", "unknown_unit", "unit %q is not in your jurisdiction", req.Unit)
+	}
+	if err != nil {
+		return err
 	}
 	if _, err := stats.MonthPeriod(req.Month); err != nil {
 		return apperr.Invalid("month", "invalid_month", "month must be YYYY-MM")

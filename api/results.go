@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -84,12 +85,12 @@ func (s *Server) statsScope(c echo.Context) (store.Scope, error) {
 	if code == "" {
 		return scope, nil
 	}
-	var u models.Unit
-	if err := s.deps.DB.WithContext(c.Request().Context()).Where("code = ?", code).Limit(1).Find(&u).Error; err != nil {
-		return scope, err
-	}
-	if u.ID == 0 || !scope.Covers(u.Path) {
+	u, err := s.units.Reachable(c.Request().Context(), caller(c), code, store.StaffRoles...)
+	if errors.Is(err, store.ErrNotFound) {
 		return scope, apperr.Invalid("unit", "unknown_unit", "unit %q is not known", code)
+	}
+	if err != nil {
+		return scope, err
 	}
 	if len(scope.Subtrees) > 0 && scope.Covers(u.Path+"x/") {
 		return store.Scope{Subtrees: []string{u.Path}}, nil
@@ -230,18 +231,14 @@ type publishRequest struct {
 
 // publishUnit finds a unit the caller administers (administrator role covering it).
 func (s *Server) publishUnit(c echo.Context, code string) (models.Unit, error) {
-	var u models.Unit
 	if code == "" {
-		return u, apperr.Invalid("unit", "required", "unit is required")
+		return models.Unit{}, apperr.Invalid("unit", "required", "unit is required")
 	}
-	if err := s.deps.DB.WithContext(c.Request().Context()).Where("code = ?", code).Limit(1).Find(&u).Error; err != nil {
-		return u, err
-	}
-	scope := store.ScopeFor(principal(c).Grants, models.RoleAdministrator)
-	if u.ID == 0 || !scope.Covers(u.Path) {
+	u, err := s.units.Reachable(c.Request().Context(), caller(c), code, models.RoleAdministrator)
+	if errors.Is(err, store.ErrNotFound) {
 		return u, apperr.Invalid("unit", "unknown_unit", "unit %q is not one you administer", code)
 	}
-	return u, nil
+	return u, err
 }
 
 func (s *Server) postPublication(c echo.Context) error {
@@ -274,13 +271,12 @@ func (s *Server) listPublications(c echo.Context) error {
 }
 
 func (s *Server) getPublication(c echo.Context) error {
-	scope := store.ScopeFor(principal(c).Grants, models.RoleAdministrator, models.RoleSupervisor, models.RoleAuditor)
-	var u models.Unit
-	if err := s.deps.DB.WithContext(c.Request().Context()).Where("code = ?", c.Param("unit")).Limit(1).Find(&u).Error; err != nil {
-		return err
-	}
-	if u.ID == 0 || !scope.Covers(u.Path) {
+	u, err := s.units.Reachable(c.Request().Context(), caller(c), c.Param("unit"), models.RoleAdministrator, models.RoleSupervisor, models.RoleAuditor)
+	if errors.Is(err, store.ErrNotFound) {
 		return apperr.NotFound("publication")
+	}
+	if err != nil {
+		return err
 	}
 	var v int
 	if _, err := fmt.Sscanf(c.Param("version"), "%d", &v); err != nil || v < 1 {

@@ -99,6 +99,15 @@ type Server struct {
 	principals store.Batch[string, *Principal]
 	// guard holds the rate limits and the aggregate of refused anonymous traffic.
 	guard *guard
+
+	// The repositories handlers read and write through; each applies the caller's scope.
+	orders      store.WorkOrders
+	units       store.Units
+	attachments store.Attachments
+	tracking    store.Tracking
+	audit       store.AuditLog
+	exports     store.Exports
+	users       store.Users
 }
 
 // New builds the server and registers every route.
@@ -130,6 +139,9 @@ func New(d Deps) *Server {
 	}
 	s := &Server{deps: d, e: e, metrics: newHTTPMetrics(d.Registry), guard: newGuard(d.Limits, d.Registry)}
 	s.principals.Run, s.principals.Runners = s.loadPrincipals, 1
+	s.orders, s.units, s.attachments = store.WorkOrders{DB: d.DB}, store.Units{DB: d.DB}, store.Attachments{DB: d.DB}
+	s.tracking, s.audit, s.exports = store.Tracking{DB: d.DB}, store.AuditLog{DB: d.DB}, store.Exports{DB: d.DB}
+	s.users = store.Users{DB: d.DB}
 
 	// Order matters: the id first (everything logs it), the security headers, the Temporal
 	// UI's CORS grant on the codec endpoint (its preflight carries no token), then the log

@@ -12,12 +12,12 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
-	"gorm.io/gorm"
 
 	"redress/apperr"
 	"redress/intake"
 	"redress/models"
 	"redress/notify"
+	"redress/store"
 	"redress/workflows"
 )
 
@@ -80,29 +80,21 @@ var publicSteps = map[string]string{
 	"closed_without_feedback": "closed", "reopen": "reopened",
 }
 
-// trackToken finds the token's work order; ok is false for an unknown token.
-func (s *Server) trackToken(ctx context.Context, raw string) (notify.TrackingToken, bool, error) {
-	var tt notify.TrackingToken
+// trackToken finds the link of a token; an unknown one is a 404.
+func (s *Server) trackToken(ctx context.Context, raw string) (store.TrackingLink, error) {
 	if !tokenRe.MatchString(raw) {
-		return tt, false, nil
+		return store.TrackingLink{}, apperr.NotFound("tracking link")
 	}
-	err := s.deps.DB.WithContext(ctx).Where("token_hash = ?", notify.HashToken(raw)).Take(&tt).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return tt, false, nil
+	l, err := s.tracking.Link(ctx, notify.HashToken(raw))
+	if errors.Is(err, store.ErrNotFound) {
+		return l, apperr.NotFound("tracking link")
 	}
-	return tt, err == nil, err
+	return l, err
 }
 
-func (s *Server) trackView(ctx context.Context, orderID string) (trackJSON, error) {
+func (s *Server) trackView(ctx context.Context, l store.TrackingLink) (trackJSON, error) {
 	var out trackJSON
-	var row struct {
-		models.WorkOrder
-		UnitName string
-	}
-	err := s.deps.DB.WithContext(ctx).Table("work_orders").
-		Select("work_orders.*, units.name AS unit_name").
-		Joins("LEFT JOIN units ON units.id = work_orders.unit_id").
-		Where("work_orders.id = ?", orderID).Take(&row).Error
+	row, evs, err := s.tracking.Order(ctx, l)
 	if err != nil {
 		return out, err
 	}
@@ -110,10 +102,6 @@ func (s *Server) trackView(ctx context.Context, orderID string) (trackJSON, erro
 		Disposition: row.Disposition, Steps: []trackStep{}}
 	if out.Disposition == dispositionAppealDraft {
 		out.Disposition = "" // a draft is the unit's internal work, not yet a disposition
-	}
-	var evs []models.TimelineEvent
-	if err := s.deps.DB.WithContext(ctx).Where("work_order_id = ?", orderID).Order("seq").Find(&evs).Error; err != nil {
-		return out, err
 	}
 	str := func(d map[string]any, k string) string { v, _ := d[k].(string); return v }
 	for _, ev := range evs {
@@ -162,14 +150,11 @@ func (s *Server) getTrack(c echo.Context) error {
 	if accept := c.Request().Header.Get(echo.HeaderAccept); strings.Contains(accept, "text/html") && s.deps.Web != nil {
 		return c.Redirect(http.StatusFound, "/#/track/"+url.PathEscape(c.Param("token")))
 	}
-	tt, ok, err := s.trackToken(ctx, c.Param("token"))
+	tt, err := s.trackToken(ctx, c.Param("token"))
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return apperr.NotFound("tracking link")
-	}
-	v, err := s.trackView(ctx, tt.WorkOrderID)
+	v, err := s.trackView(ctx, tt)
 	if err != nil {
 		return err
 	}
@@ -187,12 +172,9 @@ type trackFeedbackBody struct {
 // answers the same.
 func (s *Server) postTrackFeedback(c echo.Context) error {
 	ctx := c.Request().Context()
-	tt, ok, err := s.trackToken(ctx, c.Param("token"))
+	tt, err := s.trackToken(ctx, c.Param("token"))
 	if err != nil {
 		return err
-	}
-	if !ok {
-		return apperr.NotFound("tracking link")
 	}
 	var body trackFeedbackBody
 	if err := decode(c, &body); err != nil {
@@ -204,12 +186,11 @@ func (s *Server) postTrackFeedback(c echo.Context) error {
 	}
 	// Only the newest link of an order takes feedback: after a reopening the evaluator is sent
 	// a new one for the new outcome.
-	var newest notify.TrackingToken
-	if err := s.deps.DB.WithContext(ctx).Where("work_order_id = ?", tt.WorkOrderID).
-		Order("created_at DESC, event_id DESC").Take(&newest).Error; err != nil {
+	newest, err := s.tracking.Newest(ctx, tt)
+	if err != nil {
 		return err
 	}
-	if newest.TokenHash != tt.TokenHash {
+	if !newest {
 		return apperr.Conflict("link_superseded", "this link is for an earlier outcome; use the newest link you were sent")
 	}
 	uctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -228,7 +209,7 @@ func (s *Server) postTrackFeedback(c echo.Context) error {
 	if err != nil {
 		return actionError(c, err)
 	}
-	v, err := s.trackView(ctx, tt.WorkOrderID)
+	v, err := s.trackView(ctx, tt)
 	if err != nil {
 		return err
 	}

@@ -2,13 +2,11 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"gorm.io/gorm"
 
 	"redress/apperr"
 	"redress/models"
@@ -45,16 +43,7 @@ var unitReaders = append(append([]string{}, store.StaffRoles...), models.RoleSys
 
 func (s *Server) listUnits(c echo.Context) error {
 	ctx := c.Request().Context()
-	scope := store.ScopeFor(principal(c).Grants, unitReaders...)
-	var rows []struct {
-		models.Unit
-		ParentCode string
-		Policies   int
-	}
-	err := scope.Apply(s.deps.DB.WithContext(ctx).Table("units"), "units.path").
-		Select("units.*, p.code AS parent_code, (SELECT COUNT(*) FROM policies WHERE policies.unit_id = units.id) AS policies").
-		Joins("LEFT JOIN units p ON p.id = units.parent_id").
-		Order("units.path").Limit(5000).Scan(&rows).Error
+	rows, err := s.units.List(ctx, caller(c), unitReaders...)
 	if err != nil {
 		return err
 	}
@@ -83,19 +72,9 @@ func (s *Server) listStaff(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	q := staffScope(c).Apply(s.deps.DB.WithContext(ctx).Table("staff").Joins("JOIN units ON units.id = staff.unit_id"), "units.path")
-	var total int64
-	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
-		return fmt.Errorf("list staff: count: %w", err)
-	}
-	var rows []struct {
-		ID, Name, UnitCode, UnitName string
-	}
-	err = q.Select("staff.id, staff.name, units.code AS unit_code, units.name AS unit_name").
-		Order("units.path, staff.name, staff.id").Offset((page - 1) * size).Limit(size).Scan(&rows).Error
+	rows, total, err := s.units.Staff(c.Request().Context(), caller(c), page, size)
 	if err != nil {
-		return fmt.Errorf("list staff: %w", err)
+		return err
 	}
 	out := make([]staffView, len(rows))
 	for i, r := range rows {
@@ -138,12 +117,12 @@ func (s *Server) createUnit(c echo.Context) error {
 		}
 		return err
 	}
-	u := models.Unit{Code: req.Code, Name: strings.TrimSpace(*req.Name), Kind: kind, ParentID: &parent.ID,
-		Path: parent.Path + req.Code + "/", CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
-	if err := s.deps.DB.WithContext(c.Request().Context()).Create(&u).Error; err != nil {
-		if errors.Is(err, gorm.ErrDuplicatedKey) || strings.Contains(err.Error(), "UNIQUE") || strings.Contains(err.Error(), "duplicate key") {
-			return apperr.Conflict("unit_exists", "a unit with code %q exists", req.Code)
-		}
+	u, err := s.units.Create(c.Request().Context(), parent,
+		models.Unit{Code: req.Code, Name: strings.TrimSpace(*req.Name), Kind: kind, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()})
+	if errors.Is(err, store.ErrUnitExists) {
+		return apperr.Conflict("unit_exists", "a unit with code %q exists", req.Code)
+	}
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, unitView{Code: u.Code, Name: u.Name, Kind: u.Kind, Parent: parent.Code, Path: u.Path})
@@ -179,23 +158,16 @@ func (s *Server) updateUnit(c echo.Context) error {
 		}
 		upd["kind"] = *req.Kind
 	}
-	if err := s.deps.DB.WithContext(c.Request().Context()).Model(&models.Unit{}).Where("id = ?", u.ID).Updates(upd).Error; err != nil {
+	if err := s.units.Update(c.Request().Context(), u, upd); err != nil {
 		return err
 	}
 	return s.listOne(c, u.Code)
 }
 
 func (s *Server) listOne(c echo.Context, code string) error {
-	var u models.Unit
-	if err := s.deps.DB.WithContext(c.Request().Context()).Where("code = ?", code).First(&u).Error; err != nil {
+	u, parent, err := s.units.WithParent(c.Request().Context(), code)
+	if err != nil {
 		return err
-	}
-	parent := ""
-	if u.ParentID != nil {
-		var p models.Unit
-		if err := s.deps.DB.WithContext(c.Request().Context()).Where("id = ?", *u.ParentID).First(&p).Error; err == nil {
-			parent = p.Code
-		}
 	}
 	return c.JSON(http.StatusOK, unitView{Code: u.Code, Name: u.Name, Kind: u.Kind, Parent: parent, Path: u.Path})
 }
@@ -209,22 +181,20 @@ type policyView struct {
 }
 
 func (s *Server) getUnitPolicy(c echo.Context) error {
-	ctx := c.Request().Context()
-	scope := store.ScopeFor(principal(c).Grants, unitReaders...)
-	var u models.Unit
-	if err := s.deps.DB.WithContext(ctx).Where("code = ?", c.Param("code")).Limit(1).Find(&u).Error; err != nil {
-		return err
-	}
-	if u.ID == 0 || !scope.Covers(u.Path) {
+	u, err := s.units.Reachable(c.Request().Context(), caller(c), c.Param("code"), unitReaders...)
+	if errors.Is(err, store.ErrNotFound) {
 		return apperr.NotFound("unit")
+	}
+	if err != nil {
+		return err
 	}
 	return s.writePolicy(c, u)
 }
 
 func (s *Server) writePolicy(c echo.Context, u models.Unit) error {
 	ctx := c.Request().Context()
-	var p models.Policy
-	if err := s.deps.DB.WithContext(ctx).Where("unit_id = ?", u.ID).Limit(1).Find(&p).Error; err != nil {
+	p, own, err := s.units.OwnPolicy(ctx, u)
+	if err != nil {
 		return err
 	}
 	eff, err := store.EffectivePolicy(ctx, s.deps.DB, u.Path)
@@ -232,7 +202,7 @@ func (s *Server) writePolicy(c echo.Context, u models.Unit) error {
 		return err
 	}
 	out := policyView{Unit: u.Code, Effective: eff}
-	if p.ID != 0 {
+	if own {
 		out.Own = &p.Doc.V
 	}
 	return c.JSON(http.StatusOK, out)
@@ -251,18 +221,7 @@ func (s *Server) putUnitPolicy(c echo.Context) error {
 	if errs := orgfile.ValidatePolicy(doc); len(errs) > 0 {
 		return apperr.Invalid("", "invalid_policy", "%s", errors.Join(errs...).Error())
 	}
-	now := time.Now().UTC()
-	err = s.deps.DB.WithContext(c.Request().Context()).Transaction(func(tx *gorm.DB) error {
-		var p models.Policy
-		if err := tx.Where("unit_id = ?", u.ID).Limit(1).Find(&p).Error; err != nil {
-			return err
-		}
-		if p.ID == 0 {
-			return tx.Create(&models.Policy{UnitID: u.ID, Doc: models.NewJSON(doc), CreatedAt: now, UpdatedAt: now}).Error
-		}
-		return tx.Model(&models.Policy{}).Where("id = ?", p.ID).Updates(map[string]any{"doc": models.NewJSON(doc), "updated_at": now}).Error
-	})
-	if err != nil {
+	if err := s.units.SetPolicy(c.Request().Context(), u, doc); err != nil {
 		return err
 	}
 	return s.writePolicy(c, u)

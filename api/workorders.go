@@ -18,7 +18,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	"gorm.io/gorm/clause"
 
 	"redress/apperr"
 	"redress/calendar"
@@ -92,7 +91,7 @@ func (s *Server) orderJSON(c echo.Context, r store.OrderRow, withEvaluator bool)
 			AppealDraft: r.Disposition == dispositionAppealDraft}, callerOf(principal(c))),
 	}
 	if r.Disposition == dispositionAppealDraft {
-		d, err := s.appealDraft(c.Request().Context(), r.ID)
+		d, err := s.appealDraft(c.Request().Context(), r)
 		if err != nil {
 			return o, err
 		}
@@ -114,7 +113,7 @@ func (s *Server) orderJSON(c echo.Context, r store.OrderRow, withEvaluator bool)
 		o.Unit = &unitJSON{Code: r.UnitCode, Name: r.UnitName}
 	}
 	if withEvaluator {
-		name, phone, err := store.EvaluatorOf(c.Request().Context(), s.deps.DB, r.EvaluationID)
+		name, phone, err := s.orders.Evaluator(c.Request().Context(), r)
 		if err != nil {
 			return o, err
 		}
@@ -197,19 +196,11 @@ func (s *Server) listWorkOrders(c echo.Context) error {
 	if err := listFilters(c, &f); err != nil {
 		return err
 	}
-	scope := staffScope(c)
-	if code := c.QueryParam("unit"); code != "" {
-		var u models.Unit
-		if err := s.deps.DB.WithContext(ctx).Where("code = ?", code).Limit(1).Find(&u).Error; err != nil {
-			return err
-		}
-		if u.ID == 0 || !scope.Covers(u.Path) {
-			return apperr.Invalid("unit", "unknown_unit", "unit %q is not known", code)
-		}
-		f.UnitPath = u.Path
+	if f.UnitPath, err = s.orderUnit(c); err != nil {
+		return err
 	}
 	f.CountCap = inboxCountCap
-	rows, total, err := store.ListOrders(ctx, s.deps.DB, scope, f)
+	rows, total, err := s.orders.List(ctx, caller(c), f)
 	if err != nil {
 		return err
 	}
@@ -225,6 +216,20 @@ func (s *Server) listWorkOrders(c echo.Context) error {
 		out.Items = append(out.Items, o)
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// orderUnit resolves ?unit= of an order list to the unit's path ("" for none), within the
+// caller's units.
+func (s *Server) orderUnit(c echo.Context) (string, error) {
+	code := c.QueryParam("unit")
+	if code == "" {
+		return "", nil
+	}
+	path, err := s.orders.UnitPath(c.Request().Context(), caller(c), code)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", apperr.Invalid("unit", "unknown_unit", "unit %q is not known", code)
+	}
+	return path, err
 }
 
 // listFilters reads the inbox's filters besides state, overdue, q and unit: level, staff,
@@ -304,24 +309,37 @@ func listFilters(c echo.Context, f *store.OrderFilter) error {
 	return nil
 }
 
+// findOrder reads the order of the route's id within the caller's units.
 func (s *Server) findOrder(c echo.Context) (store.OrderRow, error) {
-	return s.findOrderIn(c, staffScope(c))
+	return s.findOrderWith(c, func(ctx context.Context, id string) (store.OrderRow, error) {
+		return s.orders.Get(ctx, caller(c), id)
+	})
 }
 
-// findOrderIn reads the order of the route's id within scope.
-func (s *Server) findOrderIn(c echo.Context, scope store.Scope) (store.OrderRow, error) {
+func (s *Server) findOrderWith(c echo.Context, get func(context.Context, string) (store.OrderRow, error)) (store.OrderRow, error) {
+	id, err := orderID(c)
+	if err != nil {
+		return store.OrderRow{}, err
+	}
+	r, err := get(c.Request().Context(), id)
+	return r, orderError(err)
+}
+
+// orderID is the route's work-order id; one that is not a UUID is no order's (404).
+func orderID(c echo.Context) (string, error) {
 	id := c.Param("id")
 	if _, err := uuid.Parse(id); err != nil {
-		return store.OrderRow{}, apperr.NotFound("work order")
+		return "", apperr.NotFound("work order")
 	}
-	r, ok, err := store.GetOrder(c.Request().Context(), s.deps.DB, scope, id)
-	if err != nil {
-		return r, err
+	return id, nil
+}
+
+// orderError answers an order out of the caller's scope as one that does not exist.
+func orderError(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return apperr.NotFound("work order")
 	}
-	if !ok {
-		return r, apperr.NotFound("work order")
-	}
-	return r, nil
+	return err
 }
 
 func (s *Server) getWorkOrder(c echo.Context) error {
@@ -347,33 +365,18 @@ type eventJSON struct {
 }
 
 func (s *Server) getTimeline(c echo.Context) error {
-	r, err := s.findOrder(c)
+	var evs []store.TimelineEntry
+	_, err := s.findOrderWith(c, func(ctx context.Context, id string) (store.OrderRow, error) {
+		var err error
+		evs, err = s.orders.Timeline(ctx, caller(c), id)
+		return store.OrderRow{}, err
+	})
 	if err != nil {
 		return err
-	}
-	evs, err := store.Timeline(c.Request().Context(), s.deps.DB, r.ID)
-	if err != nil {
-		return err
-	}
-	logins := map[string]bool{}
-	for _, e := range evs {
-		logins[e.Actor] = true
-	}
-	keys := make([]string, 0, len(logins))
-	for l := range logins {
-		keys = append(keys, l)
-	}
-	var users []models.User
-	if err := s.deps.DB.WithContext(c.Request().Context()).Select("login", "name").Where("login IN ?", keys).Find(&users).Error; err != nil {
-		return fmt.Errorf("timeline actors: %w", err)
-	}
-	names := make(map[string]string, len(users))
-	for _, u := range users {
-		names[u.Login] = u.Name
 	}
 	out := make([]eventJSON, len(evs))
 	for i, e := range evs {
-		out[i] = eventJSON{At: e.At, Actor: e.Actor, ActorName: names[e.Actor], Type: e.Type, Data: e.Data.V}
+		out[i] = eventJSON{At: e.At, Actor: e.Actor, ActorName: e.ActorName, Type: e.Type, Data: e.Data.V}
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -451,7 +454,7 @@ func (s *Server) postAction(c echo.Context) error {
 	// The action is applied: answer the order as it now stands, even when it has left the
 	// caller's view (a reassignment out of their units), so that the answer and the audit
 	// log both say what really happened.
-	r, err = s.findOrderIn(c, store.Scope{Subtrees: []string{"/"}})
+	r, err = s.findOrderWith(c, s.orders.GetActedOn)
 	if err != nil {
 		return err
 	}
@@ -553,23 +556,15 @@ func (s *Server) claimIdempotencyKey(ctx context.Context, login, key, orderID st
 	}
 	sum := sha256.Sum256(append([]byte(orderID+"\x00"), body...))
 	fp := hex.EncodeToString(sum[:])
-	db := s.deps.DB.WithContext(ctx)
-	row := map[string]any{"login": login, "idem_key": key, "fingerprint": fp, "created_at": time.Now().UTC()}
-	if err := db.Table("idempotency_keys").Clauses(clause.OnConflict{DoNothing: true}).Create(row).Error; err != nil {
-		return idemClaim{}, fmt.Errorf("record idempotency key: %w", err)
+	first, err := s.orders.ClaimIdempotencyKey(ctx, store.Caller{Login: login}, key, fp)
+	if err != nil {
+		return idemClaim{}, err
 	}
-	var first []string
-	if err := db.Table("idempotency_keys").Where("login = ? AND idem_key = ?", login, key).Pluck("fingerprint", &first).Error; err != nil {
-		return idemClaim{}, fmt.Errorf("read idempotency key: %w", err)
-	}
-	if len(first) != 1 {
-		return idemClaim{}, fmt.Errorf("read idempotency key: %d rows", len(first))
-	}
-	stored, gen := splitFingerprint(first[0])
+	stored, gen := splitFingerprint(first)
 	if stored != fp {
 		return idemClaim{}, apperr.Invalid("Idempotency-Key", "idempotency_key_reused", "this Idempotency-Key was used with another order, action or body; send a new key for a new action")
 	}
-	return idemClaim{stored: first[0], gen: gen}, nil
+	return idemClaim{stored: first, gen: gen}, nil
 }
 
 // retireIdempotencyClaim moves the key to its next generation after a failed step, once
@@ -578,9 +573,7 @@ func (s *Server) claimIdempotencyKey(ctx context.Context, login, key, orderID st
 func (s *Server) retireIdempotencyClaim(ctx context.Context, login, key string, cl idemClaim) {
 	fp, _ := splitFingerprint(cl.stored)
 	next := fmt.Sprintf("%s#%d", fp, cl.gen+1)
-	if err := s.deps.DB.WithContext(ctx).Table("idempotency_keys").
-		Where("login = ? AND idem_key = ? AND fingerprint = ?", login, key, cl.stored).
-		Update("fingerprint", next).Error; err != nil {
+	if err := s.orders.ReplaceIdempotencyKey(ctx, store.Caller{Login: login}, key, cl.stored, next); err != nil {
 		slog.Warn("idempotency key: next generation not recorded", "err", err)
 	}
 }
