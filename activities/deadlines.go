@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"go.temporal.io/sdk/temporal"
 	"math"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -16,107 +13,20 @@ import (
 
 	"redress/calendar"
 	"redress/models"
+	"redress/scheme"
+	"redress/store"
 )
 
-// DefaultBudgets are the national defaults used where no policy on the unit's path sets a
-// stage (DOMAIN.md: callback 3 working days, rectification 10 working days).
-var DefaultBudgets = map[string]models.Budget{
-	"sign":            {WorkingDays: intp(1)},
-	"callback":        {WorkingDays: intp(3)},
-	"rectify":         {WorkingDays: intp(10)},
-	"appeal_decision": {WorkingDays: intp(5)},
-	"review":          {WorkingDays: intp(3)},
-	"feedback":        {NaturalDays: intp(7)},
-	// The administration's own stages: the manual-dispatch queue and the ruling on a return.
-	"dispatch": {WorkingDays: intp(1)},
-	"ruling":   {WorkingDays: intp(1)},
-}
+// Policy is the effective scheme policy of a unit (scheme.Policy), the LoadPolicy activity's
+// result.
+type Policy = scheme.Policy
 
-// DefaultReopenWindow is how long a closed order may be reopened where no policy says
-// (reopen_window).
-var DefaultReopenWindow = models.Budget{NaturalDays: intp(30)}
-
-func intp(n int) *int { return &n }
-
-// Policy is the part of the nearest policy a work order needs, defaults filled in.
-type Policy struct {
-	Unit        string                   `json:"unit"` // code of the unit whose policy applies ("" = defaults)
-	Deadlines   map[string]models.Budget `json:"deadlines"`
-	RemindShare float64                  `json:"remind_share"` // remind when this share of the budget is left
-	ReopenLimit int                      `json:"reopen_limit"`
-	// ReopenWindow is how long after closing an order may be reopened (nil in policies loaded
-	// before the window was policy: 30 natural days).
-	ReopenWindow *models.Budget `json:"reopen_window,omitempty"`
-}
-
-// LoadPolicy returns the policy of the nearest unit on the path that has one, with each stage
-// the policy leaves out taken from the next policy up, then from the national defaults.
+// LoadPolicy returns the effective policy of the unit at unitPath (store.EffectivePolicy:
+// the nearest policy on the path wins, stage by stage, over the national defaults). The
+// work-order workflow calls it as the activity "LoadPolicy"; its name, argument and result
+// are recorded in histories and stay.
 func (a *Activities) LoadPolicy(ctx context.Context, unitPath string) (Policy, error) {
-	codes := strings.Split(strings.Trim(unitPath, "/"), "/")
-	var rows []struct {
-		Code string
-		Path string
-		Doc  models.JSON[models.PolicyDoc]
-	}
-	err := a.DB.WithContext(ctx).Table("policies").
-		Select("units.code, units.path, policies.doc").
-		Joins("JOIN units ON units.id = policies.unit_id").
-		Where("units.code IN ?", codes).Scan(&rows).Error
-	if err != nil {
-		return Policy{}, fmt.Errorf("load policy %s: %w", unitPath, err)
-	}
-	// Nearest first: the longest path is the deepest unit.
-	sort.Slice(rows, func(i, j int) bool { return len(rows[i].Path) > len(rows[j].Path) })
-	p := Policy{Deadlines: map[string]models.Budget{}, RemindShare: -1, ReopenLimit: -1}
-	for _, r := range rows {
-		if !strings.HasPrefix(unitPath, r.Path) {
-			continue
-		}
-		if p.Unit == "" {
-			p.Unit = r.Code
-		}
-		for name, b := range r.Doc.V.Deadlines {
-			if _, set := p.Deadlines[name]; !set {
-				p.Deadlines[name] = b
-			}
-		}
-		if p.RemindShare < 0 && r.Doc.V.RemindBefore != "" {
-			if f, err := parsePercent(r.Doc.V.RemindBefore); err == nil {
-				p.RemindShare = f
-			}
-		}
-		if p.ReopenLimit < 0 && r.Doc.V.ReopenLimit != nil {
-			p.ReopenLimit = *r.Doc.V.ReopenLimit
-		}
-		if p.ReopenWindow == nil && r.Doc.V.ReopenWindow != nil {
-			rw := *r.Doc.V.ReopenWindow
-			p.ReopenWindow = &rw
-		}
-	}
-	for name, b := range DefaultBudgets {
-		if _, set := p.Deadlines[name]; !set {
-			p.Deadlines[name] = b
-		}
-	}
-	if p.RemindShare < 0 {
-		p.RemindShare = 0.25
-	}
-	if p.ReopenLimit < 0 {
-		p.ReopenLimit = 1
-	}
-	if p.ReopenWindow == nil {
-		rw := DefaultReopenWindow
-		p.ReopenWindow = &rw
-	}
-	return p, nil
-}
-
-func parsePercent(s string) (float64, error) {
-	f, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(s), "%"), 64)
-	if err != nil || f < 0 || f > 100 {
-		return 0, fmt.Errorf("bad percentage %q", s)
-	}
-	return f / 100, nil
+	return store.EffectivePolicy(ctx, a.DB, unitPath)
 }
 
 // Pause is an interval during which a deadline's budget does not run; To nil is still open.
@@ -185,7 +95,7 @@ func (a *Activities) ComputeDeadline(ctx context.Context, s DeadlineSpec) (Deadl
 		return out, err
 	}
 	if p, perr := a.LoadPolicy(ctx, s.UnitPath); perr == nil {
-		if nb, ok := p.Deadlines[s.Name]; ok && !sameBudget(nb, s.Budget) {
+		if nb, ok := p.Deadlines[s.Name]; ok && !scheme.SameBudget(nb, s.Budget) {
 			s2 := s
 			s2.Budget = nb
 			if out2, err2 := a.computeDeadline(ctx, s2); err2 == nil {
@@ -212,12 +122,6 @@ func retried(ctx context.Context) bool {
 	return activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt > 1
 }
 
-func sameBudget(a, b models.Budget) bool {
-	eq := func(x, y *int) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
-	return eq(a.WorkingDays, b.WorkingDays) && eq(a.NaturalDays, b.NaturalDays) && eq(a.Hours, b.Hours) &&
-		(a.Duration == nil) == (b.Duration == nil) && (a.Duration == nil || *a.Duration == *b.Duration)
-}
-
 // setDeadlineError records (or, with "", clears) why the order's deadline cannot be computed.
 // An order not yet dispatched has no unit on its row and was seen by nobody: it is placed in
 // its administration's view (the manual-dispatch queue's place) so that it is not lost.
@@ -238,18 +142,9 @@ func (a *Activities) setDeadlineError(ctx context.Context, s DeadlineSpec, text 
 	return nil
 }
 
-// stageNames are the stages as the administrators' pages name them.
-var stageNames = map[string]string{
-	"sign": "签收", "callback": "回访", "rectify": "整改", "appeal_decision": "申诉审核", "review": "复核",
-	"feedback": "反馈", "dispatch": "派发", "ruling": "裁定",
-}
-
 // deadlineErrorText says in Chinese which deadline cannot be computed and what to do.
 func deadlineErrorText(s DeadlineSpec) string {
-	stage := stageNames[s.Name]
-	if stage == "" {
-		stage = s.Name
-	}
+	stage := scheme.StageLabel(s.Name)
 	var budget string
 	switch b := s.Budget; {
 	case b.WorkingDays != nil:

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"redress/apperr"
+	"redress/scheme"
 	"redress/store"
 	"redress/workflows"
 )
@@ -27,14 +28,14 @@ func (s *Server) routesActions() {
 
 // actionsJSON is the actions table as served: the UI builds its action forms from it.
 type actionsJSON struct {
-	Actions       []workflows.ActionSpec `json:"actions"`
-	MaxTextLength int                    `json:"max_text_length"`
+	Actions       []scheme.ActionSpec `json:"actions"`
+	MaxTextLength int                 `json:"max_text_length"`
 }
 
-// listActions serves the one table of actions (workflows.Table): roles, from-states, fields
+// listActions serves the one table of actions (scheme.Table): roles, from-states, fields
 // with their zh-CN labels and rules, and transitions.
 func (s *Server) listActions(c echo.Context) error {
-	return c.JSON(http.StatusOK, actionsJSON{Actions: workflows.Table(), MaxTextLength: workflows.MaxTextLength})
+	return c.JSON(http.StatusOK, actionsJSON{Actions: scheme.Table(), MaxTextLength: scheme.MaxTextLength})
 }
 
 // resolveTarget fills the path of the unit an action sends the order to, from the database,
@@ -42,7 +43,7 @@ func (s *Server) listActions(c echo.Context) error {
 // anything is applied. An unknown unit is refused here.
 func (s *Server) resolveTarget(c echo.Context, req *workflows.ActionRequest) error {
 	req.ToUnitPath = "" // never the client's word
-	if req.ToUnit == "" || !workflows.Targets(req.Action) || len(req.ToUnit) > 64 {
+	if req.ToUnit == "" || !scheme.Targets(req.Action) || len(req.ToUnit) > 64 {
 		return nil // nothing to resolve, or the validator answers (too long, not required)
 	}
 	u, err := s.units.Known(c.Request().Context(), req.ToUnit)

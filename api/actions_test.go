@@ -7,7 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"redress/workflows"
+	"redress/scheme"
 )
 
 // schemaProp is the part of an OpenAPI property the table decides.
@@ -21,7 +21,7 @@ type schemaProp struct {
 
 // TestOpenAPIActionSchemaMatchesTable: api/openapi.yaml's Action schema names exactly the
 // table's actions and fields, with the table's enums, length limits and ranges. Adding an
-// action or a field to workflows.actionTable without documenting it fails here.
+// action or a field to the scheme's actions table without documenting it fails here.
 func TestOpenAPIActionSchemaMatchesTable(t *testing.T) {
 	var doc struct {
 		Components struct {
@@ -34,7 +34,7 @@ func TestOpenAPIActionSchemaMatchesTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	props := doc.Components.Schemas["Action"].Properties
-	if got, want := props["action"].Enum, workflows.Actions(); !slices.Equal(got, want) {
+	if got, want := props["action"].Enum, scheme.Actions(); !slices.Equal(got, want) {
 		t.Errorf("Action.action enum %v, the table %v", got, want)
 	}
 	var names []string
@@ -43,13 +43,13 @@ func TestOpenAPIActionSchemaMatchesTable(t *testing.T) {
 			names = append(names, k)
 		}
 	}
-	want := workflows.FieldNames()
+	want := scheme.FieldNames()
 	sort.Strings(names)
 	sort.Strings(want)
 	if !slices.Equal(names, want) {
 		t.Errorf("Action properties %v, the request's fields %v", names, want)
 	}
-	for _, a := range workflows.Table() {
+	for _, a := range scheme.Table() {
 		for _, f := range a.Fields {
 			p, ok := props[f.Name]
 			if !ok {
@@ -62,10 +62,10 @@ func TestOpenAPIActionSchemaMatchesTable(t *testing.T) {
 			if p.MaxLength != f.MaxLength {
 				t.Errorf("%s.%s: maxLength %d, the table %d", a.Name, f.Name, p.MaxLength, f.MaxLength)
 			}
-			if f.Type == workflows.FieldInteger && (p.Minimum != f.Min || p.Maximum != f.Max) {
+			if f.Type == scheme.FieldInteger && (p.Minimum != f.Min || p.Maximum != f.Max) {
 				t.Errorf("%s.%s: range %d..%d, the table %d..%d", a.Name, f.Name, p.Minimum, p.Maximum, f.Min, f.Max)
 			}
-			wantType := map[string]string{workflows.FieldBoolean: "boolean", workflows.FieldInteger: "integer"}[f.Type]
+			wantType := map[string]string{scheme.FieldBoolean: "boolean", scheme.FieldInteger: "integer"}[f.Type]
 			if wantType == "" {
 				wantType = "string"
 			}

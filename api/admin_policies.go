@@ -8,12 +8,12 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"redress/apperr"
+	"redress/authz"
 	"redress/models"
-	"redress/policies"
 )
 
 type policyJSON struct {
-	policies.Rule
+	authz.Rule
 	// Editable tells whether the caller may remove the line.
 	Editable bool `json:"editable"`
 }
@@ -23,7 +23,7 @@ type policyList struct {
 	Revision int64        `json:"revision"`
 }
 
-func (s *Server) policyStore() (*policies.Store, error) {
+func (s *Server) policyStore() (*authz.Store, error) {
 	if s.deps.Policies == nil {
 		return nil, apperr.Unavailable("policy_store_unavailable", "this server has no policy store")
 	}
@@ -59,7 +59,7 @@ func (s *Server) adminListPolicies(c echo.Context) error {
 
 // editsDomain reports whether an administrator may edit a line: its domain lies inside one
 // of their subtrees (never a global "*" line).
-func (a authority) editsDomain(r policies.Rule) bool {
+func (a authority) editsDomain(r authz.Rule) bool {
 	for _, s := range a.Subtrees {
 		if r.WithinSubtree(s) {
 			return true
@@ -69,7 +69,7 @@ func (a authority) editsDomain(r policies.Rule) bool {
 }
 
 // checkRuleEdit decides whether the caller may add or remove the line.
-func (s *Server) checkRuleEdit(c echo.Context, r policies.Rule) error {
+func (s *Server) checkRuleEdit(c echo.Context, r authz.Rule) error {
 	if err := r.Validate(); err != nil {
 		return apperr.Invalid("", "invalid_policy", "%s", err.Error())
 	}
@@ -101,7 +101,7 @@ func (s *Server) checkRuleEdit(c echo.Context, r policies.Rule) error {
 }
 
 func (s *Server) adminAddPolicy(c echo.Context) error {
-	var r policies.Rule
+	var r authz.Rule
 	if err := decode(c, &r); err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (s *Server) adminAddPolicy(c echo.Context) error {
 		return err
 	}
 	if err := ps.Add(c.Request().Context(), r); err != nil {
-		if errors.Is(err, policies.ErrExists) {
+		if errors.Is(err, authz.ErrExists) {
 			return apperr.Conflict("policy_exists", "the line exists")
 		}
 		return err
@@ -127,7 +127,7 @@ var lockOutRoutes = map[string]bool{"/api/v1/admin/policies": true}
 
 func (s *Server) adminRemovePolicy(c echo.Context) error {
 	q := c.QueryParams()
-	r := policies.Rule{Subject: q.Get("subject"), Domain: q.Get("domain"), Route: q.Get("route"), Method: strings.ToUpper(q.Get("method"))}
+	r := authz.Rule{Subject: q.Get("subject"), Domain: q.Get("domain"), Route: q.Get("route"), Method: strings.ToUpper(q.Get("method"))}
 	ps, err := s.policyStore()
 	if err != nil {
 		return err
@@ -139,7 +139,7 @@ func (s *Server) adminRemovePolicy(c echo.Context) error {
 		return apperr.Conflict("would_lock_out", "removing this line would leave nobody able to edit the policy")
 	}
 	if err := ps.Remove(c.Request().Context(), r); err != nil {
-		if errors.Is(err, policies.ErrMissing) {
+		if errors.Is(err, authz.ErrMissing) {
 			return apperr.NotFound("policy line")
 		}
 		return err

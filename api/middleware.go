@@ -14,8 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"redress/apperr"
+	"redress/authz"
 	"redress/models"
-	"redress/policies"
 	"redress/store"
 )
 
@@ -232,14 +232,14 @@ func (s *Server) withAuthorization(next echo.HandlerFunc) echo.HandlerFunc {
 			ok, err := s.deps.Enforcer.Enforce(sub, dom, route, method)
 			return err == nil && ok
 		}
-		if allowed(policies.Anonymous, "/") {
+		if allowed(authz.Anonymous, "/") {
 			return next(c)
 		}
 		p := principal(c)
 		if p == nil {
 			return unauthorized("sign in first")
 		}
-		if allowed(policies.SignedIn, "/") {
+		if allowed(authz.SignedIn, "/") {
 			return next(c)
 		}
 		for _, g := range p.Grants {

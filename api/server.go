@@ -23,17 +23,17 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"redress/auth"
+	"redress/authz"
 	"redress/calendar"
 	"redress/intake"
 	"redress/notify"
 	"redress/pii"
-	"redress/policies"
 	"redress/signing"
 	"redress/store"
 )
 
 // Enforcer decides whether (role, unit path, route, method) is allowed: casbin's enforcer, or
-// policies.Cached in front of it.
+// authz.Cached in front of it.
 type Enforcer interface {
 	Enforce(rvals ...any) (bool, error)
 }
@@ -67,7 +67,7 @@ type Deps struct {
 	Dev bool
 	// Policies is the database-backed route policy (admin API edits it); Enforcer is its
 	// enforcer when set.
-	Policies *policies.Store
+	Policies *authz.Store
 	// OIDC enables sign-in through an OpenID Connect provider; nil answers 404 on its routes.
 	OIDC *auth.OIDC
 	// SMSHeld: no SMS gateway is configured and the workers keep evaluators' SMS queued;

@@ -18,7 +18,7 @@ import (
 // CLI show ciphertext unless they are pointed here: `temporal workflow show --codec-endpoint
 // {base}/api/v1/system/temporal-codec --codec-auth "Bearer <token>"`, or the UI's codec
 // endpoint setting. Decoding reveals every unit's notes and feedback, which no unit-scoped
-// role may read across units, so only sysadmins may call it (policies/default.csv); every call
+// role may read across units, so only sysadmins may call it (authz/default.csv); every call
 // is in the audit log (who read which history's payloads is not, only that they decoded).
 
 // codecBase is where the remote codec protocol's /encode and /decode are served.

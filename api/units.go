@@ -8,10 +8,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"redress/activities"
 	"redress/apperr"
 	"redress/models"
 	"redress/orgfile"
+	"redress/scheme"
 	"redress/store"
 )
 
@@ -177,7 +177,7 @@ type policyView struct {
 	// Own is the policy set on this unit (null: none; the nearest one above applies).
 	Own *models.PolicyDoc `json:"own"`
 	// Effective is what a work order of this unit uses, defaults filled in.
-	Effective activities.Policy `json:"effective"`
+	Effective scheme.Policy `json:"effective"`
 }
 
 func (s *Server) getUnitPolicy(c echo.Context) error {
@@ -197,7 +197,7 @@ func (s *Server) writePolicy(c echo.Context, u models.Unit) error {
 	if err != nil {
 		return err
 	}
-	eff, err := (&activities.Activities{DB: s.deps.DB}).LoadPolicy(ctx, u.Path)
+	eff, err := store.EffectivePolicy(ctx, s.deps.DB, u.Path)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 	"redress/intake"
 	"redress/models"
 	"redress/pii"
+	"redress/scheme"
 	"redress/store"
 	"redress/workflows"
 )
@@ -86,7 +87,7 @@ func (s *Server) orderJSON(c echo.Context, r store.OrderRow, withEvaluator bool)
 		DispatchedAt: r.DispatchedAt, SupervisionLevel: r.SupervisionLevel,
 		OverdueDays: r.OverdueDays, UpdatedAt: r.UpdatedAt, DeadlineError: r.DeadlineError,
 		StaffName: r.StaffName, Channel: r.Channel, RatedAt: r.RatedAt, ServiceName: r.ServiceName,
-		AllowedActions: workflows.AllowedActions(workflows.OrderView{State: r.State, UnitPath: r.UnitPath,
+		AllowedActions: scheme.AllowedActions(scheme.OrderView{State: r.State, UnitPath: r.UnitPath,
 			AppealDraft: r.Disposition == dispositionAppealDraft}, callerOf(principal(c))),
 	}
 	if r.Disposition == dispositionAppealDraft {

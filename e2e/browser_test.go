@@ -28,6 +28,7 @@ import (
 	"redress/api"
 	"redress/auth"
 	"redress/auth/oidctest"
+	"redress/authz"
 	"redress/calendar"
 	"redress/devserver"
 	"redress/engine"
@@ -37,7 +38,6 @@ import (
 	"redress/notify"
 	"redress/orgfile"
 	"redress/pii"
-	"redress/policies"
 	"redress/store"
 	"redress/store/storetest"
 	"redress/web"
@@ -131,7 +131,7 @@ func startSystem(t *testing.T, dialect migrations.Dialect) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps, err := policies.Open(ctx, db.DB)
+	ps, err := authz.Open(ctx, db.DB)
 	if err != nil {
 		t.Fatalf("policies: %v", err)
 	}

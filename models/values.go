@@ -1,7 +1,5 @@
 package models
 
-import "strings"
-
 // Levels, best first, as stored (by name) everywhere.
 const (
 	VerySatisfied      = "very_satisfied"
@@ -68,40 +66,6 @@ const (
 	RoleSysadmin      = "sysadmin"
 )
 
-// Roles lists every assignable role.
+// Roles lists every assignable role. How far each reaches from the unit it is held on is the
+// scheme's rule (scheme.RoleReach).
 var Roles = []string{RoleOfficer, RoleUnitLeader, RoleAdministrator, RoleSupervisor, RoleAuditor, RoleIntegration, RoleSysadmin}
-
-// CoversSubtree reports whether a role held on a unit covers the unit's whole subtree
-// (administrator, supervisor, auditor, sysadmin) rather than that unit alone.
-func CoversSubtree(role string) bool {
-	switch role {
-	case RoleAdministrator, RoleSupervisor, RoleAuditor, RoleSysadmin:
-		return true
-	}
-	return false
-}
-
-// ReachesSubtree extends CoversSubtree with integration: a channel system registered on a
-// jurisdiction posts the cases of all its units.
-func ReachesSubtree(role string) bool {
-	return CoversSubtree(role) || role == RoleIntegration
-}
-
-// GrantCovers reports whether a role held on the unit at grantPath reaches the unit at path:
-// the sysadmin every unit, in every tree; a subtree role (ReachesSubtree) the unit's whole
-// subtree; any other role that unit alone. It is the one rule of jurisdiction: the data
-// layer's scopes (store.Grant, store.Scope) and the work-order validators (who may act on an
-// order, and where an order may be sent) all decide with it, so they cannot drift apart.
-func GrantCovers(role, grantPath, path string) bool {
-	switch {
-	case path == "":
-		return false
-	case role == RoleSysadmin:
-		return true
-	case grantPath == "":
-		return false
-	case ReachesSubtree(role):
-		return strings.HasPrefix(path, grantPath)
-	}
-	return path == grantPath
-}

@@ -12,6 +12,7 @@ import (
 
 	"redress/apperr"
 	"redress/models"
+	"redress/scheme"
 	"redress/store"
 )
 
@@ -47,7 +48,7 @@ func recipientScope(q *gorm.DB, grants []store.Grant) *gorm.DB {
 		if !has(store.StaffRoles, g.Role) {
 			continue
 		}
-		if models.CoversSubtree(g.Role) {
+		if scheme.CoversSubtree(g.Role) {
 			conds = append(conds, "("+table+".recipient_kind = ? AND "+table+".role = ? AND "+table+`.unit_path LIKE ? ESCAPE '\')`)
 			args = append(args, KindStaff, g.Role, likeEscape(g.UnitPath))
 		} else {

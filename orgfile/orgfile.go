@@ -25,6 +25,7 @@ import (
 	"redress/calendar"
 	"redress/indicators"
 	"redress/models"
+	"redress/scheme"
 )
 
 // File is a parsed organisation file.
@@ -97,7 +98,7 @@ type Policy struct {
 }
 
 // DeadlineNames lists the deadlines a policy may set (API.md).
-var DeadlineNames = []string{"sign", "callback", "rectify", "appeal_decision", "review", "feedback", "dispatch", "ruling"}
+var DeadlineNames = scheme.Stages
 
 // DefaultKind is the kind of a unit that names none.
 const DefaultKind = "department"

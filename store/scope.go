@@ -1,11 +1,12 @@
 package store
 
 import (
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
 
-	"redress/models"
+	"redress/scheme"
 )
 
 // Grant is one role a caller holds on one unit.
@@ -17,8 +18,8 @@ type Grant struct {
 	UnitPath string `json:"unit_path"`
 }
 
-// Covers reports whether the grant reaches a unit with the given path (models.GrantCovers).
-func (g Grant) Covers(path string) bool { return models.GrantCovers(g.Role, g.UnitPath, path) }
+// Covers reports whether the grant reaches a unit with the given path (scheme.GrantCovers).
+func (g Grant) Covers(path string) bool { return scheme.GrantCovers(g.Role, g.UnitPath, path) }
 
 // Scope is the set of units a caller may see for a purpose, as SQL-ready path prefixes.
 type Scope struct {
@@ -26,21 +27,25 @@ type Scope struct {
 	Subtrees []string // unit paths seen with their whole subtree
 }
 
-// ScopeFor collects the units that the caller's grants of any of the roles cover.
+// ScopeFor collects the units that the caller's grants of any of the roles cover, as the
+// scheme's rule of jurisdiction says (scheme.GrantSpan): a grant reaching everywhere is the
+// subtree of the root "/", a subtree role its unit's subtree, a unit role its unit.
 func ScopeFor(grants []Grant, roles ...string) Scope {
 	var s Scope
 	for _, g := range grants {
-		for _, r := range roles {
-			if g.Role != r {
-				continue
-			}
-			if r == models.RoleSysadmin {
-				s.Subtrees = append(s.Subtrees, "/") // every unit, in every tree
-			} else if models.ReachesSubtree(r) {
-				s.Subtrees = append(s.Subtrees, g.UnitPath)
-			} else {
-				s.Exact = append(s.Exact, g.UnitPath)
-			}
+		if !slices.Contains(roles, g.Role) {
+			continue
+		}
+		sp := scheme.GrantSpan(g.Role, g.UnitPath)
+		switch {
+		case sp.Reach != scheme.ReachEverywhere && !sp.Covers(sp.Base):
+			continue // a grant on no unit covers nothing (not, in SQL, every path)
+		case sp.Reach == scheme.ReachEverywhere:
+			s.Subtrees = append(s.Subtrees, "/") // every unit, in every tree
+		case sp.Reach == scheme.ReachSubtree:
+			s.Subtrees = append(s.Subtrees, sp.Base)
+		default:
+			s.Exact = append(s.Exact, sp.Base)
 		}
 	}
 	return s
@@ -49,18 +54,16 @@ func ScopeFor(grants []Grant, roles ...string) Scope {
 // Empty reports whether the scope reaches nothing.
 func (s Scope) Empty() bool { return len(s.Exact) == 0 && len(s.Subtrees) == 0 }
 
-// Covers reports whether path is inside the scope.
+// Covers reports whether path is inside the scope: in one of its spans (scheme.Span.Covers,
+// the same rule as the SQL of Apply).
 func (s Scope) Covers(path string) bool {
-	if path == "" {
-		return false
-	}
 	for _, p := range s.Exact {
-		if p == path {
+		if (scheme.Span{Reach: scheme.ReachUnit, Base: p}).Covers(path) {
 			return true
 		}
 	}
 	for _, p := range s.Subtrees {
-		if strings.HasPrefix(path, p) {
+		if (scheme.Span{Reach: scheme.ReachSubtree, Base: p}).Covers(path) {
 			return true
 		}
 	}

@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	notify "redress/notify/message"
-	"redress/workflows"
+	"redress/scheme"
 )
 
 // catalogue is the one file allowed to hold Chinese text.
@@ -179,8 +179,8 @@ func TestMessageKeysExist(t *testing.T) {
 		"level":    {"very_satisfied", "satisfied", "basically_satisfied", "dissatisfied", "very_dissatisfied"},
 		"role":     {"officer", "unit_leader", "administrator", "supervisor", "auditor", "integration", "sysadmin"},
 		"deadline": {"sign", "callback", "rectify", "appeal_decision", "review", "feedback"},
-		// Every action of the server's table (workflows.Actions) has a label.
-		"action":        workflows.Actions(),
+		// Every action of the server's table (scheme.Actions) has a label.
+		"action":        scheme.Actions(),
 		"disposition":   {"rectify_now", "ledger", "explain", "appeal", "appeal_draft"},
 		"method":        {"phone", "sms", "visit"},
 		"appeal_reason": {"mistaken", "malicious"},

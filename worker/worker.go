@@ -17,6 +17,7 @@ import (
 	"redress/activities"
 	"redress/calendar"
 	"redress/engine"
+	"redress/jobs"
 	"redress/notify"
 	"redress/store"
 	"redress/workflows"
@@ -36,7 +37,7 @@ type Deps struct {
 	Notify *notify.Dispatcher
 	// Results runs the statistics rollup, the upstream feed and delivery (issue 8); nil runs
 	// none in this process.
-	Results *activities.ResultsJobs
+	Results *jobs.Results
 }
 
 // Register puts the workflows and activities on w (also used by tests' workers).
@@ -90,7 +91,7 @@ func Run(ctx context.Context, d Deps) error {
 	}
 	if d.Results != nil {
 		// Results (issue 8): background jobs and the monthly reports schedule.
-		d.Results.Run(ctx, acts)
+		d.Results.Run(ctx, acts.DB, acts.Calendars)
 		if err := workflows.EnsureMonthlyReportsSchedule(ctx, d.Client, d.TaskQueue); err != nil {
 			slog.Warn("monthly reports schedule", "err", err)
 		}

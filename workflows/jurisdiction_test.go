@@ -6,6 +6,7 @@ import (
 
 	"redress/activities"
 	"redress/models"
+	"redress/scheme"
 )
 
 // gzTax is a real unit of another city (广州) under the same province.
@@ -46,7 +47,7 @@ func TestTargetsWithinJurisdiction(t *testing.T) {
 			// Nothing was applied: no action's event follows where the order first went.
 			var got []string
 			for _, ev := range e.events {
-				if contains(Actions(), ev.Type) {
+				if contains(scheme.Actions(), ev.Type) {
 					got = append(got, ev.Type)
 				}
 			}
@@ -89,43 +90,4 @@ func TestAppealDraftAndSubmission(t *testing.T) {
 		t.Errorf("rectify during the appeal: %+v", d)
 	}
 	dueOf(t, sub, DLAppealDecision)
-}
-
-// AllowedActions follows the table: submit_appeal only for the unit leader of an order that
-// holds a draft.
-func TestAllowedActionsFromTable(t *testing.T) {
-	o := OrderView{State: models.StateCalledBack, UnitPath: ftTax.Path}
-	if got := AllowedActions(o, leader); contains(got, "submit_appeal") {
-		t.Errorf("without a draft: %v", got)
-	}
-	o.AppealDraft = true
-	if got := AllowedActions(o, leader); !contains(got, "submit_appeal") || !contains(got, "dispose") {
-		t.Errorf("leader with a draft: %v", got)
-	}
-	if got := AllowedActions(o, officer); contains(got, "submit_appeal") {
-		t.Errorf("officer with a draft: %v", got)
-	}
-	// Every action of the table is named once, and every field it names is a request field.
-	seen := map[string]bool{}
-	fields := map[string]bool{}
-	for _, f := range FieldNames() {
-		fields[f] = true
-	}
-	for _, a := range Table() {
-		if seen[a.Name] {
-			t.Errorf("action %s twice", a.Name)
-		}
-		seen[a.Name] = true
-		if a.Label == "" || len(a.Roles) == 0 || len(a.From) == 0 || len(a.Transitions) == 0 {
-			t.Errorf("action %s is incomplete: %+v", a.Name, a)
-		}
-		for _, f := range a.Fields {
-			if !fields[f.Name] || f.Label == "" {
-				t.Errorf("action %s: field %s unknown or unlabelled", a.Name, f.Name)
-			}
-			if f.Type == FieldText && f.MaxLength != MaxTextLength {
-				t.Errorf("action %s: text %s without the length limit", a.Name, f.Name)
-			}
-		}
-	}
 }

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"go.temporal.io/sdk/temporal"
+
+	"redress/scheme"
 )
 
 // Error types carried by refused actions; the API maps them to 403, 409 and 422.
@@ -95,20 +97,20 @@ func fieldValue(f Field, val string) error {
 		code = "invalid_" + f.Name
 	}
 	switch f.Type {
-	case FieldText, FieldUnit:
+	case scheme.FieldText, scheme.FieldUnit:
 		if f.MaxLength > 0 && utf8.RuneCountInString(val) > f.MaxLength {
 			return invalid(f.Name, "too_long", "%s is longer than %d characters", f.Name, f.MaxLength)
 		}
-	case FieldEnum:
+	case scheme.FieldEnum:
 		if !contains(f.Enum, val) {
 			return invalid(f.Name, code, "%s must be one of %s", f.Name, strings.Join(f.Enum, ", "))
 		}
-	case FieldInteger:
+	case scheme.FieldInteger:
 		n, err := strconv.Atoi(val)
 		if err != nil || n < f.Min || n > f.Max {
 			return invalid(f.Name, code, "%s must be %d to %d", f.Name, f.Min, f.Max)
 		}
-	case FieldDate:
+	case scheme.FieldDate:
 		if _, err := time.Parse("2006-01-02", val); err != nil {
 			return invalid(f.Name, code, "%s must be YYYY-MM-DD", f.Name)
 		}
@@ -142,12 +144,17 @@ func requestValues(req ActionRequest) map[string]string {
 	return out
 }
 
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return name
+}
+
 // targetApplies reports whether the action's unit field is in play (rule_return names a unit
 // only when it accepts the return).
 func targetApplies(a *ActionSpec, req ActionRequest) bool {
 	values := requestValues(req)
 	for _, f := range a.Fields {
-		if f.Type == FieldUnit {
+		if f.Type == scheme.FieldUnit {
 			return f.When == nil || values[f.When.Field] == f.When.Value
 		}
 	}

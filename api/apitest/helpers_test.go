@@ -19,13 +19,13 @@ import (
 
 	"redress/api"
 	"redress/auth"
+	"redress/authz"
 	"redress/calendar"
 	"redress/engine"
 	"redress/intake"
 	"redress/models"
 	"redress/orgfile"
 	"redress/pii"
-	"redress/policies"
 	"redress/signing"
 	"redress/store"
 	"redress/web"
@@ -51,7 +51,7 @@ const (
 type env struct {
 	db      *store.DB
 	srv     *api.Server
-	pol     *policies.Store
+	pol     *authz.Store
 	http    *httptest.Server
 	issuer  *auth.Issuer
 	box     *pii.Box
@@ -96,7 +96,7 @@ func newEnv(t *testing.T, db *store.DB, o envOptions) *env {
 		t.Fatal(err)
 	}
 	// The route policy from the database, reloaded on edits by any server on it (issue 6).
-	ps, err := policies.Open(ctx, db.DB)
+	ps, err := authz.Open(ctx, db.DB)
 	if err != nil {
 		t.Fatal(err)
 	}

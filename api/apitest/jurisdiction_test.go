@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"redress/models"
+	"redress/scheme"
 	"redress/store"
 	"redress/store/storetest"
 	"redress/workflows"
@@ -262,7 +263,7 @@ func TestActionTableServed(t *testing.T) {
 		MaxTextLength int `json:"max_text_length"`
 	}
 	r.decode(t, &table)
-	if table.MaxTextLength != 2000 || len(table.Actions) != len(workflows.Actions()) {
+	if table.MaxTextLength != 2000 || len(table.Actions) != len(scheme.Actions()) {
 		t.Fatalf("table %s", r.body)
 	}
 	for _, a := range table.Actions {

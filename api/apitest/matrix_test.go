@@ -745,7 +745,7 @@ func missingExpectations(routes []*echo.Route, table map[string]routeSpec) []str
 		}
 		seen[k] = true
 		if _, ok := table[k]; !ok {
-			out = append(out, k+": registered but not in matrixRoutes: decide who may call it (policies/default.csv, openapi x-roles) and add its expectation")
+			out = append(out, k+": registered but not in matrixRoutes: decide who may call it (authz/default.csv, openapi x-roles) and add its expectation")
 		}
 	}
 	for k := range table {
@@ -764,7 +764,7 @@ func TestMatrixCatchesUnknownRoutes(t *testing.T) {
 	e.DELETE("/api/v1/work-orders/:id", func(echo.Context) error { return nil })
 	got := missingExpectations(e.Routes(), map[string]routeSpec{"GET /api/v1/me": {}, "GET /gone": {}})
 	want := []string{
-		"DELETE /api/v1/work-orders/:id: registered but not in matrixRoutes: decide who may call it (policies/default.csv, openapi x-roles) and add its expectation",
+		"DELETE /api/v1/work-orders/:id: registered but not in matrixRoutes: decide who may call it (authz/default.csv, openapi x-roles) and add its expectation",
 		"GET /gone: in matrixRoutes but not registered",
 	}
 	if !slices.Equal(got, want) {

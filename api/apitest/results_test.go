@@ -12,11 +12,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"redress/api"
+	"redress/authz"
 	"redress/calendar"
 	"redress/intake"
 	"redress/models"
 	"redress/outbox"
-	"redress/policies"
 	"redress/signing"
 	"redress/stats"
 	"redress/stats/statstest"
@@ -30,7 +30,7 @@ const hotlineSecret = "apitest-hotline-secret"
 // set (the 12345 secret, an alarm policy), sharing everything else.
 func withResults(t *testing.T, e *env) *env {
 	t.Helper()
-	enf, err := policies.NewEnforcer()
+	enf, err := authz.NewEnforcer()
 	if err != nil {
 		t.Fatal(err)
 	}

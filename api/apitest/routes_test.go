@@ -16,7 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"redress/api"
-	"redress/policies"
+	"redress/authz"
 	"redress/web"
 )
 
@@ -24,7 +24,7 @@ import (
 // its routes.
 func allRoutes(t *testing.T) []*echo.Route {
 	t.Helper()
-	enf, err := policies.NewEnforcer()
+	enf, err := authz.NewEnforcer()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func openAPIOps(t *testing.T) map[string][]string {
 // policySubjects maps "METHOD route" to the subjects default.csv admits.
 func policySubjects(t *testing.T) map[string][]string {
 	t.Helper()
-	rules, err := policies.DefaultRules()
+	rules, err := authz.DefaultRules()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func routeProblems(routes []*echo.Route, policy, doc map[string][]string) []stri
 		registered[k] = true
 		subs, guarded := policy[k]
 		if !guarded {
-			out = append(out, k+": no line in policies/default.csv (the route would refuse everyone)")
+			out = append(out, k+": no line in authz/default.csv (the route would refuse everyone)")
 		}
 		roles, documented := doc[k]
 		if !documented {
@@ -149,7 +149,7 @@ func TestRoutePolicyCompleteness(t *testing.T) {
 		e.DELETE("/api/v1/work-orders/:id", func(echo.Context) error { return nil })
 		probs := routeProblems(e.Routes(), policy, map[string][]string{"GET /api/v1/me": {"signed_in"}})
 		want := []string{
-			"DELETE /api/v1/work-orders/:id: no line in policies/default.csv (the route would refuse everyone)",
+			"DELETE /api/v1/work-orders/:id: no line in authz/default.csv (the route would refuse everyone)",
 			"DELETE /api/v1/work-orders/:id: not documented in api/openapi.yaml",
 		}
 		if !slices.Equal(probs, want) {

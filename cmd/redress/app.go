@@ -12,14 +12,14 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"redress/activities"
 	"redress/api"
 	"redress/auth"
+	"redress/authz"
 	"redress/calendar"
 	"redress/config"
 	"redress/engine"
 	"redress/intake"
-	"redress/policies"
+	"redress/jobs"
 	"redress/profiles"
 	"redress/retention"
 	"redress/stats"
@@ -48,7 +48,7 @@ func buildAPI(ctx context.Context, cfg config.Config, db *store.DB, tc client.Cl
 	if err != nil {
 		return nil, err
 	}
-	ps, err := policies.Open(ctx, db.DB)
+	ps, err := authz.Open(ctx, db.DB)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func buildOIDC(cfg config.Config, tokens *auth.Issuer) (*auth.OIDC, error) {
 }
 
 // resultsJobs are the worker's results jobs (issue 8) from the configuration.
-func resultsJobs(cfg config.Config) (*activities.ResultsJobs, error) {
+func resultsJobs(cfg config.Config) (*jobs.Results, error) {
 	signer, err := openSigner(cfg)
 	if err != nil {
 		return nil, err
@@ -203,7 +203,7 @@ func resultsJobs(cfg config.Config) (*activities.ResultsJobs, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &activities.ResultsJobs{
+	return &jobs.Results{
 		Signer:    signer,
 		Retention: cfg.Retention,
 		Profile:   prof,

@@ -13,9 +13,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"redress/authz"
 	"redress/config"
 	"redress/engine"
-	"redress/policies"
 	"redress/worker"
 )
 
@@ -67,7 +67,7 @@ func migrateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := policies.SeedDefaults(ctx, db.DB); err != nil {
+			if err := authz.SeedDefaults(ctx, db.DB); err != nil {
 				return err
 			}
 			slog.Info("database migrated", "version", v)

@@ -1,4 +1,4 @@
-package policies
+package authz
 
 import (
 	"errors"
@@ -41,7 +41,7 @@ func (r CasbinRule) values() []string {
 
 func toRow(ptype string, rule []string) (CasbinRule, error) {
 	if len(rule) > 6 {
-		return CasbinRule{}, fmt.Errorf("policies: a rule has at most 6 fields, got %d", len(rule))
+		return CasbinRule{}, fmt.Errorf("authz: a rule has at most 6 fields, got %d", len(rule))
 	}
 	var v [6]string
 	copy(v[:], rule)
@@ -63,14 +63,14 @@ var (
 func (a *Adapter) LoadPolicy(m model.Model) error {
 	var rows []CasbinRule
 	if err := a.DB.Order("id").Find(&rows).Error; err != nil {
-		return fmt.Errorf("policies: load casbin_rule: %w", err)
+		return fmt.Errorf("authz: load casbin_rule: %w", err)
 	}
 	for _, r := range rows {
 		if r.Ptype == "" {
 			continue
 		}
 		if err := persist.LoadPolicyArray(append([]string{r.Ptype}, r.values()...), m); err != nil {
-			return fmt.Errorf("policies: load line %d: %w", r.ID, err)
+			return fmt.Errorf("authz: load line %d: %w", r.ID, err)
 		}
 	}
 	return nil
@@ -92,13 +92,13 @@ func (a *Adapter) SavePolicy(m model.Model) error {
 	}
 	return a.DB.Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("1 = 1").Delete(&CasbinRule{}).Error; err != nil {
-			return fmt.Errorf("policies: clear casbin_rule: %w", err)
+			return fmt.Errorf("authz: clear casbin_rule: %w", err)
 		}
 		if len(rows) == 0 {
 			return nil
 		}
 		if err := tx.CreateInBatches(rows, 200).Error; err != nil {
-			return fmt.Errorf("policies: save casbin_rule: %w", err)
+			return fmt.Errorf("authz: save casbin_rule: %w", err)
 		}
 		return nil
 	})
@@ -123,7 +123,7 @@ func (a *Adapter) AddPolicies(_ string, ptype string, rules [][]string) error {
 		rows = append(rows, r)
 	}
 	if err := a.DB.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
-		return fmt.Errorf("policies: add lines: %w", err)
+		return fmt.Errorf("authz: add lines: %w", err)
 	}
 	return nil
 }
@@ -143,7 +143,7 @@ func (a *Adapter) RemovePolicies(_ string, ptype string, rules [][]string) error
 		err = a.DB.Where("ptype = ? AND v0 = ? AND v1 = ? AND v2 = ? AND v3 = ? AND v4 = ? AND v5 = ?",
 			r.Ptype, r.V0, r.V1, r.V2, r.V3, r.V4, r.V5).Delete(&CasbinRule{}).Error
 		if err != nil {
-			return fmt.Errorf("policies: remove line: %w", err)
+			return fmt.Errorf("authz: remove line: %w", err)
 		}
 	}
 	return nil
@@ -153,7 +153,7 @@ func (a *Adapter) RemovePolicies(_ string, ptype string, rules [][]string) error
 // (an empty value matches anything), as Casbin defines it.
 func (a *Adapter) RemoveFilteredPolicy(_ string, ptype string, fieldIndex int, fieldValues ...string) error {
 	if fieldIndex < 0 || fieldIndex+len(fieldValues) > 6 {
-		return errors.New("policies: filter out of range")
+		return errors.New("authz: filter out of range")
 	}
 	q := a.DB.Where("ptype = ?", ptype)
 	for i, v := range fieldValues {
@@ -162,7 +162,7 @@ func (a *Adapter) RemoveFilteredPolicy(_ string, ptype string, fieldIndex int, f
 		}
 	}
 	if err := q.Delete(&CasbinRule{}).Error; err != nil {
-		return fmt.Errorf("policies: remove filtered lines: %w", err)
+		return fmt.Errorf("authz: remove filtered lines: %w", err)
 	}
 	return nil
 }

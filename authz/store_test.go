@@ -1,4 +1,4 @@
-package policies_test
+package authz_test
 
 import (
 	"context"
@@ -6,12 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"redress/policies"
+	"redress/authz"
 	"redress/store"
 	"redress/store/storetest"
 )
 
-func allowed(t *testing.T, s *policies.Store, sub, dom, obj, act string) bool {
+func allowed(t *testing.T, s *authz.Store, sub, dom, obj, act string) bool {
 	t.Helper()
 	ok, err := s.Enforcer().Enforce(sub, dom, obj, act)
 	if err != nil {
@@ -35,18 +35,18 @@ func count(t *testing.T, db *store.DB, table string) int64 {
 func TestSeedAndEdit(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		defaults, err := policies.DefaultRules()
+		defaults, err := authz.DefaultRules()
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := policies.Open(ctx, db.DB)
+		a, err := authz.Open(ctx, db.DB)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if n := count(t, db, "casbin_rule"); n != int64(len(defaults)) {
 			t.Fatalf("seeded %d lines, default.csv has %d", n, len(defaults))
 		}
-		b, err := policies.Open(ctx, db.DB) // a second api process: seeds nothing more
+		b, err := authz.Open(ctx, db.DB) // a second api process: seeds nothing more
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,7 +57,7 @@ func TestSeedAndEdit(t *testing.T) {
 			t.Fatal("officers may list work orders by default")
 		}
 
-		r := policies.Rule{Subject: "auditor", Domain: "/gd/sz/*", Route: "/api/v1/me", Method: "POST"}
+		r := authz.Rule{Subject: "auditor", Domain: "/gd/sz/*", Route: "/api/v1/me", Method: "POST"}
 		if allowed(t, b, r.Subject, "/gd/sz/", r.Route, r.Method) {
 			t.Fatal("allowed before the edit")
 		}
@@ -65,7 +65,7 @@ func TestSeedAndEdit(t *testing.T) {
 		if err := a.Add(ctx, r); err != nil {
 			t.Fatal(err)
 		}
-		if err := a.Add(ctx, r); !errors.Is(err, policies.ErrExists) {
+		if err := a.Add(ctx, r); !errors.Is(err, authz.ErrExists) {
 			t.Fatalf("adding twice: %v", err)
 		}
 		if !allowed(t, a, r.Subject, "/gd/sz/", r.Route, r.Method) {
@@ -91,7 +91,7 @@ func TestSeedAndEdit(t *testing.T) {
 		if err := a.Remove(ctx, r); err != nil {
 			t.Fatal(err)
 		}
-		if err := a.Remove(ctx, r); !errors.Is(err, policies.ErrMissing) {
+		if err := a.Remove(ctx, r); !errors.Is(err, authz.ErrMissing) {
 			t.Fatalf("removing twice: %v", err)
 		}
 		for allowed(t, b, r.Subject, "/gd/sz/", r.Route, r.Method) {
@@ -102,11 +102,11 @@ func TestSeedAndEdit(t *testing.T) {
 		}
 
 		// A default line an administrator removed stays removed across restarts.
-		d := policies.Rule{Subject: defaults[0][0], Domain: defaults[0][1], Route: defaults[0][2], Method: defaults[0][3]}
+		d := authz.Rule{Subject: defaults[0][0], Domain: defaults[0][1], Route: defaults[0][2], Method: defaults[0][3]}
 		if err := a.Remove(ctx, d); err != nil {
 			t.Fatal(err)
 		}
-		if err := policies.SeedDefaults(ctx, db.DB); err != nil {
+		if err := authz.SeedDefaults(ctx, db.DB); err != nil {
 			t.Fatal(err)
 		}
 		if has, err := a.Has(ctx, d); err != nil || has {
@@ -114,14 +114,14 @@ func TestSeedAndEdit(t *testing.T) {
 		}
 		// A line a newer release ships is added on start: simulate by forgetting one.
 		last := defaults[len(defaults)-1]
-		l := policies.Rule{Subject: last[0], Domain: last[1], Route: last[2], Method: last[3]}
+		l := authz.Rule{Subject: last[0], Domain: last[1], Route: last[2], Method: last[3]}
 		if err := a.Remove(ctx, l); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.Exec("DELETE FROM casbin_default_lines WHERE line = ?", l.Line()).Error; err != nil {
 			t.Fatal(err)
 		}
-		if err := policies.SeedDefaults(ctx, db.DB); err != nil {
+		if err := authz.SeedDefaults(ctx, db.DB); err != nil {
 			t.Fatal(err)
 		}
 		if has, err := a.Has(ctx, l); err != nil || !has {
@@ -136,11 +136,11 @@ func TestSeedAndEdit(t *testing.T) {
 func TestRetiredDefaults(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		a, err := policies.Open(ctx, db.DB)
+		a, err := authz.Open(ctx, db.DB)
 		if err != nil {
 			t.Fatal(err)
 		}
-		officerQR := policies.Rule{Subject: "officer", Domain: "*", Route: "/api/v1/service-cases/:case_no/qr", Method: "POST"}
+		officerQR := authz.Rule{Subject: "officer", Domain: "*", Route: "/api/v1/service-cases/:case_no/qr", Method: "POST"}
 		if has, err := a.Has(ctx, officerQR); err != nil || has {
 			t.Fatalf("a fresh database holds the retired line (has=%v, err=%v)", has, err)
 		}
@@ -158,7 +158,7 @@ func TestRetiredDefaults(t *testing.T) {
 		if !allowed(t, a, "officer", "/gd/sz/sz-ft/sz-ft-tax/", "/api/v1/service-cases/:case_no/qr", "POST") {
 			t.Fatal("the old line does not admit officers")
 		}
-		b, err := policies.Open(ctx, db.DB) // the new release starts
+		b, err := authz.Open(ctx, db.DB) // the new release starts
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +172,7 @@ func TestRetiredDefaults(t *testing.T) {
 		if err := b.Add(ctx, officerQR); err != nil {
 			t.Fatal(err)
 		}
-		if err := policies.SeedDefaults(ctx, db.DB); err != nil {
+		if err := authz.SeedDefaults(ctx, db.DB); err != nil {
 			t.Fatal(err)
 		}
 		if has, err := b.Has(ctx, officerQR); err != nil || !has {
@@ -184,7 +184,7 @@ func TestRetiredDefaults(t *testing.T) {
 // TestAdapter exercises the persist.Adapter on the table directly.
 func TestAdapter(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		ad := &policies.Adapter{DB: db.DB}
+		ad := &authz.Adapter{DB: db.DB}
 		rules := [][]string{{"officer", "*", "/a", "GET"}, {"auditor", "/gd/*", "/b", "GET"}}
 		if err := ad.AddPolicies("p", "p", rules); err != nil {
 			t.Fatal(err)
@@ -212,25 +212,25 @@ func TestAdapter(t *testing.T) {
 
 func TestRuleValidate(t *testing.T) {
 	for _, tc := range []struct {
-		r  policies.Rule
+		r  authz.Rule
 		ok bool
 	}{
-		{policies.Rule{"officer", "*", "/api/v1/me", "GET"}, true},
-		{policies.Rule{"officer", "/gd/sz/*", "/api/v1/me", "GET"}, true},
-		{policies.Rule{"officer", "/gd/sz/", "/api/v1/me", "GET"}, true},
-		{policies.Rule{"Officer", "*", "/api/v1/me", "GET"}, false},
-		{policies.Rule{"officer", "gd/*", "/api/v1/me", "GET"}, false},
-		{policies.Rule{"officer", "/gd/../*", "/api/v1/me", "GET"}, false},
-		{policies.Rule{"officer", "*", "api", "GET"}, false},
-		{policies.Rule{"officer", "*", "/a, b", "GET"}, false},
-		{policies.Rule{"officer", "*", "/api/v1/me", "get"}, false},
+		{authz.Rule{"officer", "*", "/api/v1/me", "GET"}, true},
+		{authz.Rule{"officer", "/gd/sz/*", "/api/v1/me", "GET"}, true},
+		{authz.Rule{"officer", "/gd/sz/", "/api/v1/me", "GET"}, true},
+		{authz.Rule{"Officer", "*", "/api/v1/me", "GET"}, false},
+		{authz.Rule{"officer", "gd/*", "/api/v1/me", "GET"}, false},
+		{authz.Rule{"officer", "/gd/../*", "/api/v1/me", "GET"}, false},
+		{authz.Rule{"officer", "*", "api", "GET"}, false},
+		{authz.Rule{"officer", "*", "/a, b", "GET"}, false},
+		{authz.Rule{"officer", "*", "/api/v1/me", "get"}, false},
 	} {
 		if err := tc.r.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%+v: err %v, want ok=%v", tc.r, err, tc.ok)
 		}
 	}
-	if !(policies.Rule{Domain: "/gd/sz/sz-ft/*"}).WithinSubtree("/gd/sz/") || (policies.Rule{Domain: "*"}).WithinSubtree("/gd/") ||
-		(policies.Rule{Domain: "/gd/szx/*"}).WithinSubtree("/gd/sz/") {
+	if !(authz.Rule{Domain: "/gd/sz/sz-ft/*"}).WithinSubtree("/gd/sz/") || (authz.Rule{Domain: "*"}).WithinSubtree("/gd/") ||
+		(authz.Rule{Domain: "/gd/szx/*"}).WithinSubtree("/gd/sz/") {
 		t.Error("WithinSubtree")
 	}
 }

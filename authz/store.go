@@ -1,4 +1,4 @@
-package policies
+package authz
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
-	"github.com/casbin/casbin/v2/util"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -74,7 +73,7 @@ type Store struct {
 func newModel() (model.Model, error) {
 	m, err := model.NewModelFromString(modelText)
 	if err != nil {
-		return nil, fmt.Errorf("policies: model: %w", err)
+		return nil, fmt.Errorf("authz: model: %w", err)
 	}
 	return m, nil
 }
@@ -91,9 +90,9 @@ func Open(ctx context.Context, db *gorm.DB) (*Store, error) {
 	}
 	enf, err := casbin.NewSyncedEnforcer(m, &Adapter{DB: db})
 	if err != nil {
-		return nil, fmt.Errorf("policies: enforcer: %w", err)
+		return nil, fmt.Errorf("authz: enforcer: %w", err)
 	}
-	enf.AddNamedDomainMatchingFunc("g", "keyMatch", util.KeyMatch)
+	matchDomains(enf)
 	// Edits go through the Store (with the revision bump), never through the enforcer.
 	enf.EnableAutoSave(false)
 	s := &Store{db: db, enf: enf, cached: NewCached(enf), rev: -1}
@@ -117,7 +116,7 @@ func (s *Store) Revision() int64 {
 func readRevision(ctx context.Context, db *gorm.DB) (int64, error) {
 	var rev int64
 	if err := db.WithContext(ctx).Table("casbin_policy_state").Where("id = 1").Select("revision").Scan(&rev).Error; err != nil {
-		return 0, fmt.Errorf("policies: read revision: %w", err)
+		return 0, fmt.Errorf("authz: read revision: %w", err)
 	}
 	return rev, nil
 }
@@ -138,7 +137,7 @@ func (s *Store) reloadLocked(ctx context.Context) error {
 	// LoadPolicy builds a new model and swaps it in under the enforcer's lock: requests see
 	// the old or the new policy, never half of one.
 	if err := s.enf.LoadPolicy(); err != nil {
-		return fmt.Errorf("policies: reload: %w", err)
+		return fmt.Errorf("authz: reload: %w", err)
 	}
 	s.cached.Reset()
 	s.rev = rev
@@ -181,7 +180,7 @@ func (s *Store) Watch(ctx context.Context, every time.Duration) {
 func (s *Store) List(ctx context.Context) ([]Rule, error) {
 	var rows []CasbinRule
 	if err := s.db.WithContext(ctx).Where("ptype = ?", "p").Order("id").Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("policies: list: %w", err)
+		return nil, fmt.Errorf("authz: list: %w", err)
 	}
 	out := make([]Rule, 0, len(rows))
 	for _, r := range rows {
@@ -197,15 +196,15 @@ func (s *Store) Has(ctx context.Context, r Rule) (bool, error) {
 		Where("ptype = 'p' AND v0 = ? AND v1 = ? AND v2 = ? AND v3 = ? AND v4 = '' AND v5 = ''", r.Subject, r.Domain, r.Route, r.Method).
 		Count(&n).Error
 	if err != nil {
-		return false, fmt.Errorf("policies: look up line: %w", err)
+		return false, fmt.Errorf("authz: look up line: %w", err)
 	}
 	return n > 0, nil
 }
 
 // ErrExists and ErrMissing report an add of a stored line and a removal of a missing one.
 var (
-	ErrExists  = errors.New("policies: the line exists")
-	ErrMissing = errors.New("policies: no such line")
+	ErrExists  = errors.New("authz: the line exists")
+	ErrMissing = errors.New("authz: no such line")
 )
 
 // Add stores the rule and reloads this process's enforcer.
@@ -213,7 +212,7 @@ func (s *Store) Add(ctx context.Context, r Rule) error {
 	return s.edit(ctx, func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&CasbinRule{Ptype: "p", V0: r.Subject, V1: r.Domain, V2: r.Route, V3: r.Method})
 		if res.Error != nil {
-			return fmt.Errorf("policies: add line: %w", res.Error)
+			return fmt.Errorf("authz: add line: %w", res.Error)
 		}
 		if res.RowsAffected == 0 {
 			return ErrExists
@@ -228,7 +227,7 @@ func (s *Store) Remove(ctx context.Context, r Rule) error {
 		res := tx.Where("ptype = 'p' AND v0 = ? AND v1 = ? AND v2 = ? AND v3 = ? AND v4 = '' AND v5 = ''", r.Subject, r.Domain, r.Route, r.Method).
 			Delete(&CasbinRule{})
 		if res.Error != nil {
-			return fmt.Errorf("policies: remove line: %w", res.Error)
+			return fmt.Errorf("authz: remove line: %w", res.Error)
 		}
 		if res.RowsAffected == 0 {
 			return ErrMissing
@@ -256,7 +255,7 @@ func (s *Store) edit(ctx context.Context, f func(tx *gorm.DB) error) error {
 func bumpRevision(tx *gorm.DB) error {
 	err := tx.Exec("UPDATE casbin_policy_state SET revision = revision + 1, updated_at = ? WHERE id = 1", time.Now().UTC()).Error
 	if err != nil {
-		return fmt.Errorf("policies: bump revision: %w", err)
+		return fmt.Errorf("authz: bump revision: %w", err)
 	}
 	return nil
 }
@@ -286,7 +285,7 @@ func SeedDefaults(ctx context.Context, db *gorm.DB) error {
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var seeded []string
 		if err := tx.Table("casbin_default_lines").Pluck("line", &seeded).Error; err != nil {
-			return fmt.Errorf("policies: read seeded lines: %w", err)
+			return fmt.Errorf("authz: read seeded lines: %w", err)
 		}
 		done := make(map[string]bool, len(seeded))
 		for _, l := range seeded {
@@ -333,7 +332,7 @@ func SeedDefaults(ctx context.Context, db *gorm.DB) error {
 		}
 		// Two processes starting at once may seed the same lines: the second skips them.
 		if err := tx.Table("casbin_default_lines").Clauses(clause.OnConflict{DoNothing: true}).Create(lines).Error; err != nil {
-			return fmt.Errorf("policies: record seeded lines: %w", err)
+			return fmt.Errorf("authz: record seeded lines: %w", err)
 		}
 		slog.Info("policy: default lines seeded", "lines", len(fresh), "retired", len(retired))
 		return nil

@@ -1,8 +1,8 @@
-// Package policies holds who-may-call-what: the Casbin model (model.conf) and the default
+// Package authz holds who-may-call-what: the Casbin model (model.conf) and the default
 // route permissions (default.csv), both readable on their own, and the enforcer built from them.
 // The HTTP middleware asks the enforcer before any handler runs; row-level scoping to the
 // caller's units happens in package store.
-package policies
+package authz
 
 import (
 	"bufio"
@@ -13,7 +13,8 @@ import (
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
-	"github.com/casbin/casbin/v2/util"
+
+	"redress/scheme"
 )
 
 //go:embed model.conf
@@ -32,21 +33,42 @@ const (
 func NewEnforcer() (*casbin.SyncedEnforcer, error) {
 	m, err := model.NewModelFromString(modelText)
 	if err != nil {
-		return nil, fmt.Errorf("policies: model: %w", err)
+		return nil, fmt.Errorf("authz: model: %w", err)
 	}
 	e, err := casbin.NewSyncedEnforcer(m)
 	if err != nil {
-		return nil, fmt.Errorf("policies: enforcer: %w", err)
+		return nil, fmt.Errorf("authz: enforcer: %w", err)
 	}
-	e.AddNamedDomainMatchingFunc("g", "keyMatch", util.KeyMatch)
+	matchDomains(e)
 	rules, err := DefaultRules()
 	if err != nil {
 		return nil, err
 	}
 	if _, err := e.AddPolicies(rules); err != nil {
-		return nil, fmt.Errorf("policies: load default: %w", err)
+		return nil, fmt.Errorf("authz: load default: %w", err)
 	}
 	return e, nil
+}
+
+// domainMatcher is the name under which model.conf calls scheme.DomainCovers.
+const domainMatcher = "domainCovers"
+
+// matchDomains makes the enforcer match a request's domain (the unit a role is held on)
+// against a rule's domain pattern by the scheme's rule of jurisdiction, both in the matcher
+// and in role links, so that route permissions and the data layer's scopes cannot drift.
+func matchDomains(e *casbin.SyncedEnforcer) {
+	e.AddNamedDomainMatchingFunc("g", domainMatcher, scheme.DomainCovers)
+	e.AddFunction(domainMatcher, func(args ...any) (any, error) {
+		if len(args) != 2 {
+			return false, fmt.Errorf("authz: %s takes 2 arguments, got %d", domainMatcher, len(args))
+		}
+		path, ok1 := args[0].(string)
+		domain, ok2 := args[1].(string)
+		if !ok1 || !ok2 {
+			return false, fmt.Errorf("authz: %s takes two strings", domainMatcher)
+		}
+		return scheme.DomainCovers(path, domain), nil
+	})
 }
 
 // DefaultRules parses default.csv into p rules.
@@ -63,7 +85,7 @@ func DefaultRules() ([][]string, error) {
 			f[i] = strings.TrimSpace(f[i])
 		}
 		if len(f) != 5 || f[0] != "p" {
-			return nil, fmt.Errorf("policies: default.csv line %d: want p, sub, dom, obj, act", n)
+			return nil, fmt.Errorf("authz: default.csv line %d: want p, sub, dom, obj, act", n)
 		}
 		out = append(out, f[1:])
 	}
