@@ -8,6 +8,7 @@ import (
 
 	"redress/activities"
 	"redress/models"
+	"redress/scheme"
 )
 
 // The work order's clocks: one deadline per stage, the owner that answers for it, and what the
@@ -15,19 +16,20 @@ import (
 // instant is computed by the ComputeDeadline activity on the working-day calendar; the
 // clockwork that acts on them is in clockwork.go.
 
-// Stage deadline names (the policy's keys).
+// Stage deadline names: the policy's keys, named once in package scheme.
 const (
-	DLSign           = "sign"
-	DLCallback       = "callback"
-	DLRectify        = "rectify"
-	DLAppealDecision = "appeal_decision"
-	DLReview         = "review"
-	DLFeedback       = "feedback"
+	DLSign           = scheme.StageSign
+	DLCallback       = scheme.StageCallback
+	DLRectify        = scheme.StageRectify
+	DLAppealDecision = scheme.StageAppealDecision
+	DLReview         = scheme.StageReview
+	DLFeedback       = scheme.StageFeedback
 	// DLDispatch is the administration's clock while an order waits for manual dispatch.
-	DLDispatch = "dispatch"
+	DLDispatch = scheme.StageDispatch
 	// DLRuling is the administration's clock while a returned order waits for its ruling.
-	DLRuling = "ruling"
-	// DLCommitted is the unit's own committed date of a ledger entry (台账承诺办结日期).
+	DLRuling = scheme.StageRuling
+	// DLCommitted is the unit's own committed date of a ledger entry (台账承诺办结日期); it is
+	// not a policy stage (its length is the unit's own promise), so scheme does not list it.
 	DLCommitted = "committed"
 )
 
