@@ -18,6 +18,7 @@ import (
 
 	"redress/calendar"
 	"redress/indicators"
+	"redress/indicators/indicatorsdb"
 	"redress/models"
 	"redress/notify"
 	"redress/store"
@@ -124,7 +125,7 @@ func (a *Activities) ResolveDispatch(ctx context.Context, workOrderID string) (D
 		paths = append(paths, u.Path)
 	}
 	// The kinds of its indicators, by the catalogue of the cases' jurisdiction.
-	cat, err := indicators.ForPath(ctx, a.DB, commonPrefix(paths))
+	cat, err := indicatorsdb.ForPath(ctx, a.DB, commonPrefix(paths))
 	if err != nil {
 		return Dispatch{}, fmt.Errorf("resolve dispatch %s: %w", workOrderID, err)
 	}

@@ -7,18 +7,14 @@
 //
 // A jurisdiction may keep its own catalogue (organisation file, "indicators"); like a policy,
 // the nearest unit on a path that has one wins, and units without one use Default. A rating
-// naming an indicator outside its catalogue is refused (unknown_indicator).
+// naming an indicator outside its catalogue is refused (unknown_indicator). The catalogues are
+// read from the database by package indicatorsdb; this package imports no storage.
 package indicators
 
 import (
-	"context"
-	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
-
-	"redress/store"
 )
 
 // The kinds of indicator.
@@ -173,27 +169,9 @@ type Row struct {
 // TableName names the table.
 func (Row) TableName() string { return "indicators" }
 
-// Source resolves catalogues from the database. The whole table is small (a few catalogues of
-// a few entries); it is read at once and kept for TTL, so a rating costs no extra statement.
-type Source struct {
-	DB  *store.DB
-	TTL time.Duration // default 2s
-
-	mu     sync.Mutex
-	at     time.Time
-	byPath map[string]Catalogue // unit path → its own catalogue
-}
-
-// For answers the catalogue of the nearest unit on path that has one, else Default.
-func (s *Source) For(ctx context.Context, path string) (Catalogue, error) {
-	all, err := s.load(ctx)
-	if err != nil {
-		return Catalogue{}, err
-	}
-	return nearest(all, path), nil
-}
-
-func nearest(all map[string]Catalogue, path string) Catalogue {
+// Nearest answers the catalogue of the nearest unit on path that has one of its own, else
+// Default; all holds each unit's own catalogue keyed by the unit's path.
+func Nearest(all map[string]Catalogue, path string) Catalogue {
 	best, bestLen := Default, -1
 	for p, c := range all {
 		if strings.HasPrefix(path, p) && len(p) > bestLen {
@@ -201,60 +179,6 @@ func nearest(all map[string]Catalogue, path string) Catalogue {
 		}
 	}
 	return best
-}
-
-func (s *Source) load(ctx context.Context) (map[string]Catalogue, error) {
-	ttl := s.TTL
-	if ttl <= 0 {
-		ttl = 2 * time.Second
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.byPath != nil && time.Since(s.at) < ttl {
-		return s.byPath, nil
-	}
-	all, err := Load(ctx, s.DB)
-	if err != nil {
-		return nil, err
-	}
-	s.byPath, s.at = all, time.Now()
-	return all, nil
-}
-
-// Load reads every unit's own catalogue, keyed by the unit's path.
-func Load(ctx context.Context, db *store.DB) (map[string]Catalogue, error) {
-	var rows []struct {
-		Row
-		Path     string
-		UnitCode string
-	}
-	err := db.WithContext(ctx).Table("indicators").
-		Select("indicators.*, units.path AS path, units.code AS unit_code").
-		Joins("JOIN units ON units.id = indicators.unit_id").
-		Order("units.path, indicators.position, indicators.id").Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("indicator catalogues: %w", err)
-	}
-	lists := map[string][]Indicator{}
-	codes := map[string]string{}
-	for _, r := range rows {
-		lists[r.Path] = append(lists[r.Path], Indicator{Code: r.Code, Name: r.Name, Kind: r.Kind})
-		codes[r.Path] = r.UnitCode
-	}
-	out := make(map[string]Catalogue, len(lists))
-	for p, l := range lists {
-		out[p] = New(codes[p], l)
-	}
-	return out, nil
-}
-
-// ForPath reads the catalogue of a unit path straight from the database (no cache).
-func ForPath(ctx context.Context, db *store.DB, path string) (Catalogue, error) {
-	all, err := Load(ctx, db)
-	if err != nil {
-		return Catalogue{}, err
-	}
-	return nearest(all, path), nil
 }
 
 // Sorted returns codes sorted (for stable error messages and timelines).

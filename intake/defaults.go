@@ -11,12 +11,9 @@ import (
 	"redress/models"
 )
 
-// DefaultRun reports one run of the default-rating job.
-type DefaultRun struct {
-	WindowsComputed int `json:"windows_computed"` // cases whose window could be computed only now
-	Applied         int `json:"applied"`          // default ratings stored
-	Pending         int `json:"pending"`          // cases still without a window (calendar missing)
-}
+// DefaultRun reports one run of the default-rating job (models.DefaultRun: the workflow that
+// schedules the job reads it without linking intake's storage).
+type DefaultRun = models.DefaultRun
 
 // DefaultEvaluationID derives the evaluation_id of a case's default rating, so that a repeated
 // or overlapping run stores it once.

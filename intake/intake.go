@@ -22,7 +22,7 @@ import (
 	"gorm.io/gorm"
 
 	"redress/apperr"
-	"redress/indicators"
+	"redress/indicators/indicatorsdb"
 	"redress/pii"
 	"redress/store"
 )
@@ -43,7 +43,7 @@ type Service struct {
 	// Fraud tunes the rating-fraud detector; zero values take the defaults.
 	Fraud FraudConfig
 	// Indicators resolves the indicator catalogue of a unit; nil uses a source over DB.
-	Indicators *indicators.Source
+	Indicators *indicatorsdb.Source
 
 	// What concurrent ratings read before they are stored, and what they store, goes to the
 	// database together (group read, group commit); set up on first use.
@@ -63,13 +63,13 @@ func (s *Service) batches() {
 }
 
 // IndicatorSource is the indicator catalogues the intake checks ratings against.
-func (s *Service) IndicatorSource() *indicators.Source { return s.indicators() }
+func (s *Service) IndicatorSource() *indicatorsdb.Source { return s.indicators() }
 
 // indicators is the catalogue source, made on first use when none was given.
-func (s *Service) indicators() *indicators.Source {
+func (s *Service) indicators() *indicatorsdb.Source {
 	s.indOnce.Do(func() {
 		if s.Indicators == nil {
-			s.Indicators = &indicators.Source{DB: s.DB}
+			s.Indicators = &indicatorsdb.Source{DB: s.DB}
 		}
 	})
 	return s.Indicators

@@ -69,3 +69,11 @@ const (
 // Roles lists every assignable role. How far each reaches from the unit it is held on is the
 // scheme's rule (scheme.RoleReach).
 var Roles = []string{RoleOfficer, RoleUnitLeader, RoleAdministrator, RoleSupervisor, RoleAuditor, RoleIntegration, RoleSysadmin}
+
+// DefaultRun reports one run of the default-rating job: the result of the ApplyDefaultRatings
+// activity, recorded in the DefaultRatings workflow's history (its JSON shape is fixed).
+type DefaultRun struct {
+	WindowsComputed int `json:"windows_computed"` // cases whose window could be computed only now
+	Applied         int `json:"applied"`          // default ratings stored
+	Pending         int `json:"pending"`          // cases still without a window (calendar missing)
+}

@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"redress/activities"
-	"redress/intake"
+	"redress/models"
 )
 
 // Default ratings (系统默认评价): a Temporal Schedule starts DefaultRatings every
@@ -33,13 +33,13 @@ type DefaultRatingsInput struct {
 }
 
 // DefaultRatings applies the due default ratings and answers what it did.
-func DefaultRatings(ctx workflow.Context, in DefaultRatingsInput) (intake.DefaultRun, error) {
+func DefaultRatings(ctx workflow.Context, in DefaultRatingsInput) (models.DefaultRun, error) {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 10},
 	})
 	var a *activities.Activities
-	var run intake.DefaultRun
+	var run models.DefaultRun
 	if err := workflow.ExecuteActivity(actx, a.ApplyDefaultRatings, in.Batch).Get(ctx, &run); err != nil {
 		return run, fmt.Errorf("default ratings: %w", err)
 	}
