@@ -27,7 +27,7 @@ func (r Retry) Delay(n int) time.Duration {
 	}
 	b = min(b, r.Max)
 	if r.Jitter > 0 {
-		b += time.Duration(rand.Int64N(int64(float64(b)*r.Jitter) + 1))
+		b += time.Duration(rand.Int64N(int64(float64(b)*r.Jitter) + 1)) //nolint:gosec // G404: jitter spreads retries; nothing depends on it being unpredictable
 	}
 	return b
 }

@@ -50,7 +50,9 @@ func InsertAll(ctx context.Context, db *DB, rows ...any) error {
 	if err != nil {
 		return fmt.Errorf("insert all: %w", err)
 	}
-	defer conn.Close()
+	// Close hands the connection back to the pool; its error (a connection already gone) leaves
+	// nothing to undo: the batch's outcome is err below.
+	defer func() { _ = conn.Close() }()
 	// Sent on the pool's own pgx connection, beside GORM; errors are translated as GORM's
 	// would be, so callers see gorm.ErrDuplicatedKey alike.
 	err = conn.Raw(func(dc any) error {
