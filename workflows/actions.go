@@ -26,16 +26,3 @@ type ActionResult struct {
 
 // specs indexes the actions table by name.
 var specs = scheme.ActionIndex()
-
-func mayAct(c Caller, roles []string, unitPath string) bool { return scheme.MayAct(c, roles, unitPath) }
-
-func holdsRole(c Caller, role, unitPath string) bool { return scheme.HoldsRole(c, role, unitPath) }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}

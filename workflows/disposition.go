@@ -11,6 +11,7 @@ import (
 	"redress/activities"
 	"redress/indicators"
 	"redress/models"
+	"redress/scheme"
 )
 
 // The disposition stage's transitions: how the unit disposes of a called-back order
@@ -21,7 +22,7 @@ import (
 // committed date, or an appeal); an officer's appeal waits for the unit leader.
 func (w *workOrder) onDispose(ctx workflow.Context, req ActionRequest, c *change) error {
 	var err error
-	if req.Disposition == "appeal" && !holdsRole(req.Caller, models.RoleUnitLeader, w.unitPath()) &&
+	if req.Disposition == "appeal" && !scheme.HoldsRole(req.Caller, models.RoleUnitLeader, w.unitPath()) &&
 		w.version(ctx, "appeal-draft", 1) == 1 {
 		// An officer drafts; the unit leader submits (submit_appeal). No clock moves.
 		d := req

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,7 +48,7 @@ func TestTargetsWithinJurisdiction(t *testing.T) {
 			// Nothing was applied: no action's event follows where the order first went.
 			var got []string
 			for _, ev := range e.events {
-				if contains(scheme.Actions(), ev.Type) {
+				if slices.Contains(scheme.Actions(), ev.Type) {
 					got = append(got, ev.Type)
 				}
 			}

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"redress/scheme"
 	"reflect"
 	"unicode/utf8"
 )
@@ -69,7 +70,7 @@ func staysIn(state, unitPath string, req ActionRequest) bool {
 		if t.When != nil && values[t.When.Field] != t.When.Value {
 			continue
 		}
-		if len(t.Roles) > 0 && !mayAct(req.Caller, t.Roles, unitPath) {
+		if len(t.Roles) > 0 && !scheme.MayAct(req.Caller, t.Roles, unitPath) {
 			continue
 		}
 		return t.To == "" || t.To == state

@@ -10,6 +10,7 @@ import (
 	"redress/activities"
 	"redress/models"
 	notify "redress/notify/message"
+	"redress/scheme"
 )
 
 // The work order's transitions: what each accepted action does to the order's state and
@@ -246,7 +247,7 @@ func (w *workOrder) resolveUnit(ctx workflow.Context, req ActionRequest) (*activ
 	// The validator judged the path the API resolved; the unit as the worker reads it now
 	// must be the same and still within the caller's reach (a unit moved meanwhile is
 	// refused, before anything changes). Requests of old histories carry no path.
-	if req.ToUnitPath != "" && (u.Path != req.ToUnitPath || !mayAct(req.Caller, specs[req.Action].Roles, u.Path)) {
+	if req.ToUnitPath != "" && (u.Path != req.ToUnitPath || !scheme.MayAct(req.Caller, specs[req.Action].Roles, u.Path)) {
 		return nil, refuse(ErrForbidden, fmt.Sprintf("unit %q is outside your jurisdiction", req.ToUnit), FieldError{Field: "to_unit", Code: ErrTargetOutOfScope})
 	}
 	return &u, nil

@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,15 +46,15 @@ func check(o OrderView, req ActionRequest) error {
 	if !ok {
 		return invalid("action", "unknown_action", "unknown action %q", req.Action)
 	}
-	if !mayAct(req.Caller, a.Roles, o.UnitPath) {
+	if !scheme.MayAct(req.Caller, a.Roles, o.UnitPath) {
 		return refuse(ErrForbidden, fmt.Sprintf("your roles do not allow %s on this work order", req.Action))
 	}
 	// The target must lie within the reach of the grants that allow the action: a
 	// supervisor of /gd/sz/ moves orders within Shenzhen only. Old histories carry no path.
-	if a.Targets && req.ToUnitPath != "" && targetApplies(a, req) && !mayAct(req.Caller, a.Roles, req.ToUnitPath) {
+	if a.Targets && req.ToUnitPath != "" && targetApplies(a, req) && !scheme.MayAct(req.Caller, a.Roles, req.ToUnitPath) {
 		return refuse(ErrForbidden, fmt.Sprintf("unit %q is outside your jurisdiction", req.ToUnit), FieldError{Field: "to_unit", Code: ErrTargetOutOfScope})
 	}
-	if !contains(a.From, o.State) || (a.NeedsDraft && !o.AppealDraft) {
+	if !slices.Contains(a.From, o.State) || (a.NeedsDraft && !o.AppealDraft) {
 		return refuse(ErrWrongState, fmt.Sprintf("%s is not allowed in state %s", req.Action, o.State))
 	}
 	return fields(a, req)
@@ -102,7 +103,7 @@ func fieldValue(f Field, val string) error {
 			return invalid(f.Name, "too_long", "%s is longer than %d characters", f.Name, f.MaxLength)
 		}
 	case scheme.FieldEnum:
-		if !contains(f.Enum, val) {
+		if !slices.Contains(f.Enum, val) {
 			return invalid(f.Name, code, "%s must be one of %s", f.Name, strings.Join(f.Enum, ", "))
 		}
 	case scheme.FieldInteger:
