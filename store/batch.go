@@ -53,6 +53,12 @@ func (b *Batch[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 	return j.out, j.err
 }
 
+// Waiting is how many inputs wait for a run (for tests).
+func (b *Batch[In, Out]) Waiting() int {
+	b.once.Do(b.start)
+	return len(b.jobs)
+}
+
 func (b *Batch[In, Out]) start() {
 	if b.Max <= 0 {
 		b.Max = 64

@@ -49,7 +49,7 @@ func (c *Committer) Insert(ctx context.Context, rows ...any) error {
 func InsertGroups(ctx context.Context, db *DB, groups [][]any) []error {
 	errs := make([]error, len(groups))
 	if len(groups) > 1 {
-		merged, err := mergeRows(groups)
+		merged, err := MergeRows(groups)
 		if err == nil {
 			err = InsertAll(ctx, db, merged...)
 		}
@@ -63,9 +63,10 @@ func InsertGroups(ctx context.Context, db *DB, groups [][]any) []error {
 	return errs
 }
 
-// mergeRows joins the rows of a group per model type, in the order the types first appear
-// (parents before children, as each request lists them): a pointer to one slice per type.
-func mergeRows(groups [][]any) ([]any, error) {
+// MergeRows joins the rows of groups (each as InsertAll takes them) per model type, in the
+// order the types first appear (parents before children, as each group lists them): a pointer
+// to one slice per type, for one InsertAll of multi-row inserts.
+func MergeRows(groups [][]any) ([]any, error) {
 	var order []reflect.Type
 	byType := map[reflect.Type]reflect.Value{}
 	add := func(v reflect.Value) {

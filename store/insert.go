@@ -46,18 +46,9 @@ func InsertAll(ctx context.Context, db *DB, rows ...any) error {
 		}
 		batch.Queue(st.SQL.String(), st.Vars...)
 	}
-	conn, err := pool.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("insert all: %w", err)
-	}
-	// Close hands the connection back to the pool; its error (a connection already gone) leaves
-	// nothing to undo: the batch's outcome is err below.
-	defer func() { _ = conn.Close() }()
 	// Sent on the pool's own pgx connection, beside GORM; errors are translated as GORM's
 	// would be, so callers see gorm.ErrDuplicatedKey alike.
-	err = conn.Raw(func(dc any) error {
-		return dc.(*stdlib.Conn).Conn().SendBatch(ctx, &batch).Close()
-	})
+	err := OnPgx(ctx, pool, func(c *pgx.Conn) error { return c.SendBatch(ctx, &batch).Close() })
 	if err != nil {
 		if t, ok := db.Dialector.(gorm.ErrorTranslator); ok && db.TranslateError {
 			return t.Translate(err)
@@ -65,4 +56,18 @@ func InsertAll(ctx context.Context, db *DB, rows ...any) error {
 		return err
 	}
 	return nil
+}
+
+// OnPgx runs f on one of pool's connections as pgx sees it (pool must use the pgx driver),
+// for what database/sql cannot say, such as a pgx.Batch of several statements sent in one
+// round trip.
+func OnPgx(ctx context.Context, pool *sql.DB, f func(*pgx.Conn) error) error {
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("pgx connection: %w", err)
+	}
+	// Close hands the connection back to the pool; its error (a connection already gone) leaves
+	// nothing to undo: f's outcome is what counts.
+	defer func() { _ = conn.Close() }()
+	return conn.Raw(func(dc any) error { return f(dc.(*stdlib.Conn).Conn()) })
 }
