@@ -180,10 +180,10 @@ func (s *Service) SubmitEvaluations(ctx context.Context, scope store.Scope, req 
 		ratings = append(ratings, rt)
 		at = append(at, it.i)
 	}
-	if err := s.flagPremises(ctx, ratings, now); err != nil {
+	if err := s.flagPremises(ctx, ratings); err != nil {
 		return nil, fmt.Errorf("bulk evaluations: fraud check: %w", err)
 	}
-	if err := s.detectFraud(ctx, ratings, now); err != nil {
+	if err := s.detectFraud(ctx, ratings); err != nil {
 		return nil, fmt.Errorf("bulk evaluations: fraud check: %w", err)
 	}
 

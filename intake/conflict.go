@@ -147,7 +147,7 @@ func (s *Service) unitPremises(ctx context.Context, paths []string) (map[string]
 
 // flagPremises flags the ratings of batch sent from their rated units' premises. It reads the
 // policies only when a rating names an address or a device.
-func (s *Service) flagPremises(ctx context.Context, batch []*rating, now time.Time) error {
+func (s *Service) flagPremises(ctx context.Context, batch []*rating) error {
 	var paths []string
 	for _, rt := range batch {
 		if rt.ip() == "" && rt.r.DeviceID == "" {
@@ -182,7 +182,7 @@ func (s *Service) flagPremises(ctx context.Context, batch []*rating, now time.Ti
 			}
 			// Evidence says how it matched, not the address or device: the policy lists them.
 			rt.flags = append(rt.flags, FraudFlag{ID: uuid.NewString(), EvaluationID: rt.e.ID, Kind: FlagUnitPremises, UnitPath: rt.e.UnitPath,
-				Evidence: models.NewJSON(map[string]any{"matched_by": by, "case_no": c.CaseNo}), Status: FlagOpen, CreatedAt: now})
+				Evidence: models.NewJSON(map[string]any{"matched_by": by, "case_no": c.CaseNo}), Status: FlagOpen, CreatedAt: rt.e.ReceivedAt})
 			break
 		}
 	}

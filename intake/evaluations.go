@@ -48,7 +48,7 @@ func (s *Service) loadCases(ctx context.Context, caseNos []string) ([]caseInfo, 
 		// One statement text whatever the number of cases (the array is one parameter), so
 		// that the driver's prepared statement serves every batch of Service.lookups. Sent
 		// beside GORM, which would expand the array into a list.
-		rs, err = s.DB.SQL().QueryContext(ctx, casesSelect+" WHERE service_cases.case_no = ANY($1) ORDER BY service_cases.case_no", caseNos)
+		rs, err = s.DB.SQL().QueryContext(ctx, casesByNoPG, caseNos)
 	} else {
 		rs, err = s.DB.WithContext(ctx).Raw(casesSelect+" WHERE service_cases.case_no IN ? ORDER BY service_cases.case_no", caseNos).Rows()
 	}
@@ -56,7 +56,24 @@ func (s *Service) loadCases(ctx context.Context, caseNos []string) ([]caseInfo, 
 		return nil, err
 	}
 	defer rs.Close() //nolint:errcheck // read-only rows: rows.Err() after the loop reports a failed read; Close only frees the connection
-	// Scanned by hand, like the caller's account: every rating runs it (BENCHMARKS.md, point 1).
+	return scanCases(rs)
+}
+
+// casesByNoPG reads the cases of an array of case numbers on PostgreSQL: one statement text
+// whatever the number of cases (the array is one parameter), so that one prepared statement
+// serves every group.
+const casesByNoPG = casesSelect + " WHERE service_cases.case_no = ANY($1) ORDER BY service_cases.case_no"
+
+// rowScanner is what a scan needs of a result: database/sql's rows and pgx's alike.
+type rowScanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// scanCases reads the rows of casesSelect. Scanned by hand, like the caller's account: every
+// rating runs it (BENCHMARKS.md, point 1).
+func scanCases(rs rowScanner) ([]caseInfo, error) {
 	var cases []caseInfo
 	for rs.Next() {
 		var c caseInfo
@@ -146,6 +163,13 @@ func (s *Service) SubmitEvaluation(ctx context.Context, scope store.Scope, r Eva
 	// that nearly always found nothing (BENCHMARKS.md, point 1). A retry must get the stored
 	// answer even when the checks would now refuse it (a window closed since, the follow-up
 	// slot it took itself), so every refusal looks first.
+	if r.FollowUpOf == "" && !s.oneAtATime {
+		// A first rating goes with those of concurrent requests (grouped.go), which answers it
+		// as submit would, or hands it back.
+		if res, created, handled, err := s.submitGrouped(ctx, scope, r, reqHash, now); handled {
+			return res, created, err
+		}
+	}
 	res, created, err := s.submit(ctx, scope, r, reqHash, now)
 	if _, refused := apperr.As(err); refused {
 		if res, found, err2 := s.existing(ctx, r.EvaluationID, reqHash); found || err2 != nil {
@@ -184,7 +208,7 @@ func (s *Service) submit(ctx context.Context, scope store.Scope, r EvaluationReq
 	}
 
 	rt := s.newRating(r, reqHash, key, now)
-	srcs, index := s.fraudSources([]*rating{rt}, now)
+	srcs, index := s.fraudSources([]*rating{rt})
 	got, err := s.lookup(ctx, lookup{caseNos: r.CaseNos, srcs: srcs})
 	if err != nil {
 		return EvaluationResult{}, false, fmt.Errorf("evaluation %s: look-ups: %w", r.EvaluationID, err)
@@ -209,10 +233,10 @@ func (s *Service) submit(ctx context.Context, scope store.Scope, r EvaluationReq
 		}
 		rt.followUp(first.ID, int(n)+1)
 	}
-	if err := s.flagPremises(ctx, []*rating{rt}, now); err != nil {
+	if err := s.flagPremises(ctx, []*rating{rt}); err != nil {
 		return EvaluationResult{}, false, fmt.Errorf("evaluation %s: %w", r.EvaluationID, err)
 	}
-	s.flagFraud([]*rating{rt}, index, got.recent, now)
+	s.flagFraud([]*rating{rt}, index, got.recent)
 	// Everything a rating stores goes in one round trip and one commit (store.InsertAll),
 	// parents first, with the ratings of concurrent requests (store.Committer).
 	rows := rt.rows()

@@ -122,8 +122,9 @@ func (c FraudConfig) checks() []fraudCheck {
 type sourceKey struct{ column, hash string }
 
 // fraudSources lists the burst look-ups of ratings about to be stored together, each source
-// once, and where each is in the list.
-func (s *Service) fraudSources(batch []*rating, now time.Time) ([]source, map[sourceKey]int) {
+// once, and where each is in the list. Each looks back from when its rating was received (the
+// first of the batch's ratings of the source: the batch is in the order received).
+func (s *Service) fraudSources(batch []*rating) ([]source, map[sourceKey]int) {
 	index := map[sourceKey]int{}
 	var srcs []source
 	checks := s.Fraud.checks()
@@ -134,7 +135,7 @@ func (s *Service) fraudSources(batch []*rating, now time.Time) ([]source, map[so
 				continue
 			}
 			index[k] = len(srcs)
-			srcs = append(srcs, source{column: c.column, hash: k.hash, since: now.Add(-c.window), limit: c.max * 4})
+			srcs = append(srcs, source{column: c.column, hash: k.hash, since: rt.e.ReceivedAt.Add(-c.window), limit: c.max * 4})
 		}
 	}
 	return srcs, index
@@ -142,13 +143,13 @@ func (s *Service) fraudSources(batch []*rating, now time.Time) ([]source, map[so
 
 // detectFraud looks up the fraud sources of ratings about to be stored together and flags
 // them (flagFraud).
-func (s *Service) detectFraud(ctx context.Context, batch []*rating, now time.Time) error {
-	srcs, index := s.fraudSources(batch, now)
+func (s *Service) detectFraud(ctx context.Context, batch []*rating) error {
+	srcs, index := s.fraudSources(batch)
 	recent, err := recentBySource(ctx, s.DB, srcs)
 	if err != nil {
 		return err
 	}
-	s.flagFraud(batch, index, recent, now)
+	s.flagFraud(batch, index, recent)
 	return nil
 }
 
@@ -156,15 +157,17 @@ func (s *Service) detectFraud(ctx context.Context, batch []*rating, now time.Tim
 // order, given the ratings stored before them by source (recent[index[source]], newest first),
 // for the caller to store with them. A rating counts itself (the rating that reaches the
 // threshold is the one flagged) and heads its evidence, followed by the earlier ratings of the
-// batch, then the stored ones: a burst inside one bulk upload is a burst too.
-func (s *Service) flagFraud(batch []*rating, index map[sourceKey]int, recent [][]string, now time.Time) {
+// batch, then the stored ones: a burst inside one bulk upload is a burst too, and so is one
+// inside a group of concurrent single ratings (the ratings stored one at a time would have
+// seen each other). A flag is dated when its rating was received.
+func (s *Service) flagFraud(batch []*rating, index map[sourceKey]int, recent [][]string) {
 	checks := s.Fraud.checks()
 	inBatch := map[sourceKey][]string{}
 	for _, rt := range batch {
 		e := &rt.e
 		add := func(kind string, ev map[string]any) {
 			rt.flags = append(rt.flags, FraudFlag{ID: uuid.NewString(), EvaluationID: e.ID, Kind: kind, UnitPath: e.UnitPath,
-				Evidence: models.NewJSON(ev), Status: FlagOpen, CreatedAt: now})
+				Evidence: models.NewJSON(ev), Status: FlagOpen, CreatedAt: e.ReceivedAt})
 		}
 		for _, c := range checks {
 			k := sourceKey{c.column, c.hash(e)}
@@ -266,6 +269,20 @@ func recentBySource(ctx context.Context, db *store.DB, srcs []source) ([][]strin
 // column), so that the driver's prepared statement serves every batch of Service.lookups and
 // every bulk upload.
 func recentBySourcePG(ctx context.Context, db *store.DB, srcs []source, out [][]string) error {
+	q, args, err := recentQueryPG(srcs)
+	if err != nil {
+		return err
+	}
+	rs, err := db.SQL().QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("recent ratings by source: %w", err)
+	}
+	defer rs.Close() //nolint:errcheck // read-only rows: rows.Err() after the loop reports a failed read; Close only frees the connection
+	return scanRecent(rs, out)
+}
+
+// recentQueryPG is recentBySourcePG's statement and its arguments.
+func recentQueryPG(srcs []source) (string, []any, error) {
 	type arrays struct {
 		hashes []string
 		idx    []int32
@@ -279,7 +296,7 @@ func recentBySourcePG(ctx context.Context, db *store.DB, srcs []source, out [][]
 	for i, src := range srcs {
 		a, ok := byColumn[src.column]
 		if !ok {
-			return fmt.Errorf("recent ratings by source: unknown column %q", src.column)
+			return "", nil, fmt.Errorf("recent ratings by source: unknown column %q", src.column)
 		}
 		a.hashes, a.idx, a.since, a.limit = append(a.hashes, src.hash), append(a.idx, int32(i)), append(a.since, src.since), append(a.limit, int32(src.limit))
 	}
@@ -298,11 +315,11 @@ func recentBySourcePG(ctx context.Context, db *store.DB, srcs []source, out [][]
 		args = append(args, a.hashes, a.idx, a.since, a.limit)
 	}
 	q.WriteString(" ORDER BY 3 DESC")
-	rs, err := db.SQL().QueryContext(ctx, q.String(), args...)
-	if err != nil {
-		return fmt.Errorf("recent ratings by source: %w", err)
-	}
-	defer rs.Close() //nolint:errcheck // read-only rows: rows.Err() after the loop reports a failed read; Close only frees the connection
+	return q.String(), args, nil
+}
+
+// scanRecent reads the rows of recentQueryPG into out, by source.
+func scanRecent(rs rowScanner, out [][]string) error {
 	for rs.Next() {
 		var (
 			i  int

@@ -51,6 +51,14 @@ type Service struct {
 	indOnce     sync.Once
 	lookups     store.Batch[lookup, lookedUp]
 	writes      store.Committer
+	// groups stores concurrent requests' first ratings together (grouped.go).
+	groups  store.Batch[*groupJob, groupAnswer]
+	grouped groupStats
+	// groupGate, when set (tests), is called as each group starts.
+	groupGate func()
+	// oneAtATime (tests) sends every rating the one-at-a-time way, the reference the groups
+	// are compared with.
+	oneAtATime bool
 }
 
 // batches sets up the group read and the group commit. The read has one runner, so that
@@ -59,6 +67,11 @@ func (s *Service) batches() {
 	s.batchesOnce.Do(func() {
 		s.lookups.Run, s.lookups.Runners = s.lookupAll, 1
 		s.writes.DB = s.DB
+		// One runner: the ratings that arrive while a group is under way all queue for the
+		// next. Two made groups half as large and cost a third more processor time per rating
+		// (intake's BenchmarkSubmitEvaluationConcurrent: 0.37 against 0.51 ms of Go and
+		// PostgreSQL CPU) for no more ratings a second on two cores.
+		s.groups.Run, s.groups.Max, s.groups.Runners = s.runGroup, maxGroup, 1
 	})
 }
 

@@ -158,7 +158,7 @@ func countDefaults(t *testing.T, db *store.DB, caseNo string) int64 {
 }
 
 // seedDemo applies the demo organisation and the shipped working-day calendar.
-func seedDemo(t *testing.T, db *store.DB) {
+func seedDemo(t testing.TB, db *store.DB) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
