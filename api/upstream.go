@@ -23,7 +23,7 @@ type upstreamAPI struct {
 }
 
 func (s *Server) routesUpstream() {
-	h := upstreamAPI{Server: s, svc: upstream.Service{DB: s.deps.DB}}
+	h := upstreamAPI{Server: s, svc: s.upstream}
 	v1 := s.e.Group("/api/v1")
 	v1.GET("/upstream/messages", h.listUpstream)
 	v1.GET("/upstream/messages/:id", h.getUpstream)

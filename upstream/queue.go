@@ -28,6 +28,7 @@ import (
 	"redress/apperr"
 	"redress/models"
 	"redress/outbox"
+	"redress/profiles"
 	"redress/store"
 )
 
@@ -199,4 +200,16 @@ func (s Service) Resend(ctx context.Context, c store.Caller, id string) (Message
 	}
 	m.Status, m.Attempts, m.NextAttemptAt = StatusPending, 0, now
 	return m, nil
+}
+
+// Divisions is the administrative division code of each unit path (LoadDivisions), for the
+// records of the work-order export.
+func (s Service) Divisions(ctx context.Context) (map[string]string, error) {
+	return LoadDivisions(ctx, s.DB)
+}
+
+// SupervisionRecord is the national record of one supervision event (SupervisionRecord) of an
+// order the caller has already read through their scope, for the work-order export.
+func (s Service) SupervisionRecord(ctx context.Context, id string, at time.Time, orderPath, orderUnit string, d map[string]any) (profiles.Record, error) {
+	return SupervisionRecord(ctx, s.DB, id, at, orderPath, orderUnit, d)
 }
