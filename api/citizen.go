@@ -13,9 +13,9 @@ import (
 
 	"redress/apperr"
 	"redress/calendar"
-	"redress/indicators"
 	"redress/intake"
 	"redress/models"
+	"redress/scheme/indicators"
 	"redress/store"
 )
 
