@@ -16,7 +16,7 @@ import (
 // them land (then strike them from stillLinked): redress/activities, whose types and method
 // values the workflow names when it schedules an activity (the activities run in the worker),
 // and redress/calendar (through redress/clock), whose calendars load from store. Any other
-// path to storage — the outbox's, the indicator catalogues' loading (indicators/indicatorsdb),
+// path to storage — the outbox's, the indicator catalogues' loading (scheme/indicators/indicatorsdb),
 // intake's, or a new one — fails this test.
 func TestWorkflowCodeLinksNoStorage(t *testing.T) {
 	storage := regexp.MustCompile(`^(redress/store(/|$)|gorm\.io/|github\.com/jackc/|github\.com/lib/pq|modernc\.org/sqlite|github\.com/glebarez/|github\.com/mattn/go-sqlite3|database/sql$)`)
