@@ -30,7 +30,7 @@ type Activities struct {
 	Calendars CalendarSource
 }
 
-// CalendarSource gives the working-day calendar that applies to a unit (a *calendar.Cache in
+// CalendarSource gives the working-day calendar that applies to a unit (a *calendardb.Cache in
 // the worker).
 type CalendarSource interface {
 	Calendar(ctx context.Context, unitPath string) (*calendar.Calendar, error)

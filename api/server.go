@@ -25,6 +25,7 @@ import (
 	"redress/auth"
 	"redress/authz"
 	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/intake"
 	"redress/notify"
 	"redress/pii"
@@ -109,6 +110,9 @@ type Server struct {
 	exports     store.Exports
 	users       store.Users
 	receipts    store.Receipts
+
+	// calendarData reads and writes the calendar's years and overrides on the caller's behalf.
+	calendarData calendardb.Repository
 }
 
 // New builds the server and registers every route.
@@ -143,6 +147,7 @@ func New(d Deps) *Server {
 	s.orders, s.units, s.attachments = store.WorkOrders{DB: d.DB}, store.Units{DB: d.DB}, store.Attachments{DB: d.DB}
 	s.tracking, s.audit, s.exports = store.Tracking{DB: d.DB}, store.AuditLog{DB: d.DB}, store.Exports{DB: d.DB}
 	s.users, s.receipts = store.Users{DB: d.DB}, store.Receipts{DB: d.DB}
+	s.calendarData = calendardb.Repository{DB: d.DB}
 
 	// Order matters: the id first (everything logs it), the security headers, the Temporal
 	// UI's CORS grant on the codec endpoint (its preflight carries no token), then the log

@@ -15,7 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"redress/activities"
-	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/engine"
 	"redress/jobs"
 	"redress/notify"
@@ -62,7 +62,7 @@ func SetWorkflowCache(n int) {
 func NewActivities(db *store.DB) *activities.Activities {
 	// Check the calendar's stamp on every computation: deadlines are computed rarely, and a
 	// recompute after a calendar change must see the change.
-	return &activities.Activities{DB: db, Calendars: calendar.NewCache(db, 0)}
+	return &activities.Activities{DB: db, Calendars: calendardb.NewCache(db, 0)}
 }
 
 // Run starts the worker, the reconciler, the calendar watcher and the notifications dispatcher
@@ -112,7 +112,7 @@ func Run(ctx context.Context, d Deps) error {
 // the stamps before and after), which every other worker noticing the same change finds
 // already started.
 func WatchCalendar(ctx context.Context, st *engine.Starter, queue string, every time.Duration) {
-	last, err := calendar.LoadRevisions(ctx, st.DB)
+	last, err := calendardb.LoadRevisions(ctx, st.DB)
 	if err != nil {
 		// Unknown: the first revisions read count as a national change (every open order).
 		slog.Warn("calendar watcher", "err", err)
@@ -125,7 +125,7 @@ func WatchCalendar(ctx context.Context, st *engine.Starter, queue string, every 
 			return
 		case <-t.C:
 		}
-		cur, err := calendar.LoadRevisions(ctx, st.DB)
+		cur, err := calendardb.LoadRevisions(ctx, st.DB)
 		if err != nil {
 			slog.Warn("calendar watcher", "err", err)
 			continue
