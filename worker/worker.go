@@ -10,11 +10,13 @@ import (
 	"log/slog"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"redress/activities"
+	"redress/activities/activitydefs"
 	"redress/calendar/calendardb"
 	"redress/engine"
 	"redress/jobs"
@@ -46,7 +48,36 @@ func Register(w sdkworker.Registry, a *activities.Activities) {
 	w.RegisterWorkflowWithOptions(workflows.MonthlyReports, workflow.RegisterOptions{Name: workflows.MonthlyReportsName})
 	w.RegisterWorkflowWithOptions(workflows.DefaultRatings, workflow.RegisterOptions{Name: workflows.DefaultRatingsName}) // issue 4
 	w.RegisterWorkflowWithOptions(workflows.CalendarFanOut, workflow.RegisterOptions{Name: workflows.CalendarFanOutName}) // issue 16
-	w.RegisterActivity(a)
+	for _, r := range Activities(a) {
+		w.RegisterActivityWithOptions(r.Fn, activity.RegisterOptions{Name: r.Def.Name()})
+	}
+}
+
+// Registration is one activity as the worker registers it: its definition (the name the
+// workflows schedule) and the method of activities.Activities that does the work.
+type Registration struct {
+	Def activitydefs.Def
+	Fn  any
+}
+
+// Activities pairs every activity definition with its method. The names are the methods'
+// own, as the worker registered them (by method name) before the definitions existed; the
+// test of the worker checks that every definition is here, with the method's exact types.
+func Activities(a *activities.Activities) []Registration {
+	return []Registration{
+		{activitydefs.MarkStarted, a.MarkStarted},
+		{activitydefs.ResolveDispatch, a.ResolveDispatch},
+		{activitydefs.ResolveUnit, a.ResolveUnit},
+		{activitydefs.LoadPolicy, a.LoadPolicy},
+		{activitydefs.ComputeDeadline, a.ComputeDeadline},
+		{activitydefs.OverdueDays, a.OverdueDays},
+		{activitydefs.RecordEvent, a.RecordEvent},
+		{activitydefs.ExcludeRating, a.ExcludeRating},
+		{activitydefs.ExcludeIndicators, a.ExcludeIndicators},
+		{activitydefs.OpenOrders, a.OpenOrders},
+		{activitydefs.GenerateMonthlyReports, a.GenerateMonthlyReports},
+		{activitydefs.ApplyDefaultRatings, a.ApplyDefaultRatings},
+	}
 }
 
 // SetWorkflowCache sizes the SDK's workflow cache (n <= 0 leaves the default). The cache is
