@@ -115,7 +115,8 @@ func WorkOrder(ctx workflow.Context, in WorkOrderInput) error {
 // scheduled activity costs the engine a task queue round trip and two more workflow tasks; the
 // order's activities are short transactions on the database the worker holds anyway, so
 // running them inside the workflow task takes an order from intake to its unit's inbox in one
-// workflow task instead of seven (BENCHMARKS.md, point 2).
+// workflow task instead of seven (BENCHMARKS.md, point 2). It is the activitydefs.Runner the
+// order's activities are scheduled with (by their definitions' names).
 func (w *workOrder) exec(ctx workflow.Context, activity any, args ...any) workflow.Future {
 	if !w.Local {
 		return workflow.ExecuteActivity(activityCtx(ctx), activity, args...)
