@@ -17,10 +17,10 @@ import (
 	"gorm.io/gorm/clause"
 
 	"redress/calendar"
-	"redress/indicators"
-	"redress/indicators/indicatorsdb"
 	"redress/models"
 	"redress/notify"
+	"redress/scheme/indicators"
+	"redress/scheme/indicators/indicatorsdb"
 	"redress/store"
 )
 

@@ -13,10 +13,9 @@ import (
 
 	"redress/apperr"
 	"redress/calendar"
-	"redress/indicators"
 	"redress/intake"
 	"redress/models"
-	"redress/notify"
+	"redress/scheme/indicators"
 	"redress/store"
 )
 
@@ -261,7 +260,7 @@ func (s *Server) postRate(c echo.Context) error {
 	}
 	out := rateResult{Bad: res.Bad}
 	if res.Bad && res.WorkOrderID != nil {
-		tok, err := notify.IssueToken(s.deps.DB.WithContext(c.Request().Context()), *res.WorkOrderID, "rate:"+evID, time.Now())
+		tok, err := s.tokens.Issue(c.Request().Context(), *res.WorkOrderID, "rate:"+evID, time.Now())
 		if err != nil {
 			return err
 		}

@@ -137,7 +137,7 @@ func (s *Server) exportWorkOrders(c echo.Context) error {
 		}
 		if prof != nil {
 			if divisions == nil {
-				if divisions, err = upstream.LoadDivisions(ctx, s.deps.DB); err != nil {
+				if divisions, err = s.upstream.Divisions(ctx); err != nil {
 					return err
 				}
 			}
@@ -374,7 +374,7 @@ func (s *Server) supervisionRows(ctx context.Context, who store.Caller, prof *pr
 	out := make([][]string, 0, len(evs))
 	for _, ev := range evs {
 		r := byID[ev.WorkOrderID]
-		rec, err := upstream.SupervisionRecord(ctx, s.deps.DB, ev.ID, ev.At, r.UnitPath, r.UnitName, ev.Data.V)
+		rec, err := s.upstream.SupervisionRecord(ctx, ev.ID, ev.At, r.UnitPath, r.UnitName, ev.Data.V)
 		if err != nil {
 			return nil, fmt.Errorf("export supervisions: %s: %w", r.ID, err)
 		}

@@ -7,7 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"redress/apperr"
-	"redress/indicators"
+	"redress/scheme/indicators"
 	"redress/store"
 )
 

@@ -203,7 +203,7 @@ func (s *Server) loadPrincipal(ctx context.Context, login string) (*Principal, e
 // read in intake's profile). A request's query starts after it arrived (store.Batch), so an
 // account disabled before the request is refused.
 func (s *Server) loadPrincipals(ctx context.Context, logins []string) ([]*Principal, error) {
-	users, err := store.UsersWithGrants(ctx, s.deps.DB, logins)
+	users, err := s.users.WithGrants(ctx, logins)
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ import (
 type notificationsAPI struct{ center notify.Center }
 
 func (s *Server) routesNotifications() {
-	h := notificationsAPI{center: notify.Center{DB: s.deps.DB}}
+	h := notificationsAPI{center: s.notices}
 	v1 := s.e.Group("/api/v1")
 	v1.GET("/notifications", h.list)
 	v1.POST("/notifications/read", h.markRead)

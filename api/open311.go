@@ -69,7 +69,7 @@ func (s *Server) open311Discovery(c echo.Context) error {
 
 func (s *Server) open311Services(c echo.Context) error {
 	f := open311Format(c.Path())
-	svcs, err := open311.Services(c.Request().Context(), s.deps.DB, s.resultsNow())
+	svcs, err := s.open311.Services(c.Request().Context(), s.resultsNow())
 	if err != nil {
 		return open311Fail(c, f, err)
 	}
@@ -82,7 +82,7 @@ func (s *Server) open311Requests(c echo.Context) error {
 	if err != nil {
 		return open311Fail(c, f, err)
 	}
-	rs, err := open311.Requests(c.Request().Context(), s.deps.DB, q)
+	rs, err := s.open311.Requests(c.Request().Context(), q)
 	if err != nil {
 		return open311Fail(c, f, err)
 	}
@@ -96,7 +96,7 @@ func (s *Server) open311Request(c echo.Context) error {
 	if id == "" || len(id) > 64 {
 		return open311Fail(c, f, open311.ErrNotFound)
 	}
-	r, err := open311.One(c.Request().Context(), s.deps.DB, id)
+	r, err := s.open311.One(c.Request().Context(), id)
 	if err != nil {
 		return open311Fail(c, f, err)
 	}

@@ -1,17 +1,13 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 
 	"github.com/labstack/echo/v4"
 
 	"redress/apperr"
-	"redress/models"
-	"redress/reports"
 	"redress/stats"
-	"redress/store"
 )
 
 func (s *Server) routesReports() {
@@ -21,40 +17,19 @@ func (s *Server) routesReports() {
 	v1.GET("/reports/:id", s.getReport)
 }
 
-// reportScope: the jurisdictions whose reports a caller may make and read.
-func reportScope(c echo.Context) store.Scope { return caller(c).Scope(reportRoles...) }
-
-var reportRoles = []string{models.RoleAdministrator, models.RoleSupervisor, models.RoleAuditor}
-
 type reportRequest struct {
 	Unit  string `json:"unit"`
 	Month string `json:"month"`
 }
 
-// postReport makes a report now (catching the rollups up first) and answers its metadata.
+// postReport makes a report now (reports.Service catches the rollups up first and checks the
+// caller oversees the unit) and answers its metadata.
 func (s *Server) postReport(c echo.Context) error {
 	var req reportRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	if req.Unit == "" {
-		return apperr.Invalid("unit", "required", "unit is required")
-	}
-	u, err := s.units.Reachable(ctx, caller(c), req.Unit, reportRoles...)
-	if errors.Is(err, store.ErrNotFound) {
-		return apperr.Invalid("unit", "unknown_unit", "unit %q is not in your jurisdiction", req.Unit)
-	}
-	if err != nil {
-		return err
-	}
-	if _, err := stats.MonthPeriod(req.Month); err != nil {
-		return apperr.Invalid("month", "invalid_month", "month must be YYYY-MM")
-	}
-	if _, err := (&stats.Roller{DB: s.deps.DB, Calendars: s.deps.Calendars}).Pass(ctx); err != nil {
-		return err
-	}
-	r, err := reports.Create(ctx, s.deps.DB, u, req.Month, reports.TriggerOnDemand, principal(c).User.Login)
+	r, err := s.reports.Make(c.Request().Context(), caller(c), req.Unit, req.Month)
 	if err != nil {
 		return err
 	}
@@ -69,7 +44,7 @@ func (s *Server) listReports(c echo.Context) error {
 			return apperr.Invalid("month", "invalid_month", "month must be YYYY-MM")
 		}
 	}
-	rs, err := reports.List(c.Request().Context(), s.deps.DB, reportScope(c), month)
+	rs, err := s.reports.List(c.Request().Context(), caller(c), month)
 	if err != nil {
 		return err
 	}
@@ -78,7 +53,7 @@ func (s *Server) listReports(c echo.Context) error {
 
 // getReport downloads a report's file.
 func (s *Server) getReport(c echo.Context) error {
-	r, err := reports.Get(c.Request().Context(), s.deps.DB, reportScope(c), c.Param("id"))
+	r, err := s.reports.Get(c.Request().Context(), caller(c), c.Param("id"))
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,6 @@ import (
 	"redress/apperr"
 	"redress/models"
 	"redress/notify"
-	"redress/publish"
 	"redress/stats"
 	"redress/store"
 )
@@ -78,24 +77,13 @@ func (s *Server) period(c echo.Context) (stats.Period, error) {
 	return p, nil
 }
 
-// statsScope is the caller's units, narrowed to one unit's subtree with ?unit=.
-func (s *Server) statsScope(c echo.Context) (store.Scope, error) {
-	scope := staffScope(c)
-	code := c.QueryParam("unit")
-	if code == "" {
-		return scope, nil
-	}
-	u, err := s.units.Reachable(c.Request().Context(), caller(c), code, store.StaffRoles...)
+// statsErr answers a ?unit= the caller does not reach (stats.Reader narrows their scope to
+// it) as a parameter that names no unit.
+func statsErr(c echo.Context, err error) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return scope, apperr.Invalid("unit", "unknown_unit", "unit %q is not known", code)
+		return apperr.Invalid("unit", "unknown_unit", "unit %q is not known", c.QueryParam("unit"))
 	}
-	if err != nil {
-		return scope, err
-	}
-	if len(scope.Subtrees) > 0 && scope.Covers(u.Path+"x/") {
-		return store.Scope{Subtrees: []string{u.Path}}, nil
-	}
-	return store.Scope{Exact: []string{u.Path}}, nil
+	return err
 }
 
 func (s *Server) statsUnits(c echo.Context) error {
@@ -103,13 +91,9 @@ func (s *Server) statsUnits(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	scope, err := s.statsScope(c)
+	units, err := s.figures.Units(c.Request().Context(), caller(c), c.QueryParam("unit"), p)
 	if err != nil {
-		return err
-	}
-	units, err := stats.Units(c.Request().Context(), s.deps.DB, scope, p)
-	if err != nil {
-		return err
+		return statsErr(c, err)
 	}
 	r, o := stats.Total(units)
 	return c.JSON(http.StatusOK, map[string]any{"period": p, "units": units, "total": map[string]any{"ratings": r, "orders": o}})
@@ -121,13 +105,9 @@ func (s *Server) statsDim(dim string) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		scope, err := s.statsScope(c)
+		rows, err := s.figures.ByDim(c.Request().Context(), caller(c), c.QueryParam("unit"), dim, p)
 		if err != nil {
-			return err
-		}
-		rows, err := stats.ByDim(c.Request().Context(), s.deps.DB, scope, dim, p)
-		if err != nil {
-			return err
+			return statsErr(c, err)
 		}
 		return c.JSON(http.StatusOK, map[string]any{"period": p, "items": rows})
 	}
@@ -146,21 +126,16 @@ func (s *Server) statsTrend(c echo.Context) error {
 	default:
 		return apperr.Invalid("granularity", "invalid_granularity", "granularity must be day or month")
 	}
-	scope, err := s.statsScope(c)
+	points, err := s.figures.Trend(c.Request().Context(), caller(c), c.QueryParam("unit"), p, g)
 	if err != nil {
-		return err
-	}
-	points, err := stats.Trend(c.Request().Context(), s.deps.DB, scope, p, g)
-	if err != nil {
-		return err
+		return statsErr(c, err)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"period": p, "granularity": g, "points": points})
 }
 
 func (s *Server) statsAlarms(c echo.Context) error {
-	scope := store.ScopeFor(principal(c).Grants, models.RoleAdministrator, models.RoleSupervisor, models.RoleAuditor)
 	until := stats.Day(s.resultsNow().AddDate(0, 0, -1))
-	alarms, err := stats.Alarms(c.Request().Context(), s.deps.DB, scope, until, s.deps.Results.Alarm)
+	alarms, err := s.figures.Alarms(c.Request().Context(), caller(c), until, s.deps.Results.Alarm)
 	if err != nil {
 		return err
 	}
@@ -175,11 +150,11 @@ func ResultsBanners(db *store.DB, pol stats.AlarmPolicy, now func() time.Time) f
 		if p == nil {
 			return nil
 		}
-		scope := store.ScopeFor(p.Grants, models.RoleAdministrator, models.RoleSupervisor, models.RoleAuditor)
-		if scope.Empty() {
-			return nil
+		who := p.Caller()
+		if who.Scope(store.OversightRoles...).Empty() {
+			return nil // no query for those who oversee nothing
 		}
-		alarms, err := stats.Alarms(ctx, db, scope, stats.Day(now().AddDate(0, 0, -1)), pol)
+		alarms, err := stats.Reader{DB: db}.Alarms(ctx, who, stats.Day(now().AddDate(0, 0, -1)), pol)
 		if err != nil {
 			slog.WarnContext(ctx, "banners: alarms", "err", err)
 			return nil
@@ -200,7 +175,7 @@ func SMSBanners(db *store.DB) func(context.Context) []Banner {
 		if p == nil || store.ScopeFor(p.Grants, models.RoleAdministrator, models.RoleSysadmin).Empty() {
 			return nil
 		}
-		n, err := notify.Queued(ctx, db, notify.ChannelSMS)
+		n, err := notify.Center{DB: db}.Queued(ctx, notify.ChannelSMS)
 		if err != nil {
 			slog.WarnContext(ctx, "banners: queued SMS", "err", err)
 			return nil
@@ -229,18 +204,6 @@ type publishRequest struct {
 	Note  string `json:"note"`
 }
 
-// publishUnit finds a unit the caller administers (administrator role covering it).
-func (s *Server) publishUnit(c echo.Context, code string) (models.Unit, error) {
-	if code == "" {
-		return models.Unit{}, apperr.Invalid("unit", "required", "unit is required")
-	}
-	u, err := s.units.Reachable(c.Request().Context(), caller(c), code, models.RoleAdministrator)
-	if errors.Is(err, store.ErrNotFound) {
-		return u, apperr.Invalid("unit", "unknown_unit", "unit %q is not one you administer", code)
-	}
-	return u, err
-}
-
 func (s *Server) postPublication(c echo.Context) error {
 	var req publishRequest
 	if err := decode(c, &req); err != nil {
@@ -249,12 +212,7 @@ func (s *Server) postPublication(c echo.Context) error {
 	if len([]rune(req.Note)) > 500 {
 		return apperr.Invalid("note", "too_long", "note is longer than 500 characters")
 	}
-	u, err := s.publishUnit(c, req.Unit)
-	if err != nil {
-		return err
-	}
-	roller := &stats.Roller{DB: s.deps.DB, Calendars: s.deps.Calendars}
-	sum, err := publish.Publish(c.Request().Context(), s.deps.DB, roller, u, req.Month, principal(c).User.Login, req.Note, s.resultsNow())
+	sum, err := s.publications.Publish(c.Request().Context(), caller(c), req.Unit, req.Month, req.Note, s.resultsNow())
 	if err != nil {
 		return err
 	}
@@ -262,8 +220,7 @@ func (s *Server) postPublication(c echo.Context) error {
 }
 
 func (s *Server) listPublications(c echo.Context) error {
-	scope := store.ScopeFor(principal(c).Grants, models.RoleAdministrator, models.RoleSupervisor, models.RoleAuditor)
-	vs, err := publish.Versions(c.Request().Context(), s.deps.DB, scope, c.QueryParam("month"))
+	vs, err := s.publications.Versions(c.Request().Context(), caller(c), c.QueryParam("month"))
 	if err != nil {
 		return err
 	}
@@ -271,18 +228,11 @@ func (s *Server) listPublications(c echo.Context) error {
 }
 
 func (s *Server) getPublication(c echo.Context) error {
-	u, err := s.units.Reachable(c.Request().Context(), caller(c), c.Param("unit"), models.RoleAdministrator, models.RoleSupervisor, models.RoleAuditor)
-	if errors.Is(err, store.ErrNotFound) {
-		return apperr.NotFound("publication")
-	}
-	if err != nil {
-		return err
-	}
 	var v int
 	if _, err := fmt.Sscanf(c.Param("version"), "%d", &v); err != nil || v < 1 {
 		return apperr.NotFound("publication")
 	}
-	p, err := publish.Version(c.Request().Context(), s.deps.DB, u.ID, c.Param("month"), v)
+	p, err := s.publications.Version(c.Request().Context(), caller(c), c.Param("unit"), c.Param("month"), v)
 	if err != nil {
 		return err
 	}
@@ -304,7 +254,7 @@ func (s *Server) publicResults(c echo.Context) error {
 	if len(code) > 64 {
 		return apperr.Invalid("jurisdiction", "invalid_jurisdiction", "jurisdiction is a unit code")
 	}
-	out, err := publish.Latest(c.Request().Context(), s.deps.DB, month, code)
+	out, err := s.publications.Latest(c.Request().Context(), month, code)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"redress/apperr"
 	"redress/models"
 	"redress/retention"
-	"redress/store"
 )
 
 // routesRetention registers the administrator's erase on the evaluator's request (PIPL
@@ -32,11 +31,10 @@ func (s *Server) eraseEvaluator(c echo.Context) error {
 	if len([]rune(req.Reason)) > 500 {
 		return apperr.Invalid("reason", "too_long", "reason is longer than 500 characters")
 	}
-	p := principal(c)
-	scope := store.ScopeFor(p.Grants, models.RoleAdministrator)
+	who := caller(c)
 	unit, _ := c.Get(actingUnitKey).(string)
-	by := retention.Actor{Login: p.User.Login, Role: models.RoleAdministrator, UnitPath: unit, RequestID: requestID(c)}
-	if err := retention.EraseOnRequest(c.Request().Context(), s.deps.DB, scope, c.Param("id"), by, req.Reason, s.resultsNow()); err != nil {
+	by := retention.Actor{Login: who.Login, Role: models.RoleAdministrator, UnitPath: unit, RequestID: requestID(c)}
+	if err := s.erasure.Erase(c.Request().Context(), who, c.Param("id"), by, req.Reason, s.resultsNow()); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"id": c.Param("id"), "erased": true})

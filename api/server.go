@@ -28,9 +28,15 @@ import (
 	"redress/calendar/calendardb"
 	"redress/intake"
 	"redress/notify"
+	"redress/open311"
 	"redress/pii"
+	"redress/publish"
+	"redress/reports"
+	"redress/retention"
 	"redress/signing"
+	"redress/stats"
 	"redress/store"
+	"redress/upstream"
 )
 
 // Enforcer decides whether (role, unit path, route, method) is allowed: casbin's enforcer, or
@@ -111,8 +117,17 @@ type Server struct {
 	users       store.Users
 	receipts    store.Receipts
 
-	// calendarData reads and writes the calendar's years and overrides on the caller's behalf.
-	calendarData calendardb.Repository
+	// The services handlers call, built once: those that read or write a unit's data take the
+	// caller and apply its scope themselves (the public ones serve nothing personal).
+	figures      stats.Reader
+	publications publish.Service
+	reports      reports.Service
+	erasure      retention.OnRequest
+	open311      open311.Reader
+	notices      notify.Center
+	tokens       notify.Tokens
+	upstream     upstream.Service
+	calendarData calendardb.Repository // the calendar's years and overrides
 }
 
 // New builds the server and registers every route.
@@ -147,6 +162,12 @@ func New(d Deps) *Server {
 	s.orders, s.units, s.attachments = store.WorkOrders{DB: d.DB}, store.Units{DB: d.DB}, store.Attachments{DB: d.DB}
 	s.tracking, s.audit, s.exports = store.Tracking{DB: d.DB}, store.AuditLog{DB: d.DB}, store.Exports{DB: d.DB}
 	s.users, s.receipts = store.Users{DB: d.DB}, store.Receipts{DB: d.DB}
+	// One roller for the passes that publishing and reports on demand run first: it holds no
+	// state of its own (its mark is in the database), so requests share it.
+	roller := &stats.Roller{DB: d.DB, Calendars: d.Calendars}
+	s.figures, s.publications, s.reports = stats.Reader{DB: d.DB}, publish.Service{DB: d.DB, Roller: roller}, reports.Service{DB: d.DB, Roller: roller}
+	s.erasure, s.open311, s.upstream = retention.OnRequest{DB: d.DB}, open311.Reader{DB: d.DB}, upstream.Service{DB: d.DB}
+	s.notices, s.tokens = notify.Center{DB: d.DB}, notify.Tokens{DB: d.DB}
 	s.calendarData = calendardb.Repository{DB: d.DB}
 
 	// Order matters: the id first (everything logs it), the security headers, the Temporal
@@ -271,7 +292,7 @@ func (s *Server) readyz(c echo.Context) error {
 	}
 	if s.deps.SMSHeld {
 		// Not a reason to take the API out of service, but a fact an operator must see.
-		n, err := notify.Queued(ctx, s.deps.DB, notify.ChannelSMS)
+		n, err := s.notices.Queued(ctx, notify.ChannelSMS)
 		checks["sms"] = fmt.Sprintf("no gateway configured: %d queued, unsent", n)
 		if err != nil {
 			checks["sms"] = "no gateway configured"

@@ -197,7 +197,7 @@ func (s *Server) writePolicy(c echo.Context, u models.Unit) error {
 	if err != nil {
 		return err
 	}
-	eff, err := store.EffectivePolicy(ctx, s.deps.DB, u.Path)
+	eff, err := s.units.EffectivePolicy(ctx, u)
 	if err != nil {
 		return err
 	}

@@ -68,10 +68,6 @@ type evaluatorJSON struct {
 	Phone string `json:"phone"`
 }
 
-func staffScope(c echo.Context) store.Scope {
-	return store.ScopeFor(principal(c).Grants, store.StaffRoles...)
-}
-
 func callerOf(p *Principal) workflows.Caller {
 	c := workflows.Caller{Login: p.User.Login}
 	for _, g := range p.Grants {

@@ -22,8 +22,8 @@ import (
 	"gorm.io/gorm"
 
 	"redress/apperr"
-	"redress/indicators/indicatorsdb"
 	"redress/pii"
+	"redress/scheme/indicators/indicatorsdb"
 	"redress/store"
 )
 

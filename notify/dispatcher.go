@@ -243,3 +243,10 @@ func Resend(ctx context.Context, db *store.DB, id string) error {
 	}
 	return nil
 }
+
+// Queued counts the messages of the channel waiting to be sent (Queued). It is a number about
+// the queue, nothing of anyone's, so it takes no caller: readiness (anonymous) and the
+// administrators' banner show it.
+func (c Center) Queued(ctx context.Context, channel string) (int64, error) {
+	return Queued(ctx, c.DB, channel)
+}

@@ -16,6 +16,7 @@
 package notify
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -29,6 +30,7 @@ import (
 	"redress/models"
 	"redress/notify/message"
 	"redress/outbox"
+	"redress/store"
 )
 
 // Channels and recipient kinds: the message package's, named here too so that the outbox's
@@ -182,4 +184,13 @@ func Enqueue(tx *gorm.DB, workOrderID, eventID string, at time.Time, msgs []Mess
 func Key(eventID, recipient string) string {
 	h := sha256.Sum256([]byte(eventID + "\x00" + recipient))
 	return hex.EncodeToString(h[:16])
+}
+
+// Tokens issues tracking tokens on behalf of an evaluator who has just rated: the token is of
+// the work order their own rating opened, the only one they reach.
+type Tokens struct{ DB *store.DB }
+
+// Issue stores and answers a fresh tracking token of the work order for the event (IssueToken).
+func (t Tokens) Issue(ctx context.Context, workOrderID, eventID string, at time.Time) (string, error) {
+	return IssueToken(t.DB.WithContext(ctx), workOrderID, eventID, at)
 }

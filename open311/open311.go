@@ -381,3 +381,20 @@ type (
 		Errors  []Error  `xml:"error"`
 	}
 )
+
+// Reader answers the GeoReport reads. What it serves is public (nothing personal leaves, see
+// the package comment), so it takes no caller and applies no scope.
+type Reader struct{ DB *store.DB }
+
+// Services lists the service items (Services).
+func (r Reader) Services(ctx context.Context, now time.Time) ([]Service, error) {
+	return Services(ctx, r.DB, now)
+}
+
+// Requests answers the service requests that match q (Requests).
+func (r Reader) Requests(ctx context.Context, q Query) ([]Request, error) {
+	return Requests(ctx, r.DB, q)
+}
+
+// One answers one service request (One).
+func (r Reader) One(ctx context.Context, id string) (Request, error) { return One(ctx, r.DB, id) }

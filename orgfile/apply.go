@@ -11,9 +11,9 @@ import (
 
 	"gorm.io/gorm"
 
-	"redress/indicators"
 	"redress/migrations"
 	"redress/models"
+	"redress/scheme/indicators"
 	"redress/store"
 )
 

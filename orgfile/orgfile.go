@@ -23,9 +23,9 @@ import (
 	"unicode"
 
 	"redress/calendar"
-	"redress/indicators"
 	"redress/models"
 	"redress/scheme"
+	"redress/scheme/indicators"
 )
 
 // File is a parsed organisation file.

@@ -251,3 +251,13 @@ func EraseOnRequest(ctx context.Context, db *store.DB, scope store.Scope, evalua
 		return logErasure(tx, now.UTC(), by.Login, by.Role, by.UnitPath, by.RequestID, "evaluation", []string{ev.ID}, evaluatorFields, "on request: "+reason)
 	})
 }
+
+// OnRequest erases on the evaluator's request on an administrator's behalf: only ratings of
+// the units the caller administers, which is decided here, where the rows are erased.
+type OnRequest struct{ DB *store.DB }
+
+// Erase erases one evaluation's evaluator data now (EraseOnRequest), within the units the
+// caller administers; by says who erases, for the personal-data access log.
+func (r OnRequest) Erase(ctx context.Context, c store.Caller, evaluationID string, by Actor, reason string, now time.Time) error {
+	return EraseOnRequest(ctx, r.DB, c.Scope(models.RoleAdministrator), evaluationID, by, reason, now)
+}

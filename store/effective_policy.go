@@ -30,3 +30,9 @@ func EffectivePolicy(ctx context.Context, db *DB, unitPath string) (scheme.Polic
 	}
 	return scheme.ResolvePolicy(unitPath, found), nil
 }
+
+// EffectivePolicy is the scheme policy in force at u (EffectivePolicy), a unit the caller
+// reached through Reachable.
+func (r Units) EffectivePolicy(ctx context.Context, u models.Unit) (scheme.Policy, error) {
+	return EffectivePolicy(ctx, r.DB, u.Path)
+}

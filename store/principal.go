@@ -73,3 +73,9 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// WithGrants loads the users of several logins with the roles they hold (UsersWithGrants):
+// the callers themselves, before there is a caller whose scope could apply.
+func (r Users) WithGrants(ctx context.Context, logins []string) (map[string]UserGrants, error) {
+	return UsersWithGrants(ctx, r.DB, logins)
+}

@@ -16,6 +16,10 @@ import (
 // StaffRoles are the roles that read work orders.
 var StaffRoles = []string{models.RoleOfficer, models.RoleUnitLeader, models.RoleAdministrator, models.RoleSupervisor, models.RoleAuditor}
 
+// OversightRoles are the roles that oversee a jurisdiction's results: they read its alarms,
+// its publications and its monthly reports, and make reports.
+var OversightRoles = []string{models.RoleAdministrator, models.RoleSupervisor, models.RoleAuditor}
+
 // OrderFilter narrows a work-order list.
 type OrderFilter struct {
 	State    string

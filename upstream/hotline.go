@@ -65,8 +65,10 @@ type ForwardPayload struct {
 }
 
 // Forward queues a work order for the 12345 platform, once: a second forward is a conflict.
-// The order must be in scope (the caller's units), else it is not found.
-func (s Service) Forward(ctx context.Context, scope store.Scope, orderID, by, note string) (Ticket, error) {
+// The order must be of a unit the caller's administrator or supervisor grants cover, else it
+// is not found; the caller is recorded as who forwarded it.
+func (s Service) Forward(ctx context.Context, c store.Caller, orderID, note string) (Ticket, error) {
+	scope, by := c.Scope(models.RoleAdministrator, models.RoleSupervisor), c.Login
 	var wo models.WorkOrder
 	q := s.DB.WithContext(ctx).Where("id = ?", orderID)
 	if err := scope.Apply(q, "unit_path").Take(&wo).Error; errors.Is(err, gorm.ErrRecordNotFound) {
@@ -192,8 +194,10 @@ func (s Service) Receive(ctx context.Context, in ResultIn, raw []byte) (Result, 
 	return out, created, nil
 }
 
-// TicketOf answers an order's 12345 ticket and results (scope-checked by the caller).
-func (s Service) TicketOf(ctx context.Context, scope store.Scope, orderID string) (Ticket, []Result, error) {
+// TicketOf answers an order's 12345 ticket and results, of an order in the caller's staff
+// scope (store.StaffRoles); any other is not found.
+func (s Service) TicketOf(ctx context.Context, c store.Caller, orderID string) (Ticket, []Result, error) {
+	scope := c.Scope(store.StaffRoles...)
 	var t Ticket
 	q := s.DB.WithContext(ctx).Where("work_order_id = ?", orderID)
 	if err := scope.Apply(q, "unit_path").Take(&t).Error; errors.Is(err, gorm.ErrRecordNotFound) {

@@ -19,13 +19,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"redress/apperr"
+	"redress/models"
 	"redress/outbox"
+	"redress/profiles"
 	"redress/store"
 )
 
@@ -112,12 +115,25 @@ func EnqueueAll(tx *gorm.DB, ms []Message) error {
 
 // Service is the delivery queue and the 12345 tickets as the API serves them: listing,
 // inspecting and resending messages, forwarding an order to 12345 and receiving its results.
-// Methods that take a scope read and write only what it covers (all: a sysadmin's every row).
+// Methods that take the caller read and write only what their grants cover: the reach is
+// decided here, where the rows are read and written, not by each handler.
 type Service struct{ DB *store.DB }
 
-// List answers the messages in scope with a status (all when empty), newest first, at most
-// limit. An empty scope with all=true means every message (sysadmin).
-func (s Service) List(ctx context.Context, scope store.Scope, all bool, status, target string, limit int) ([]Message, error) {
+// queueReach is what of the queue the caller sees: a sysadmin every message (all), an
+// administrator or auditor the messages of the units their grants cover.
+func queueReach(c store.Caller) (scope store.Scope, all bool) {
+	for _, g := range c.Grants {
+		if g.Role == models.RoleSysadmin {
+			return store.Scope{}, true
+		}
+	}
+	return c.Scope(models.RoleAdministrator, models.RoleAuditor), false
+}
+
+// List answers the messages the caller sees with a status (all when empty), newest first, at
+// most limit.
+func (s Service) List(ctx context.Context, c store.Caller, status, target string, limit int) ([]Message, error) {
+	scope, all := queueReach(c)
 	q := s.DB.WithContext(ctx).Model(&Message{})
 	if status != "" {
 		q = q.Where("status = ?", status)
@@ -144,8 +160,9 @@ func (s Service) Attempts(ctx context.Context, id string) ([]Attempt, error) {
 	return out, nil
 }
 
-// Get answers one message in scope.
-func (s Service) Get(ctx context.Context, scope store.Scope, all bool, id string) (Message, error) {
+// Get answers one message the caller sees.
+func (s Service) Get(ctx context.Context, c store.Caller, id string) (Message, error) {
+	scope, all := queueReach(c)
 	q := s.DB.WithContext(ctx).Model(&Message{}).Where("id = ?", id)
 	if !all {
 		q = scope.Apply(q, "unit_path")
@@ -160,9 +177,16 @@ func (s Service) Get(ctx context.Context, scope store.Scope, all bool, id string
 }
 
 // Resend puts a dead message back in the queue with a fresh attempt budget. A message that is
-// not dead is a conflict (pending ones are being retried; sent ones arrived).
-func (s Service) Resend(ctx context.Context, scope store.Scope, all bool, id string) (Message, error) {
-	m, err := s.Get(ctx, scope, all, id)
+// not dead is a conflict (pending ones are being retried; sent ones arrived). Only an
+// administrator or a sysadmin resends (auditors read, never act), a message they see.
+func (s Service) Resend(ctx context.Context, c store.Caller, id string) (Message, error) {
+	acts := slices.ContainsFunc(c.Grants, func(g store.Grant) bool {
+		return g.Role == models.RoleAdministrator || g.Role == models.RoleSysadmin
+	})
+	if !acts {
+		return Message{}, apperr.Forbidden("forbidden", "your roles do not allow this")
+	}
+	m, err := s.Get(ctx, c, id)
 	if err != nil {
 		return m, err
 	}
@@ -176,4 +200,16 @@ func (s Service) Resend(ctx context.Context, scope store.Scope, all bool, id str
 	}
 	m.Status, m.Attempts, m.NextAttemptAt = StatusPending, 0, now
 	return m, nil
+}
+
+// Divisions is the administrative division code of each unit path (LoadDivisions), for the
+// records of the work-order export.
+func (s Service) Divisions(ctx context.Context) (map[string]string, error) {
+	return LoadDivisions(ctx, s.DB)
+}
+
+// SupervisionRecord is the national record of one supervision event (SupervisionRecord) of an
+// order the caller has already read through their scope, for the work-order export.
+func (s Service) SupervisionRecord(ctx context.Context, id string, at time.Time, orderPath, orderUnit string, d map[string]any) (profiles.Record, error) {
+	return SupervisionRecord(ctx, s.DB, id, at, orderPath, orderUnit, d)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"redress/calendar"
+	"redress/models"
 	"redress/outbox"
 	"redress/signing"
 	"redress/stats/statstest"
@@ -287,20 +288,20 @@ func TestEveryMessageArrivesExactlyOnce(t *testing.T) {
 		if _, err := d.Pass(ctx); err != nil {
 			t.Fatal(err)
 		}
-		dead, err := (upstream.Service{DB: db}).List(ctx, store.Scope{}, true, upstream.StatusDead, "", 50)
+		dead, err := (upstream.Service{DB: db}).List(ctx, sysadmin, upstream.StatusDead, "", 50)
 		if err != nil || len(dead) != 1 || dead[0].ID != key {
 			t.Fatalf("dead letters: %v %+v", err, dead)
 		}
-		if _, err := (upstream.Service{DB: db}).Resend(ctx, store.Scope{Exact: []string{"/nowhere/"}}, false, key); err == nil {
+		if _, err := (upstream.Service{DB: db}).Resend(ctx, adminOf("/nowhere/"), key); err == nil {
 			t.Fatal("a message outside the caller's scope was re-sent")
 		}
 		rcv.mu.Lock()
 		rcv.refuse[key] = false
 		rcv.mu.Unlock()
-		if _, err := (upstream.Service{DB: db}).Resend(ctx, store.Scope{Subtrees: []string{"/gd/"}}, false, key); err != nil {
+		if _, err := (upstream.Service{DB: db}).Resend(ctx, adminOf("/gd/"), key); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := (upstream.Service{DB: db}).Resend(ctx, store.Scope{}, true, key); err == nil {
+		if _, err := (upstream.Service{DB: db}).Resend(ctx, sysadmin, key); err == nil {
 			t.Fatal("a pending message was re-sent")
 		}
 		drain(t, ctx, db, d, 10*time.Second)
@@ -340,4 +341,12 @@ func TestFeedPagesThroughTies(t *testing.T) {
 			t.Fatalf("second pass queued %d (%v), want 0", again, err)
 		}
 	})
+}
+
+// The callers the queue's tests act as: a sysadmin sees every message, an administrator those
+// of their subtree.
+var sysadmin = store.Caller{Login: "sys", Grants: []store.Grant{{Role: models.RoleSysadmin, UnitPath: "/"}}}
+
+func adminOf(path string) store.Caller {
+	return store.Caller{Login: "admin", Grants: []store.Grant{{Role: models.RoleAdministrator, UnitPath: path}}}
 }

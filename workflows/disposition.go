@@ -9,9 +9,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"redress/activities/activitydefs"
-	"redress/indicators"
 	"redress/models"
 	"redress/scheme"
+	"redress/scheme/indicators"
 )
 
 // The disposition stage's transitions: how the unit disposes of a called-back order

@@ -16,7 +16,7 @@ import (
 // activities themselves, which touch the database, run in the worker and are registered
 // there), and the calendar's arithmetic is package calendar while its storage is
 // calendar/calendardb. Any path to storage — the activities', the outbox's, the indicator
-// catalogues' loading (indicators/indicatorsdb), the calendar's, intake's, or a new one —
+// catalogues' loading (scheme/indicators/indicatorsdb), the calendar's, intake's, or a new one —
 // fails this test.
 func TestWorkflowCodeLinksNoStorage(t *testing.T) {
 	storage := regexp.MustCompile(`^(redress/store(/|$)|gorm\.io/|github\.com/jackc/|github\.com/lib/pq|modernc\.org/sqlite|github\.com/glebarez/|github\.com/mattn/go-sqlite3|database/sql$)`)

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"redress/calendar/calendardb"
-	"redress/indicators"
 	"redress/models"
 	"redress/orgfile"
+	"redress/scheme/indicators"
 	"redress/stats"
 	"redress/store"
 	"redress/store/storetest"

@@ -1,5 +1,5 @@
 // Package indicators is the catalogue of rating indicators (评价指标), one of the scheme's rules
-// (package scheme holds the others): each has a code, a Chinese name and a kind — overall
+// (package scheme, its parent, holds the others): each has a code, a Chinese name and a kind — overall
 // (总体评价), staff (a person's attitude or conduct), process (efficiency, procedure,
 // materials, convenience) or platform (a website's or app's usability).
 // The kind decides what an appeal can touch (only staff indicators, Shenzhen art. 22) and where

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"redress/indicators"
+	"redress/scheme/indicators"
 	"redress/store"
 )
 
