@@ -30,14 +30,11 @@ type Activities struct {
 	Calendars CalendarSource
 }
 
-// CalendarSource gives the working-day calendar that applies to a unit (a *calendar.Cache in
+// CalendarSource gives the working-day calendar that applies to a unit (a *calendardb.Cache in
 // the worker).
 type CalendarSource interface {
 	Calendar(ctx context.Context, unitPath string) (*calendar.Calendar, error)
 }
-
-// ErrUnknownUnit is returned (non-retryable) when a unit code does not exist.
-const ErrUnknownUnit = "unknown_unit"
 
 // ResolveDispatch decides the responsible unit of a work order from the cases its evaluation
 // rates: one handling unit → that unit (and the staff member, if there is exactly one);
@@ -208,12 +205,6 @@ func (a *Activities) ResolveUnit(ctx context.Context, code string) (UnitRef, err
 	}
 	return ref(u), nil
 }
-
-// ErrEventConflict is the (non-retryable) failure of an event whose key (workflow, run,
-// sequence number) already holds a different event: a workflow task retried after a crash
-// handled its events in another order. It fails loudly (the step shows step_failed) instead
-// of keeping a phantom and silently dropping the real event.
-const ErrEventConflict = "event_conflict"
 
 // RecordEvent appends the event to the timeline, applies its change to the read-model and puts
 // the notifications it causes in the outbox, in one transaction. An event is keyed by workflow,

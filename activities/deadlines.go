@@ -17,10 +17,6 @@ import (
 	"redress/store"
 )
 
-// Policy is the effective scheme policy of a unit (scheme.Policy), the LoadPolicy activity's
-// result.
-type Policy = scheme.Policy
-
 // LoadPolicy returns the effective policy of the unit at unitPath (store.EffectivePolicy:
 // the nearest policy on the path wins, stage by stage, over the national defaults). The
 // work-order workflow calls it as the activity "LoadPolicy"; its name, argument and result
@@ -28,50 +24,6 @@ type Policy = scheme.Policy
 func (a *Activities) LoadPolicy(ctx context.Context, unitPath string) (Policy, error) {
 	return store.EffectivePolicy(ctx, a.DB, unitPath)
 }
-
-// Pause is an interval during which a deadline's budget does not run; To nil is still open.
-type Pause struct {
-	From time.Time  `json:"from"`
-	To   *time.Time `json:"to,omitempty"`
-}
-
-// DeadlineSpec is what a deadline is computed from.
-type DeadlineSpec struct {
-	Name     string        `json:"name"`
-	Budget   models.Budget `json:"budget"`
-	Start    time.Time     `json:"start"`
-	Pauses   []Pause       `json:"pauses,omitempty"`
-	UnitPath string        `json:"unit_path"` // whose calendar (local overrides apply)
-	// RemindShare: remind when this share of the budget is left (0 = no reminder).
-	RemindShare float64 `json:"remind_share"`
-	// WorkOrderID and AdminPath name the order and its administration, so that a deadline
-	// that cannot be computed is recorded on the order where the administration sees it
-	// (empty in histories recorded before: nothing is recorded).
-	WorkOrderID string `json:"work_order_id,omitempty"`
-	AdminPath   string `json:"admin_path,omitempty"`
-	// Retry: the workflow is trying again a step that failed (issue 16: a budget the calendar
-	// refuses fails at once, not retried by the activity), so a success clears the error
-	// recorded on the order as a retried attempt's would.
-	Retry bool `json:"retry,omitempty"`
-}
-
-// DeadlineCalc is a computed deadline. UncoveredYear is set (and the rest empty) when the
-// calendar does not cover a year the deadline reaches: the order waits for that year's import.
-type DeadlineCalc struct {
-	DueAt           time.Time `json:"due_at"`
-	DueDate         string    `json:"due_date"`
-	RemindAt        time.Time `json:"remind_at"`
-	CalendarVersion string    `json:"calendar_version"`
-	Paused          bool      `json:"paused"`
-	UncoveredYear   int       `json:"uncovered_year,omitempty"`
-	// Budget is set when the spec's budget could not be computed and the unit's current
-	// policy's could: the order's clock takes it (the policy was fixed while it waited).
-	Budget *models.Budget `json:"budget,omitempty"`
-}
-
-// ErrDeadlineInvalid is the (non-retryable) failure of a budget that does not parse or that
-// the calendar refuses: retrying gives the same answer.
-const ErrDeadlineInvalid = "deadline_invalid"
 
 // ComputeDeadline turns a budget, a start and pauses into a due instant with the unit's
 // working-day calendar, and places the reminder where the policy's share of the budget is left.

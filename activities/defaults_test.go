@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"redress/activities"
-	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/intake"
 	"redress/models"
 	"redress/orgfile"
@@ -24,7 +24,7 @@ func defaultsFixture(t *testing.T, db *store.DB, ages []int) *intake.Service {
 	if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := calendar.EnsureShipped(ctx, db); err != nil {
+	if _, err := calendardb.EnsureShipped(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	spec, hk := pii.NewKeySpec("k1")
@@ -62,7 +62,7 @@ func TestApplyDefaultRatingsCatchesUp(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		// 13 and 12 days: the 7-day window and the 3-day late-upload grace have both passed.
 		defaultsFixture(t, db, []int{30, 20, 13, 12, 3})
-		a := &activities.Activities{DB: db, Calendars: calendar.NewCache(db, 0)}
+		a := &activities.Activities{DB: db, Calendars: calendardb.NewCache(db, 0)}
 		ctx := context.Background()
 		var wg sync.WaitGroup
 		runs := make([]intake.DefaultRun, 3)

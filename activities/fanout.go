@@ -5,20 +5,6 @@ import (
 	"fmt"
 )
 
-// OrderRef names an open work order and its workflow.
-type OrderRef struct {
-	ID         string `json:"id"`
-	WorkflowID string `json:"workflow_id"`
-}
-
-// OrdersPage asks for the next page of open work orders after After (by id), within the unit
-// subtrees Units (none: all units).
-type OrdersPage struct {
-	After string   `json:"after"`
-	Limit int      `json:"limit"`
-	Units []string `json:"units,omitempty"`
-}
-
 // OpenOrders lists a page of the open work orders whose workflow runs, in id order (the
 // calendar fan-out's cursor).
 func (a *Activities) OpenOrders(ctx context.Context, p OrdersPage) ([]OrderRef, error) {

@@ -14,6 +14,7 @@ import (
 
 	"redress/apperr"
 	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/models"
 	"redress/store"
 )
@@ -89,7 +90,7 @@ func (s *Server) calendarDeadline(c echo.Context) error {
 }
 
 func (s *Server) calendarYears(c echo.Context) error {
-	vs, err := calendar.ListVersions(c.Request().Context(), s.deps.DB)
+	vs, err := s.calendarData.Versions(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -106,7 +107,7 @@ func (s *Server) calendarYear(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := calendar.ListYear(ctx, s.deps.DB, y, path)
+	v, err := s.calendarData.Year(ctx, y, path)
 	if err != nil {
 		if ce := calendarError(err); ce != err {
 			return apperr.NotFound("calendar year")
@@ -116,34 +117,23 @@ func (s *Server) calendarYear(c echo.Context) error {
 	return c.JSON(http.StatusOK, v)
 }
 
-// rootAdmin reports whether the caller may change the national calendar: a sysadmin, or an
-// administrator of a root unit (the province).
-func rootAdmin(p *Principal) bool {
-	for _, g := range p.Grants {
-		if g.Role == models.RoleSysadmin || (g.Role == models.RoleAdministrator && strings.Count(g.UnitPath, "/") == 2) {
-			return true
-		}
-	}
-	return false
-}
-
 // importCalendarYear takes one year in the holiday-cn JSON format as the body.
 func (s *Server) importCalendarYear(c echo.Context) error {
-	if !rootAdmin(principal(c)) {
+	if !calendardb.MayImport(caller(c)) {
 		return apperr.Forbidden("forbidden", "only the province's administration or a system administrator imports the national calendar")
 	}
 	ct := c.Request().Header.Get(echo.HeaderContentType)
 	if !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
 		return apperr.BadRequest("unsupported_content_type", "send the body as application/json")
 	}
-	res, err := calendar.ImportHolidayCN(c.Request().Context(), s.deps.DB, c.Request().Body, "api:"+principal(c).User.Login)
+	res, err := s.calendarData.Import(c.Request().Context(), caller(c), c.Request().Body)
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
 			return &apperr.Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: "request body is too large"}
 		}
 		// Parse and validation errors describe the file, not the server.
-		return apperr.Invalid("", "invalid_calendar", "%s", strings.TrimPrefix(err.Error(), "calendar: import api:"+principal(c).User.Login+": "))
+		return apperr.Invalid("", "invalid_calendar", "%s", strings.TrimPrefix(err.Error(), "calendar: import "+calendardb.ImportSource(caller(c))+": "))
 	}
 	slog.InfoContext(c.Request().Context(), "calendar year imported", "year", res.Year, "version", res.Version, "changed", res.Changed, "by", principal(c).User.Login)
 	return c.JSON(http.StatusOK, res)
@@ -173,7 +163,7 @@ func (s *Server) listOverrides(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	os, err := calendar.ListOverrides(c.Request().Context(), s.deps.DB, u.Path, true)
+	os, err := s.calendarData.Overrides(c.Request().Context(), caller(c), u.Path)
 	if err != nil {
 		return err
 	}
@@ -198,8 +188,8 @@ func (s *Server) setOverride(c echo.Context) error {
 	if strings.TrimSpace(req.Reason) == "" || len(req.Reason) > 500 {
 		return apperr.Invalid("reason", "required", "a reason (up to 500 bytes) is required")
 	}
-	ch, err := calendar.SetOverride(c.Request().Context(), s.deps.DB, calendar.OverrideInput{
-		UnitPath: u.Path, Date: req.Date, OffDay: *req.OffDay, Reason: req.Reason, By: principal(c).User.Login,
+	ch, err := s.calendarData.SetOverride(c.Request().Context(), caller(c), calendardb.OverrideInput{
+		UnitPath: u.Path, Date: req.Date, OffDay: *req.OffDay, Reason: req.Reason,
 	})
 	if err != nil {
 		return err
@@ -216,7 +206,7 @@ func (s *Server) removeOverride(c echo.Context) error {
 	if _, err := time.Parse(time.DateOnly, date); err != nil {
 		return apperr.Invalid("date", "invalid_date", "date must be YYYY-MM-DD")
 	}
-	ch, err := calendar.RemoveOverride(c.Request().Context(), s.deps.DB, u.Path, date, principal(c).User.Login)
+	ch, err := s.calendarData.RemoveOverride(c.Request().Context(), caller(c), u.Path, date)
 	if errors.Is(err, calendar.ErrOverrideNotFound) {
 		return apperr.NotFound("override")
 	}
@@ -233,7 +223,7 @@ var calendarAudience = []string{models.RoleAdministrator, models.RoleSysadmin}
 // warning from November on (the State Council's notice comes out in November or December).
 func CalendarBanners(db *store.DB, now func() time.Time) func(context.Context) []Banner {
 	return func(ctx context.Context) []Banner {
-		vs, err := calendar.ListVersions(ctx, db)
+		vs, err := calendardb.ListVersions(ctx, db)
 		if err != nil {
 			slog.WarnContext(ctx, "banners: calendar", "err", err)
 			return nil

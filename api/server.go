@@ -25,6 +25,7 @@ import (
 	"redress/auth"
 	"redress/authz"
 	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/intake"
 	"redress/notify"
 	"redress/open311"
@@ -126,6 +127,7 @@ type Server struct {
 	notices      notify.Center
 	tokens       notify.Tokens
 	upstream     upstream.Service
+	calendarData calendardb.Repository // the calendar's years and overrides
 }
 
 // New builds the server and registers every route.
@@ -166,6 +168,7 @@ func New(d Deps) *Server {
 	s.figures, s.publications, s.reports = stats.Reader{DB: d.DB}, publish.Service{DB: d.DB, Roller: roller}, reports.Service{DB: d.DB, Roller: roller}
 	s.erasure, s.open311, s.upstream = retention.OnRequest{DB: d.DB}, open311.Reader{DB: d.DB}, upstream.Service{DB: d.DB}
 	s.notices, s.tokens = notify.Center{DB: d.DB}, notify.Tokens{DB: d.DB}
+	s.calendarData = calendardb.Repository{DB: d.DB}
 
 	// Order matters: the id first (everything logs it), the security headers, the Temporal
 	// UI's CORS grant on the codec endpoint (its preflight carries no token), then the log

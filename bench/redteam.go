@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/intake"
 	"redress/stats"
 	"redress/store"
@@ -61,7 +62,7 @@ func RunRedTeam(ctx context.Context, o Options, orders int) error {
 		return err
 	}
 	defer func() { _ = db.Close() }() // the harness's reads and the passes' own commits: nothing to lose
-	roller := &stats.Roller{DB: db, Calendars: calendar.NewCache(db, time.Minute)}
+	roller := &stats.Roller{DB: db, Calendars: calendardb.NewCache(db, time.Minute)}
 	feeder := &upstream.Feeder{DB: db}
 	// The first passes catch up with everything since the marks (the whole database); the
 	// figures compare passes over the same touched day, before and after the actions.

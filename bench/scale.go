@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/models"
 	"redress/orgfile"
 	"redress/pii"
@@ -174,7 +175,7 @@ func Generate(ctx context.Context, dbURL string, so ScaleOptions, rep *Report) e
 	if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
 		return err
 	}
-	if _, err := calendar.EnsureShipped(ctx, db); err != nil {
+	if _, err := calendardb.EnsureShipped(ctx, db); err != nil {
 		return err
 	}
 	// Generated departments, half under each district, path built like their siblings'.

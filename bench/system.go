@@ -24,7 +24,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"redress/auth"
-	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/orgfile"
 	"redress/payloadcodec"
 	"redress/pii"
@@ -296,7 +296,7 @@ func SeedDemo(ctx context.Context, databaseURL string) error {
 	if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
 		return fmt.Errorf("seed demo: %w", err)
 	}
-	if _, err := calendar.EnsureShipped(ctx, db); err != nil {
+	if _, err := calendardb.EnsureShipped(ctx, db); err != nil {
 		return fmt.Errorf("seed calendars: %w", err)
 	}
 	return nil

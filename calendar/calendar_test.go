@@ -312,12 +312,12 @@ func TestParseBudget(t *testing.T) {
 }
 
 func TestParseVersion(t *testing.T) {
-	ys, ss, err := parseVersion("cn-2025.1,2026.2+gd.1+sz.3")
+	ys, ss, err := ParseVersion("cn-2025.1,2026.2+gd.1+sz.3")
 	if err != nil || ys[2025] != 1 || ys[2026] != 2 || ss["gd"] != 1 || ss["sz"] != 3 {
 		t.Fatalf("%v %v %v", ys, ss, err)
 	}
 	for _, bad := range []string{"", "us-2025.1", "cn-2025", "cn-2025.0", "cn-2025.1+sz", "cn-2025.1+sz.x"} {
-		if _, _, err := parseVersion(bad); err == nil {
+		if _, _, err := ParseVersion(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}

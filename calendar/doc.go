@@ -6,13 +6,11 @@
 //
 // # Storage
 //
-// calendar_years holds one row per imported version of a national year (revision 1, 2, … of
-// that year; version string "2025.1"); calendar_days holds that version's exceptions only
-// (holidays and weekends made working days). A changed notice is stored as a new revision and
-// old revisions are kept, so a deadline can be recomputed with the data it was computed with
-// (LoadVersion). calendar_overrides holds local deviations for a unit subtree; each add or
-// remove bumps the revision of that subtree in calendar_override_scopes, and removed rows are
-// kept with the revision that removed them.
+// This package reads and writes no database, so that workflow code can compute with a
+// Calendar without linking storage (issue 20). The calendar's tables, its import, the local
+// overrides, the stored versions and the Cache are package calendar/calendardb, which
+// assembles Calendars from the pieces exported here (NationalYear, ScopeRevision,
+// OverrideDay, Build).
 //
 // # Calendar version
 //

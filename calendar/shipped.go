@@ -1,7 +1,7 @@
 package calendar
 
 // Shipped returns the national calendar of the shipped data alone, without a database, each
-// year at revision 1 as EnsureShipped stores it: real working-day arithmetic for workflow
+// year at revision 1 as calendardb.EnsureShipped stores it: real working-day arithmetic for workflow
 // tests and tools that have no database at hand.
 func Shipped() (*Calendar, error) {
 	years, err := shipped()

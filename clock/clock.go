@@ -14,7 +14,7 @@ import (
 	"redress/models"
 )
 
-// Source gives the working-day calendar of a unit (a *calendar.Cache).
+// Source gives the working-day calendar of a unit (a *calendardb.Cache).
 type Source interface {
 	Calendar(ctx context.Context, unitPath string) (*calendar.Calendar, error)
 }

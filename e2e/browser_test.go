@@ -30,6 +30,7 @@ import (
 	"redress/auth/oidctest"
 	"redress/authz"
 	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/devserver"
 	"redress/engine"
 	"redress/intake"
@@ -86,7 +87,7 @@ func startSystem(t *testing.T, dialect migrations.Dialect) *system {
 	if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
 		t.Fatalf("demo organisation: %v", err)
 	}
-	if _, err := calendar.EnsureShipped(ctx, db); err != nil {
+	if _, err := calendardb.EnsureShipped(ctx, db); err != nil {
 		t.Fatalf("shipped calendar: %v", err)
 	}
 	queue := "e2e"
@@ -139,7 +140,7 @@ func startSystem(t *testing.T, dialect migrations.Dialect) *system {
 	reg := prometheus.NewRegistry()
 	srv := api.New(api.Deps{
 		DB: db, Temporal: tc, Tokens: issuer, Enforcer: ps.Enforcer(), Policies: ps, PII: box, Intake: in,
-		Registry: reg, Gatherer: reg, Web: web.FS, Calendars: calendar.NewCache(db, 0), OIDC: sso,
+		Registry: reg, Gatherer: reg, Web: web.FS, Calendars: calendardb.NewCache(db, 0), OIDC: sso,
 		// The banners' clock stands in a year no calendar covers, so that the calendar banner
 		// is there whatever day the test runs.
 		Banners: api.CalendarBanners(db, func() time.Time { return time.Date(2031, 1, 6, 9, 0, 0, 0, calendar.Zone()) }), Dev: true,

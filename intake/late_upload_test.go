@@ -8,6 +8,7 @@ import (
 
 	"redress/apperr"
 	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/intake"
 	"redress/models"
 	"redress/orgfile"
@@ -164,7 +165,7 @@ func seedDemo(t testing.TB, db *store.DB) {
 	if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := calendar.EnsureShipped(ctx, db); err != nil {
+	if _, err := calendardb.EnsureShipped(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/models"
 )
 
@@ -34,7 +35,7 @@ type RatingPolicy struct {
 	LateUploadGrace models.Budget
 }
 
-// CalendarSource gives the working-day calendar of a unit (a *calendar.Cache in production).
+// CalendarSource gives the working-day calendar of a unit (a *calendardb.Cache in production).
 type CalendarSource interface {
 	Calendar(ctx context.Context, unitPath string) (*calendar.Calendar, error)
 }
@@ -42,7 +43,7 @@ type CalendarSource interface {
 // calendarCache is the fallback calendar source when the Service was built without one.
 var (
 	cacheOnce sync.Mutex
-	caches    = map[any]*calendar.Cache{}
+	caches    = map[any]*calendardb.Cache{}
 )
 
 func (s *Service) calendars() CalendarSource {
@@ -53,7 +54,7 @@ func (s *Service) calendars() CalendarSource {
 	defer cacheOnce.Unlock()
 	c := caches[s.DB]
 	if c == nil {
-		c = calendar.NewCache(s.DB, 0)
+		c = calendardb.NewCache(s.DB, 0)
 		caches[s.DB] = c
 	}
 	return c

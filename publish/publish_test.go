@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/models"
 	"redress/publish"
 	"redress/stats"
@@ -25,7 +26,7 @@ func TestPublishedFiguresRecomputeFromRaw(t *testing.T) {
 		ctx := context.Background()
 		statstest.Seed(t, db)
 		statstest.Generate(t, db, 3, 250, time.Date(2025, 6, 1, 0, 0, 0, 0, calendar.Zone()), 45*24*time.Hour)
-		cals := calendar.NewCache(db, 0)
+		cals := calendardb.NewCache(db, 0)
 		roller := &stats.Roller{DB: db, Calendars: cals}
 		var sz models.Unit
 		if err := db.Where("code = ?", "sz").Take(&sz).Error; err != nil {
@@ -130,7 +131,7 @@ func TestMonthlyShape(t *testing.T) {
 		if err := db.Where("code = ?", "sz").Take(&sz).Error; err != nil {
 			t.Fatal(err)
 		}
-		roller := &stats.Roller{DB: db, Calendars: calendar.NewCache(db, 0)}
+		roller := &stats.Roller{DB: db, Calendars: calendardb.NewCache(db, 0)}
 		if _, err := publish.Publish(ctx, db, roller, sz, "2025-06", "sz-admin", "", time.Date(2025, 7, 2, 0, 0, 0, 0, time.UTC)); err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"redress/apperr"
-	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/clock"
 	"redress/models"
 	"redress/publish"
@@ -209,7 +209,7 @@ const maxListed = 500
 func orderLists(ctx context.Context, db *store.DB, path string, p stats.Period) (overdue, supervised []orderLine, err error) {
 	from, to := stats.DayStart(p.From), stats.DayStart(p.To).AddDate(0, 0, 1)
 	now := time.Now()
-	cals := calendar.NewCache(db, time.Minute)
+	cals := calendardb.NewCache(db, time.Minute)
 	q := func(cond string, order string, limit int, args ...any) ([]orderLine, error) {
 		var rows []orderLine
 		err := db.WithContext(ctx).Table("work_orders w").

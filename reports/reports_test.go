@@ -10,6 +10,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/clock"
 	"redress/models"
 	"redress/reports"
@@ -24,7 +25,7 @@ func TestMonthlyReport(t *testing.T) {
 		ctx := context.Background()
 		statstest.Seed(t, db)
 		statstest.Generate(t, db, 5, 150, time.Date(2025, 9, 1, 0, 0, 0, 0, calendar.Zone()), 29*24*time.Hour)
-		if _, err := (&stats.Roller{DB: db, Calendars: calendar.NewCache(db, 0)}).Pass(ctx); err != nil {
+		if _, err := (&stats.Roller{DB: db, Calendars: calendardb.NewCache(db, 0)}).Pass(ctx); err != nil {
 			t.Fatal(err)
 		}
 		var sz models.Unit

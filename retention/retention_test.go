@@ -10,6 +10,7 @@ import (
 
 	"redress/apperr"
 	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/models"
 	"redress/retention"
 	"redress/stats"
@@ -51,7 +52,7 @@ func figures(t *testing.T, db *store.DB) string {
 // recompute recomputes every day of the generated span, as a later rollup might.
 func recompute(t *testing.T, db *store.DB) {
 	t.Helper()
-	r := &stats.Roller{DB: db, Calendars: calendar.NewCache(db, 0)}
+	r := &stats.Roller{DB: db, Calendars: calendardb.NewCache(db, 0)}
 	for d := time.Date(2025, 7, 31, 0, 0, 0, 0, calendar.Zone()); d.Before(time.Date(2025, 8, 25, 0, 0, 0, 0, calendar.Zone())); d = d.AddDate(0, 0, 1) {
 		if err := r.RecomputeDay(context.Background(), d.Format(time.DateOnly)); err != nil {
 			t.Fatal(err)
@@ -114,7 +115,7 @@ func TestRetention(t *testing.T) {
 			Distinct("case_no").Order("case_no").Pluck("case_no", &casesKeptWant)
 		var totalCases int64
 		db.Table("service_cases").Count(&totalCases)
-		if _, err := (&stats.Roller{DB: db, Calendars: calendar.NewCache(db, 0)}).Pass(ctx); err != nil {
+		if _, err := (&stats.Roller{DB: db, Calendars: calendardb.NewCache(db, 0)}).Pass(ctx); err != nil {
 			t.Fatal(err)
 		}
 		before, figBefore := snapshot(t, db), figures(t, db)

@@ -18,7 +18,7 @@ import (
 	"redress/store"
 )
 
-// CalendarSource gives the working-day calendar of a unit (a *calendar.Cache).
+// CalendarSource gives the working-day calendar of a unit (a *calendardb.Cache).
 type CalendarSource interface {
 	Calendar(ctx context.Context, unitPath string) (*calendar.Calendar, error)
 }

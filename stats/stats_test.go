@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/models"
 	"redress/stats"
 	"redress/stats/statstest"
@@ -58,7 +59,7 @@ func TestRollupsAgreeWithRaw(t *testing.T) {
 		if bad == 0 {
 			t.Fatal("the generator made no bad reviews")
 		}
-		cals := calendar.NewCache(db, 0)
+		cals := calendardb.NewCache(db, 0)
 		roller := &stats.Roller{DB: db, Calendars: cals}
 		days, err := roller.Pass(ctx)
 		if err != nil {
@@ -151,7 +152,7 @@ func TestAlarms(t *testing.T) {
 		statstest.Seed(t, db)
 		from := time.Date(2025, 5, 1, 0, 0, 0, 0, calendar.Zone())
 		statstest.Generate(t, db, 7, 120, from, 20*24*time.Hour)
-		if _, err := (&stats.Roller{DB: db, Calendars: calendar.NewCache(db, 0)}).Pass(ctx); err != nil {
+		if _, err := (&stats.Roller{DB: db, Calendars: calendardb.NewCache(db, 0)}).Pass(ctx); err != nil {
 			t.Fatal(err)
 		}
 		scope := store.Scope{Subtrees: []string{"/gd/"}}
@@ -200,7 +201,7 @@ func TestConcurrentRecomputeOfOneDay(t *testing.T) {
 		statstest.Seed(t, db)
 		from := time.Date(2025, 3, 1, 0, 0, 0, 0, calendar.Zone())
 		statstest.Generate(t, db, 2, 60, from, 24*time.Hour)
-		roller := &stats.Roller{DB: db, Calendars: calendar.NewCache(db, 0)}
+		roller := &stats.Roller{DB: db, Calendars: calendardb.NewCache(db, 0)}
 		errs := make(chan error, 6)
 		for i := 0; i < 6; i++ {
 			go func() { errs <- roller.RecomputeDay(ctx, "2025-03-01") }()

@@ -10,12 +10,14 @@ import (
 	"log/slog"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"redress/activities"
-	"redress/calendar"
+	"redress/activities/activitydefs"
+	"redress/calendar/calendardb"
 	"redress/engine"
 	"redress/jobs"
 	"redress/notify"
@@ -46,7 +48,36 @@ func Register(w sdkworker.Registry, a *activities.Activities) {
 	w.RegisterWorkflowWithOptions(workflows.MonthlyReports, workflow.RegisterOptions{Name: workflows.MonthlyReportsName})
 	w.RegisterWorkflowWithOptions(workflows.DefaultRatings, workflow.RegisterOptions{Name: workflows.DefaultRatingsName}) // issue 4
 	w.RegisterWorkflowWithOptions(workflows.CalendarFanOut, workflow.RegisterOptions{Name: workflows.CalendarFanOutName}) // issue 16
-	w.RegisterActivity(a)
+	for _, r := range Activities(a) {
+		w.RegisterActivityWithOptions(r.Fn, activity.RegisterOptions{Name: r.Def.Name()})
+	}
+}
+
+// Registration is one activity as the worker registers it: its definition (the name the
+// workflows schedule) and the method of activities.Activities that does the work.
+type Registration struct {
+	Def activitydefs.Def
+	Fn  any
+}
+
+// Activities pairs every activity definition with its method. The names are the methods'
+// own, as the worker registered them (by method name) before the definitions existed; the
+// test of the worker checks that every definition is here, with the method's exact types.
+func Activities(a *activities.Activities) []Registration {
+	return []Registration{
+		{activitydefs.MarkStarted, a.MarkStarted},
+		{activitydefs.ResolveDispatch, a.ResolveDispatch},
+		{activitydefs.ResolveUnit, a.ResolveUnit},
+		{activitydefs.LoadPolicy, a.LoadPolicy},
+		{activitydefs.ComputeDeadline, a.ComputeDeadline},
+		{activitydefs.OverdueDays, a.OverdueDays},
+		{activitydefs.RecordEvent, a.RecordEvent},
+		{activitydefs.ExcludeRating, a.ExcludeRating},
+		{activitydefs.ExcludeIndicators, a.ExcludeIndicators},
+		{activitydefs.OpenOrders, a.OpenOrders},
+		{activitydefs.GenerateMonthlyReports, a.GenerateMonthlyReports},
+		{activitydefs.ApplyDefaultRatings, a.ApplyDefaultRatings},
+	}
 }
 
 // SetWorkflowCache sizes the SDK's workflow cache (n <= 0 leaves the default). The cache is
@@ -62,7 +93,7 @@ func SetWorkflowCache(n int) {
 func NewActivities(db *store.DB) *activities.Activities {
 	// Check the calendar's stamp on every computation: deadlines are computed rarely, and a
 	// recompute after a calendar change must see the change.
-	return &activities.Activities{DB: db, Calendars: calendar.NewCache(db, 0)}
+	return &activities.Activities{DB: db, Calendars: calendardb.NewCache(db, 0)}
 }
 
 // Run starts the worker, the reconciler, the calendar watcher and the notifications dispatcher
@@ -112,7 +143,7 @@ func Run(ctx context.Context, d Deps) error {
 // the stamps before and after), which every other worker noticing the same change finds
 // already started.
 func WatchCalendar(ctx context.Context, st *engine.Starter, queue string, every time.Duration) {
-	last, err := calendar.LoadRevisions(ctx, st.DB)
+	last, err := calendardb.LoadRevisions(ctx, st.DB)
 	if err != nil {
 		// Unknown: the first revisions read count as a national change (every open order).
 		slog.Warn("calendar watcher", "err", err)
@@ -125,7 +156,7 @@ func WatchCalendar(ctx context.Context, st *engine.Starter, queue string, every 
 			return
 		case <-t.C:
 		}
-		cur, err := calendar.LoadRevisions(ctx, st.DB)
+		cur, err := calendardb.LoadRevisions(ctx, st.DB)
 		if err != nil {
 			slog.Warn("calendar watcher", "err", err)
 			continue

@@ -7,7 +7,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"redress/activities"
+	"redress/activities/activitydefs"
 )
 
 // Continue-as-new (issue 16, finding 1). An order's history grows with every action; Temporal
@@ -40,8 +40,8 @@ var (
 // The JSON names are what older runs wrote: never change them (TestCarriedStateRestoresIdentically).
 type OrderState struct {
 	// Snapshot is what the state query answers: state, unit, supervision level, sequence.
-	Snapshot Snapshot          `json:"snapshot"`
-	Policy   activities.Policy `json:"policy"` // the policy of the unit that holds the order
+	Snapshot Snapshot            `json:"snapshot"`
+	Policy   activitydefs.Policy `json:"policy"` // the policy of the unit that holds the order
 	// Deadlines are the order's clocks, superseded ones included (never deleted).
 	Deadlines []*deadline `json:"deadlines"`
 	Breaches  int         `json:"breaches,omitempty"` // deadlines breached so far (a second one means listed supervision)

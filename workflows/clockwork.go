@@ -6,7 +6,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"redress/activities"
+	"redress/activities/activitydefs"
 	"redress/models"
 )
 
@@ -212,7 +212,7 @@ func (w *workOrder) fire(ctx workflow.Context, now time.Time) error {
 func (w *workOrder) remind(ctx workflow.Context, d *deadline, owner models.DeadlineOwner, data map[string]any) error {
 	d.Reminded = true
 	msgs := w.toOwner(owner, "reminder", w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt)))
-	return w.record(ctx, "system", "reminder", data, activities.Row{}, msgs...)
+	return w.record(ctx, "system", "reminder", data, activitydefs.Row{}, msgs...)
 }
 
 // breach records a clock that ran out (breach) or ran out by more than its budget again
@@ -243,7 +243,7 @@ func (w *workOrder) breach(ctx workflow.Context, a alarm, owner models.DeadlineO
 		if err := w.meet(ctx, DLFeedback, now); err != nil {
 			return err
 		}
-		return w.record(ctx, "system", "closed_without_feedback", data, activities.Row{})
+		return w.record(ctx, "system", "closed_without_feedback", data, activitydefs.Row{})
 	}
 	if w.owners() && owner.Kind == models.OwnerEvaluator {
 		return nil
@@ -256,7 +256,7 @@ func (w *workOrder) breach(ctx workflow.Context, a alarm, owner models.DeadlineO
 		level = 2
 	}
 	data["breach"] = a.kind
-	if err := w.record(ctx, "system", "deadline_breached", data, activities.Row{}); err != nil {
+	if err := w.record(ctx, "system", "deadline_breached", data, activitydefs.Row{}); err != nil {
 		return err
 	}
 	if w.owners() {
@@ -269,7 +269,7 @@ func (w *workOrder) breach(ctx workflow.Context, a alarm, owner models.DeadlineO
 	sup := map[string]any{"level": level, "deadline": d.Name, "reason": a.kind,
 		"notify": notifyFor(owner, level), "owner_kind": owner.Kind, "owner_path": owner.Path}
 	msgs := w.toSupervisionOf(owner, level, w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt), "level", levelLabel(level)))
-	return w.record(ctx, "system", "supervision", sup, activities.Row{}, msgs...)
+	return w.record(ctx, "system", "supervision", sup, activitydefs.Row{}, msgs...)
 }
 
 // superviseOwner raises the supervision of the owner of a breached clock: each owner has its
@@ -287,7 +287,7 @@ func (w *workOrder) superviseOwner(ctx workflow.Context, owner models.DeadlineOw
 	sup := map[string]any{"level": level, "deadline": d.Name, "reason": kind,
 		"notify": notifyFor(owner, level), "owner_kind": owner.Kind, "owner_path": owner.Path, "owner_code": owner.Code}
 	msgs := w.toSupervisionOf(owner, level, w.params("deadline", deadlineLabel(d.Name), "due", fmtCST(d.Calc.DueAt), "level", levelLabel(level)))
-	return w.record(ctx, "system", "supervision", sup, activities.Row{}, msgs...)
+	return w.record(ctx, "system", "supervision", sup, activitydefs.Row{}, msgs...)
 }
 
 // standingLevel is the order's supervision level: the highest of its holder's and the
@@ -341,7 +341,7 @@ func (w *workOrder) recomputeAll(ctx workflow.Context, reason string) error {
 	if len(moved) == 0 {
 		return nil
 	}
-	return w.record(ctx, "system", "deadlines_recomputed", map[string]any{"reason": reason, "moved": moved}, activities.Row{})
+	return w.record(ctx, "system", "deadlines_recomputed", map[string]any{"reason": reason, "moved": moved}, activitydefs.Row{})
 }
 
 func nowUTC(ctx workflow.Context) time.Time { return workflow.Now(ctx).UTC() }

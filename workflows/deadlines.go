@@ -6,7 +6,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"redress/activities"
+	"redress/activities/activitydefs"
 	"redress/models"
 	"redress/scheme"
 )
@@ -47,17 +47,17 @@ const RecomputeSignal = "recompute_deadlines"
 // deadline is one stage's clock. Deadlines are never deleted: a restarted clock supersedes
 // the old one, which stays for the record.
 type deadline struct {
-	Name       string                  `json:"name"`
-	Budget     models.Budget           `json:"budget"`
-	Start      time.Time               `json:"start"`
-	Pauses     []activities.Pause      `json:"pauses,omitempty"`
-	UnitPath   string                  `json:"unit_path"`
-	Calc       activities.DeadlineCalc `json:"calc"`
-	MetAt      *time.Time              `json:"met_at,omitempty"`
-	Reminded   bool                    `json:"reminded,omitempty"`
-	Level      int                     `json:"level,omitempty"` // 1 breached, 2 breached by more than its budget
-	Overdue    int                     `json:"overdue_days,omitempty"`
-	Superseded bool                    `json:"superseded,omitempty"`
+	Name       string                    `json:"name"`
+	Budget     models.Budget             `json:"budget"`
+	Start      time.Time                 `json:"start"`
+	Pauses     []activitydefs.Pause      `json:"pauses,omitempty"`
+	UnitPath   string                    `json:"unit_path"`
+	Calc       activitydefs.DeadlineCalc `json:"calc"`
+	MetAt      *time.Time                `json:"met_at,omitempty"`
+	Reminded   bool                      `json:"reminded,omitempty"`
+	Level      int                       `json:"level,omitempty"` // 1 breached, 2 breached by more than its budget
+	Overdue    int                       `json:"overdue_days,omitempty"`
+	Superseded bool                      `json:"superseded,omitempty"`
 	// Owner answers for the clock (reminders, supervision, figures).
 	Owner        models.DeadlineOwner `json:"owner"`
 	SupersededAt *time.Time           `json:"superseded_at,omitempty"`
@@ -127,12 +127,12 @@ func (w *workOrder) startClock(ctx workflow.Context, name string, at time.Time, 
 }
 
 func (w *workOrder) compute(ctx workflow.Context, d *deadline) error {
-	spec := activities.DeadlineSpec{
+	spec := activitydefs.DeadlineSpec{
 		Name: d.Name, Budget: d.Budget, Start: d.Start, Pauses: d.Pauses, UnitPath: d.UnitPath,
 		RemindShare: w.Policy.RemindShare, WorkOrderID: w.input.WorkOrderID, AdminPath: w.Snapshot.Admin.Path, Retry: w.retrying,
 	}
-	var c activities.DeadlineCalc
-	if err := w.exec(ctx, w.activities.ComputeDeadline, spec).Get(ctx, &c); err != nil {
+	var c activitydefs.DeadlineCalc
+	if err := activitydefs.ComputeDeadline.Run(ctx, w.exec, spec).Get(ctx, &c); err != nil {
 		return fmt.Errorf("compute deadline %s: %w", d.Name, err)
 	}
 	if c.Budget != nil {
@@ -155,7 +155,7 @@ func (w *workOrder) meet(ctx workflow.Context, name string, at time.Time) error 
 	w.dirty = true
 	if d.computed() && at.After(d.Calc.DueAt) {
 		var n int
-		if err := w.exec(ctx, w.activities.OverdueDays, d.UnitPath, d.Calc.DueAt, at).Get(ctx, &n); err != nil {
+		if err := activitydefs.OverdueDays.Run(ctx, w.exec, d.UnitPath, d.Calc.DueAt, at).Get(ctx, &n); err != nil {
 			return fmt.Errorf("overdue days %s: %w", name, err)
 		}
 		d.Overdue = n
@@ -175,7 +175,7 @@ func (w *workOrder) reopenClock(name string) {
 
 func (w *workOrder) pauseClock(name string, at time.Time) {
 	if d := w.current(name); d != nil && d.open() && !d.paused() {
-		d.Pauses = append(d.Pauses, activities.Pause{From: at})
+		d.Pauses = append(d.Pauses, activitydefs.Pause{From: at})
 		w.dirty = true
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"redress/activities"
+	"redress/activities/activitydefs"
 	"redress/models"
 )
 
@@ -38,9 +38,8 @@ func DefaultRatings(ctx workflow.Context, in DefaultRatingsInput) (models.Defaul
 		StartToCloseTimeout: 30 * time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 10},
 	})
-	var a *activities.Activities
 	var run models.DefaultRun
-	if err := workflow.ExecuteActivity(actx, a.ApplyDefaultRatings, in.Batch).Get(ctx, &run); err != nil {
+	if err := activitydefs.ApplyDefaultRatings.Run(actx, workflow.ExecuteActivity, in.Batch).Get(ctx, &run); err != nil {
 		return run, fmt.Errorf("default ratings: %w", err)
 	}
 	return run, nil

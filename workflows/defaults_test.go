@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"redress/activities"
-	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/intake"
 	"redress/models"
 	"redress/orgfile"
@@ -50,7 +50,7 @@ func TestDefaultRatingsAgainstDB(t *testing.T) {
 		if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := calendar.EnsureShipped(ctx, db); err != nil {
+		if _, err := calendardb.EnsureShipped(ctx, db); err != nil {
 			t.Fatal(err)
 		}
 		spec, hk := pii.NewKeySpec("k1")
@@ -64,7 +64,7 @@ func TestDefaultRatingsAgainstDB(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		a := &activities.Activities{DB: db, Calendars: calendar.NewCache(db, 0)}
+		a := &activities.Activities{DB: db, Calendars: calendardb.NewCache(db, 0)}
 		for i, want := range []int{2, 0} {
 			var s testsuite.WorkflowTestSuite
 			env := s.NewTestWorkflowEnvironment()

@@ -8,7 +8,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"redress/activities"
+	"redress/activities/activitydefs"
 	"redress/models"
 	"redress/scheme"
 	"redress/scheme/indicators"
@@ -151,7 +151,7 @@ func (w *workOrder) onDecideAppeal(ctx workflow.Context, req ActionRequest, c *c
 			// unit for the rest, its rectification clock running on.
 			c.data["rating_excluded"] = false
 			c.data["remaining_indicators"] = rest
-			if err = w.exec(ctx, w.activities.ExcludeIndicators, activities.Exclusion{WorkOrderID: w.input.WorkOrderID, Indicators: staff}).Get(ctx, nil); err != nil {
+			if err = activitydefs.ExcludeIndicators.Run(ctx, w.exec, activitydefs.Exclusion{WorkOrderID: w.input.WorkOrderID, Indicators: staff}).Get(ctx); err != nil {
 				return err
 			}
 			if w.Excluded == nil {
@@ -173,7 +173,7 @@ func (w *workOrder) onDecideAppeal(ctx workflow.Context, req ActionRequest, c *c
 		// The whole rating leaves the statistics and the evaluator is told.
 		w.Snapshot.State = models.StateReviewing
 		c.data["rating_excluded"] = true
-		if err = w.exec(ctx, w.activities.ExcludeRating, w.input.WorkOrderID).Get(ctx, nil); err != nil {
+		if err = activitydefs.ExcludeRating.Run(ctx, w.exec, w.input.WorkOrderID).Get(ctx); err != nil {
 			return err
 		}
 		c.msgs = append(c.msgs, w.toEvaluator("appeal_upheld", true, w.params())...)
@@ -206,9 +206,9 @@ func (w *workOrder) checkCommittedDeadline(ctx workflow.Context, date string, at
 	if d := w.current(DLRectify); d != nil && d.computed() {
 		due = d.Calc.DueDate
 	} else if b, ok := w.Policy.Deadlines[DLRectify]; ok && d == nil {
-		spec := activities.DeadlineSpec{Name: DLRectify, Budget: b, Start: at, UnitPath: w.unitPath()}
-		var c activities.DeadlineCalc
-		if err := w.exec(ctx, w.activities.ComputeDeadline, spec).Get(ctx, &c); err != nil {
+		spec := activitydefs.DeadlineSpec{Name: DLRectify, Budget: b, Start: at, UnitPath: w.unitPath()}
+		var c activitydefs.DeadlineCalc
+		if err := activitydefs.ComputeDeadline.Run(ctx, w.exec, spec).Get(ctx, &c); err != nil {
 			return fmt.Errorf("compute deadline %s: %w", DLRectify, err)
 		}
 		due = c.DueDate

@@ -7,12 +7,12 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"redress/activities"
+	"redress/activities/activitydefs"
 )
 
 // Failures (issue 16, finding 2). Every activity has bounded retries: a transient failure (the
 // database away for a moment) is retried for a few minutes, a deterministic one (a budget the
-// calendar refuses) is not retried at all (activities.ErrDeadlineInvalid is non-retryable).
+// calendar refuses) is not retried at all (activitydefs.ErrDeadlineInvalid is non-retryable).
 // Either way the step that failed is undone — the order stays exactly as it was before it —,
 // the failure is recorded on the timeline as step_failed and the administration is told, and
 // the order goes on taking actions: nothing holds it busy for ever.
@@ -40,7 +40,7 @@ const clockRetry = time.Minute
 // outlasts the retries is made visible (stepFailed) instead of holding the order.
 func retryPolicy() *temporal.RetryPolicy {
 	return &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-		MaximumAttempts: retryAttempts, NonRetryableErrorTypes: []string{activities.ErrDeadlineInvalid}}
+		MaximumAttempts: retryAttempts, NonRetryableErrorTypes: []string{activitydefs.ErrDeadlineInvalid}}
 }
 
 func activityCtx(ctx workflow.Context) workflow.Context {
@@ -79,7 +79,7 @@ func activityFailed(err error) bool {
 // one (deadline_invalid, event_conflict), else temporary_failure.
 func failureCode(err error) string {
 	var app *temporal.ApplicationError
-	if errors.As(err, &app) && (app.Type() == activities.ErrDeadlineInvalid || app.Type() == activities.ErrEventConflict) {
+	if errors.As(err, &app) && (app.Type() == activitydefs.ErrDeadlineInvalid || app.Type() == activitydefs.ErrEventConflict) {
 		return app.Type()
 	}
 	return "temporary_failure"
@@ -103,7 +103,7 @@ func (w *workOrder) stepFailed(ctx workflow.Context, before saved, step string, 
 		w.Failed = step + "|" + code
 		data := map[string]any{"step": step, "code": code}
 		msgs := w.toAdmins("step_failed", w.params("step", stepLabel(step)))
-		if err := w.record(ctx, "system", "step_failed", data, activities.Row{}, msgs...); err != nil {
+		if err := w.record(ctx, "system", "step_failed", data, activitydefs.Row{}, msgs...); err != nil {
 			// The database itself is away: the failure stays in the worker's log.
 			workflow.GetLogger(ctx).Error("work order step failed: not recorded", "order", w.input.WorkOrderID, "err", err)
 		}

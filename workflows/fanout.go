@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/workflow"
 
-	"redress/activities"
+	"redress/activities/activitydefs"
 )
 
 // The calendar fan-out (issue 16, finding 5): when the working-day calendar changes, every open
@@ -53,11 +53,10 @@ func FanOutID(queue, from, to string) string {
 
 // CalendarFanOut signals RecomputeSignal to every open order (within Units), once.
 func CalendarFanOut(ctx workflow.Context, in FanOutInput) (int, error) {
-	var a *activities.Activities
 	actx := activityCtx(ctx)
 	for page := 0; page < fanOutPages; page++ {
-		var refs []activities.OrderRef
-		if err := workflow.ExecuteActivity(actx, a.OpenOrders, activities.OrdersPage{After: in.After, Limit: fanOutPage, Units: in.Units}).Get(ctx, &refs); err != nil {
+		var refs []activitydefs.OrderRef
+		if err := activitydefs.OpenOrders.Run(actx, workflow.ExecuteActivity, activitydefs.OrdersPage{After: in.After, Limit: fanOutPage, Units: in.Units}).Get(ctx, &refs); err != nil {
 			return in.Signalled, fmt.Errorf("calendar fan-out: open orders: %w", err)
 		}
 		if len(refs) == 0 {

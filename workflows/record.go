@@ -6,7 +6,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"redress/activities"
+	"redress/activities/activitydefs"
 	"redress/clock"
 	"redress/models"
 	notify "redress/notify/message"
@@ -17,7 +17,7 @@ import (
 // supervision level, overdue days) in one activity.
 
 // record appends the next timeline event and applies it to the read-model.
-func (w *workOrder) record(ctx workflow.Context, actor, typ string, data map[string]any, row activities.Row, msgs ...notify.Message) error {
+func (w *workOrder) record(ctx workflow.Context, actor, typ string, data map[string]any, row activitydefs.Row, msgs ...notify.Message) error {
 	w.Snapshot.Seq++
 	row.State = w.Snapshot.State
 	now := workflow.Now(ctx)
@@ -31,11 +31,11 @@ func (w *workOrder) record(ctx workflow.Context, actor, typ string, data map[str
 	if len(msgs) > 0 {
 		data["notified"] = recipients(msgs)
 	}
-	ev := activities.Event{
+	ev := activitydefs.Event{
 		WorkOrderID: w.input.WorkOrderID, WorkflowID: w.workflowID, RunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Seq: w.Snapshot.Seq, At: now,
 		Actor: actor, Type: typ, Data: data, Row: row, Notify: msgs,
 	}
-	if err := w.exec(ctx, w.activities.RecordEvent, ev).Get(ctx, nil); err != nil {
+	if err := activitydefs.RecordEvent.Run(ctx, w.exec, ev).Get(ctx); err != nil {
 		return fmt.Errorf("record %s: %w", typ, err)
 	}
 	return nil

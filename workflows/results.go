@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"redress/activities"
+	"redress/activities/activitydefs"
 )
 
 // Monthly reports (定期报告): a Temporal Schedule starts MonthlyReports at 06:00 China time on
@@ -41,9 +41,8 @@ func MonthlyReports(ctx workflow.Context, in MonthlyReportsInput) (int, error) {
 		StartToCloseTimeout: 30 * time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute},
 	})
-	var a *activities.Activities
 	var n int
-	if err := workflow.ExecuteActivity(actx, a.GenerateMonthlyReports, month).Get(ctx, &n); err != nil {
+	if err := activitydefs.GenerateMonthlyReports.Run(actx, workflow.ExecuteActivity, month).Get(ctx, &n); err != nil {
 		return 0, fmt.Errorf("monthly reports %s: %w", month, err)
 	}
 	return n, nil

@@ -3,7 +3,7 @@ package workflows
 import (
 	"go.temporal.io/sdk/workflow"
 
-	"redress/activities"
+	"redress/activities/activitydefs"
 	"redress/models"
 	notify "redress/notify/message"
 )
@@ -52,7 +52,7 @@ func (w *workOrder) closeWithFeedback(ctx workflow.Context, f EvaluatorFeedback)
 	if f.Satisfaction == models.Dissatisfied {
 		msgs = w.toAdmins("dissatisfied", w.params())
 	}
-	return w.record(ctx, "evaluator", "evaluator_feedback", data, activities.Row{}, msgs...)
+	return w.record(ctx, "evaluator", "evaluator_feedback", data, activitydefs.Row{}, msgs...)
 }
 
 // onRecordFeedback: the unit records the evaluator's word taken by phone; the order closes.

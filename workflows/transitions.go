@@ -7,7 +7,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"redress/activities"
+	"redress/activities/activitydefs"
 	"redress/models"
 	notify "redress/notify/message"
 	"redress/scheme"
@@ -23,7 +23,7 @@ import (
 type change struct {
 	at   time.Time
 	data map[string]any
-	row  activities.Row
+	row  activitydefs.Row
 	msgs []notify.Message
 	// event, when set, is recorded in place of the action (an officer's appeal is recorded as
 	// appeal_drafted) and the action's other effects are left out.
@@ -108,7 +108,7 @@ func (w *workOrder) onDispatch(ctx workflow.Context, req ActionRequest, c *chang
 
 // handTo dispatches the order to unit u (dispatchTo) and tells the unit; the read-model row
 // shows the new unit, and no staff or disposition of the unit before.
-func (w *workOrder) handTo(ctx workflow.Context, u *activities.UnitRef, c *change) error {
+func (w *workOrder) handTo(ctx workflow.Context, u *activitydefs.UnitRef, c *change) error {
 	err := w.dispatchTo(ctx, u)
 	c.row.Unit, c.row.ClearStaff, c.row.DispatchedAt = u, true, &c.at
 	if w.owners() {
@@ -200,7 +200,7 @@ func (w *workOrder) onWaiveCallback(ctx workflow.Context, req ActionRequest, c *
 
 // dispatchTo hands the order to a unit and starts that unit's clocks (a fresh start: the time
 // spent before a misrouting is charged to the misrouting, not to the receiver).
-func (w *workOrder) dispatchTo(ctx workflow.Context, u *activities.UnitRef) error {
+func (w *workOrder) dispatchTo(ctx workflow.Context, u *activitydefs.UnitRef) error {
 	if w.owners() {
 		// The receiver starts clean: every clock still running is retired for the record
 		// (charged to whoever held it), and no supervision of the unit before stands
@@ -239,9 +239,9 @@ func (w *workOrder) dispatchTo(ctx workflow.Context, u *activities.UnitRef) erro
 	return w.startClock(ctx, DLCallback, at, u.Path)
 }
 
-func (w *workOrder) resolveUnit(ctx workflow.Context, req ActionRequest) (*activities.UnitRef, error) {
-	var u activities.UnitRef
-	if err := w.exec(ctx, w.activities.ResolveUnit, req.ToUnit).Get(ctx, &u); err != nil {
+func (w *workOrder) resolveUnit(ctx workflow.Context, req ActionRequest) (*activitydefs.UnitRef, error) {
+	var u activitydefs.UnitRef
+	if err := activitydefs.ResolveUnit.Run(ctx, w.exec, req.ToUnit).Get(ctx, &u); err != nil {
 		return nil, invalid("to_unit", "unknown_unit", "unit %q is not known", req.ToUnit)
 	}
 	// The validator judged the path the API resolved; the unit as the worker reads it now

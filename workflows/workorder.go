@@ -26,7 +26,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"redress/activities"
+	"redress/activities/activitydefs"
 	"redress/models"
 )
 
@@ -67,13 +67,13 @@ type WorkOrderInput struct {
 
 // Snapshot is what the state query answers.
 type Snapshot struct {
-	State            string              `json:"state"`
-	Disposition      string              `json:"disposition"`
-	Unit             *activities.UnitRef `json:"unit"`
-	Admin            activities.UnitRef  `json:"admin"`
-	StaffID          *string             `json:"staff_id"`
-	SupervisionLevel int                 `json:"supervision_level"`
-	Seq              int                 `json:"seq"`
+	State            string                `json:"state"`
+	Disposition      string                `json:"disposition"`
+	Unit             *activitydefs.UnitRef `json:"unit"`
+	Admin            activitydefs.UnitRef  `json:"admin"`
+	StaffID          *string               `json:"staff_id"`
+	SupervisionLevel int                   `json:"supervision_level"`
+	Seq              int                   `json:"seq"`
 }
 
 // workOrder is one run of the work-order workflow. OrderState is everything that outlives one
@@ -84,13 +84,11 @@ type workOrder struct {
 
 	input      WorkOrderInput
 	workflowID string
-	// activities is never set: its methods name the activities the order runs (exec).
-	activities *activities.Activities
 
 	busy       bool // an action or an alarm is being applied; the next waits
 	dirty      bool // clocks changed: the clockwork re-arms its timer
 	noContinue bool // this run does not continue as new (its history predates the change)
-	retrying   bool // a step failed and is tried again (activities.DeadlineSpec.Retry)
+	retrying   bool // a step failed and is tried again (activitydefs.DeadlineSpec.Retry)
 }
 
 // WorkOrder is the work-order workflow.
@@ -117,7 +115,8 @@ func WorkOrder(ctx workflow.Context, in WorkOrderInput) error {
 // scheduled activity costs the engine a task queue round trip and two more workflow tasks; the
 // order's activities are short transactions on the database the worker holds anyway, so
 // running them inside the workflow task takes an order from intake to its unit's inbox in one
-// workflow task instead of seven (BENCHMARKS.md, point 2).
+// workflow task instead of seven (BENCHMARKS.md, point 2). It is the activitydefs.Runner the
+// order's activities are scheduled with (by their definitions' names).
 func (w *workOrder) exec(ctx workflow.Context, activity any, args ...any) workflow.Future {
 	if !w.Local {
 		return workflow.ExecuteActivity(activityCtx(ctx), activity, args...)
@@ -161,11 +160,11 @@ func (w *workOrder) run(ctx workflow.Context) error {
 
 // open resolves where a new order goes and records it (its first workflow task).
 func (w *workOrder) open(ctx workflow.Context) error {
-	if err := w.exec(ctx, w.activities.MarkStarted, w.input.WorkOrderID).Get(ctx, nil); err != nil {
+	if err := activitydefs.MarkStarted.Run(ctx, w.exec, w.input.WorkOrderID).Get(ctx); err != nil {
 		return fmt.Errorf("mark started: %w", err)
 	}
-	var d activities.Dispatch
-	if err := w.exec(ctx, w.activities.ResolveDispatch, w.input.WorkOrderID).Get(ctx, &d); err != nil {
+	var d activitydefs.Dispatch
+	if err := activitydefs.ResolveDispatch.Run(ctx, w.exec, w.input.WorkOrderID).Get(ctx, &d); err != nil {
 		return fmt.Errorf("resolve dispatch: %w", err)
 	}
 	w.Snapshot.Admin, w.Levels, w.RealName, w.Kinds = d.Admin, d.Levels, d.RealName, d.Kinds
@@ -177,7 +176,7 @@ func (w *workOrder) open(ctx workflow.Context) error {
 		w.Snapshot.StaffID = d.StaffID
 		now := workflow.Now(ctx)
 		err := w.record(ctx, "system", "dispatched", map[string]any{"to_unit": d.Unit.Code, "staff": d.StaffID, "rule": d.Reason},
-			activities.Row{Unit: d.Unit, StaffID: d.StaffID, DispatchedAt: &now},
+			activitydefs.Row{Unit: d.Unit, StaffID: d.StaffID, DispatchedAt: &now},
 			w.toUnit("new_order", w.params("due", w.dueParam(DLSign)))...)
 		if err != nil {
 			return err
@@ -194,7 +193,7 @@ func (w *workOrder) open(ctx workflow.Context) error {
 			}
 		}
 		if err := w.record(ctx, "system", "pending_dispatch", map[string]any{"queue": admin.Code, "reason": d.Reason},
-			activities.Row{Unit: &admin}, w.toAdmins("pending_dispatch", w.params("reason", d.Reason))...); err != nil {
+			activitydefs.Row{Unit: &admin}, w.toAdmins("pending_dispatch", w.params("reason", d.Reason))...); err != nil {
 			return err
 		}
 	}
@@ -204,7 +203,7 @@ func (w *workOrder) open(ctx workflow.Context) error {
 
 // loadPolicy reads the policy of the unit that now holds the order.
 func (w *workOrder) loadPolicy(ctx workflow.Context, unitPath string) error {
-	return w.exec(ctx, w.activities.LoadPolicy, unitPath).Get(ctx, &w.Policy)
+	return activitydefs.LoadPolicy.Run(ctx, w.exec, unitPath).Get(ctx, &w.Policy)
 }
 
 func (w *workOrder) unitPath() string {

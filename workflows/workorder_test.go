@@ -19,6 +19,7 @@ import (
 
 	"redress/activities"
 	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/migrations"
 	"redress/models"
 	"redress/store/storetest"
@@ -402,7 +403,7 @@ func TestAppealPausesAndExtensionMovesRectify(t *testing.T) {
 func TestUncoveredYearThenImport(t *testing.T) {
 	db := storetest.Open(t, migrations.SQLite)
 	ctx := context.Background()
-	if _, err := calendar.EnsureShipped(ctx, db); err != nil {
+	if _, err := calendardb.EnsureShipped(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	e := newEnv(t, &ftTax)
@@ -410,13 +411,13 @@ func TestUncoveredYearThenImport(t *testing.T) {
 	var a *activities.Activities
 	e.OnActivity(a.ComputeDeadline, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, s activities.DeadlineSpec) (activities.DeadlineCalc, error) {
-			real := &activities.Activities{Calendars: calendar.NewCache(db, 0)}
+			real := &activities.Activities{Calendars: calendardb.NewCache(db, 0)}
 			return real.ComputeDeadline(ctx, s)
 		})
 	e.SetStartTime(time.Date(2026, 12, 29, 10, 0, 0, 0, cst))
 	y2027 := `{"year":2027,"papers":["test notice"],"days":[{"name":"元旦","date":"2027-01-01","isOffDay":true}]}`
 	e.RegisterDelayedCallback(func() {
-		if _, err := calendar.ImportHolidayCN(ctx, db, strings.NewReader(y2027), "test"); err != nil {
+		if _, err := calendardb.ImportHolidayCN(ctx, db, strings.NewReader(y2027), "test"); err != nil {
 			t.Error(err)
 		}
 		e.SignalWorkflow(RecomputeSignal, "calendar changed (test)")

@@ -15,6 +15,7 @@ import (
 
 	"redress/api"
 	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/intake"
 	"redress/models"
 	"redress/store"
@@ -195,7 +196,7 @@ func TestCalendarAdministration(t *testing.T) {
 func TestCalendarBanners(t *testing.T) {
 	db := storetest.Open(t, "sqlite")
 	ctx := context.Background()
-	if _, err := calendar.EnsureShipped(ctx, db); err != nil {
+	if _, err := calendardb.EnsureShipped(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	at := func(s string) func() time.Time {
@@ -276,7 +277,7 @@ func TestCalendarChangeRecomputesOpenOrders(t *testing.T) {
 		})
 		// Make the first day counted towards the callback a rest day for 深圳.
 		first := time.Now().In(calendar.Zone()).AddDate(0, 0, 1)
-		cal, err := calendar.Load(ctx, db, "/gd/sz/sz-ft/sz-ft-tax/")
+		cal, err := calendardb.Load(ctx, db, "/gd/sz/sz-ft/sz-ft-tax/")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -333,7 +334,7 @@ func TestCalendarChangeRecomputesOpenOrders(t *testing.T) {
 
 func calendarStampOf(t *testing.T, db *store.DB) string {
 	t.Helper()
-	s, err := calendar.Stamp(context.Background(), db)
+	s, err := calendardb.Stamp(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 	"redress/api"
 	"redress/auth"
 	"redress/authz"
-	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/engine"
 	"redress/intake"
 	"redress/models"
@@ -83,7 +83,7 @@ func newEnv(t *testing.T, db *store.DB, o envOptions) *env {
 	if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
 		t.Fatalf("apply demo organisation: %v", err)
 	}
-	if _, err := calendar.EnsureShipped(ctx, db); err != nil {
+	if _, err := calendardb.EnsureShipped(ctx, db); err != nil {
 		t.Fatalf("load the shipped calendar: %v", err)
 	}
 	box := testBox // the keys of the Temporal client's payload codec too
@@ -142,7 +142,7 @@ func newEnv(t *testing.T, db *store.DB, o envOptions) *env {
 		Registry:          reg,
 		Gatherer:          reg,
 		Web:               web.FS,
-		Calendars:         calendar.NewCache(db, 0),
+		Calendars:         calendardb.NewCache(db, 0),
 		Banners:           api.CalendarBanners(db, now),
 		BodyLimit:         o.bodyLimit,
 	})

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/models"
 	"redress/orgfile"
 	"redress/scheme/indicators"
@@ -21,7 +21,7 @@ import (
 func unitFigures(t *testing.T, db *store.DB, code string) stats.UnitFigures {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := (&stats.Roller{DB: db, Calendars: calendar.NewCache(db, 0)}).Pass(ctx); err != nil {
+	if _, err := (&stats.Roller{DB: db, Calendars: calendardb.NewCache(db, 0)}).Pass(ctx); err != nil {
 		t.Fatal(err)
 	}
 	today := stats.Day(time.Now())

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/models"
 	"redress/stats"
 	"redress/store"
@@ -229,7 +230,7 @@ func TestOpen311(t *testing.T) {
 		wantGeoError("/open311/v2/requests/"+uniq("nope")+".xml", 404)
 
 		// Services from the rollups, in both formats; discovery names the formats.
-		if _, err := (&stats.Roller{DB: db, Calendars: calendar.NewCache(db, 0)}).Pass(context.Background()); err != nil {
+		if _, err := (&stats.Roller{DB: db, Calendars: calendardb.NewCache(db, 0)}).Pass(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		r = e.do(t, request{method: "GET", path: "/open311/v2/services.json"})

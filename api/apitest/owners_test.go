@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/models"
 	"redress/stats"
 	"redress/store"
@@ -139,7 +139,7 @@ func TestAdministrationDelayNotChargedToUnit(t *testing.T) {
 				t.Errorf("review deadline owner: %+v", d)
 			}
 		}
-		if _, err := (&stats.Roller{DB: db, Calendars: calendar.NewCache(db, 0)}).Pass(context.Background()); err != nil {
+		if _, err := (&stats.Roller{DB: db, Calendars: calendardb.NewCache(db, 0)}).Pass(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		var view struct {

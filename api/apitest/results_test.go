@@ -14,6 +14,7 @@ import (
 	"redress/api"
 	"redress/authz"
 	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/intake"
 	"redress/models"
 	"redress/outbox"
@@ -38,7 +39,7 @@ func withResults(t *testing.T, e *env) *env {
 	srv := api.New(api.Deps{
 		DB: e.db, Temporal: temporalClient, Tokens: e.issuer, Enforcer: enf, PII: e.box, Signer: e.signer,
 		Intake:   &intake.Service{DB: e.db, PII: e.box, Starter: e.starter},
-		Registry: reg, Gatherer: reg, Calendars: calendar.NewCache(e.db, 0),
+		Registry: reg, Gatherer: reg, Calendars: calendardb.NewCache(e.db, 0),
 		Results: api.ResultsOptions{HotlineSecret: hotlineSecret, Alarm: stats.AlarmPolicy{Days: 90, MinRatings: 1}},
 	})
 	hs := httptest.NewServer(srv.Handler())
@@ -63,7 +64,7 @@ func TestResultsOverHTTP(t *testing.T) {
 		e.postEval(t, evalBody(uniq("E"), []string{good}, models.VerySatisfied, time.Now()))
 		// The order counts for its unit once the workflow has dispatched it.
 		e.waitState(t, orderID, models.StateDispatched)
-		if _, err := (&stats.Roller{DB: db, Calendars: calendar.NewCache(db, 0)}).Pass(ctx); err != nil {
+		if _, err := (&stats.Roller{DB: db, Calendars: calendardb.NewCache(db, 0)}).Pass(ctx); err != nil {
 			t.Fatal(err)
 		}
 

@@ -15,7 +15,7 @@ import (
 	"redress/api"
 	"redress/auth"
 	"redress/authz"
-	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/config"
 	"redress/engine"
 	"redress/intake"
@@ -90,7 +90,7 @@ func buildAPI(ctx context.Context, cfg config.Config, db *store.DB, tc client.Cl
 		Signer:    signer,
 		Intake:    &intake.Service{DB: db, PII: box, Starter: starter},
 		Web:       web.FS,
-		Calendars: calendar.NewCache(db, 2*time.Second),
+		Calendars: calendardb.NewCache(db, 2*time.Second),
 		Banners: api.JoinBanners(api.CalendarBanners(db, time.Now),
 			api.ResultsBanners(db, stats.AlarmPolicy{Days: cfg.AlarmDays, MinRatings: cfg.AlarmMinRatings}, time.Now),
 			smsBanners),

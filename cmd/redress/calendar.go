@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/config"
 )
 
@@ -39,7 +39,7 @@ func calendarCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				res, err := calendar.ImportHolidayCN(cmd.Context(), db, f, path)
+				res, err := calendardb.ImportHolidayCN(cmd.Context(), db, f, path)
 				if cerr := f.Close(); err == nil && cerr != nil {
 					err = fmt.Errorf("close %s: %w", path, cerr)
 				}

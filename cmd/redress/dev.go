@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
-	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/config"
 	"redress/devserver"
 	"redress/engine"
@@ -88,7 +88,7 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 			return err
 		}
 	}
-	if _, err := calendar.EnsureShipped(ctx, db); err != nil {
+	if _, err := calendardb.EnsureShipped(ctx, db); err != nil {
 		return err
 	}
 

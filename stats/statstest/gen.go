@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"redress/calendar"
+	"redress/calendar/calendardb"
 	"redress/models"
 	"redress/orgfile"
 	"redress/store"
@@ -37,7 +37,7 @@ func Seed(t testing.TB, db *store.DB) {
 	if _, err := orgfile.Apply(ctx, db, orgfile.Demo()); err != nil {
 		t.Fatalf("demo organisation: %v", err)
 	}
-	if _, err := calendar.EnsureShipped(ctx, db); err != nil {
+	if _, err := calendardb.EnsureShipped(ctx, db); err != nil {
 		t.Fatalf("shipped calendar: %v", err)
 	}
 }

@@ -2,17 +2,17 @@
 // one a version string names, for recomputation), and the stamps that tell one state of the
 // calendar data from another.
 
-package calendar
+package calendardb
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"redress/calendar"
 	"redress/store"
 )
 
@@ -30,7 +30,7 @@ type YearVersion struct {
 // ListVersions lists every stored version of every national year, by year and revision.
 func ListVersions(ctx context.Context, db *store.DB) ([]YearVersion, error) {
 	var rows []yearRow
-	if err := db.WithContext(ctx).Where("jurisdiction = ?", national).Order("year, revision").Find(&rows).Error; err != nil {
+	if err := db.WithContext(ctx).Where("jurisdiction = ?", calendar.National).Order("year, revision").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("calendar: list versions: %w", err)
 	}
 	out := make([]YearVersion, len(rows))
@@ -45,17 +45,17 @@ func ListVersions(ctx context.Context, db *store.DB) ([]YearVersion, error) {
 
 // ListYear returns every day of year as it applies to unitPath ("" for the national calendar),
 // for the administrators' year view.
-func ListYear(ctx context.Context, db *store.DB, year int, unitPath string) (YearView, error) {
+func ListYear(ctx context.Context, db *store.DB, year int, unitPath string) (calendar.YearView, error) {
 	c, err := Load(ctx, db, unitPath)
 	if err != nil {
-		return YearView{}, err
+		return calendar.YearView{}, err
 	}
 	return c.Year(year)
 }
 
 // Load reads the current national calendar and the overrides in force for unitPath ("" for the
 // national calendar alone). Use a Cache on hot paths.
-func Load(ctx context.Context, db *store.DB, unitPath string) (*Calendar, error) {
+func Load(ctx context.Context, db *store.DB, unitPath string) (*calendar.Calendar, error) {
 	nat, err := loadNational(ctx, db, nil)
 	if err != nil {
 		return nil, err
@@ -66,8 +66,8 @@ func Load(ctx context.Context, db *store.DB, unitPath string) (*Calendar, error)
 // LoadVersion rebuilds the calendar that a version string names (see the package doc), for
 // unitPath, so that an auditor can recompute a stored deadline with the data it was computed
 // with. Years not named in the version are not covered.
-func LoadVersion(ctx context.Context, db *store.DB, unitPath, version string) (*Calendar, error) {
-	years, scopes, err := parseVersion(version)
+func LoadVersion(ctx context.Context, db *store.DB, unitPath, version string) (*calendar.Calendar, error) {
+	years, scopes, err := calendar.ParseVersion(version)
 	if err != nil {
 		return nil, err
 	}
@@ -77,13 +77,13 @@ func LoadVersion(ctx context.Context, db *store.DB, unitPath, version string) (*
 	}
 	pins := map[string]int{}
 	if unitPath != "" {
-		if err := validScope(unitPath); err != nil {
+		if err := calendar.ValidScope(unitPath); err != nil {
 			return nil, err
 		}
-		for _, p := range chain(unitPath) {
-			if rev, ok := scopes[scopeLabel(p)]; ok {
+		for _, p := range calendar.Chain(unitPath) {
+			if rev, ok := scopes[calendar.ScopeLabel(p)]; ok {
 				pins[p] = rev
-				delete(scopes, scopeLabel(p))
+				delete(scopes, calendar.ScopeLabel(p))
 			}
 		}
 	}
@@ -97,48 +97,11 @@ func LoadVersion(ctx context.Context, db *store.DB, unitPath, version string) (*
 	return c, nil
 }
 
-// parseVersion splits "cn-2025.1,2026.1+gd.2+sz.3" into year → revision and scope → revision.
-func parseVersion(v string) (map[int]int, map[string]int, error) {
-	bad := func() (map[int]int, map[string]int, error) {
-		return nil, nil, fmt.Errorf("calendar: version %q: want cn-YEAR.REV[,YEAR.REV…][+SCOPE.REV…]", v)
-	}
-	parts := strings.Split(v, "+")
-	nat, ok := strings.CutPrefix(parts[0], national+"-")
-	if !ok {
-		return bad()
-	}
-	years := map[int]int{}
-	if nat != "" {
-		for _, yv := range strings.Split(nat, ",") {
-			y, r, ok := strings.Cut(yv, ".")
-			yi, err1 := strconv.Atoi(y)
-			ri, err2 := strconv.Atoi(r)
-			if !ok || err1 != nil || err2 != nil || ri < 1 {
-				return bad()
-			}
-			years[yi] = ri
-		}
-	}
-	scopes := map[string]int{}
-	for _, s := range parts[1:] {
-		i := strings.LastIndexByte(s, '.')
-		if i <= 0 {
-			return bad()
-		}
-		r, err := strconv.Atoi(s[i+1:])
-		if err != nil || r < 1 {
-			return bad()
-		}
-		scopes[s[:i]] = r
-	}
-	return years, scopes, nil
-}
-
 // loadNational reads the current revision of every year, or with pins exactly the pinned
 // year revisions.
-func loadNational(ctx context.Context, db *store.DB, pins map[int]int) ([]yearData, error) {
+func loadNational(ctx context.Context, db *store.DB, pins map[int]int) ([]calendar.NationalYear, error) {
 	var rows []yearRow
-	q := db.WithContext(ctx).Where("jurisdiction = ?", national)
+	q := db.WithContext(ctx).Where("jurisdiction = ?", calendar.National)
 	if pins == nil {
 		q = q.Where("revision = (SELECT MAX(z.revision) FROM calendar_years z WHERE z.jurisdiction = calendar_years.jurisdiction AND z.year = calendar_years.year)")
 	} else {
@@ -170,33 +133,36 @@ func loadNational(ctx context.Context, db *store.DB, pins map[int]int) ([]yearDa
 	if err := db.WithContext(ctx).Where("year_id IN ?", ids).Order("date").Find(&days).Error; err != nil {
 		return nil, fmt.Errorf("calendar: load national days: %w", err)
 	}
-	byYear := map[int64][]entry{}
+	byYear := map[int64][]calendar.Exception{}
 	for _, d := range days {
-		dd, err := parseDay(d.Date)
-		if err != nil {
+		if _, err := calendar.ParseDate(d.Date); err != nil {
 			return nil, fmt.Errorf("calendar: stored day %d: %w", d.ID, err)
 		}
-		byYear[d.YearID] = append(byYear[d.YearID], entry{date: dd, off: d.IsOffDay, name: d.Name})
+		byYear[d.YearID] = append(byYear[d.YearID], calendar.Exception{Date: d.Date, Off: d.IsOffDay, Name: d.Name})
 	}
-	out := make([]yearData, len(rows))
+	out := make([]calendar.NationalYear, len(rows))
 	for i, r := range rows {
 		var papers []string
 		_ = json.Unmarshal([]byte(r.Papers), &papers)
-		out[i] = yearData{year: r.Year, revision: r.Revision, papers: papers, entries: byYear[r.ID]}
+		y, err := calendar.StoredYear(r.Year, r.Revision, papers, byYear[r.ID])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = y
 	}
 	return out, nil
 }
 
 // loadFor adds the overrides of unitPath's scopes to nat: those in force, or with pins those in
 // force at each pinned scope revision (scopes not pinned contribute nothing).
-func loadFor(ctx context.Context, db *store.DB, unitPath string, nat []yearData, pins map[string]int) (*Calendar, error) {
+func loadFor(ctx context.Context, db *store.DB, unitPath string, nat []calendar.NationalYear, pins map[string]int) (*calendar.Calendar, error) {
 	if unitPath == "" {
-		return build("", nat, nil, nil), nil
+		return calendar.Build("", nat, nil, nil)
 	}
-	if err := validScope(unitPath); err != nil {
+	if err := calendar.ValidScope(unitPath); err != nil {
 		return nil, err
 	}
-	paths := chain(unitPath)
+	paths := calendar.Chain(unitPath)
 	var srows []scopeRow
 	if err := db.WithContext(ctx).Where("unit_path IN ?", paths).Find(&srows).Error; err != nil {
 		return nil, fmt.Errorf("calendar: load override scopes of %s: %w", unitPath, err)
@@ -205,7 +171,7 @@ func loadFor(ctx context.Context, db *store.DB, unitPath string, nat []yearData,
 	for _, s := range srows {
 		revs[s.UnitPath] = s.Revision
 	}
-	var scopes []scopeRev
+	var scopes []calendar.ScopeRevision
 	var rows []overrideRow
 	for _, p := range paths {
 		rev := revs[p]
@@ -222,7 +188,7 @@ func loadFor(ctx context.Context, db *store.DB, unitPath string, nat []yearData,
 		if rev == 0 {
 			continue
 		}
-		scopes = append(scopes, scopeRev{path: p, revision: rev})
+		scopes = append(scopes, calendar.ScopeRevision{Path: p, Revision: rev})
 	}
 	if len(scopes) > 0 {
 		q := db.WithContext(ctx)
@@ -233,7 +199,7 @@ func loadFor(ctx context.Context, db *store.DB, unitPath string, nat []yearData,
 			var args []any
 			for _, s := range scopes {
 				cond = append(cond, "(unit_path = ? AND revision <= ? AND (removed_revision IS NULL OR removed_revision > ?))")
-				args = append(args, s.path, s.revision, s.revision)
+				args = append(args, s.Path, s.Revision, s.Revision)
 			}
 			q = q.Where(strings.Join(cond, " OR "), args...)
 		}
@@ -241,15 +207,14 @@ func loadFor(ctx context.Context, db *store.DB, unitPath string, nat []yearData,
 			return nil, fmt.Errorf("calendar: load overrides of %s: %w", unitPath, err)
 		}
 	}
-	ovs := make([]overrideRec, 0, len(rows))
+	ovs := make([]calendar.OverrideDay, 0, len(rows))
 	for _, r := range rows {
-		d, err := parseDay(r.Date)
-		if err != nil {
+		if _, err := calendar.ParseDate(r.Date); err != nil {
 			return nil, fmt.Errorf("calendar: stored override %d: %w", r.ID, err)
 		}
-		ovs = append(ovs, overrideRec{path: r.UnitPath, date: d, off: r.IsOffDay, reason: r.Reason})
+		ovs = append(ovs, calendar.OverrideDay{Path: r.UnitPath, Date: r.Date, Off: r.IsOffDay, Reason: r.Reason})
 	}
-	return build(unitPath, nat, scopes, ovs), nil
+	return calendar.Build(unitPath, nat, scopes, ovs)
 }
 
 // Stamp is a cheap fingerprint of all calendar data: it changes whenever a year version is

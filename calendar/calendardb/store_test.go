@@ -1,4 +1,4 @@
-package calendar
+package calendardb
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"redress/calendar"
 	"redress/store"
 	"redress/store/storetest"
 )
@@ -35,11 +36,11 @@ func TestEnsureShippedAndImport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Version() != shippedCalendar(t, "", nil).Version() {
+		if c.Version() != shippedCalendar(t).Version() {
 			t.Fatalf("loaded version %q", c.Version())
 		}
 		// The database round trip gives the same calendar as the embedded data.
-		ref := shippedCalendar(t, "", nil)
+		ref := shippedCalendar(t)
 		for y := 2019; y <= 2026; y++ {
 			a, _ := c.Year(y)
 			b, _ := ref.Year(y)
@@ -52,7 +53,7 @@ func TestEnsureShippedAndImport(t *testing.T) {
 
 		// 2027 is not covered until imported.
 		start := at(t, "2026-12-28T10:00:00+08:00")
-		if _, err := c.Add(start, WorkingDaysBudget(4)); !errors.Is(err, ErrYearNotCovered) {
+		if _, err := c.Add(start, calendar.WorkingDaysBudget(4)); !errors.Is(err, calendar.ErrYearNotCovered) {
 			t.Fatalf("2027 before import: %v", err)
 		}
 		res, err := ImportHolidayCN(ctx, db, strings.NewReader(file2027), "test:2027")
@@ -67,7 +68,7 @@ func TestEnsureShippedAndImport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := c.Add(start, WorkingDaysBudget(4))
+		r, err := c.Add(start, calendar.WorkingDaysBudget(4))
 		if err != nil || r.DueDate != "2027-01-04" || r.CalendarVersion != "cn-2026.1,2027.1" {
 			t.Fatalf("after import: %+v %v", r, err)
 		}
@@ -82,7 +83,7 @@ func TestEnsureShippedAndImport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r2, err := c.Add(start, WorkingDaysBudget(3))
+		r2, err := c.Add(start, calendar.WorkingDaysBudget(3))
 		// 2026-12-31 is now a holiday fixed by the 2027 notice, so both versions are named.
 		if err != nil || r2.DueDate != "2027-01-04" || r2.CalendarVersion != "cn-2026.1,2027.2" {
 			t.Fatalf("after correction: %+v %v", r2, err)
@@ -91,11 +92,11 @@ func TestEnsureShippedAndImport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		again4, err := old.Add(start, WorkingDaysBudget(4))
+		again4, err := old.Add(start, calendar.WorkingDaysBudget(4))
 		if err != nil || again4 != r {
 			t.Fatalf("recomputed with %s: %+v %v, want %+v", r.CalendarVersion, again4, err, r)
 		}
-		if _, err := old.Add(at(t, "2025-03-10T10:00:00+08:00"), WorkingDaysBudget(1)); !errors.Is(err, ErrYearNotCovered) {
+		if _, err := old.Add(at(t, "2025-03-10T10:00:00+08:00"), calendar.WorkingDaysBudget(1)); !errors.Is(err, calendar.ErrYearNotCovered) {
 			t.Errorf("a pinned calendar covers only its years: %v", err)
 		}
 
@@ -103,7 +104,7 @@ func TestEnsureShippedAndImport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(vs) != 10 || vs[8].Version != "2027.1" || vs[8].Current || !vs[9].Current || vs[9].Source != "test:2027 corrected" || vs[0].Source != ShippedSource {
+		if len(vs) != 10 || vs[8].Version != "2027.1" || vs[8].Current || !vs[9].Current || vs[9].Source != "test:2027 corrected" || vs[0].Source != calendar.ShippedSource {
 			t.Fatalf("versions %+v", vs)
 		}
 		// EnsureShipped never replaces an existing year, whatever its revision.
@@ -189,7 +190,7 @@ func TestOverridesAndCache(t *testing.T) {
 			t.Error("unchanged data reloaded")
 		}
 		start := at(t, "2025-03-13T10:00:00+08:00")
-		base, err := c1.Add(start, WorkingDaysBudget(1))
+		base, err := c1.Add(start, calendar.WorkingDaysBudget(1))
 		if err != nil || base.DueDate != "2025-03-14" || base.CalendarVersion != "cn-2025.1" {
 			t.Fatalf("before overrides: %+v %v", base, err)
 		}
@@ -209,7 +210,7 @@ func TestOverridesAndCache(t *testing.T) {
 		if c3 == c1 {
 			t.Fatal("cache not invalidated by an override")
 		}
-		r, err := c3.Add(start, WorkingDaysBudget(1))
+		r, err := c3.Add(start, calendar.WorkingDaysBudget(1))
 		if err != nil || r.DueDate != "2025-03-17" || r.CalendarVersion != "cn-2025.1+sz.1" {
 			t.Fatalf("with override: %+v %v", r, err)
 		}
@@ -245,14 +246,14 @@ func TestOverridesAndCache(t *testing.T) {
 		if err != nil || ch.Revision != 2 {
 			t.Fatalf("remove: %+v %v", ch, err)
 		}
-		if _, err := RemoveOverride(ctx, db, "/gd/sz/", "2025-03-14", "sz-admin"); !errors.Is(err, ErrOverrideNotFound) {
+		if _, err := RemoveOverride(ctx, db, "/gd/sz/", "2025-03-14", "sz-admin"); !errors.Is(err, calendar.ErrOverrideNotFound) {
 			t.Fatalf("remove again: %v", err)
 		}
 		sz, err := cache.Calendar(ctx, "/gd/sz/x/")
 		if err != nil {
 			t.Fatal(err)
 		}
-		r2, err := sz.Add(start, WorkingDaysBudget(1))
+		r2, err := sz.Add(start, calendar.WorkingDaysBudget(1))
 		if err != nil || r2.DueDate != "2025-03-14" || r2.CalendarVersion != "cn-2025.1+sz.2" {
 			t.Fatalf("after removal: %+v %v", r2, err)
 		}
@@ -260,7 +261,7 @@ func TestOverridesAndCache(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if again, err := old.Add(start, WorkingDaysBudget(1)); err != nil || again != r {
+		if again, err := old.Add(start, calendar.WorkingDaysBudget(1)); err != nil || again != r {
 			t.Fatalf("recompute %s: %+v %v, want %+v", r.CalendarVersion, again, err, r)
 		}
 		if _, err := LoadVersion(ctx, db, "/gd/gz/", r.CalendarVersion); err == nil {
@@ -271,7 +272,7 @@ func TestOverridesAndCache(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := view.Days[72]; d.Date != "2025-03-14" || d.Source != SourceOverride || d.OffDay {
+		if d := view.Days[72]; d.Date != "2025-03-14" || d.Source != calendar.SourceOverride || d.OffDay {
 			t.Errorf("year view %+v", d)
 		}
 

@@ -1,7 +1,7 @@
 // The calendar's tables (national years and their days, override scopes and overrides) and the
 // write transaction that import and overrides share.
 
-package calendar
+package calendardb
 
 import (
 	"context"
@@ -14,9 +14,6 @@ import (
 	"redress/migrations"
 	"redress/store"
 )
-
-// Jurisdiction of the national calendar rows.
-const national = "cn"
 
 type yearRow struct {
 	ID           int64 `gorm:"primaryKey"`

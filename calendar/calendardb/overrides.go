@@ -1,7 +1,7 @@
 // Local overrides: an administrator makes a date a rest or working day for a unit subtree.
 // Every change bumps its scope's revision; withdrawn rows stay for audit.
 
-package calendar
+package calendardb
 
 import (
 	"context"
@@ -12,34 +12,9 @@ import (
 
 	"gorm.io/gorm"
 
+	"redress/calendar"
 	"redress/store"
 )
-
-// validScope checks a unit path: slashes on both ends, no empty segment, not the root (the root
-// is the national calendar, changed only by import).
-func validScope(p string) error {
-	if len(p) < 3 || p[0] != '/' || p[len(p)-1] != '/' {
-		return fmt.Errorf("calendar: unit path %q: want the form /gd/sz/", p)
-	}
-	for _, seg := range strings.Split(p[1:len(p)-1], "/") {
-		if seg == "" || strings.TrimSpace(seg) != seg {
-			return fmt.Errorf("calendar: unit path %q: empty or padded segment", p)
-		}
-	}
-	return nil
-}
-
-// chain lists the scope paths that apply to unitPath, root first: "/gd/sz/ft/" → "/gd/",
-// "/gd/sz/", "/gd/sz/ft/". Exact prefixes rather than LIKE keep '_' and '%' in codes literal.
-func chain(unitPath string) []string {
-	var out []string
-	for i := 1; i < len(unitPath); i++ {
-		if unitPath[i] == '/' {
-			out = append(out, unitPath[:i+1])
-		}
-	}
-	return out
-}
 
 // OverrideInput is an administrator's local deviation: date is a rest day (OffDay) or a working
 // day for every unit in the subtree UnitPath.
@@ -97,10 +72,10 @@ func scopeRevision(ctx context.Context, db *store.DB, path string) (int, error) 
 // SetOverride makes in.Date a rest or working day for the subtree in.UnitPath, replacing an
 // override of the same scope and date; it bumps the scope's revision unless nothing changes.
 func SetOverride(ctx context.Context, db *store.DB, in OverrideInput) (OverrideChange, error) {
-	if err := validScope(in.UnitPath); err != nil {
+	if err := calendar.ValidScope(in.UnitPath); err != nil {
 		return OverrideChange{}, err
 	}
-	d, err := parseDay(in.Date)
+	d, err := calendar.ParseDate(in.Date)
 	if err != nil {
 		return OverrideChange{}, fmt.Errorf("calendar: override: %w", err)
 	}
@@ -114,7 +89,7 @@ func SetOverride(ctx context.Context, db *store.DB, in OverrideInput) (OverrideC
 			return err
 		}
 		var cur []overrideRow
-		if err := tx.Where("unit_path = ? AND date = ? AND removed_revision IS NULL", in.UnitPath, d.String()).Find(&cur).Error; err != nil {
+		if err := tx.Where("unit_path = ? AND date = ? AND removed_revision IS NULL", in.UnitPath, d).Find(&cur).Error; err != nil {
 			return fmt.Errorf("read override: %w", err)
 		}
 		if len(cur) == 1 && cur[0].IsOffDay == in.OffDay && cur[0].Reason == in.Reason {
@@ -126,7 +101,7 @@ func SetOverride(ctx context.Context, db *store.DB, in OverrideInput) (OverrideC
 				return err
 			}
 		}
-		row := overrideRow{UnitPath: in.UnitPath, Date: d.String(), IsOffDay: in.OffDay, Reason: in.Reason, CreatedBy: in.By, CreatedAt: now, Revision: rev}
+		row := overrideRow{UnitPath: in.UnitPath, Date: d, IsOffDay: in.OffDay, Reason: in.Reason, CreatedBy: in.By, CreatedAt: now, Revision: rev}
 		if err := tx.Create(&row).Error; err != nil {
 			return fmt.Errorf("store override: %w", err)
 		}
@@ -155,12 +130,12 @@ func retire(tx *gorm.DB, id int64, rev int, by string, at time.Time) error {
 }
 
 // RemoveOverride withdraws the override of unitPath on date, bumping the scope's revision; the
-// row is kept for audit. ErrOverrideNotFound when none is in force.
+// row is kept for audit. calendar.ErrOverrideNotFound when none is in force.
 func RemoveOverride(ctx context.Context, db *store.DB, unitPath, date, by string) (OverrideChange, error) {
-	if err := validScope(unitPath); err != nil {
+	if err := calendar.ValidScope(unitPath); err != nil {
 		return OverrideChange{}, err
 	}
-	d, err := parseDay(date)
+	d, err := calendar.ParseDate(date)
 	if err != nil {
 		return OverrideChange{}, fmt.Errorf("calendar: override: %w", err)
 	}
@@ -174,11 +149,11 @@ func RemoveOverride(ctx context.Context, db *store.DB, unitPath, date, by string
 			return err
 		}
 		var cur []overrideRow
-		if err := tx.Where("unit_path = ? AND date = ? AND removed_revision IS NULL", unitPath, d.String()).Find(&cur).Error; err != nil {
+		if err := tx.Where("unit_path = ? AND date = ? AND removed_revision IS NULL", unitPath, d).Find(&cur).Error; err != nil {
 			return fmt.Errorf("read override: %w", err)
 		}
 		if len(cur) == 0 {
-			return ErrOverrideNotFound
+			return calendar.ErrOverrideNotFound
 		}
 		if err := retire(tx, cur[0].ID, rev, by, time.Now().UTC()); err != nil {
 			return err
@@ -195,15 +170,15 @@ func RemoveOverride(ctx context.Context, db *store.DB, unitPath, date, by string
 // ListOverrides lists the overrides in force that apply to unitPath (its scope and the scopes
 // above it), or with subtree also those set anywhere below it; by date, then scope.
 func ListOverrides(ctx context.Context, db *store.DB, unitPath string, subtree bool) ([]Override, error) {
-	if err := validScope(unitPath); err != nil {
+	if err := calendar.ValidScope(unitPath); err != nil {
 		return nil, err
 	}
 	q := db.WithContext(ctx).Where("removed_revision IS NULL")
 	if subtree {
 		// substr rather than LIKE, so that '_' and '%' in unit codes stay literal.
-		q = q.Where("(unit_path IN ? OR substr(unit_path, 1, ?) = ?)", chain(unitPath), len(unitPath), unitPath)
+		q = q.Where("(unit_path IN ? OR substr(unit_path, 1, ?) = ?)", calendar.Chain(unitPath), len(unitPath), unitPath)
 	} else {
-		q = q.Where("unit_path IN ?", chain(unitPath))
+		q = q.Where("unit_path IN ?", calendar.Chain(unitPath))
 	}
 	var rows []overrideRow
 	if err := q.Order("date, unit_path").Find(&rows).Error; err != nil {

@@ -1,12 +1,13 @@
 // Cache keeps loaded calendars per unit and reloads them when the calendar data change.
 
-package calendar
+package calendardb
 
 import (
 	"context"
 	"sync"
 	"time"
 
+	"redress/calendar"
 	"redress/store"
 )
 
@@ -19,8 +20,8 @@ type Cache struct {
 	mu        sync.Mutex
 	stamp     string
 	checkedAt time.Time
-	national  []yearData
-	units     map[string]*Calendar
+	national  []calendar.NationalYear
+	units     map[string]*calendar.Calendar
 }
 
 // NewCache returns a cache over db. It checks the Stamp at most once per checkEvery (0: on every
@@ -30,7 +31,7 @@ func NewCache(db *store.DB, checkEvery time.Duration) *Cache {
 }
 
 // Calendar returns the calendar for unitPath ("" for national only).
-func (c *Cache) Calendar(ctx context.Context, unitPath string) (*Calendar, error) {
+func (c *Cache) Calendar(ctx context.Context, unitPath string) (*calendar.Calendar, error) {
 	c.mu.Lock()
 	fresh := c.units != nil && c.checkEvery > 0 && time.Since(c.checkedAt) < c.checkEvery
 	if fresh {
@@ -53,7 +54,7 @@ func (c *Cache) Calendar(ctx context.Context, unitPath string) (*Calendar, error
 		if err != nil {
 			return nil, err
 		}
-		c.stamp, c.national, c.units = stamp, nat, map[string]*Calendar{}
+		c.stamp, c.national, c.units = stamp, nat, map[string]*calendar.Calendar{}
 	}
 	if cal := c.units[unitPath]; cal != nil {
 		return cal, nil

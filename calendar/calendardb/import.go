@@ -2,7 +2,7 @@
 // years shipped with the binary, each stored as the year's next revision when its content
 // differs from the one in force.
 
-package calendar
+package calendardb
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"redress/calendar"
 	"redress/store"
 )
 
@@ -30,7 +31,7 @@ type ImportResult struct {
 // revisions are kept for recomputation). source describes where the file came from (a path or
 // URL) for the record.
 func ImportHolidayCN(ctx context.Context, db *store.DB, r io.Reader, source string) (ImportResult, error) {
-	yd, err := parseHolidayCN(r)
+	yd, err := calendar.ParseHolidayCN(r)
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("calendar: import %s: %w", source, err)
 	}
@@ -45,15 +46,15 @@ func ImportHolidayCN(ctx context.Context, db *store.DB, r io.Reader, source stri
 // have yet (any revision counts as having it, so an imported correction is never overwritten).
 // It is idempotent and safe to run from several processes at once; it returns the years loaded.
 func EnsureShipped(ctx context.Context, db *store.DB) ([]ImportResult, error) {
-	years, err := shipped()
+	years, err := calendar.ShippedYears()
 	if err != nil {
 		return nil, err
 	}
 	var loaded []ImportResult
 	for _, yd := range years {
-		res, err := storeYear(ctx, db, yd, ShippedSource, true)
+		res, err := storeYear(ctx, db, yd, calendar.ShippedSource, true)
 		if err != nil {
-			return loaded, fmt.Errorf("calendar: load shipped %d: %w", yd.year, err)
+			return loaded, fmt.Errorf("calendar: load shipped %d: %w", yd.Year(), err)
 		}
 		if res.Changed {
 			loaded = append(loaded, res)
@@ -64,48 +65,49 @@ func EnsureShipped(ctx context.Context, db *store.DB) ([]ImportResult, error) {
 
 // storeYear stores yd as the year's next revision unless the current one has the same content
 // (or, with onlyIfAbsent, unless any revision exists).
-func storeYear(ctx context.Context, db *store.DB, yd yearData, source string, onlyIfAbsent bool) (ImportResult, error) {
-	hash := yd.contentHash()
+func storeYear(ctx context.Context, db *store.DB, yd calendar.NationalYear, source string, onlyIfAbsent bool) (ImportResult, error) {
+	hash := yd.ContentHash()
 	var res ImportResult
 	err := writeTx(ctx, db, func(tx *gorm.DB) error {
 		var cur []yearRow
-		if err := tx.Where("jurisdiction = ? AND year = ?", national, yd.year).
+		if err := tx.Where("jurisdiction = ? AND year = ?", calendar.National, yd.Year()).
 			Order("revision DESC").Limit(1).Find(&cur).Error; err != nil {
 			return fmt.Errorf("read current version: %w", err)
 		}
 		if len(cur) == 1 && (onlyIfAbsent || cur[0].ContentHash == hash) {
-			res = ImportResult{Year: yd.year, Version: cur[0].Version, Days: cur[0].DayCount}
+			res = ImportResult{Year: yd.Year(), Version: cur[0].Version, Days: cur[0].DayCount}
 			return nil
 		}
-		yd.revision = 1
+		yd = yd.WithRevision(1)
 		if len(cur) == 1 {
-			yd.revision = cur[0].Revision + 1
+			yd = yd.WithRevision(cur[0].Revision + 1)
 		}
-		papers, _ := json.Marshal(yd.papers)
+		papers, _ := json.Marshal(yd.Papers())
 		row := yearRow{
-			Jurisdiction: national, Year: yd.year, Revision: yd.revision, Version: yd.version(),
-			ContentHash: hash, Source: source, Papers: string(papers), DayCount: len(yd.entries),
+			Jurisdiction: calendar.National, Year: yd.Year(), Revision: yd.Revision(), Version: yd.Version(),
+			ContentHash: hash, Source: source, Papers: string(papers), DayCount: len(yd.Exceptions()),
 			ImportedAt: time.Now().UTC(),
 		}
 		if err := tx.Create(&row).Error; err != nil {
 			return fmt.Errorf("store version %s: %w", row.Version, err)
 		}
-		days := make([]dayRow, len(yd.entries))
-		for i, e := range yd.entries {
-			days[i] = dayRow{YearID: row.ID, Date: e.date.String(), IsOffDay: e.off, Name: e.name}
+		exceptions := yd.Exceptions()
+		days := make([]dayRow, len(exceptions))
+		for i, e := range exceptions {
+			days[i] = dayRow{YearID: row.ID, Date: e.Date, IsOffDay: e.Off, Name: e.Name}
 		}
 		if err := tx.CreateInBatches(days, 100).Error; err != nil {
 			return fmt.Errorf("store days of %s: %w", row.Version, err)
 		}
-		res = ImportResult{Year: yd.year, Version: row.Version, Changed: true, Days: len(days)}
+		res = ImportResult{Year: yd.Year(), Version: row.Version, Changed: true, Days: len(days)}
 		return nil
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		// Another process stored a revision at the same moment; report what is there now.
 		var cur yearRow
-		if err2 := db.WithContext(ctx).Where("jurisdiction = ? AND year = ?", national, yd.year).
+		if err2 := db.WithContext(ctx).Where("jurisdiction = ? AND year = ?", calendar.National, yd.Year()).
 			Order("revision DESC").First(&cur).Error; err2 == nil && (onlyIfAbsent || cur.ContentHash == hash) {
-			return ImportResult{Year: yd.year, Version: cur.Version, Days: cur.DayCount}, nil
+			return ImportResult{Year: yd.Year(), Version: cur.Version, Days: cur.DayCount}, nil
 		}
 	}
 	return res, err
