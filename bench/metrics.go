@@ -20,6 +20,7 @@ type Histograms map[string]histogram
 
 type histogram struct {
 	count  uint64
+	sum    float64   // seconds, all samples together
 	bounds []float64 // upper bounds, seconds
 	cum    []uint64  // cumulative counts per bound
 }
@@ -49,7 +50,7 @@ func ScrapeHistograms(ctx context.Context, base string, prefixes ...string) (His
 		for _, m := range f.Metric {
 			h := m.GetHistogram()
 			var hs histogram
-			hs.count = h.GetSampleCount()
+			hs.count, hs.sum = h.GetSampleCount(), h.GetSampleSum()
 			for _, b := range h.Bucket {
 				hs.bounds = append(hs.bounds, b.GetUpperBound())
 				hs.cum = append(hs.cum, b.GetCumulativeCount())
@@ -94,7 +95,7 @@ func (h Histograms) Since(earlier Histograms, min uint64) Histograms {
 		if v.count-e.count < min || len(e.cum) > 0 && len(e.cum) != len(v.cum) {
 			continue
 		}
-		d := histogram{count: v.count - e.count, bounds: v.bounds, cum: make([]uint64, len(v.cum))}
+		d := histogram{count: v.count - e.count, sum: v.sum - e.sum, bounds: v.bounds, cum: make([]uint64, len(v.cum))}
 		for i := range v.cum {
 			d.cum[i] = v.cum[i]
 			if len(e.cum) > 0 {
@@ -128,7 +129,9 @@ func (h histogram) quantile(q float64) float64 {
 	return math.Inf(1)
 }
 
-// Lines gives one line per series, sorted by name: count, p50 and p99.
+// Lines gives one line per series, sorted by name: count, p50 and p99, and the seconds all
+// samples took together (where the time went, when the series are the stages of one piece of
+// work).
 func (h Histograms) Lines() []string {
 	keys := make([]string, 0, len(h))
 	for k := range h {
@@ -138,7 +141,7 @@ func (h Histograms) Lines() []string {
 	out := make([]string, 0, len(keys))
 	for _, k := range keys {
 		v := h[k]
-		out = append(out, fmt.Sprintf("%s: %d, p50 %s, p99 %s", k, v.count, secs(v.quantile(0.5)), secs(v.quantile(0.99))))
+		out = append(out, fmt.Sprintf("%s: %d, p50 %s, p99 %s, total %.2f s", k, v.count, secs(v.quantile(0.5)), secs(v.quantile(0.99)), v.sum))
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -18,6 +19,7 @@ type Options struct {
 	Conc     int           // concurrent clients of the intake measurements
 	Report   *Report
 	PGBin    string // PostgreSQL server binaries (initdb, pg_ctl) for the private cluster; "": the newest installed
+	Vegeta   string // the vegeta binary confirming the intake figures; "": on PATH, else built (VegetaModule)
 }
 
 // System is one running system under test: `redress dev` on SQLite or on a PostgreSQL
@@ -89,12 +91,38 @@ func (s *System) Close() {
 }
 
 // RunIntake measures point 1: intake throughput and latency, of POST /evaluations and of its
-// bulk form, on PostgreSQL and SQLite (or the dialects given) at 0.02 % and 5 % bad, and the
-// COPY ceiling of PostgreSQL for the same rows.
+// bulk form, on PostgreSQL and SQLite (or the dialects given) at 0.02 % and 5 % bad, side by
+// side with the floors of the same machine in the same run: on PostgreSQL, pgbench's
+// single-row autocommit INSERTs of rows of the same width (8 and 32 clients) for the single
+// form, and a COPY of the very rows stored for both forms. The single and bulk figures at
+// 0.02 % bad are measured a second time by vegeta, a load generator this project did not write.
 func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 	r := o.Report
 	if len(dialects) == 0 {
 		dialects = []string{"postgres", "sqlite"}
+	}
+	vegeta, err := VegetaPath(ctx, o.Vegeta, o.Work)
+	if err != nil {
+		return err
+	}
+	pgbench, err := PgbenchPath(o.PGBin)
+	if err != nil && slices.Contains(dialects, "postgres") {
+		return err
+	}
+	// confirm measures the same form again with vegeta (bodies rated by ids prefix-n), counting
+	// the ratings stored from the database, and reports it beside the harness's rate.
+	confirm := func(sys *System, path, prefix string, bodies [][]byte, workers int, what string, harnessRate float64) error {
+		v, err := VegetaAttack(ctx, vegeta, o.Work, sys.Base()+path, sys.Tokens["channel"], bodies, workers, o.Duration)
+		if err != nil {
+			return err
+		}
+		stored, err := StoredRatings(ctx, sys.DBURL, prefix)
+		if err != nil {
+			return err
+		}
+		r.Add("intake %-8s %s: %d stored in %.1fs = %.0f ratings/s, request p50 %s, p99 %s, answers %v; harness/vegeta %.2f",
+			sys.Dialect, what, stored, (v.Duration + v.Wait).Seconds(), v.Rate(stored), ms(v.Lat.P50), ms(v.Lat.P99), v.Statuses, harnessRate/v.Rate(stored))
+		return nil
 	}
 	for _, dialect := range dialects {
 		sys, err := StartSystem(ctx, o, dialect)
@@ -103,30 +131,36 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 		}
 		err = func() error {
 			defer sys.Close()
-			// Every rating rates its own case: enough for 4 000 ratings/s per run.
-			per := int(4000*o.Duration.Seconds()) + 5000
-			// … and for 10 000 ratings/s in the bulk form.
-			bulkPer := int(10000 * o.Duration.Seconds())
+			// Every rating rates its own case: enough for 5 000 ratings/s per single-form run …
+			per := int(5000*o.Duration.Seconds()) + 5000
+			// … and for 12 000 ratings/s in the bulk form.
+			bulkPer := int(12000 * o.Duration.Seconds())
 			t0 := time.Now()
-			cases, err := SeedCases(ctx, sys.DBURL, "BC", 2*per+2*bulkPer+10000, nil)
+			cases, err := SeedCases(ctx, sys.DBURL, "BC", 3*per+3*bulkPer+10000, nil)
 			if err != nil {
 				return err
 			}
 			r.Note("%s: %d service cases seeded in %s", dialect, len(cases), time.Since(t0).Round(time.Millisecond))
+			take := func(n int) []string {
+				out := cases[:n]
+				cases = cases[n:]
+				return out
+			}
 			// Warm up connections, caches and the lazy parts (policy cache, prepared statements).
-			IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: "warm", Cases: cases[2*per+2*bulkPer:], Conc: o.Conc, Duration: 2 * time.Second}.Run(ctx)
-			for i, bad := range []struct {
+			IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: "warm", Cases: take(10000), Conc: o.Conc, Duration: 2 * time.Second}.Run(ctx)
+			var singleRate, bulkRate float64
+			for _, bad := range []struct {
 				every int
 				label string
 			}{{5000, "0.02 %"}, {20, "5 %"}} {
 				since, cpu0 := time.Now(), ReadCPU()
-				res := IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: fmt.Sprintf("ld%d", bad.every), Cases: cases[i*per : (i+1)*per],
+				res := IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: fmt.Sprintf("ld%d", bad.every), Cases: take(per),
 					BadEvery: bad.every, Conc: o.Conc, Duration: o.Duration}.Run(ctx)
 				until, cpu := time.Now(), ReadCPU().Since(cpu0, sys.Proc.Pid())
 				line := fmt.Sprintf("intake %-8s bad %-6s POST /evaluations conc %d: %d accepted in %.1fs = %.0f ratings/s, p50 %s, p99 %s, failed %d %v; %s",
 					dialect, bad.label, o.Conc, res.OK, res.Elapsed.Seconds(), res.Rate(), ms(Percentile(res.Latencies, 50)), ms(Percentile(res.Latencies, 99)), res.Failed, nonOK(res.Statuses),
 					cpu.PerThousand(res.OK))
-				if dialect == "postgres" {
+				if dialect == "postgres" && len(res.Accepted) > 0 {
 					ceil, err := CopyCeiling(ctx, sys.DBURL, res.Accepted, "/api/v1/evaluations", since, until)
 					if err != nil {
 						return err
@@ -134,14 +168,33 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 					line += fmt.Sprintf("; COPY ceiling (the same rows) %.0f ratings/s; ratio %.2f", ceil, res.Rate()/ceil)
 				}
 				r.Add("%s", line)
+				if bad.every != 5000 {
+					continue
+				}
+				singleRate = res.Rate()
+				if dialect == "postgres" && len(res.Accepted) > 0 {
+					// The floor of the single form: the database alone, one row a transaction.
+					for _, clients := range []int{8, 32} {
+						floor, err := InsertFloor(ctx, pgbench, sys.DBURL, res.Accepted[0], clients, o.Duration)
+						if err != nil {
+							return err
+						}
+						r.Add("intake %-8s floor: pgbench, single-row autocommit INSERTs of an evaluation row into a copy of evaluations, %d clients -j 2, prepared: %.0f rows/s; ratio of POST /evaluations %.2f (load %s)",
+							dialect, clients, floor, singleRate/floor, Load())
+					}
+				}
+				if err := confirm(sys, "/api/v1/evaluations", "vg", RatingBodies("vg", take(per), bad.every), o.Conc,
+					fmt.Sprintf("bad %-6s POST /evaluations, confirmed by vegeta (%d workers, -rate=0)", bad.label, o.Conc), singleRate); err != nil {
+					return err
+				}
 			}
 			// The bulk form of ratings: 500 a request, 4 clients.
-			for i, bad := range []struct {
+			for _, bad := range []struct {
 				every int
 				label string
 			}{{5000, "0.02 %"}, {20, "5 %"}} {
 				since, cpu0 := time.Now(), ReadCPU()
-				res, err := BulkRatings(ctx, sys.Base(), sys.Tokens["channel"], fmt.Sprintf("bk%d", bad.every), cases[2*per+i*bulkPer:2*per+(i+1)*bulkPer], bad.every, 500, 4, o.Duration)
+				res, err := BulkRatings(ctx, sys.Base(), sys.Tokens["channel"], fmt.Sprintf("bk%d", bad.every), take(bulkPer), bad.every, 500, 4, o.Duration)
 				if err != nil {
 					return err
 				}
@@ -156,6 +209,14 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 					line += fmt.Sprintf("; COPY ceiling (the same rows) %.0f ratings/s; ratio %.2f", ceil, res.Rate()/ceil)
 				}
 				r.Add("%s", line)
+				if bad.every != 5000 {
+					continue
+				}
+				bulkRate = res.Rate()
+				if err := confirm(sys, "/api/v1/evaluations/bulk", "vb", BulkBodies("vb", take(bulkPer), bad.every, 500), 4,
+					fmt.Sprintf("bad %-6s POST /evaluations/bulk, confirmed by vegeta (4 workers, 500 a request, -rate=0)", bad.label), bulkRate); err != nil {
+					return err
+				}
 			}
 			// The bulk form of service cases: 500 a request.
 			rate, lat, err := BulkCases(ctx, sys.Base(), sys.Tokens["channel"], "BK", 500, 4, o.Duration)
@@ -237,6 +298,10 @@ func RunInbox(ctx context.Context, o Options, rate int, d time.Duration, dialect
 // and local activity latencies and the API's own request durations.
 var stagePrefixes = []string{"temporal_workflow_task", "temporal_local_activity", "temporal_workflow_endtoend", "redress_http_request_duration"}
 
+// orderStagePrefixes are the stages RunWorkflow reports of whole orders: beside the inbox's,
+// the regular activities (scheduled through the server) and the update requests.
+var orderStagePrefixes = append([]string{"temporal_activity", "temporal_request_latency"}, stagePrefixes...)
+
 // RunWorkflow measures point 3 on `redress dev` (embedded Temporal): n whole orders through
 // every stage with conc drivers, next to n×5 empty workflows on the same server.
 func RunWorkflow(ctx context.Context, o Options, n, conc int) error {
@@ -264,11 +329,24 @@ func RunWorkflow(ctx context.Context, o Options, n, conc int) error {
 	if err := WaitDispatched(ctx, sys.DBURL, ids, time.Minute); err != nil {
 		return err
 	}
+	before, err := ScrapeHistograms(ctx, sys.Base(), orderStagePrefixes...)
+	if err != nil {
+		return err
+	}
 	res, err := WorkflowThroughput(ctx, sys.Base(), sys.Tokens, sys.TemporalAddr(), ids, conc, n*5)
 	if err != nil {
 		return err
 	}
-	o.Report.Add("workflow: %d whole orders (5 actions each) with %d drivers = %.1f orders/s (%.1f actions/s, action p50 %s p99 %s); empty workflow on the same server %.1f/s; ratio %.3f (orders) / %.2f (actions)",
-		res.Orders, conc, res.OrdersRate, res.OrdersRate*5, ms(res.StageLatP50), ms(res.StageLatP99), res.EmptyRate, res.Ratio, res.Ratio*5)
+	after, err := ScrapeHistograms(ctx, sys.Base(), orderStagePrefixes...)
+	if err != nil {
+		return err
+	}
+	o.Report.Add("workflow: %d whole orders (5 actions each) with %d drivers = %.1f orders/s (%.1f actions/s, action p50 %s p99 %s); empty workflow on the same server %.1f/s; ratio %.3f (orders) / %.2f (actions); the order's shape with no work (5 no-op updates) %.1f/s, ratio %.2f",
+		res.Orders, conc, res.OrdersRate, res.OrdersRate*5, ms(res.StageLatP50), ms(res.StageLatP99), res.EmptyRate, res.Ratio, res.Ratio*5, res.ShapedRate, res.ShapedRatio)
+	// Where the orders' time went: the system's own histograms over the orders' run (the
+	// empty workflows run in the harness, not in it), each stage with its total seconds.
+	for _, l := range after.Since(before, 1).Lines() {
+		o.Report.Add("workflow   stage %s", l)
+	}
 	return nil
 }

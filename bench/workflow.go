@@ -91,11 +91,17 @@ func (d *Driver) latencies() []time.Duration {
 
 // WorkflowResult is one workflow-throughput run.
 type WorkflowResult struct {
-	Orders      int
-	OrdersRate  float64 // whole orders per second
-	Empty       int
-	EmptyRate   float64 // empty workflows per second on the same server
-	Ratio       float64
+	Orders     int
+	OrdersRate float64 // whole orders per second
+	Empty      int
+	EmptyRate  float64 // empty workflows per second on the same server
+	Ratio      float64
+	// ShapedRate is the engine's rate for an order's shape with no work in it: a workflow
+	// that takes as many no-op updates as an order takes actions (5), each awaited as the
+	// api awaits an action, then ends. OrdersRate/ShapedRate is what our own code costs
+	// beyond the engine's round trips.
+	ShapedRate  float64
+	ShapedRatio float64
 	StageLatP50 time.Duration
 	StageLatP99 time.Duration
 }
@@ -122,7 +128,45 @@ func WorkflowThroughput(ctx context.Context, base string, tokens map[string]stri
 	}
 	res.EmptyRate = rate
 	res.Ratio = res.OrdersRate / res.EmptyRate
+	if res.ShapedRate, err = ShapedWorkflowRate(ctx, temporalAddr, len(orders), conc, len(FullPath)); err != nil {
+		return res, err
+	}
+	res.ShapedRatio = res.OrdersRate / res.ShapedRate
 	return res, nil
+}
+
+// shapedWorkflow takes n no-op updates named "act", then ends.
+func shapedWorkflow(ctx workflow.Context, n int) error {
+	done := 0
+	if err := workflow.SetUpdateHandler(ctx, "act", func(workflow.Context) error {
+		done++
+		return nil
+	}); err != nil {
+		return err
+	}
+	return workflow.Await(ctx, func() bool { return done >= n })
+}
+
+// ShapedWorkflowRate starts n workflows of shapedWorkflow, conc at a time, each started
+// eagerly as orders are and then sent its updates one after the other, each awaited until
+// completed (as the api awaits an action), and answers whole workflows per second.
+func ShapedWorkflowRate(ctx context.Context, addr string, n, conc, updates int) (float64, error) {
+	return engineRate(ctx, addr, "bench-shaped", shapedWorkflow, n, conc, func(c client.Client, id string, start func(args ...any) (client.WorkflowRun, error)) error {
+		run, err := start(updates)
+		if err != nil {
+			return err
+		}
+		for range updates {
+			h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: "act", WaitForStage: client.WorkflowUpdateStageCompleted})
+			if err != nil {
+				return err
+			}
+			if err := h.Get(ctx, nil); err != nil {
+				return err
+			}
+		}
+		return run.Get(ctx, nil)
+	})
 }
 
 // emptyWorkflow does nothing: its rate is what the engine can do at all.
@@ -131,36 +175,44 @@ func emptyWorkflow(ctx workflow.Context) error { return nil }
 // EmptyWorkflowRate starts and awaits n empty workflows, conc at a time, on the Temporal
 // frontend at addr (namespace default), with a worker in this process, started eagerly.
 func EmptyWorkflowRate(ctx context.Context, addr string, n, conc int) (float64, error) {
-	// Throwaway keys: the engine's rate is measured with the payload codec every redress
-	// client uses, so that the ratio to the orders' rate compares like with like.
+	return engineRate(ctx, addr, "bench-empty", emptyWorkflow, n, conc, func(_ client.Client, _ string, start func(args ...any) (client.WorkflowRun, error)) error {
+		run, err := start()
+		if err != nil {
+			return err
+		}
+		return run.Get(ctx, nil)
+	})
+}
+
+// engineRate runs n workflows of wf (registered as name on a task queue of their own, with a
+// worker in this process), conc at a time, each driven by drive, and answers whole workflows
+// per second. start starts the workflow as work orders are started: eagerly, the first task
+// handed straight to this process's worker, so the ceiling is the engine's best. Throwaway
+// keys: the engine's rate is measured with the payload codec every redress client uses, so
+// that the ratio to the orders' rate compares like with like.
+func engineRate(ctx context.Context, addr, name string, wf any, n, conc int, drive func(c client.Client, id string, start func(args ...any) (client.WorkflowRun, error)) error) (float64, error) {
 	c, err := dialTemporal(ctx, addr, NewKeys())
 	if err != nil {
 		return 0, err
 	}
 	defer c.Close()
-	queue := fmt.Sprintf("bench-empty-%d", time.Now().UnixNano())
+	queue := fmt.Sprintf("%s-%d", name, time.Now().UnixNano())
 	wk := worker.New(c, queue, worker.Options{})
-	wk.RegisterWorkflowWithOptions(emptyWorkflow, workflow.RegisterOptions{Name: "bench-empty"})
+	wk.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: name})
 	if err := wk.Start(); err != nil {
 		return 0, err
 	}
 	defer wk.Stop()
-	start := time.Now()
+	begin := time.Now()
 	if err := eachConcurrently(ctx, n, conc, func(i int) error {
-		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-			ID: fmt.Sprintf("%s-%d", queue, i), TaskQueue: queue,
-			// As work orders are started: the first task handed straight to this process's
-			// worker, so the ceiling is the engine's best.
-			EnableEagerStart: true,
-		}, "bench-empty")
-		if err != nil {
-			return err
-		}
-		return run.Get(ctx, nil)
+		id := fmt.Sprintf("%s-%d", queue, i)
+		return drive(c, id, func(args ...any) (client.WorkflowRun, error) {
+			return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue, EnableEagerStart: true}, name, args...)
+		})
 	}); err != nil {
 		return 0, err
 	}
-	return float64(n) / time.Since(start).Seconds(), nil
+	return float64(n) / time.Since(begin).Seconds(), nil
 }
 
 // quietLogger drops the SDK's log lines (the harness prints its own).

@@ -14,14 +14,16 @@ import (
 )
 
 // The harness keeps the sub-commands and flags of `redress bench` as it was inside redress
-// (issue 20 moved it out), and adds --redress and --pg-bin.
+// (issue 20 moved it out), and adds --redress and --pg-bin; issue 22 added --vegeta (the outside
+// load generator) and the production topology's figures.
 func TestCommandsAndFlags(t *testing.T) {
 	want := map[string]string{
-		"":            "conc duration keep pg-bin redress work",
-		"all":         "long skip-reliability skip-scale",
+		"":            "conc duration keep pg-bin redress vegeta work",
+		"all":         "long skip-production skip-reliability skip-scale",
 		"intake":      "db",
 		"inbox":       "db for rate",
 		"workflow":    "drivers orders",
+		"production":  "drivers for orders rate",
 		"scale":       "database-url keep-database orders ratings",
 		"reliability": "long",
 		"topology":    "orders",

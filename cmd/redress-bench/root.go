@@ -20,6 +20,7 @@ import (
 func rootCmd() *cobra.Command {
 	var (
 		redress, pgBin string
+		vegeta         string
 		work           string
 		duration       time.Duration
 		conc           int
@@ -49,7 +50,7 @@ func rootCmd() *cobra.Command {
 				_ = os.RemoveAll(dir) // a scratch directory left behind harms nothing
 			}
 		}
-		return bench.Options{Bin: bin, Work: dir, Duration: duration, Conc: conc, PGBin: pgBin, Report: &bench.Report{Out: os.Stdout}}, cleanup, nil
+		return bench.Options{Bin: bin, Work: dir, Duration: duration, Conc: conc, PGBin: pgBin, Vegeta: vegeta, Report: &bench.Report{Out: os.Stdout}}, cleanup, nil
 	}
 	cmd := &cobra.Command{
 		Use:           "redress-bench",
@@ -59,6 +60,7 @@ func rootCmd() *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&redress, "redress", "", "the redress binary under test (default: redress next to this executable, else on PATH)")
 	cmd.PersistentFlags().StringVar(&pgBin, "pg-bin", "", "directory of the PostgreSQL server binaries (initdb, pg_ctl) for the reliability scenarios' private cluster (default: the newest under /usr/lib/postgresql)")
+	cmd.PersistentFlags().StringVar(&vegeta, "vegeta", "", "the vegeta binary confirming the intake figures (default: on PATH, else built with go install "+bench.VegetaModule+")")
 	cmd.PersistentFlags().StringVar(&work, "work", "", "scratch directory (default: a temporary one, removed afterwards)")
 	cmd.PersistentFlags().DurationVar(&duration, "duration", 20*time.Second, "length of each intake measurement")
 	cmd.PersistentFlags().IntVar(&conc, "conc", 32, "concurrent clients of the intake measurements")
@@ -75,7 +77,11 @@ func rootCmd() *cobra.Command {
 		fuzzCount, profBadEvery int
 		profileOut, profDB      string
 		skipScale, skipRely     bool
+		skipProd                bool
 	)
+	// The production topology's figures are taken with the sizes of the dev ones (points 2, 3).
+	prodDefaults := bench.ProductionOptions{InboxRate: 50, InboxFor: 30 * time.Second, Orders: 200, Drivers: 16,
+		DynamicConfig: "deploy/temporal/dynamicconfig/docker.yaml"}
 	// run makes a sub-command; needsDev: it runs `redress dev` (all but topology, which runs
 	// the production processes and works with the production build too).
 	run := func(name string, needsDev bool, f func(context.Context, bench.Options) error) *cobra.Command {
@@ -94,7 +100,7 @@ func rootCmd() *cobra.Command {
 	}
 	var intakeDBs, inboxDBs []string
 	intakeC := run("intake", true, func(ctx context.Context, o bench.Options) error { return bench.RunIntake(ctx, o, intakeDBs...) })
-	intakeC.Short = "point 1: POST /evaluations and its bulk form, throughput and latency, PostgreSQL and SQLite, against the COPY ceiling"
+	intakeC.Short = "point 1: POST /evaluations and its bulk form, throughput and latency, PostgreSQL and SQLite, against pgbench's INSERT floor and the COPY ceiling, confirmed by vegeta"
 	intakeC.Flags().StringSliceVar(&intakeDBs, "db", []string{"postgres", "sqlite"}, "databases to measure")
 	inboxC := run("inbox", true, func(ctx context.Context, o bench.Options) error {
 		return bench.RunInbox(ctx, o, inboxRate, inboxFor, inboxDBs...)
@@ -115,6 +121,13 @@ func rootCmd() *cobra.Command {
 	scaleC.Flags().IntVar(&orders, "orders", 1_000_000, "work orders to generate")
 	scaleC.Flags().StringVar(&scaleURL, "database-url", "", "reuse an already generated database instead of creating one")
 	scaleC.Flags().BoolVar(&scaleKeep, "keep-database", false, "do not drop the generated database")
+	prodOpts := prodDefaults
+	prodC := run("production", false, func(ctx context.Context, o bench.Options) error { return bench.RunProduction(ctx, o, prodOpts) })
+	prodC.Short = "points 1–3 on the production topology: redress api and redress worker as separate processes, Temporal server on PostgreSQL (run from the repository root)"
+	prodC.Flags().IntVar(&prodOpts.InboxRate, "rate", prodDefaults.InboxRate, "bad ratings per second of the inbox measurement")
+	prodC.Flags().DurationVar(&prodOpts.InboxFor, "for", prodDefaults.InboxFor, "how long the inbox measurement runs")
+	prodC.Flags().IntVar(&prodOpts.Orders, "orders", prodDefaults.Orders, "work orders driven through every stage")
+	prodC.Flags().IntVar(&prodOpts.Drivers, "drivers", prodDefaults.Drivers, "concurrent drivers")
 	var topoOrders int
 	topoC := run("topology", false, func(ctx context.Context, o bench.Options) error {
 		_, err := bench.Topology(ctx, o, bench.TopologyOptions{Orders: topoOrders, DynamicConfig: "deploy/temporal/dynamicconfig/docker.yaml"})
@@ -146,6 +159,7 @@ func rootCmd() *cobra.Command {
 			{"intake", func() error { return bench.RunIntake(ctx, o) }, false},
 			{"inbox", func() error { return bench.RunInbox(ctx, o, 50, 30*time.Second) }, false},
 			{"workflow", func() error { return bench.RunWorkflow(ctx, o, 200, 16) }, false},
+			{"production", func() error { return bench.RunProduction(ctx, o, prodDefaults) }, skipProd},
 			{"fuzz", func() error { return bench.RunFuzz(ctx, o, 5000) }, false},
 			{"redteam", func() error { return bench.RunRedTeam(ctx, o, 10) }, false},
 			{"marker", func() error { return bench.RunVersionMarker(ctx, o, 3000, 16, 500) }, false},
@@ -173,6 +187,7 @@ func rootCmd() *cobra.Command {
 	allC.Flags().BoolVar(&long, "long", true, "long reliability form")
 	allC.Flags().BoolVar(&skipScale, "skip-scale", false, "leave out the 10-million-rating scale test")
 	allC.Flags().BoolVar(&skipRely, "skip-reliability", false, "leave out the reliability scenarios")
+	allC.Flags().BoolVar(&skipProd, "skip-production", false, "leave out the production topology's figures (they build the Temporal server)")
 	var rtOrders, mkN, mkConc, mkOrders int
 	rtC := run("redteam", true, func(ctx context.Context, o bench.Options) error { return bench.RunRedTeam(ctx, o, rtOrders) })
 	rtC.Short = "issue 16: the red-team reproduction (58 callbacks with the longest notes per order), then statistics and the upstream feed timed"
@@ -184,6 +199,6 @@ func rootCmd() *cobra.Command {
 	mkC.Flags().IntVar(&mkN, "workflows", 3000, "workflows measured, every other one with the marker")
 	mkC.Flags().IntVar(&mkConc, "starters", 16, "concurrent starts")
 	mkC.Flags().IntVar(&mkOrders, "orders", 500, "work orders opened for the order start rate")
-	cmd.AddCommand(allC, intakeC, inboxC, wfC, scaleC, relC, topoC, fuzzC, profC, rtC, mkC)
+	cmd.AddCommand(allC, intakeC, inboxC, wfC, prodC, scaleC, relC, topoC, fuzzC, profC, rtC, mkC)
 	return cmd
 }

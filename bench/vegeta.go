@@ -1,0 +1,153 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"redress/store"
+)
+
+// VegetaModule is the outside load generator the intake figures are confirmed with, at the
+// version the figures in BENCHMARKS.md were taken with.
+const VegetaModule = "github.com/tsenart/vegeta/v12@v12.13.0"
+
+// VegetaPath returns the vegeta binary to use: given, or on PATH, or built from the module
+// proxy into dir with `go install` (the Go toolchain that builds redress is enough).
+func VegetaPath(ctx context.Context, given, dir string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	if p, err := exec.LookPath("vegeta"); err == nil {
+		return p, nil
+	}
+	bin := filepath.Join(dir, "vegeta")
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	cmd := exec.CommandContext(ctx, "go", "install", VegetaModule)
+	cmd.Env = append(os.Environ(), "GOBIN="+dir, "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go install %s: %w: %s", VegetaModule, err, strings.TrimSpace(string(out)))
+	}
+	return bin, nil
+}
+
+// VegetaResult is what `vegeta report -type=json` says of one attack.
+type VegetaResult struct {
+	Requests int64            `json:"requests"`
+	Duration time.Duration    `json:"duration"` // of the attack, ns in the report
+	Wait     time.Duration    `json:"wait"`     // for the last answers after it
+	Success  float64          `json:"success"`
+	Statuses map[string]int64 `json:"status_codes"`
+	Lat      struct {
+		P50 time.Duration `json:"50th"`
+		P99 time.Duration `json:"99th"`
+	} `json:"latencies"`
+	Errors []string `json:"errors"`
+}
+
+// Rate is stored ratings per second of the attack (with the wait for its last answers).
+func (v VegetaResult) Rate(stored int64) float64 {
+	if v.Duration+v.Wait <= 0 {
+		return 0
+	}
+	return float64(stored) / (v.Duration + v.Wait).Seconds()
+}
+
+// StoredRatings counts the ratings stored whose evaluation ids start with prefix: what an
+// attack stored, read from the database rather than from vegeta's status codes (the bulk
+// form answers 200 with one result per rating).
+func StoredRatings(ctx context.Context, databaseURL, prefix string) (int64, error) {
+	db, err := store.Open(ctx, databaseURL)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = db.Close() }() // a read
+	var n int64
+	err = db.WithContext(ctx).Table("evaluations").Where("evaluation_id LIKE ?", prefix+"-%").Count(&n).Error
+	return n, err
+}
+
+// VegetaAttack runs vegeta as its own process against url: workers concurrent connections
+// sending as fast as they are answered (-rate=0, as the harness's closed loop), for d, each
+// request with the next body of bodies (one rating, or one bulk request, per body; vegeta's
+// JSON targets carry a body each). There must be more bodies than the attack can send: a
+// repeated body would be answered as a replay, not stored again, and is not counted.
+func VegetaAttack(ctx context.Context, vegeta, dir, url, token string, bodies [][]byte, workers int, d time.Duration) (VegetaResult, error) {
+	var res VegetaResult
+	targets := filepath.Join(dir, "vegeta-targets.json")
+	f, err := os.Create(targets)
+	if err != nil {
+		return res, err
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	header := map[string][]string{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}
+	for _, b := range bodies {
+		if err := enc.Encode(map[string]any{"method": "POST", "url": url, "header": header, "body": base64.StdEncoding.EncodeToString(b)}); err != nil {
+			_ = f.Close()
+			return res, err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		_ = f.Close()
+		return res, err
+	}
+	if err := f.Close(); err != nil {
+		return res, err
+	}
+	results := filepath.Join(dir, "vegeta-results.bin")
+	attack := exec.CommandContext(ctx, vegeta, "attack", "-format=json", "-targets="+targets, "-rate=0",
+		"-workers="+strconv.Itoa(workers), "-max-workers="+strconv.Itoa(workers), "-duration="+d.String(),
+		"-keepalive=true", "-timeout=60s", "-output="+results)
+	if out, err := attack.CombinedOutput(); err != nil {
+		return res, fmt.Errorf("vegeta attack: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	out, err := exec.CommandContext(ctx, vegeta, "report", "-type=json", results).Output()
+	if err != nil {
+		return res, fmt.Errorf("vegeta report: %w", err)
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return res, fmt.Errorf("vegeta report: %w: %s", err, out)
+	}
+	_ = os.Remove(targets)
+	_ = os.Remove(results)
+	return res, nil
+}
+
+// RatingBodies are the single-form bodies of ratings prefix-0 … rating cases[0…] (one in
+// badEvery bad), as IntakeLoad sends them.
+func RatingBodies(prefix string, cases []string, badEvery int) [][]byte {
+	l := IntakeLoad{Prefix: prefix, Cases: cases, BadEvery: badEvery}
+	out := make([][]byte, len(cases))
+	for n := range cases {
+		_, out[n], _ = l.body(int64(n))
+	}
+	return out
+}
+
+// BulkBodies are the bulk-form bodies of the same ratings, size to a request.
+func BulkBodies(prefix string, cases []string, badEvery, size int) [][]byte {
+	singles := RatingBodies(prefix, cases, badEvery)
+	var out [][]byte
+	for lo := 0; lo+size <= len(singles); lo += size {
+		b := []byte(`{"evaluations":[`)
+		for i, s := range singles[lo : lo+size] {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, s...)
+		}
+		out = append(out, append(b, "]}"...))
+	}
+	return out
+}
