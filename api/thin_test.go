@@ -2,11 +2,9 @@ package api
 
 import (
 	"go/ast"
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strings"
 	"testing"
+
+	"redress/internal/gosource"
 )
 
 // dbReachers are the handler files still allowed to reach the database handle itself, with
@@ -24,21 +22,11 @@ var dbReachers = map[string]int{
 // TestHandlersReachTheDatabaseThroughRepositories fails when a handler file outside
 // dbReachers uses s.deps.DB, or one inside uses it more often than listed.
 func TestHandlersReachTheDatabaseThroughRepositories(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	_, files := gosource.Package(t)
+	for _, f := range files {
+		name := f.Name
 		n := 0
-		ast.Inspect(f, func(node ast.Node) bool {
+		ast.Inspect(f.AST, func(node ast.Node) bool {
 			if sel, ok := node.(*ast.SelectorExpr); ok && sel.Sel.Name == "DB" {
 				if deps, ok := sel.X.(*ast.SelectorExpr); ok && deps.Sel.Name == "deps" {
 					if id, ok := deps.X.(*ast.Ident); ok && id.Name == "s" {

@@ -6,33 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-)
 
-// sharedHolidayCN finds shared/calendar/holiday-cn beside the repository root by walking up from
-// the package directory. Absent, the test skips, except under CI=true where it fails.
-func sharedHolidayCN(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		cand := filepath.Join(dir, "shared", "calendar", "holiday-cn")
-		if st, err := os.Stat(cand); err == nil && st.IsDir() {
-			return cand
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("shared/calendar/holiday-cn not found beside the repository (required under CI=true)")
-	}
-	t.Skip("shared/calendar/holiday-cn not found beside the repository")
-	return ""
-}
+	"redress/calendar/calendartest"
+)
 
 // oracle is the status of every listed day according to the holiday-cn files themselves: a
 // later year's file wins for the days of the year before that it lists.
@@ -40,7 +16,7 @@ type oracle map[string]bool
 
 func loadOracle(t testing.TB) oracle {
 	t.Helper()
-	dir := sharedHolidayCN(t)
+	dir := calendartest.HolidayCN(t)
 	o := oracle{}
 	for y := 2019; y <= 2026; y++ {
 		raw, err := os.ReadFile(filepath.Join(dir, itoa(y)+".json"))

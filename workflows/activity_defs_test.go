@@ -2,11 +2,9 @@ package workflows
 
 import (
 	"go/ast"
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strings"
 	"testing"
+
+	"redress/internal/gosource"
 )
 
 // TestActivitiesAreScheduledByDefinition: workflow code schedules activities only through
@@ -16,20 +14,9 @@ import (
 // ExecuteActivity call with a name or a function of its own fails here, as does a direct call
 // of exec (the order's runner, which only passes a definition's name on).
 func TestActivitiesAreScheduledByDefinition(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
+	fset, files := gosource.Package(t)
+	for _, f := range files {
+		ast.Inspect(f.AST, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
 			if !ok {
 				return true

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"redress/calendar"
+	"redress/calendar/calendartest"
 	"redress/store"
 	"redress/store/storetest"
 )
@@ -116,7 +117,7 @@ func TestEnsureShippedAndImport(t *testing.T) {
 
 // Importing the holiday-cn files on top of the shipped data changes nothing: same content.
 func TestImportSharedFilesIsNoOp(t *testing.T) {
-	dir := sharedHolidayCN(t)
+	dir := calendartest.HolidayCN(t)
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		if _, err := EnsureShipped(ctx, db); err != nil {
