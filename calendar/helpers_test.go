@@ -78,11 +78,7 @@ func shippedCalendar(t testing.TB, unitPath string, scopes []scopeRev, ovs ...ov
 
 func at(t testing.TB, s string) time.Time {
 	t.Helper()
-	v, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return calendartest.At(t, s)
 }
 
 func mustDay(t testing.TB, s string) day {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"redress/calendar"
+	"redress/calendar/calendartest"
 )
 
 // shippedCalendar is the shipped national data as revision 1, as EnsureShipped stores it.
@@ -22,9 +23,5 @@ func itoa(i int) string { return strconv.Itoa(i) }
 
 func at(t testing.TB, s string) time.Time {
 	t.Helper()
-	v, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return calendartest.At(t, s)
 }

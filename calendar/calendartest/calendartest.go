@@ -1,11 +1,13 @@
 // Package calendartest holds what the calendar's tests share: where the State Council's
-// calendars (shared/calendar/holiday-cn) are found, to check the project's calendar against.
+// calendars (shared/calendar/holiday-cn) are found, to check the project's calendar against,
+// and the instants their tables are written in.
 package calendartest
 
 import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // HolidayCN finds shared/calendar/holiday-cn beside the repository root by walking up from the
@@ -32,4 +34,14 @@ func HolidayCN(t testing.TB) string {
 	}
 	t.Skip("shared/calendar/holiday-cn not found beside the repository")
 	return ""
+}
+
+// At parses an RFC 3339 instant of a test's table, failing the test on a typo.
+func At(t testing.TB, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
