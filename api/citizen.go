@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -245,7 +246,7 @@ func (s *Server) postRate(c echo.Context) error {
 		RequestIP: c.RealIP(),
 	}
 	for _, t := range req.Tags {
-		if !contains(rateTags, t) {
+		if !slices.Contains(rateTags, t) {
 			return apperr.Invalid("tags", "invalid_tag", "tag %q is not offered", t)
 		}
 	}
@@ -267,15 +268,6 @@ func (s *Server) postRate(c echo.Context) error {
 		out.TrackToken = tok
 	}
 	return c.JSON(http.StatusCreated, out)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // qrJSON answers a QR token request.

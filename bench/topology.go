@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -336,7 +337,7 @@ func waitTimeline(ctx context.Context, databaseURL, id string, types []string, l
 		}
 		missing := []string{}
 		for _, t := range types {
-			if !containsString(have, t) {
+			if !slices.Contains(have, t) {
 				missing = append(missing, t)
 			}
 		}
@@ -348,15 +349,6 @@ func waitTimeline(ctx context.Context, databaseURL, id string, types []string, l
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-}
-
-func containsString(l []string, s string) bool {
-	for _, v := range l {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // checkTopology checks the read-model after the scenario: every chained order closed; every

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,7 +46,7 @@ func recipientScope(q *gorm.DB, grants []store.Grant) *gorm.DB {
 	var conds []string
 	var args []any
 	for _, g := range grants {
-		if !has(store.StaffRoles, g.Role) {
+		if !slices.Contains(store.StaffRoles, g.Role) {
 			continue
 		}
 		if scheme.CoversSubtree(g.Role) {
@@ -68,15 +69,6 @@ func recipientScope(q *gorm.DB, grants []store.Grant) *gorm.DB {
 
 func likeEscape(p string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(p) + "%"
-}
-
-func has(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // InboxQuery selects a page of an inbox.

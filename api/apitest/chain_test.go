@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -205,7 +206,7 @@ func TestChainThroughHTTP(t *testing.T) {
 
 		got := types(e.timeline(t, "sz-auditor", id))
 		for _, want := range []string{"opened", "dispatched", "sign", "callback", "dispose", "progress", "request_extension", "decide_extension", "complete", "review", "evaluator_feedback", "reopen", "record_feedback"} {
-			if !has(got, want) {
+			if !slices.Contains(got, want) {
 				t.Errorf("timeline lacks %s: %v", want, got)
 			}
 		}
@@ -282,7 +283,7 @@ func TestChainOtherRows(t *testing.T) {
 		// The row starts as pending_dispatch; the workflow puts it in the administration's queue.
 		eventually(t, 15*time.Second, func() (bool, string) {
 			l := e.list(t, "sz-admin", "?state=pending_dispatch")
-			return has(ids(l), id), fmt.Sprintf("not in the administration's queue: %v", ids(l))
+			return slices.Contains(ids(l), id), fmt.Sprintf("not in the administration's queue: %v", ids(l))
 		})
 		evs := e.timeline(t, "sz-admin", id)
 		if evs[len(evs)-1].Type != "pending_dispatch" || evs[len(evs)-1].Data["reason"] != "several_units" {
@@ -318,7 +319,7 @@ func TestChainOtherRows(t *testing.T) {
 		}
 		got := types(evs)
 		for _, want := range []string{"pending_dispatch", "dispatch", "return", "rule_return", "waive_callback", "appeal_drafted", "submit_appeal", "decide_appeal", "escalate", "reassign"} {
-			if !has(got, want) {
+			if !slices.Contains(got, want) {
 				t.Errorf("timeline lacks %s: %v", want, got)
 			}
 		}
@@ -483,10 +484,10 @@ func TestFiveSecondPolicy(t *testing.T) {
 		for login, tmpl := range map[string]string{"ft-officer": "reminder", "ft-leader": "supervision", "sz-supervisor": "supervision", "sz-auditor": "supervision"} {
 			eventually(t, 10*time.Second, func() (bool, string) {
 				got := inbox(login)
-				return has(got, tmpl), fmt.Sprintf("%s's inbox %v, want %s", login, got, tmpl)
+				return slices.Contains(got, tmpl), fmt.Sprintf("%s's inbox %v, want %s", login, got, tmpl)
 			})
 		}
-		if got := inbox("ft-officer"); has(got, "supervision") {
+		if got := inbox("ft-officer"); slices.Contains(got, "supervision") {
 			t.Errorf("officer got the supervision notice meant for the leader: %v", got)
 		}
 		e.recordHistory(t, "timers_reminder_supervision", id)

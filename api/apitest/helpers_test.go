@@ -480,12 +480,3 @@ func ids(l listView) []string {
 	}
 	return out
 }
-
-func has(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}

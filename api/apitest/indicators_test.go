@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -281,10 +282,10 @@ func TestThemeSplitsOrdersByUnit(t *testing.T) {
 		}
 		// Each in its own unit's inbox, not in the other's.
 		ftList, nsList := ids(e.list(t, "ft-officer", "")), ids(e.list(t, "ns-officer", ""))
-		if !has(ftList, ft.ID) || has(ftList, ns.ID) {
+		if !slices.Contains(ftList, ft.ID) || slices.Contains(ftList, ns.ID) {
 			t.Errorf("福田 inbox %v: want %s and not %s", ftList, ft.ID, ns.ID)
 		}
-		if !has(nsList, ns.ID) || has(nsList, ft.ID) {
+		if !slices.Contains(nsList, ns.ID) || slices.Contains(nsList, ft.ID) {
 			t.Errorf("南山 inbox %v: want %s and not %s", nsList, ns.ID, ft.ID)
 		}
 		wantError(t, e.act(t, "ft-officer", ns.ID, "", map[string]any{"action": "sign"}), 404, "not_found", "")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -369,23 +370,23 @@ func TestBatchRatings(t *testing.T) {
 		}
 
 		admin := e.list(t, "sz-admin", "?state=pending_dispatch")
-		if !has(ids(admin), *two.WorkOrderID) || admin.Total != 1 {
+		if !slices.Contains(ids(admin), *two.WorkOrderID) || admin.Total != 1 {
 			t.Errorf("sz-admin's pending queue %v (total %d)", ids(admin), admin.Total)
 		}
 		if len(admin.Items) == 1 {
 			o := admin.Items[0]
-			if o.Unit == nil || o.Unit.Code != "sz" || !has(o.AllowedActions, "dispatch") {
+			if o.Unit == nil || o.Unit.Code != "sz" || !slices.Contains(o.AllowedActions, "dispatch") {
 				t.Errorf("pending order as sz-admin sees it: %+v", o)
 			}
 		}
 		for _, officer := range []string{"ft-officer", "ns-officer"} {
 			l := e.list(t, officer, "")
-			if has(ids(l), *two.WorkOrderID) {
+			if slices.Contains(ids(l), *two.WorkOrderID) {
 				t.Errorf("%s sees the undispatched cross-unit order", officer)
 			}
 			wantError(t, e.do(t, request{method: "GET", path: "/api/v1/work-orders/" + *two.WorkOrderID, login: officer}), http.StatusNotFound, "not_found", "")
 		}
-		if l := e.list(t, "ft-officer", ""); !has(ids(l), *one.WorkOrderID) {
+		if l := e.list(t, "ft-officer", ""); !slices.Contains(ids(l), *one.WorkOrderID) {
 			t.Errorf("ft-officer does not see the one-unit batch: %v", ids(l))
 		}
 		if l := e.list(t, "ns-officer", ""); len(l.Items) != 0 || l.Total != 0 {

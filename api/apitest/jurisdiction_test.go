@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -161,13 +162,13 @@ func TestSameUnitReassignKeepsOverdue(t *testing.T) {
 		_, id := e.badOrder(t, "sz-ft-tax", "S0001")
 		e.waitState(t, id, models.StateDispatched)
 		eventually(t, 15*time.Second, func() (bool, string) {
-			return has(ids(e.list(t, "sz-supervisor", "?overdue=true")), id), "the order is not yet on the overdue list"
+			return slices.Contains(ids(e.list(t, "sz-supervisor", "?overdue=true")), id), "the order is not yet on the overdue list"
 		})
 		before := e.timeline(t, "sz-supervisor", id)
 		dls := e.deadlinesJSON(t, id)
 		r := e.act(t, "sz-supervisor", id, "", map[string]any{"action": "reassign", "to_unit": "sz-ft-tax", "reason": "重新计时"})
 		wantError(t, r, http.StatusUnprocessableEntity, "same_unit", "to_unit")
-		if !has(ids(e.list(t, "sz-supervisor", "?overdue=true")), id) {
+		if !slices.Contains(ids(e.list(t, "sz-supervisor", "?overdue=true")), id) {
 			t.Error("the order left the overdue list")
 		}
 		after := e.timeline(t, "sz-supervisor", id)
@@ -215,7 +216,7 @@ func TestAppealDraftedByOfficerSubmittedByLeader(t *testing.T) {
 			drafted.AppealDraft.DraftedBy != "ft-officer" || drafted.AppealDraft.AppealReason != "malicious" {
 			t.Fatalf("after the officer's draft: %s", r.body)
 		}
-		if has(drafted.AllowedActions, "submit_appeal") {
+		if slices.Contains(drafted.AllowedActions, "submit_appeal") {
 			t.Errorf("the officer may submit: %v", drafted.AllowedActions)
 		}
 		wantError(t, e.act(t, "ft-officer", id, "", map[string]any{"action": "submit_appeal"}), http.StatusForbidden, "action_forbidden", "")
@@ -223,7 +224,7 @@ func TestAppealDraftedByOfficerSubmittedByLeader(t *testing.T) {
 		lr := e.do(t, request{method: "GET", path: "/api/v1/work-orders/" + id, login: "ft-leader"})
 		wantStatus(t, lr, http.StatusOK)
 		lr.decode(t, &asLeader)
-		if !has(asLeader.AllowedActions, "submit_appeal") {
+		if !slices.Contains(asLeader.AllowedActions, "submit_appeal") {
 			t.Errorf("the leader may not submit: %v", asLeader.AllowedActions)
 		}
 		r = e.act(t, "ft-leader", id, "", map[string]any{"action": "submit_appeal", "note": "同意申诉"})
@@ -234,7 +235,7 @@ func TestAppealDraftedByOfficerSubmittedByLeader(t *testing.T) {
 			t.Errorf("after submission: %s", r.body)
 		}
 		evs := e.timeline(t, "sz-admin", id)
-		if got := types(evs); !has(got, "appeal_drafted") || !has(got, "submit_appeal") || has(got, "dispose") {
+		if got := types(evs); !slices.Contains(got, "appeal_drafted") || !slices.Contains(got, "submit_appeal") || slices.Contains(got, "dispose") {
 			t.Errorf("timeline %v", got)
 		}
 		// The evaluator's tracking page does not see the draft, only the submitted appeal.

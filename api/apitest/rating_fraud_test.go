@@ -2,6 +2,7 @@ package apitest
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -102,7 +103,7 @@ func TestStaffCannotOwnTheRating(t *testing.T) {
 			}
 			// Its order is real: dispatched to the unit and in the officer's inbox.
 			e.waitState(t, *bad.WorkOrderID, models.StateDispatched)
-			if l := e.list(t, "ft-officer", ""); !has(ids(l), *bad.WorkOrderID) {
+			if l := e.list(t, "ft-officer", ""); !slices.Contains(ids(l), *bad.WorkOrderID) {
 				t.Errorf("the conflicting bad rating's order %s is not in the unit's inbox %v", *bad.WorkOrderID, ids(l))
 			}
 			// A retry answers the stored rating; a third rating agreeing with either is a repeat.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -64,7 +65,7 @@ func TestCrashBetweenStoreAndStart(t *testing.T) {
 		}
 		eventually(t, 10*time.Second, func() (bool, string) {
 			l := e.list(t, "ft-officer", "?state=dispatched")
-			return has(ids(l), id), "not yet dispatched in ft-officer's inbox"
+			return slices.Contains(ids(l), id), "not yet dispatched in ft-officer's inbox"
 		})
 		if n, err := e.starter.Reconcile(ctx, 0); err != nil || n != 0 {
 			t.Errorf("second reconcile started %d, %v; want 0", n, err)

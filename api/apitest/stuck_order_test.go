@@ -3,6 +3,7 @@ package apitest
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +45,7 @@ func TestStuckOrderVisibleAndFreed(t *testing.T) {
 		if v, _ := get("sz-admin"); v.State != models.StatePendingDispatch {
 			t.Errorf("stuck order in state %q, want pending_dispatch", v.State)
 		}
-		if l := e.list(t, "sz-admin", "?state=pending_dispatch"); !has(ids(l), id) {
+		if l := e.list(t, "sz-admin", "?state=pending_dispatch"); !slices.Contains(ids(l), id) {
 			t.Errorf("the stuck order is not in the administration's pending_dispatch list %v", ids(l))
 		}
 
@@ -56,7 +57,7 @@ func TestStuckOrderVisibleAndFreed(t *testing.T) {
 			v, _ := get("sz-admin")
 			return v.DeadlineError == "", fmt.Sprintf("deadline_error still %q", v.DeadlineError)
 		})
-		if l := e.list(t, "ft-officer", ""); !has(ids(l), id) {
+		if l := e.list(t, "ft-officer", ""); !slices.Contains(ids(l), id) {
 			t.Errorf("the freed order is not in the unit's inbox %v", ids(l))
 		}
 		// The sign clock runs on the fixed budget, with a due date.

@@ -3,6 +3,7 @@ package apitest
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func TestInboxScoping(t *testing.T) {
 		var inbox listView
 		eventually(t, 10*time.Second, func() (bool, string) {
 			inbox = e.list(t, "ft-officer", "")
-			return has(ids(inbox), id), "ft-officer's inbox " + strings.Join(ids(inbox), ",")
+			return slices.Contains(ids(inbox), id), "ft-officer's inbox " + strings.Join(ids(inbox), ",")
 		})
 		if inbox.Total != 1 || len(inbox.Items) != 1 || inbox.Page != 1 || inbox.PageSize != 20 {
 			t.Errorf("ft-officer's inbox %+v", inbox)
@@ -55,7 +56,7 @@ func TestInboxScoping(t *testing.T) {
 
 		t.Run("the jurisdiction sees it", func(t *testing.T) {
 			for _, login := range []string{"ft-officer", "ft-leader", "sz-admin", "sz-supervisor", "sz-auditor", "gd-admin"} {
-				if l := e.list(t, login, ""); !has(ids(l), id) {
+				if l := e.list(t, login, ""); !slices.Contains(ids(l), id) {
 					t.Errorf("%s does not see the order: %v", login, ids(l))
 				}
 				r := e.do(t, request{method: "GET", path: "/api/v1/work-orders/" + id, login: login})
@@ -141,7 +142,7 @@ func TestInboxScoping(t *testing.T) {
 					continue
 				}
 				for _, w := range c.want {
-					if !has(got, w) {
+					if !slices.Contains(got, w) {
 						t.Errorf("%s: got %v, want %v", c.query, got, c.want)
 					}
 				}
@@ -264,7 +265,7 @@ func TestActions(t *testing.T) {
 			r := e.act(t, "ft-officer", id, "sign-1", map[string]any{"action": "sign"})
 			wantStatus(t, r, http.StatusOK)
 			r.decode(t, &signed)
-			if signed.ID != id || signed.State != models.StateSigned || !has(signed.AllowedActions, "callback") || has(signed.AllowedActions, "sign") {
+			if signed.ID != id || signed.State != models.StateSigned || !slices.Contains(signed.AllowedActions, "callback") || slices.Contains(signed.AllowedActions, "sign") {
 				t.Errorf("answer %s", r)
 			}
 			// The accepted action is in the read-model before the answer: no polling.
