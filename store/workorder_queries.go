@@ -170,11 +170,14 @@ func filterOrders(q *gorm.DB, f OrderFilter) *gorm.DB {
 	if f.Supervision != nil {
 		q = q.Where("work_orders.supervision_level = ?", *f.Supervision)
 	}
+	// The bounds are instants compared in UTC: SQLite compares the stored text, so a bound
+	// given in Asia/Shanghai (a day's 00:00 there) would be compared with UTC times as text and
+	// miss the orders opened between 00:00 and 08:00 Shanghai time.
 	if f.From != nil {
-		q = q.Where("work_orders.opened_at >= ?", *f.From)
+		q = q.Where("work_orders.opened_at >= ?", f.From.UTC())
 	}
 	if f.To != nil {
-		q = q.Where("work_orders.opened_at < ?", *f.To)
+		q = q.Where("work_orders.opened_at < ?", f.To.UTC())
 	}
 	if f.DueBefore != nil {
 		q = q.Where("work_orders.next_due_at < ? AND work_orders.state <> ?", *f.DueBefore, models.StateClosed)

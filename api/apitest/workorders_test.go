@@ -96,9 +96,17 @@ func TestInboxScoping(t *testing.T) {
 			_, id2 := e.badOrder(t, "sz-ft-tax", "S0002")
 			e.waitState(t, id2, models.StateDispatched)
 			q := url.QueryEscape
+			// The date filters select by the day the orders were opened (Asia/Shanghai), read from
+			// the orders themselves: a run across midnight opens them on a day that is no longer
+			// today, and the two may even open on either side of it.
 			zone, _ := time.LoadLocation("Asia/Shanghai")
-			now := time.Now().In(zone)
-			today, yesterday, tomorrow := now.Format(time.DateOnly), now.AddDate(0, 0, -1).Format(time.DateOnly), now.AddDate(0, 0, 1).Format(time.DateOnly)
+			var opened []time.Time
+			if err := e.db.Model(&models.WorkOrder{}).Where("id IN ?", []string{id, id2}).Order("opened_at").Pluck("opened_at", &opened).Error; err != nil || len(opened) != 2 {
+				t.Fatalf("opening times of the two orders: %v (%d found)", err, len(opened))
+			}
+			first, last := opened[0].In(zone), opened[1].In(zone)
+			fromDay, toDay := first.Format(time.DateOnly), last.Format(time.DateOnly)
+			yesterday, tomorrow := first.AddDate(0, 0, -1).Format(time.DateOnly), last.AddDate(0, 0, 1).Format(time.DateOnly)
 			cases := []struct {
 				query string
 				want  []string
@@ -126,7 +134,7 @@ func TestInboxScoping(t *testing.T) {
 				{"?channel=hotline", nil},
 				{"?supervision=0", []string{id, id2}},
 				{"?supervision=1", nil},
-				{"?from=" + today + "&to=" + today, []string{id, id2}},
+				{"?from=" + fromDay + "&to=" + toDay, []string{id, id2}},
 				{"?to=" + yesterday, nil},
 				{"?from=" + tomorrow, nil},
 				{"?due_before=" + q(time.Now().AddDate(0, 1, 0).Format(time.RFC3339)), []string{id, id2}},
@@ -182,7 +190,7 @@ func TestInboxScoping(t *testing.T) {
 				{"?channel=fax", "invalid_channel", "channel"},
 				{"?supervision=high", "invalid_supervision", "supervision"},
 				{"?from=2026-13-01", "invalid_date", "from"},
-				{"?from=" + today + "&to=" + yesterday, "invalid_period", "to"},
+				{"?from=" + fromDay + "&to=" + yesterday, "invalid_period", "to"},
 				{"?due_before=tomorrow", "invalid_date", "due_before"},
 				{"?pending_extension=maybe", "invalid_pending_extension", "pending_extension"},
 				{"?sort=random", "invalid_sort", "sort"},
