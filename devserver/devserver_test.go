@@ -2,9 +2,11 @@ package devserver
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -14,14 +16,19 @@ import (
 // read, say so (issue 16, the web UI's gap; the API's side is
 // api/apitest.TestTemporalUIDecodesWithTheSessionCookie).
 func TestWebUIDecodesWithCredentials(t *testing.T) {
-	port, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
 	const endpoint = "http://127.0.0.1:8080/api/v1/system/temporal-codec"
-	s, err := Start(Options{UIPort: port, Namespace: "redress", CodecEndpoint: endpoint})
-	if err != nil {
-		t.Fatal(err)
+	// The UI port is picked free and released before the server binds it, so a test process
+	// running beside this one may take it in between: then another free port is picked.
+	var s *Server
+	for attempt := 1; s == nil; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err = Start(Options{UIPort: port, Namespace: "redress", CodecEndpoint: endpoint})
+		if err != nil && (!errors.Is(err, syscall.EADDRINUSE) || attempt == 4) {
+			t.Fatal(err)
+		}
 	}
 	defer s.Stop()
 	u := url.URL{Scheme: "http", Host: s.UIAddr, Path: "/api/v1/settings"}
