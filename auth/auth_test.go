@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -45,5 +46,56 @@ func TestIssueVerify(t *testing.T) {
 	}
 	if _, err := NewIssuer([]byte("short"), "a", "b"); err == nil {
 		t.Error("short key accepted")
+	}
+}
+
+// TestVerifyRemembers: a token verified once is answered from memory (no decoding: nothing
+// allocated) until it expires, then refused as before; an invalid token is never remembered,
+// and the memory stays bounded.
+func TestVerifyRemembers(t *testing.T) {
+	iss, err := NewIssuer([]byte(strings.Repeat("k", 32)), "redress", "redress-api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	iss.now = func() time.Time { return now }
+	tok, exp, err := iss.Issue("channel", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := iss.Verify(tok); err != nil || c.Login != "channel" {
+		t.Fatalf("verify: %v %+v", err, c)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if c, err := iss.Verify(tok); err != nil || c.Login != "channel" {
+			t.Fatalf("verify again: %v %+v", err, c)
+		}
+	}); n != 0 {
+		t.Errorf("a verified token's second check allocated %.0f times: decoded again", n)
+	}
+	// Past its expiry (and the parser's leeway) the remembered token is refused.
+	now = exp.Add(10 * time.Second)
+	if _, err := iss.Verify(tok); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("expired remembered token: %v", err)
+	}
+	// A forged token with a remembered one's claims is not taken for it.
+	now = time.Now()
+	tok2, _, _ := iss.Issue("channel", time.Minute)
+	if _, err := iss.Verify(tok2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iss.Verify(tok2[:len(tok2)-2] + "xx"); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("altered signature: %v", err)
+	}
+	for i := range maxVerified + 10 {
+		tk, _, _ := iss.Issue(fmt.Sprintf("u%d", i), time.Minute)
+		if _, err := iss.Verify(tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	iss.verified.Range(func(any, any) bool { n++; return true })
+	if n > maxVerified {
+		t.Fatalf("%d tokens remembered, bound %d", n, maxVerified)
 	}
 }

@@ -21,7 +21,8 @@ import (
 // transaction. On SQLite (one writer, no network), or when db is already a transaction, the
 // inserts are plain statements in a transaction (the caller's, if any).
 //
-// The SQL of each insert is GORM's own (a dry run of Create), so the columns are the models'.
+// The SQL of each insert is one unnest statement per model (insert_unnest.go) or GORM's own (a
+// dry run of Create); the columns and values are the models' either way.
 func InsertAll(ctx context.Context, db *DB, rows ...any) error {
 	if len(rows) == 0 {
 		return nil
@@ -38,17 +39,28 @@ func InsertAll(ctx context.Context, db *DB, rows ...any) error {
 		})
 	}
 	dry := db.WithContext(ctx).Session(&gorm.Session{DryRun: true, SkipDefaultTransaction: true})
-	var batch pgx.Batch
-	for _, r := range rows {
-		st := dry.Create(r).Statement
-		if st.Error != nil {
-			return fmt.Errorf("insert all: build %T: %w", r, st.Error)
-		}
-		batch.Queue(st.SQL.String(), st.Vars...)
-	}
 	// Sent on the pool's own pgx connection, beside GORM; errors are translated as GORM's
 	// would be, so callers see gorm.ErrDuplicatedKey alike.
-	err := OnPgx(ctx, pool, func(c *pgx.Conn) error { return c.SendBatch(ctx, &batch).Close() })
+	err := OnPgx(ctx, pool, func(c *pgx.Conn) error {
+		var batch pgx.Batch
+		for _, r := range rows {
+			// A model's rows as one unnest insert where it allows it (insert_unnest.go), else
+			// GORM's.
+			queued, err := unnestInsert(ctx, db, pool, c, &batch, r)
+			if err != nil {
+				return err
+			}
+			if queued {
+				continue
+			}
+			st := dry.Create(r).Statement
+			if st.Error != nil {
+				return fmt.Errorf("insert all: build %T: %w", r, st.Error)
+			}
+			batch.Queue(st.SQL.String(), st.Vars...)
+		}
+		return c.SendBatch(ctx, &batch).Close()
+	})
 	if err != nil {
 		if t, ok := db.Dialector.(gorm.ErrorTranslator); ok && db.TranslateError {
 			return t.Translate(err)
