@@ -7,8 +7,10 @@
 //
 // Requests never scan the raw ratings: a rollup job (Roller) keeps daily aggregates per unit and
 // dimension in stats_ratings_daily and stats_orders_daily, recomputing whole days that changed
-// since its high-water mark, and the queries sum those rows over the period and the caller's
-// units. FromRaw computes the same figures straight from evaluations and timelines; tests and the
+// since its high-water mark, with monthly sums per unit beside them (stats_ratings_monthly,
+// stats_orders_monthly) recomputed in the same transaction, and the queries sum those rows over
+// the period and the caller's units: whole months from the monthly rows, the days at the
+// period's edges from the daily rows. FromRaw computes the same figures straight from evaluations and timelines; tests and the
 // publication check use it to prove the rollups agree with the raw data.
 package stats
 

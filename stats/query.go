@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"redress/models"
 	"redress/store"
@@ -47,25 +48,32 @@ func Units(ctx context.Context, db *store.DB, scope store.Scope, p Period) ([]Un
 		byID[u.ID] = &out[i]
 	}
 	// Summed by the database: a month of a city's daily rows is tens of thousands of rows,
-	// and reading them one by one took a second (BENCHMARKS.md, point 4).
-	var rr []ratingRow
-	q := db.WithContext(ctx).Model(&ratingRow{}).Select(sums("unit_id", ratingCounts)).Where("dim = ? AND day >= ? AND day <= ?", DimUnit, p.From, p.To)
-	if err := scope.Apply(q, "unit_path").Group("unit_id").Find(&rr).Error; err != nil {
-		return nil, fmt.Errorf("stats units: ratings: %w", err)
-	}
-	for _, r := range rr {
-		if f := byID[r.UnitID]; f != nil {
-			f.Ratings.Plus(r.ratings())
+	// and reading them one by one took a second (BENCHMARKS.md, point 4). The period's whole
+	// months are read from the month rows (one per unit and month), its partial months at the
+	// edges from the daily rows.
+	sp := splitPeriod(p)
+	for _, src := range sp.sources(DimUnit) {
+		var rr []ratingRow
+		q := db.WithContext(ctx).Table(src.ratings).Select(sums("unit_id", ratingCounts)).Where(src.where, src.args...)
+		if err := scope.Apply(q, "unit_path").Group("unit_id").Scan(&rr).Error; err != nil {
+			return nil, fmt.Errorf("stats units: ratings: %w", err)
+		}
+		for _, r := range rr {
+			if f := byID[r.UnitID]; f != nil {
+				f.Ratings.Plus(r.ratings())
+			}
 		}
 	}
-	var or []orderRow
-	q = db.WithContext(ctx).Model(&orderRow{}).Select(sums("unit_id", orderCounts)).Where("day >= ? AND day <= ?", p.From, p.To)
-	if err := scope.Apply(q, "unit_path").Group("unit_id").Find(&or).Error; err != nil {
-		return nil, fmt.Errorf("stats units: orders: %w", err)
-	}
-	for _, r := range or {
-		if f := byID[r.UnitID]; f != nil {
-			f.Orders.Plus(r.orders())
+	for _, src := range sp.sources("") {
+		var or []orderRow
+		q := db.WithContext(ctx).Table(src.orders).Select(sums("unit_id", orderCounts)).Where(src.where, src.args...)
+		if err := scope.Apply(q, "unit_path").Group("unit_id").Scan(&or).Error; err != nil {
+			return nil, fmt.Errorf("stats units: orders: %w", err)
+		}
+		for _, r := range or {
+			if f := byID[r.UnitID]; f != nil {
+				f.Orders.Plus(r.orders())
+			}
 		}
 	}
 	for i := range out {
@@ -73,6 +81,80 @@ func Units(ctx context.Context, db *store.DB, scope store.Scope, p Period) ([]Un
 		out[i].Orders.Derive()
 	}
 	return out, nil
+}
+
+// periodSplit is a period cut into whole calendar months (months[0] to months[1], YYYY-MM,
+// both included; none when empty) and the ranges of days outside them (the partial months at
+// its edges, or the whole period when it holds no whole month).
+type periodSplit struct {
+	days   [][2]string
+	months [2]string
+}
+
+// splitPeriod cuts p into whole months and the days at its edges. A period whose ends are not
+// both YYYY-MM-DD days, or that ends before it starts, is left as days, compared as the
+// strings they are (as the daily rows always were).
+func splitPeriod(p Period) periodSplit {
+	all := periodSplit{days: [][2]string{{p.From, p.To}}}
+	from, err1 := time.Parse(time.DateOnly, p.From)
+	to, err2 := time.Parse(time.DateOnly, p.To)
+	if err1 != nil || err2 != nil || from.Format(time.DateOnly) != p.From || to.Format(time.DateOnly) != p.To || to.Before(from) {
+		return all
+	}
+	first := from // the first day of the first whole month
+	if from.Day() != 1 {
+		first = time.Date(from.Year(), from.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	last := to // the last day of the last whole month
+	if to.AddDate(0, 0, 1).Day() != 1 {
+		last = time.Date(to.Year(), to.Month(), 0, 0, 0, 0, 0, time.UTC)
+	}
+	if last.Before(first) {
+		return all
+	}
+	out := periodSplit{months: [2]string{first.Format("2006-01"), last.Format("2006-01")}}
+	if from.Before(first) {
+		out.days = append(out.days, [2]string{p.From, first.AddDate(0, 0, -1).Format(time.DateOnly)})
+	}
+	if last.Before(to) {
+		out.days = append(out.days, [2]string{last.AddDate(0, 0, 1).Format(time.DateOnly), p.To})
+	}
+	return out
+}
+
+// rollupSource is one table pair to read a split period's part from: the daily rows of its
+// edge days or the month rows of its whole months. day is the column a trend point is named
+// by (as "day"), group the column it groups by.
+type rollupSource struct {
+	ratings, orders string
+	where           string
+	args            []any
+	day, group      string
+}
+
+// sources are the reads of the split period; dim, when given, selects the rating dimension
+// of the daily rows (the month rows hold the unit dimension only).
+func (s periodSplit) sources(dim string) []rollupSource {
+	var out []rollupSource
+	if len(s.days) > 0 {
+		var conds []string
+		var args []any
+		for _, d := range s.days {
+			conds = append(conds, "(day >= ? AND day <= ?)")
+			args = append(args, d[0], d[1])
+		}
+		where := "(" + strings.Join(conds, " OR ") + ")"
+		if dim != "" {
+			where = "dim = ? AND " + where
+			args = append([]any{dim}, args...)
+		}
+		out = append(out, rollupSource{ratings: "stats_ratings_daily", orders: "stats_orders_daily", where: where, args: args, day: "day", group: "day"})
+	}
+	if s.months[0] != "" {
+		out = append(out, rollupSource{ratings: "stats_ratings_monthly", orders: "stats_orders_monthly", where: "month >= ? AND month <= ?",
+			args: []any{s.months[0], s.months[1]}, day: "month AS day", group: "month"})
+	}
+	return out
 }
 
 // The count columns of the two rollup tables (ratingRow, orderRow).
@@ -175,21 +257,32 @@ func Trend(ctx context.Context, db *store.DB, scope store.Scope, p Period, granu
 		}
 		return agg[k]
 	}
-	var rr []ratingRow
-	q := db.WithContext(ctx).Model(&ratingRow{}).Select(sums("day", ratingCounts)).Where("dim = ? AND day >= ? AND day <= ?", DimUnit, p.From, p.To)
-	if err := scope.Apply(q, "unit_path").Group("day").Find(&rr).Error; err != nil {
-		return nil, fmt.Errorf("stats trend: ratings: %w", err)
+	// By month, the whole months come from the month rows (their "day" is the month, which is
+	// its own point) and the partial months at the edges from the daily rows; by day, every
+	// point from the daily rows.
+	sp := periodSplit{days: [][2]string{{p.From, p.To}}}
+	if granularity == "month" {
+		sp = splitPeriod(p)
 	}
-	for _, r := range rr {
-		get(r.Day).Ratings.Plus(r.ratings())
+	for _, src := range sp.sources(DimUnit) {
+		var rr []ratingRow
+		q := db.WithContext(ctx).Table(src.ratings).Select(sums(src.day, ratingCounts)).Where(src.where, src.args...)
+		if err := scope.Apply(q, "unit_path").Group(src.group).Scan(&rr).Error; err != nil {
+			return nil, fmt.Errorf("stats trend: ratings: %w", err)
+		}
+		for _, r := range rr {
+			get(r.Day).Ratings.Plus(r.ratings())
+		}
 	}
-	var or []orderRow
-	q = db.WithContext(ctx).Model(&orderRow{}).Select(sums("day", orderCounts)).Where("day >= ? AND day <= ?", p.From, p.To)
-	if err := scope.Apply(q, "unit_path").Group("day").Find(&or).Error; err != nil {
-		return nil, fmt.Errorf("stats trend: orders: %w", err)
-	}
-	for _, r := range or {
-		get(r.Day).Orders.Plus(r.orders())
+	for _, src := range sp.sources("") {
+		var or []orderRow
+		q := db.WithContext(ctx).Table(src.orders).Select(sums(src.day, orderCounts)).Where(src.where, src.args...)
+		if err := scope.Apply(q, "unit_path").Group(src.group).Scan(&or).Error; err != nil {
+			return nil, fmt.Errorf("stats trend: orders: %w", err)
+		}
+		for _, r := range or {
+			get(r.Day).Orders.Plus(r.orders())
+		}
 	}
 	out := make([]TrendPoint, 0, len(agg))
 	for _, t := range agg {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -293,11 +294,16 @@ const (
 	staffExcluded = "(e.excluded OR ec.excluded OR ec.excluded_indicators <> '[]')"
 )
 
-// RecomputeDay replaces a day's rollup rows with fresh aggregates of the raw rows, in one
-// transaction (readers see the old day or the new one, never half).
+// RecomputeDay replaces a day's rollup rows with fresh aggregates of the raw rows, and the
+// month rows of the units the day had or has rows for with fresh sums of the month's daily
+// rows, in one transaction (readers see the old day and month or the new ones, never half).
 func (r *Roller) RecomputeDay(ctx context.Context, day string) error {
 	start := DayStart(day)
 	end := start.AddDate(0, 0, 1)
+	if len(day) != len(time.DateOnly) || start.IsZero() {
+		return fmt.Errorf("stats rollup: day %q is not YYYY-MM-DD", day)
+	}
+	month := day[:7]
 	var all []ratingRow
 	for _, d := range dims {
 		var rows []ratingRow
@@ -336,18 +342,45 @@ func (r *Roller) RecomputeDay(ctx context.Context, day string) error {
 	}
 	return r.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// Two recomputations of one day (the background job and a publication) must not
-		// interleave their delete and insert: on PostgreSQL they queue on a lock per day;
-		// SQLite serialises writers anyway.
+		// interleave their delete and insert, nor two days of one month (each sums the
+		// month's daily rows into the month rows, and would sum the other day's old rows, or
+		// insert the same month row twice): on PostgreSQL they queue on a lock per month,
+		// taken before the day's; SQLite serialises writers anyway.
 		if r.DB.Dialect == migrations.Postgres {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtext('stats-rollup-month:' || ?))", month).Error; err != nil {
+				return fmt.Errorf("stats rollup %s: month lock: %w", day, err)
+			}
 			if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtext('stats-rollup:' || ?))", day).Error; err != nil {
 				return fmt.Errorf("stats rollup %s: lock: %w", day, err)
 			}
 		}
-		if err := tx.Where("day = ?", day).Delete(&ratingRow{}).Error; err != nil {
+		// The old rows' paths are read by the delete itself (RETURNING): on SQLite a read
+		// before the transaction's first write could see a snapshot another writer then
+		// moves past, which fails the upgrade to a write instead of waiting.
+		var oldRatings []struct{ Dim, UnitPath string }
+		if err := tx.Raw("DELETE FROM stats_ratings_daily WHERE day = ? RETURNING dim, unit_path", day).Scan(&oldRatings).Error; err != nil {
 			return fmt.Errorf("stats rollup %s: clear ratings: %w", day, err)
 		}
-		if err := tx.Where("day = ?", day).Delete(&orderRow{}).Error; err != nil {
+		var oldOrders []struct{ UnitPath string }
+		if err := tx.Raw("DELETE FROM stats_orders_daily WHERE day = ? RETURNING unit_path", day).Scan(&oldOrders).Error; err != nil {
 			return fmt.Errorf("stats rollup %s: clear orders: %w", day, err)
+		}
+		ratingPaths, orderPaths := map[string]bool{}, map[string]bool{}
+		for _, o := range oldRatings {
+			if o.Dim == DimUnit {
+				ratingPaths[o.UnitPath] = true
+			}
+		}
+		for _, o := range all {
+			if o.Dim == DimUnit {
+				ratingPaths[o.UnitPath] = true
+			}
+		}
+		for _, o := range oldOrders {
+			orderPaths[o.UnitPath] = true
+		}
+		for _, o := range orders {
+			orderPaths[o.UnitPath] = true
 		}
 		if len(all) > 0 {
 			if err := tx.CreateInBatches(all, 500).Error; err != nil {
@@ -359,8 +392,39 @@ func (r *Roller) RecomputeDay(ctx context.Context, day string) error {
 				return fmt.Errorf("stats rollup %s: write orders: %w", day, err)
 			}
 		}
+		if err := recomputeMonth(tx, "stats_ratings_monthly", "stats_ratings_daily", "dim = '"+DimUnit+"' AND ", ratingCounts, month, ratingPaths); err != nil {
+			return fmt.Errorf("stats rollup %s: month ratings: %w", day, err)
+		}
+		if err := recomputeMonth(tx, "stats_orders_monthly", "stats_orders_daily", "", orderCounts, month, orderPaths); err != nil {
+			return fmt.Errorf("stats rollup %s: month orders: %w", day, err)
+		}
 		return nil
 	})
+}
+
+// recomputeMonth replaces the month rows of the units under the given paths (the paths a day's
+// old and new rows carry) with the sums of the month's daily rows under those paths. A path,
+// not a unit id, selects the rows: the month rows are kept per path as the daily rows are
+// (migration 00026), and the (…, unit_path, day) index of the daily table serves a list of
+// paths with a month's range of days (31 rows for each unit).
+func recomputeMonth(tx *gorm.DB, monthly, daily, where string, cols []string, month string, paths map[string]bool) error {
+	list := make([]string, 0, len(paths))
+	for p := range paths {
+		list = append(list, p)
+	}
+	sort.Strings(list)
+	insert := "INSERT INTO " + monthly + " (month, unit_id, unit_path, " + strings.Join(cols, ", ") + ") SELECT CAST(? AS TEXT), " +
+		sums("unit_id, unit_path", cols) + " FROM " + daily + " WHERE " + where + "day >= ? AND day <= ? AND unit_path IN ? GROUP BY unit_id, unit_path"
+	for i := 0; i < len(list); i += 500 {
+		chunk := list[i:min(i+500, len(list))]
+		if err := tx.Exec("DELETE FROM "+monthly+" WHERE month = ? AND unit_path IN ?", month, chunk).Error; err != nil {
+			return err
+		}
+		if err := tx.Exec(insert, month, month+"-01", month+"-31", chunk).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // OrderRecord is a work order as the figures need it.
