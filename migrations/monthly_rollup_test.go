@@ -3,7 +3,6 @@ package migrations_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -52,8 +51,8 @@ func TestMonthlyRollupBackfill(t *testing.T) {
 		}
 		monthRows := func() string {
 			t.Helper()
-			return strings.Join(append(queryLines(t, db, "SELECT * FROM stats_ratings_monthly ORDER BY month, unit_id, unit_path"),
-				queryLines(t, db, "SELECT * FROM stats_orders_monthly ORDER BY month, unit_id, unit_path")...), "\n")
+			return strings.Join(append(storetest.QueryLines(t, db, "SELECT * FROM stats_ratings_monthly ORDER BY month, unit_id, unit_path"),
+				storetest.QueryLines(t, db, "SELECT * FROM stats_orders_monthly ORDER BY month, unit_id, unit_path")...), "\n")
 		}
 		rolled, before := monthRows(), figures()
 		if !strings.Contains(rolled, "2025-02|") {
@@ -72,44 +71,4 @@ func TestMonthlyRollupBackfill(t *testing.T) {
 			t.Fatalf("the figures after the upgrade differ:\nafter  %s\nbefore %s", got, before)
 		}
 	})
-}
-
-// queryLines reads a query's rows as text, one line a row, columns joined by "|".
-func queryLines(t *testing.T, db *store.DB, q string) []string {
-	t.Helper()
-	rows, err := db.SQL().QueryContext(context.Background(), q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close() //nolint:errcheck // read-only rows: rows.Err() below reports a failed read
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		var b strings.Builder
-		for i, v := range vals {
-			if i > 0 {
-				b.WriteString("|")
-			}
-			if s, ok := v.([]byte); ok {
-				v = string(s)
-			}
-			fmt.Fprint(&b, v)
-		}
-		out = append(out, b.String())
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

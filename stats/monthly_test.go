@@ -129,9 +129,9 @@ func monthRowsMatchDays(t *testing.T, db *store.DB, when string) {
 		for _, c := range strings.Split(tb.cols, ", ") {
 			sumCols = append(sumCols, "SUM("+c+")")
 		}
-		want := lines(t, db, `SELECT substr(day, 1, 7), unit_id, unit_path, `+strings.Join(sumCols, ", ")+` FROM `+tb.daily+` `+tb.where+
+		want := storetest.QueryLines(t, db, `SELECT substr(day, 1, 7), unit_id, unit_path, `+strings.Join(sumCols, ", ")+` FROM `+tb.daily+` `+tb.where+
 			` GROUP BY substr(day, 1, 7), unit_id, unit_path ORDER BY 1, 2, 3`)
-		got := lines(t, db, `SELECT month, unit_id, unit_path, `+tb.cols+` FROM `+tb.monthly+` ORDER BY 1, 2, 3`)
+		got := storetest.QueryLines(t, db, `SELECT month, unit_id, unit_path, `+tb.cols+` FROM `+tb.monthly+` ORDER BY 1, 2, 3`)
 		if len(want) == 0 {
 			t.Fatalf("%s: no daily rows in %s", when, tb.daily)
 		}
@@ -139,46 +139,6 @@ func monthRowsMatchDays(t *testing.T, db *store.DB, when string) {
 			t.Fatalf("%s: %s is not the sum of %s:\nmonthly\n%s\ndaily sums\n%s", when, tb.monthly, tb.daily, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	}
-}
-
-// lines reads a query's rows as text, one line a row.
-func lines(t *testing.T, db *store.DB, q string) []string {
-	t.Helper()
-	rows, err := db.SQL().QueryContext(context.Background(), q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close() //nolint:errcheck // read-only rows: rows.Err() below reports a failed read
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		var b strings.Builder
-		for i, v := range vals {
-			if i > 0 {
-				b.WriteString("|")
-			}
-			if s, ok := v.([]byte); ok {
-				v = string(s)
-			}
-			fmt.Fprint(&b, v)
-		}
-		out = append(out, b.String())
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // TestMonthlyRollupReadsAsDaily: the readers, which read whole months from the monthly rollup

@@ -51,7 +51,7 @@ func TestUnnestInsertMatchesGORM(t *testing.T) {
 				Kind: "first", UnitPath: "/un-1/"},
 			{Evaluation: models.Evaluation{ID: p + "e-2", EvaluationID: p + "client-2", Channel: "app", Overall: "very_dissatisfied",
 				Levels: models.NewJSON(map[string]string{"overall": "very_dissatisfied", "speed": "dissatisfied"}),
-				Tags: models.NewJSON([]string{"慢", "it's \"quoted\""}), Bad: true, RatedAt: at.Add(-time.Hour), ReceivedAt: at,
+				Tags:   models.NewJSON([]string{"慢", "it's \"quoted\""}), Bad: true, RatedAt: at.Add(-time.Hour), ReceivedAt: at,
 				EvaluatorPhoneHash: "ph", RequestHash: "h2", WorkOrderID: &wo},
 				Kind: "follow_up", FollowUpOf: &up},
 		}

@@ -10,10 +10,11 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,4 +93,45 @@ func Each(t *testing.T, f func(t *testing.T, db *store.DB)) {
 	for _, d := range Dialects {
 		t.Run(string(d), func(t *testing.T) { f(t, Open(t, d)) })
 	}
+}
+
+// QueryLines reads a query's rows as text, one line a row, columns joined by "|": rows
+// compared whole, whatever their columns' types.
+func QueryLines(t *testing.T, db *store.DB, q string) []string {
+	t.Helper()
+	rows, err := db.SQL().QueryContext(context.Background(), q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close() //nolint:errcheck // read-only rows: rows.Err() below reports a failed read
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for i, v := range vals {
+			if i > 0 {
+				b.WriteString("|")
+			}
+			if s, ok := v.([]byte); ok {
+				v = string(s)
+			}
+			fmt.Fprint(&b, v)
+		}
+		out = append(out, b.String())
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
