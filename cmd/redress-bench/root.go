@@ -74,6 +74,7 @@ func rootCmd() *cobra.Command {
 		long                    bool
 		scaleURL                string
 		scaleKeep               bool
+		rollupLimit             time.Duration
 		fuzzCount, profBadEvery int
 		profileOut, profDB      string
 		skipScale, skipRely     bool
@@ -114,13 +115,14 @@ func rootCmd() *cobra.Command {
 	wfC.Flags().IntVar(&wfOrders, "orders", 200, "work orders to drive")
 	wfC.Flags().IntVar(&wfConc, "drivers", 16, "concurrent drivers")
 	scaleC := run("scale", true, func(ctx context.Context, o bench.Options) error {
-		return bench.RunScale(ctx, o, bench.ScaleOptions{Ratings: ratings, Orders: orders, DatabaseURL: scaleURL, Keep: scaleKeep})
+		return bench.RunScale(ctx, o, bench.ScaleOptions{Ratings: ratings, Orders: orders, DatabaseURL: scaleURL, Keep: scaleKeep, RollupLimit: rollupLimit})
 	})
 	scaleC.Short = "point 4: inbox, statistics and public results at 10 million ratings and 1 million orders (PostgreSQL)"
 	scaleC.Flags().IntVar(&ratings, "ratings", 10_000_000, "ratings to generate")
 	scaleC.Flags().IntVar(&orders, "orders", 1_000_000, "work orders to generate")
 	scaleC.Flags().StringVar(&scaleURL, "database-url", "", "reuse an already generated database instead of creating one")
 	scaleC.Flags().BoolVar(&scaleKeep, "keep-database", false, "do not drop the generated database")
+	scaleC.Flags().DurationVar(&rollupLimit, "rollup-limit", 90*time.Minute, "how long to wait for the first statistics pass over the generated year")
 	prodOpts := prodDefaults
 	prodC := run("production", false, func(ctx context.Context, o bench.Options) error { return bench.RunProduction(ctx, o, prodOpts) })
 	prodC.Short = "points 1–3 on the production topology: redress api and redress worker as separate processes, Temporal server on PostgreSQL (run from the repository root)"
