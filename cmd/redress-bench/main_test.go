@@ -24,7 +24,7 @@ func TestCommandsAndFlags(t *testing.T) {
 		"inbox":       "db for rate",
 		"workflow":    "drivers orders",
 		"production":  "drivers for orders rate",
-		"scale":       "database-url keep-database orders ratings",
+		"scale":       "database-url keep-database orders ratings rollup-limit",
 		"reliability": "long",
 		"topology":    "orders",
 		"fuzz":        "count",
