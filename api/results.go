@@ -254,10 +254,24 @@ func (s *Server) publicResults(c echo.Context) error {
 	if len(code) > 64 {
 		return apperr.Invalid("jurisdiction", "invalid_jurisdiction", "jurisdiction is a unit code")
 	}
-	out, err := s.publications.Latest(c.Request().Context(), month, code)
+	ctx := c.Request().Context()
+	stamp, err := s.publications.Stamp(ctx, month, code)
 	if err != nil {
 		return err
 	}
+	key := publicKey{month, code}
+	a, ok := s.public.get(key, stamp)
+	if !ok {
+		out, err := s.publications.Latest(ctx, month, code)
+		if err != nil {
+			return err
+		}
+		if a.body, a.signature, err = s.signedBody(out); err != nil {
+			return err
+		}
+		a.stamp = stamp
+		s.public.put(key, a)
+	}
 	c.Response().Header().Set("Cache-Control", "public, max-age=300")
-	return s.signedJSON(c, http.StatusOK, out)
+	return blobSigned(c, http.StatusOK, a.body, a.signature)
 }

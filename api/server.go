@@ -128,6 +128,8 @@ type Server struct {
 	tokens       notify.Tokens
 	upstream     upstream.Service
 	calendarData calendardb.Repository // the calendar's years and overrides
+
+	public publicAnswers // the public results page's signed answers (publiccache.go)
 }
 
 // New builds the server and registers every route.

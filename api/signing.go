@@ -30,16 +30,31 @@ func (s *Server) signingKey(c echo.Context) error {
 // body bytes in the signature header: a reader verifies the bytes received, no canonical form
 // needed.
 func (s *Server) signedJSON(c echo.Context, status int, v any) error {
-	body, err := json.Marshal(v)
+	body, sig, err := s.signedBody(v)
 	if err != nil {
-		return fmt.Errorf("encode answer: %w", err)
+		return err
+	}
+	return blobSigned(c, status, body, sig)
+}
+
+// signedBody encodes v and signs the bytes (sig is "" when the deployment signs nothing).
+func (s *Server) signedBody(v any) (body []byte, sig string, err error) {
+	body, err = json.Marshal(v)
+	if err != nil {
+		return nil, "", fmt.Errorf("encode answer: %w", err)
 	}
 	if s.deps.Signer != nil {
-		h, err := s.deps.Signer.HeaderValue(body)
-		if err != nil {
-			return err
+		if sig, err = s.deps.Signer.HeaderValue(body); err != nil {
+			return nil, "", err
 		}
-		c.Response().Header().Set(signing.Header, h)
+	}
+	return body, sig, nil
+}
+
+// blobSigned answers a signed body with its signature header.
+func blobSigned(c echo.Context, status int, body []byte, sig string) error {
+	if sig != "" {
+		c.Response().Header().Set(signing.Header, sig)
 	}
 	return c.Blob(status, echo.MIMEApplicationJSON, body)
 }

@@ -60,3 +60,8 @@ func (s Service) Version(ctx context.Context, c store.Caller, unit, month string
 func (s Service) Latest(ctx context.Context, month, code string) (Public, error) {
 	return Latest(ctx, s.DB, month, code)
 }
+
+// Stamp identifies what Latest(month, code) reads (publish.Stamp).
+func (s Service) Stamp(ctx context.Context, month, code string) (string, error) {
+	return Stamp(ctx, s.DB, month, code)
+}

@@ -102,10 +102,31 @@ func TestResultsOverHTTP(t *testing.T) {
 		wantError(t, e.do(t, request{method: "POST", path: "/api/v1/publications", login: "sz-admin", body: map[string]any{"unit": "gd", "month": month}}), http.StatusUnprocessableEntity, "unknown_unit", "unit")
 		wantError(t, e.do(t, request{method: "POST", path: "/api/v1/publications", login: "sz-admin", body: map[string]any{"unit": "sz", "month": thisMonth.Format("2006-01")}}), http.StatusUnprocessableEntity, "month_not_over", "month")
 		wantStatus(t, e.do(t, request{method: "POST", path: "/api/v1/publications", login: "sz-admin", body: map[string]any{"unit": "sz", "month": month}}), http.StatusCreated)
+		// The public page keeps its signed answer while the month's versions stay the same:
+		// the second request gets the same bytes under the same signature (SM2 draws a new
+		// one at each signing, so a rebuilt answer would carry another); a correction is
+		// served as soon as it is stored (below).
+		first := e.do(t, request{method: "GET", path: "/api/v1/public/results?month=" + month})
+		again := e.do(t, request{method: "GET", path: "/api/v1/public/results?month=" + month})
+		wantStatus(t, again, http.StatusOK)
+		if !strings.Contains(first.String(), `"version":1`) || !bytes.Equal(first.body, again.body) {
+			t.Fatalf("public results, version 1: %s then %s", first, again)
+		}
+		if h := first.header.Get(signing.Header); h == "" || again.header.Get(signing.Header) != h {
+			t.Fatalf("public results answered twice: signatures %q and %q, want the kept answer's", h, again.header.Get(signing.Header))
+		}
+		r = e.do(t, request{method: "GET", path: "/api/v1/public/results?month=" + month + "&jurisdiction=sz-ns"})
+		if !strings.Contains(r.String(), `"jurisdictions":[]`) {
+			t.Fatalf("public results of a jurisdiction that published nothing: %s", r)
+		}
 		r = e.do(t, request{method: "POST", path: "/api/v1/publications", login: "sz-admin", body: map[string]any{"unit": "sz", "month": month, "note": "correction"}})
 		wantStatus(t, r, http.StatusCreated)
 		if !strings.Contains(r.String(), `"version":2`) {
 			t.Fatalf("correction: %s", r)
+		}
+		r = e.do(t, request{method: "GET", path: "/api/v1/public/results?month=" + month + "&jurisdiction=sz"})
+		if !strings.Contains(r.String(), `"version":2`) || strings.Contains(r.String(), `"version":1`) {
+			t.Fatalf("public results of sz after the correction: %s", r)
 		}
 		r = e.do(t, request{method: "GET", path: "/api/v1/public/results?month=" + month})
 		wantStatus(t, r, http.StatusOK)
