@@ -40,7 +40,9 @@ type Feeder struct {
 	PII *pii.Box
 }
 
-const feedMark = "upstream_feed"
+// FeedMark names the feed's mark in job_marks: everything received before it (less Lag) has
+// been queued.
+const FeedMark = "upstream_feed"
 
 // RatingPayload is a rating as the provincial/national platform receives it: levels in GB/T
 // 39046 codes (非常满意 1 … 非常不满意 5), the channel in the provincial code, no personal data.
@@ -123,7 +125,7 @@ func (f *Feeder) Run(ctx context.Context, every time.Duration) {
 // Pass enqueues what is new since the mark and answers how many messages it queued.
 func (f *Feeder) Pass(ctx context.Context) (int, error) {
 	now := f.now()
-	mark, err := stats.LoadMark(ctx, f.DB, feedMark)
+	mark, err := stats.LoadMark(ctx, f.DB, FeedMark)
 	if err != nil {
 		return 0, err
 	}
@@ -145,7 +147,7 @@ func (f *Feeder) Pass(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n2 += n3
-	if err := stats.SaveMark(ctx, f.DB, feedMark, now); err != nil {
+	if err := stats.SaveMark(ctx, f.DB, FeedMark, now); err != nil {
 		return 0, err
 	}
 	return n1 + n2, nil
