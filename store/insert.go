@@ -46,7 +46,7 @@ func InsertAll(ctx context.Context, db *DB, rows ...any) error {
 		for _, r := range rows {
 			// A model's rows as one unnest insert where it allows it (insert_unnest.go), else
 			// GORM's.
-			queued, err := unnestInsert(ctx, db, pool, c, &batch, r)
+			queued, err := unnestInsert(ctx, db, c, &batch, r)
 			if err != nil {
 				return err
 			}

@@ -2,12 +2,10 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
@@ -41,17 +39,9 @@ type unnestPlan struct {
 	sql       string
 }
 
-type planKey struct {
-	pool *sql.DB
-	t    reflect.Type
-}
-
-// unnestPlans caches each model's plan per pool; a nil plan says the model does not qualify.
-var unnestPlans sync.Map // planKey -> *unnestPlan
-
 // unnestInsert queues rows' insert on b as one statement when its model qualifies; queued
 // false leaves it to GORM.
-func unnestInsert(ctx context.Context, db *DB, pool *sql.DB, c *pgx.Conn, b *pgx.Batch, rows any) (queued bool, err error) {
+func unnestInsert(ctx context.Context, db *DB, c *pgx.Conn, b *pgx.Batch, rows any) (queued bool, err error) {
 	v := reflect.ValueOf(rows)
 	if v.Kind() != reflect.Pointer || v.IsNil() {
 		return false, nil
@@ -65,7 +55,7 @@ func unnestInsert(ctx context.Context, db *DB, pool *sql.DB, c *pgx.Conn, b *pgx
 		}
 		t = t.Elem()
 	}
-	p, err := planFor(ctx, db, pool, c, t)
+	p, err := planFor(ctx, db, c, t)
 	if err != nil || p == nil {
 		return false, err
 	}
@@ -98,18 +88,22 @@ func unnestInsert(ctx context.Context, db *DB, pool *sql.DB, c *pgx.Conn, b *pgx
 	return true, nil
 }
 
-// planFor is t's plan, built once per pool: GORM's schema of t and the columns' types as
-// PostgreSQL has them (for the arrays' casts).
-func planFor(ctx context.Context, db *DB, pool *sql.DB, c *pgx.Conn, t reflect.Type) (*unnestPlan, error) {
-	key := planKey{pool, t}
-	if p, ok := unnestPlans.Load(key); ok {
-		return p.(*unnestPlan), nil
+// planFor is t's plan, built once per DB (its one pool): GORM's schema of t and the columns'
+// types as PostgreSQL has them (for the arrays' casts). A nil plan says the model does not
+// qualify.
+func planFor(ctx context.Context, db *DB, c *pgx.Conn, t reflect.Type) (*unnestPlan, error) {
+	if db.plans != nil {
+		if p, ok := db.plans.Load(t); ok {
+			return p.(*unnestPlan), nil
+		}
 	}
 	p, err := buildPlan(ctx, db, c, t)
 	if err != nil {
 		return nil, err
 	}
-	unnestPlans.Store(key, p)
+	if db.plans != nil {
+		db.plans.Store(t, p)
+	}
 	return p, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/driver/postgres"
@@ -26,6 +27,9 @@ import (
 type DB struct {
 	*gorm.DB
 	Dialect migrations.Dialect
+	// plans holds InsertAll's statements per model on PostgreSQL (insert_unnest.go): built
+	// once per connection pool, from its database's column types.
+	plans *sync.Map // reflect.Type -> *unnestPlan
 }
 
 // Open connects to url: postgres://… or postgresql://… for PostgreSQL, sqlite:PATH for SQLite.
@@ -75,7 +79,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err := sqlDB.PingContext(pctx); err != nil {
 		return nil, fmt.Errorf("store: ping %s: %w", d, err)
 	}
-	return &DB{DB: gdb, Dialect: d}, nil
+	return &DB{DB: gdb, Dialect: d, plans: &sync.Map{}}, nil
 }
 
 // Migrate applies pending migrations.
