@@ -269,6 +269,9 @@ func StartDev(ctx context.Context, o DevOptions) (*Proc, error) {
 type ProdOptions struct {
 	Bin, DatabaseURL, TemporalAddr, HTTPAddr, LogDir string
 	Keys                                             Keys
+	// APIWorker runs the api process with both roles (`redress api --worker`), so that its
+	// workflow starts are eager.
+	APIWorker bool
 }
 
 func (o ProdOptions) env() []string {
@@ -304,7 +307,11 @@ func SeedDemo(ctx context.Context, databaseURL string) error {
 
 // StartAPI runs `redress api`.
 func (o ProdOptions) StartAPI(ctx context.Context) (*Proc, error) {
-	return StartProc(ctx, "api", o.Bin, []string{"api"}, o.env(), o.LogDir, o.HTTPAddr)
+	args := []string{"api"}
+	if o.APIWorker {
+		args = append(args, "--worker")
+	}
+	return StartProc(ctx, "api", o.Bin, args, o.env(), o.LogDir, o.HTTPAddr)
 }
 
 // StartWorker runs `redress worker`.

@@ -13,6 +13,9 @@ import (
 	"sync"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"redress/intake"
 	"redress/models"
 	"redress/store"
 )
@@ -102,6 +105,9 @@ func Topology(ctx context.Context, o Options, to TopologyOptions) (TopologyResul
 		}
 		po[i] = ProdOptions{Bin: o.Bin, DatabaseURL: pg.URL, TemporalAddr: ts.Addr, HTTPAddr: addr, LogDir: logDir, Keys: keys}
 	}
+	// api 1 holds both roles (`redress api --worker`): its workflow starts are eager, so the
+	// first workflow task of every order rated through it runs in it (checked below).
+	po[1].APIWorker = true
 	if err := po[0].Migrate(ctx); err != nil {
 		return res, err
 	}
@@ -174,6 +180,11 @@ func Topology(ctx context.Context, o Options, to TopologyOptions) (TopologyResul
 		return res, err
 	}
 	res.BatchInbox = time.Since(intakeEnd)
+	ran, err := checkEagerStarts(ctx, ts.Addr, keys, res.Orders, apis.procs[1].Pid())
+	if err != nil {
+		return res, err
+	}
+	o.Report.Add("topology: first workflow task of each order ran in %v (api 1, pid %d, holds both roles; workers %d and %d)", ran, apis.procs[1].Pid(), workers[0].Pid(), workers[1].Pid())
 
 	var statusMu sync.Mutex
 	// stage drives FullPath[s] on every order concurrently, order i through api (i+s)%2 first,
@@ -276,6 +287,58 @@ func Topology(ctx context.Context, o Options, to TopologyOptions) (TopologyResul
 	o.Report.Add("topology: %d orders closed through alternating apis, answers %v; evaluations, orders, workflows, timeline and messages each once; the unsigned order's timers armed and fired after the restart",
 		len(res.Orders), res.Statuses)
 	return res, nil
+}
+
+// checkEagerStarts checks that each order rated through api 1 (the odd ones: rate alternates,
+// and nothing failed over yet), which holds both roles, was started eagerly: its first
+// workflow task was recorded as started in the same write as the workflow's start (the task
+// handed back in the start's answer) and ran in api 1 itself. A start that is not eager
+// writes the task's start later, when a poller takes it through the server's matching. ran says, order by order, where the first task ran (the
+// SDK's "pid@host@" identity of its process) and whether it was eager.
+func checkEagerStarts(ctx context.Context, temporalAddr string, k Keys, orders []string, api1 int) (ran []string, err error) {
+	c, err := dialTemporal(ctx, temporalAddr, k)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	mine := fmt.Sprintf("%d@", api1)
+	var problems []string
+	for i, id := range orders {
+		it := c.GetWorkflowHistory(ctx, intake.WorkflowID(id), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		// The events up to the first task's start, with their task ids: the events of one
+		// write take consecutive ids, and a write that schedules a task through the
+		// transfer queue takes one for it after its events, so a task started later, by a
+		// poller, takes a later, not the next, id.
+		var ids []int64
+		who := ""
+		for who == "" && it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				return nil, fmt.Errorf("history of order %s: %w", id, err)
+			}
+			ids = append(ids, ev.GetTaskId())
+			if a := ev.GetWorkflowTaskStartedEventAttributes(); a != nil {
+				who = a.GetIdentity()
+			}
+		}
+		eager := who != ""
+		for j := 1; j < len(ids); j++ {
+			eager = eager && ids[j] == ids[j-1]+1
+		}
+		ran = append(ran, fmt.Sprintf("%s eager=%v", who, eager))
+		// Rated through api 0 (no worker), an order cannot start eagerly; its first task may
+		// run in any poller, api 1's worker among them.
+		switch {
+		case i%2 == 1 && (!eager || !strings.HasPrefix(who, mine)):
+			problems = append(problems, fmt.Sprintf("order %s, rated through api 1 (pid %d, both roles): first workflow task ran in %q, eager %v; want eager, in api 1", id, api1, who, eager))
+		case i%2 == 0 && eager:
+			problems = append(problems, fmt.Sprintf("order %s, rated through api 0 (no worker): started eagerly in %q", id, who))
+		}
+	}
+	if len(problems) > 0 {
+		return ran, errors.New(strings.Join(problems, "; "))
+	}
+	return ran, nil
 }
 
 // retryPost posts to the api first tried as first (0 or 1) and, while the answer is lost or

@@ -26,6 +26,7 @@ import (
 	"redress/store"
 	"redress/upstream"
 	"redress/web"
+	"redress/worker"
 )
 
 // buildAPI assembles the HTTP server from the configuration and its connections.
@@ -133,6 +134,30 @@ func serveAPI(ctx context.Context, cfg config.Config, srv *api.Server, ready fun
 		}()
 	}
 	return serveHTTP(ctx, cfg.HTTPAddr, srv.Handler(), ready)
+}
+
+// serveAndWork serves the API and runs the worker beside it on the API's own Temporal client
+// (`redress dev`, and `redress api --worker`): a workflow start from the API is then eager —
+// the server hands the first workflow task back in the start's answer to this process's
+// worker, with no trip through its matching — which a process without a worker cannot have
+// (BENCHMARKS.md points 2 and 9). A worker that cannot start stops the API too.
+func serveAndWork(ctx context.Context, cfg config.Config, srv *api.Server, deps worker.Deps, ready func(net.Addr)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	werr := make(chan error, 1)
+	go func() {
+		err := worker.Run(ctx, deps)
+		if err != nil {
+			cancel()
+		}
+		werr <- err
+	}()
+	err := serveAPI(ctx, cfg, srv, ready)
+	cancel()
+	if e := <-werr; e != nil {
+		return e
+	}
+	return err
 }
 
 // serveHTTP listens on addr and serves until ctx ends, then drains for up to 10 s.

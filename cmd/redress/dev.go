@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sync"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -146,17 +145,8 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 	if err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
-	wctx, cancelWorker := context.WithCancel(ctx)
-	defer cancelWorker()
-	werr := make(chan error, 1)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		werr <- worker.Run(wctx, worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery, WorkflowCache: cfg.WorkflowCache, Notify: notifier, Results: jobs})
-	}()
-
-	err = serveAPI(ctx, cfg, srv, func(a net.Addr) {
+	deps := worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery, WorkflowCache: cfg.WorkflowCache, Notify: notifier, Results: jobs}
+	err = serveAndWork(ctx, cfg, srv, deps, func(a net.Addr) {
 		slog.Info("redress dev is up",
 			"web", "http://"+a.String()+"/",
 			"api", "http://"+a.String()+"/api/v1",
@@ -169,11 +159,6 @@ func runDev(ctx context.Context, cfg config.Config, temporalPort int, demo bool,
 			ready(a)
 		}
 	})
-	cancelWorker()
-	wg.Wait()
-	if e := <-werr; err == nil && e != nil {
-		err = e
-	}
 	slog.Info("redress dev stopped")
 	return err
 }

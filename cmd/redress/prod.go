@@ -12,10 +12,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 
 	"redress/authz"
 	"redress/config"
 	"redress/engine"
+	"redress/store"
 	"redress/worker"
 )
 
@@ -77,9 +79,14 @@ func migrateCmd() *cobra.Command {
 }
 
 func apiCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "api",
+	var withWorker bool
+	cmd := &cobra.Command{
+		Use:   "api [--worker]",
 		Short: "serve the HTTP API and web UI against PostgreSQL and a Temporal cluster",
+		Long: `Serves the HTTP API and web UI. With --worker the process also runs a worker (what
+'redress worker' runs) on its own Temporal client, so that a bad rating's workflow starts
+eagerly: the Temporal server hands the order's first workflow task back to this process in
+the start's answer instead of through its matching to some worker's poll.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadProd(true)
 			if err != nil {
@@ -109,10 +116,33 @@ func apiCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			slog.Info("redress api listening", "addr", cfg.HTTPAddr)
-			return serveAPI(ctx, cfg, srv, nil)
+			if !withWorker {
+				slog.Info("redress api listening", "addr", cfg.HTTPAddr)
+				return serveAPI(ctx, cfg, srv, nil)
+			}
+			deps, err := workerDeps(cfg, db, tc)
+			if err != nil {
+				return err
+			}
+			slog.Info("redress api listening, with a worker", "addr", cfg.HTTPAddr, "task_queue", cfg.TemporalTaskQueue)
+			return serveAndWork(ctx, cfg, srv, deps, nil)
 		},
 	}
+	cmd.Flags().BoolVar(&withWorker, "worker", false, "also run a worker in this process, so that workflow starts are eager")
+	return cmd
+}
+
+// workerDeps assembles what a production worker runs with.
+func workerDeps(cfg config.Config, db *store.DB, tc client.Client) (worker.Deps, error) {
+	notifier, err := buildNotifier(cfg, db, false)
+	if err != nil {
+		return worker.Deps{}, err
+	}
+	jobs, err := resultsJobs(cfg)
+	if err != nil {
+		return worker.Deps{}, err
+	}
+	return worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery, WorkflowCache: cfg.WorkflowCache, Notify: notifier, Results: jobs}, nil
 }
 
 func workerCmd() *cobra.Command {
@@ -145,15 +175,11 @@ func workerCmd() *cobra.Command {
 			}
 			defer tc.Close()
 			slog.Info("redress worker running", "task_queue", cfg.TemporalTaskQueue)
-			notifier, err := buildNotifier(cfg, db, false)
+			deps, err := workerDeps(cfg, db, tc)
 			if err != nil {
 				return err
 			}
-			jobs, err := resultsJobs(cfg)
-			if err != nil {
-				return err
-			}
-			err = worker.Run(ctx, worker.Deps{Client: tc, TaskQueue: cfg.TemporalTaskQueue, DB: db, ReconcileEvery: cfg.ReconcileEvery, WorkflowCache: cfg.WorkflowCache, Notify: notifier, Results: jobs})
+			err = worker.Run(ctx, deps)
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}
