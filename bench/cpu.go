@@ -104,3 +104,36 @@ func (c CPU) PerThousand(n int64) string {
 	return fmt.Sprintf("CPU s per 1000: redress %s, postgres %s, harness %s, other %s",
 		per(c.System), per(c.Postgres), per(c.Harness), per(c.Other))
 }
+
+// Memory is a process's resident memory from /proc/PID/status: now (VmRSS) and the highest
+// since it started (VmHWM), in bytes.
+type Memory struct{ Resident, Peak int64 }
+
+// ReadMemory reads pid's resident memory (issue 22 target 8: `redress dev` under 300 MB idle
+// and under 1 GB at peak intake).
+func ReadMemory(pid int) (Memory, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return Memory{}, fmt.Errorf("memory of %d: %w", pid, err)
+	}
+	var m Memory
+	for line := range strings.SplitSeq(string(b), "\n") {
+		name, v, ok := strings.Cut(line, ":")
+		if !ok || (name != "VmRSS" && name != "VmHWM") {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		if err != nil {
+			return Memory{}, fmt.Errorf("memory of %d: %s: %w", pid, line, err)
+		}
+		if name == "VmRSS" {
+			m.Resident = kb << 10
+		} else {
+			m.Peak = kb << 10
+		}
+	}
+	return m, nil
+}
+
+// MB formats bytes in megabytes.
+func MB(n int64) string { return fmt.Sprintf("%.0f MB", float64(n)/(1<<20)) }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -72,5 +73,20 @@ func TestPgbenchTPS(t *testing.T) {
 	}
 	if _, err := pgbenchTPS([]byte("pgbench: error: Run was aborted")); err == nil {
 		t.Error("an aborted run read as a rate")
+	}
+}
+
+// TestReadMemory reads this process's own resident memory: both figures present, the peak
+// not below the current.
+func TestReadMemory(t *testing.T) {
+	m, err := ReadMemory(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Resident <= 0 || m.Peak < m.Resident {
+		t.Fatalf("memory %+v", m)
+	}
+	if _, err := ReadMemory(-1); err == nil {
+		t.Fatal("memory of no process")
 	}
 }

@@ -164,6 +164,10 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 				cases = cases[n:]
 				return out
 			}
+			idle, err := ReadMemory(sys.Proc.Pid())
+			if err != nil {
+				return err
+			}
 			// Warm up connections, caches and the lazy parts (policy cache, prepared statements).
 			IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: "warm", Cases: take(10000), Conc: o.Conc, Duration: 2 * time.Second}.Run(ctx)
 			var singleRate, bulkRate float64
@@ -254,6 +258,12 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 			}
 			r.Add("intake %-8s POST /service-cases/bulk (500 cases a request, 4 clients): %.0f cases/s, request p50 %s, p99 %s",
 				dialect, rate, ms(Percentile(lat, 50)), ms(Percentile(lat, 99)))
+			peak, err := ReadMemory(sys.Proc.Pid())
+			if err != nil {
+				return err
+			}
+			r.Add("intake %-8s redress dev resident memory: %s before the load (up, cases seeded), peak %s through every form above (VmHWM; target < 1 GB)",
+				dialect, MB(idle.Resident), MB(peak.Peak))
 			return nil
 		}()
 		if err != nil {
