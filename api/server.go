@@ -167,7 +167,7 @@ func New(d Deps) *Server {
 	// One roller for the passes that publishing and reports on demand run first: it holds no
 	// state of its own (its mark is in the database), so requests share it.
 	roller := &stats.Roller{DB: d.DB, Calendars: d.Calendars}
-	s.figures, s.publications, s.reports = stats.Reader{DB: d.DB}, publish.Service{DB: d.DB, Roller: roller}, reports.Service{DB: d.DB, Roller: roller}
+	s.figures, s.publications, s.reports = stats.Reader{DB: d.DB, Kept: stats.NewKept()}, publish.Service{DB: d.DB, Roller: roller}, reports.Service{DB: d.DB, Roller: roller}
 	s.erasure, s.open311, s.upstream = retention.OnRequest{DB: d.DB}, open311.Reader{DB: d.DB}, upstream.Service{DB: d.DB}
 	s.notices, s.tokens = notify.Center{DB: d.DB}, notify.Tokens{DB: d.DB}
 	s.calendarData = calendardb.Repository{DB: d.DB}

@@ -102,3 +102,15 @@ func trendDaily(ctx context.Context, db *store.DB, scope store.Scope, p Period, 
 	sort.Slice(out, func(i, j int) bool { return out[i].Period < out[j].Period })
 	return out, nil
 }
+
+// UnitsKept is Reader.Units's reading with its Kept, for a scope.
+func UnitsKept(ctx context.Context, db *store.DB, scope store.Scope, p Period, k *Kept) ([]UnitFigures, error) {
+	return unitsFrom(ctx, db, scope, p, k)
+}
+
+// Summed is how many times k summed the rollups.
+func (k *Kept) Summed() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.sums
+}

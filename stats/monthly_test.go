@@ -355,3 +355,70 @@ func TestConcurrentRecomputeOfOneMonth(t *testing.T) {
 		monthRowsMatchDays(t, db, "after concurrent recomputes")
 	})
 }
+
+// TestKeptSums: every unit's statistics answered from kept sums are those summed afresh; they
+// stay kept while the rollups' generation stands (a hand edit of a month row, which no roller
+// makes, is not seen: the answer is the kept one), and a recomputed day (an exclusion, then a
+// pass) is served at the next request. Without the generation, or without Kept, one of the
+// three fails.
+func TestKeptSums(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		statstest.Seed(t, db)
+		statstest.Generate(t, db, 43, 200, time.Date(2025, 3, 1, 0, 0, 0, 0, calendar.Zone()), 60*24*time.Hour)
+		roller := &stats.Roller{DB: db, Calendars: calendardb.NewCache(db, 0)}
+		if _, err := roller.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		scope := store.Scope{Subtrees: []string{"/gd/"}}
+		march := stats.Period{From: "2025-03-01", To: "2025-03-31"}
+		kept := stats.NewKept()
+		answer := func(what string) string {
+			t.Helper()
+			got, err := stats.UnitsKept(ctx, db, scope, march, kept)
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			return js(t, got)
+		}
+		fresh := func(what string) string {
+			t.Helper()
+			got, err := stats.Units(ctx, db, scope, march)
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			return js(t, got)
+		}
+		first := answer("first")
+		if want := fresh("first"); first != want {
+			t.Fatalf("kept answer differs from a fresh one:\nkept  %s\nfresh %s", first, want)
+		}
+		// A month row changed behind the roller's back: the generation stands, so the kept
+		// sums are served (and the database alone now says otherwise).
+		if err := db.Exec(`UPDATE stats_ratings_monthly SET bad = bad + 1000 WHERE month = '2025-03'`).Error; err != nil {
+			t.Fatal(err)
+		}
+		if again := answer("after a hand edit"); again != first || kept.Summed() != 1 {
+			t.Fatalf("after a hand edit of the month rows: summed %d times, answer changed %v; want the kept answer (summed once)", kept.Summed(), again != first)
+		}
+		if fresh("after a hand edit") == first {
+			t.Fatal("the hand edit changed nothing: the test does not test")
+		}
+		// An exclusion of March, then the roller's pass: the next answer is the new one.
+		var id string
+		if err := db.Raw(`SELECT e.id FROM evaluations e WHERE e.bad AND NOT e.excluded AND e.rated_at >= ? AND e.rated_at < ? ORDER BY e.id LIMIT 1`,
+			time.Date(2025, 3, 1, 0, 0, 0, 0, calendar.Zone()), time.Date(2025, 4, 1, 0, 0, 0, 0, calendar.Zone())).Scan(&id).Error; err != nil || id == "" {
+			t.Fatalf("a bad rating of March: %q %v", id, err)
+		}
+		if err := db.Model(&models.Evaluation{}).Where("id = ?", id).Updates(map[string]any{"excluded": true, "excluded_at": time.Now().UTC()}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := roller.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		after := answer("after the exclusion")
+		if after == first || after != fresh("after the exclusion") || kept.Summed() != 2 {
+			t.Fatalf("after an exclusion and a pass: summed %d times, changed %v, equal to fresh %v; want summed twice, the fresh answer", kept.Summed(), after != first, after == fresh("again"))
+		}
+	})
+}

@@ -37,48 +37,69 @@ type DimFigures struct {
 // Units sums the rollups per unit for every unit in scope (units without ratings or orders
 // included, with zeros), ordered by the unit tree.
 func Units(ctx context.Context, db *store.DB, scope store.Scope, p Period) ([]UnitFigures, error) {
+	return unitsFrom(ctx, db, scope, p, nil)
+}
+
+// unitsFrom is Units with the sums taken from kept when it has them at the rollups' current
+// generation (nil: always summed). The units themselves are read every time, so a renamed or
+// moved unit shows at once.
+func unitsFrom(ctx context.Context, db *store.DB, scope store.Scope, p Period, kept *Kept) ([]UnitFigures, error) {
 	var units []models.Unit
 	if err := scope.Apply(db.WithContext(ctx).Model(&models.Unit{}), "path").Order("path").Find(&units).Error; err != nil {
 		return nil, fmt.Errorf("stats units: %w", err)
 	}
-	byID := map[int64]*UnitFigures{}
+	sums, err := kept.unitSums(ctx, db, scope, p)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]UnitFigures, len(units))
 	for i, u := range units {
 		out[i] = UnitFigures{Code: u.Code, Name: u.Name, Path: u.Path}
-		byID[u.ID] = &out[i]
+		out[i].Ratings.Plus(sums.ratings[u.ID])
+		out[i].Orders.Plus(sums.orders[u.ID])
+		out[i].Ratings.Derive()
+		out[i].Orders.Derive()
 	}
-	// Summed by the database: a month of a city's daily rows is tens of thousands of rows,
-	// and reading them one by one took a second (BENCHMARKS.md, point 4). The period's whole
-	// months are read from the month rows (one per unit and month), its partial months at the
-	// edges from the daily rows.
+	return out, nil
+}
+
+// unitSums are a period's counts per unit id in a scope, as the rollups hold them (never
+// derived: the rates are computed on copies).
+type unitSums struct {
+	ratings map[int64]Ratings
+	orders  map[int64]Orders
+}
+
+// sumUnits sums the rollups of a period per unit. Summed by the database: a month of a city's
+// daily rows is tens of thousands of rows, and reading them one by one took a second
+// (BENCHMARKS.md, point 4). The period's whole months are read from the month rows (one per
+// unit and month), its partial months at the edges from the daily rows.
+func sumUnits(ctx context.Context, db *store.DB, scope store.Scope, p Period) (unitSums, error) {
+	out := unitSums{ratings: map[int64]Ratings{}, orders: map[int64]Orders{}}
 	sp := splitPeriod(p)
 	for _, src := range sp.sources(DimUnit) {
 		var rr []ratingRow
 		q := db.WithContext(ctx).Table(src.ratings).Select(sums("unit_id", ratingCounts)).Where(src.where, src.args...)
 		if err := scope.Apply(q, "unit_path").Group("unit_id").Scan(&rr).Error; err != nil {
-			return nil, fmt.Errorf("stats units: ratings: %w", err)
+			return out, fmt.Errorf("stats units: ratings: %w", err)
 		}
 		for _, r := range rr {
-			if f := byID[r.UnitID]; f != nil {
-				f.Ratings.Plus(r.ratings())
-			}
+			f := out.ratings[r.UnitID]
+			f.Plus(r.ratings())
+			out.ratings[r.UnitID] = f
 		}
 	}
 	for _, src := range sp.sources("") {
 		var or []orderRow
 		q := db.WithContext(ctx).Table(src.orders).Select(sums("unit_id", orderCounts)).Where(src.where, src.args...)
 		if err := scope.Apply(q, "unit_path").Group("unit_id").Scan(&or).Error; err != nil {
-			return nil, fmt.Errorf("stats units: orders: %w", err)
+			return out, fmt.Errorf("stats units: orders: %w", err)
 		}
 		for _, r := range or {
-			if f := byID[r.UnitID]; f != nil {
-				f.Orders.Plus(r.orders())
-			}
+			f := out.orders[r.UnitID]
+			f.Plus(r.orders())
+			out.orders[r.UnitID] = f
 		}
-	}
-	for i := range out {
-		out[i].Ratings.Derive()
-		out[i].Orders.Derive()
 	}
 	return out, nil
 }

@@ -11,7 +11,12 @@ import (
 // figures of the units their staff grants cover (store.StaffRoles), narrowed on request to one
 // of those units, and the alarms of the units they oversee (store.OversightRoles). The
 // scope is decided here, where the figures are read, not by each handler.
-type Reader struct{ DB *store.DB }
+type Reader struct {
+	DB *store.DB
+	// Kept, when set, keeps the sums of Units per scope and period while the rollups'
+	// generation stands.
+	Kept *Kept
+}
 
 // scope is the caller's staff scope, or with unit (a code) that unit: with its subtree when
 // the caller's reach spans subtrees below it, alone otherwise. An unknown unit and one out of
@@ -37,7 +42,7 @@ func (r Reader) Units(ctx context.Context, c store.Caller, unit string, p Period
 	if err != nil {
 		return nil, err
 	}
-	return Units(ctx, r.DB, scope, p)
+	return unitsFrom(ctx, r.DB, scope, p, r.Kept)
 }
 
 // ByDim answers the figures by staff member, service item or channel in the caller's scope.

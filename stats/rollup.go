@@ -398,6 +398,11 @@ func (r *Roller) RecomputeDay(ctx context.Context, day string) error {
 		if err := recomputeMonth(tx, "stats_orders_monthly", "stats_orders_daily", "", orderCounts, month, orderPaths); err != nil {
 			return fmt.Errorf("stats rollup %s: month orders: %w", day, err)
 		}
+		// Last, so that the row's lock is held only until the commit: sums kept under the
+		// previous generation (Kept) are not served once this day's rows are.
+		if err := tx.Exec("UPDATE stats_generation SET generation = generation + 1 WHERE id = 1").Error; err != nil {
+			return fmt.Errorf("stats rollup %s: generation: %w", day, err)
+		}
 		return nil
 	})
 }
