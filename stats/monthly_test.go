@@ -151,12 +151,7 @@ func monthRowsMatchDays(t *testing.T, db *store.DB, when string) {
 func TestMonthlyRollupReadsAsDaily(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		statstest.Seed(t, db)
-		statstest.Generate(t, db, 31, 500, time.Date(2024, 11, 18, 0, 0, 0, 0, calendar.Zone()), 105*24*time.Hour)
-		roller := &stats.Roller{DB: db, Calendars: calendardb.NewCache(db, 0)}
-		if _, err := roller.Pass(ctx); err != nil {
-			t.Fatal(err)
-		}
+		roller, _ := rolledUp(t, db, 31, 500, time.Date(2024, 11, 18, 0, 0, 0, 0, calendar.Zone()), 105*24*time.Hour)
 		dec := stats.Period{From: "2024-12-01", To: "2024-12-31"}
 		jan := stats.Period{From: "2025-01-01", To: "2025-01-31"}
 		all := store.Scope{Subtrees: []string{"/"}}
@@ -278,13 +273,7 @@ func TestMonthlyRollupReadsAsDaily(t *testing.T) {
 func TestDayRecomputeUpdatesItsMonth(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		statstest.Seed(t, db)
-		statstest.Generate(t, db, 41, 200, time.Date(2025, 3, 1, 0, 0, 0, 0, calendar.Zone()), 60*24*time.Hour)
-		cals := calendardb.NewCache(db, 0)
-		roller := &stats.Roller{DB: db, Calendars: cals}
-		if _, err := roller.Pass(ctx); err != nil {
-			t.Fatal(err)
-		}
+		roller, cals := rolledUp(t, db, 41, 200, time.Date(2025, 3, 1, 0, 0, 0, 0, calendar.Zone()), 60*24*time.Hour)
 		monthSums := func() (excluded, bad int64) {
 			t.Helper()
 			var r struct{ Excluded, Bad int64 }
@@ -294,18 +283,7 @@ func TestDayRecomputeUpdatesItsMonth(t *testing.T) {
 			return r.Excluded, r.Bad
 		}
 		x0, b0 := monthSums()
-		// A bad rating of March whose cases are all of one unit, so that it moves the unit
-		// figures by exactly one.
-		var id string
-		if err := db.Raw(`SELECT e.id FROM evaluations e JOIN evaluation_cases ec ON ec.evaluation_id = e.id JOIN service_cases sc ON sc.case_no = ec.case_no
-			WHERE e.bad AND NOT e.excluded AND e.rated_at >= ? AND e.rated_at < ?
-			GROUP BY e.id HAVING COUNT(DISTINCT sc.unit_id) = 1 ORDER BY e.id LIMIT 1`,
-			time.Date(2025, 3, 1, 0, 0, 0, 0, calendar.Zone()), time.Date(2025, 4, 1, 0, 0, 0, 0, calendar.Zone())).Scan(&id).Error; err != nil || id == "" {
-			t.Fatalf("a bad rating of March: %q %v", id, err)
-		}
-		if err := db.Model(&models.Evaluation{}).Where("id = ?", id).Updates(map[string]any{"excluded": true, "excluded_at": time.Now().UTC()}).Error; err != nil {
-			t.Fatal(err)
-		}
+		excludeOneOfMarch(t, db)
 		if _, err := roller.Pass(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -364,12 +342,7 @@ func TestConcurrentRecomputeOfOneMonth(t *testing.T) {
 func TestKeptSums(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		statstest.Seed(t, db)
-		statstest.Generate(t, db, 43, 200, time.Date(2025, 3, 1, 0, 0, 0, 0, calendar.Zone()), 60*24*time.Hour)
-		roller := &stats.Roller{DB: db, Calendars: calendardb.NewCache(db, 0)}
-		if _, err := roller.Pass(ctx); err != nil {
-			t.Fatal(err)
-		}
+		roller, _ := rolledUp(t, db, 43, 200, time.Date(2025, 3, 1, 0, 0, 0, 0, calendar.Zone()), 60*24*time.Hour)
 		scope := store.Scope{Subtrees: []string{"/gd/"}}
 		march := stats.Period{From: "2025-03-01", To: "2025-03-31"}
 		kept := stats.NewKept()
@@ -405,14 +378,7 @@ func TestKeptSums(t *testing.T) {
 			t.Fatal("the hand edit changed nothing: the test does not test")
 		}
 		// An exclusion of March, then the roller's pass: the next answer is the new one.
-		var id string
-		if err := db.Raw(`SELECT e.id FROM evaluations e WHERE e.bad AND NOT e.excluded AND e.rated_at >= ? AND e.rated_at < ? ORDER BY e.id LIMIT 1`,
-			time.Date(2025, 3, 1, 0, 0, 0, 0, calendar.Zone()), time.Date(2025, 4, 1, 0, 0, 0, 0, calendar.Zone())).Scan(&id).Error; err != nil || id == "" {
-			t.Fatalf("a bad rating of March: %q %v", id, err)
-		}
-		if err := db.Model(&models.Evaluation{}).Where("id = ?", id).Updates(map[string]any{"excluded": true, "excluded_at": time.Now().UTC()}).Error; err != nil {
-			t.Fatal(err)
-		}
+		excludeOneOfMarch(t, db)
 		if _, err := roller.Pass(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -421,4 +387,34 @@ func TestKeptSums(t *testing.T) {
 			t.Fatalf("after an exclusion and a pass: summed %d times, changed %v, equal to fresh %v; want summed twice, the fresh answer", kept.Summed(), after != first, after == fresh("again"))
 		}
 	})
+}
+
+// rolledUp seeds the organisation, generates n ratings from start over span with seed, and
+// runs the roller's first pass over them.
+func rolledUp(t *testing.T, db *store.DB, seed uint64, n int, start time.Time, span time.Duration) (*stats.Roller, *calendardb.Cache) {
+	t.Helper()
+	statstest.Seed(t, db)
+	statstest.Generate(t, db, seed, n, start, span)
+	cals := calendardb.NewCache(db, 0)
+	roller := &stats.Roller{DB: db, Calendars: cals}
+	if _, err := roller.Pass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return roller, cals
+}
+
+// excludeOneOfMarch excludes a bad rating of March 2025 whose cases are all of one unit, so
+// that it moves the unit figures by exactly one (as an upheld appeal does).
+func excludeOneOfMarch(t *testing.T, db *store.DB) {
+	t.Helper()
+	var id string
+	if err := db.Raw(`SELECT e.id FROM evaluations e JOIN evaluation_cases ec ON ec.evaluation_id = e.id JOIN service_cases sc ON sc.case_no = ec.case_no
+		WHERE e.bad AND NOT e.excluded AND e.rated_at >= ? AND e.rated_at < ?
+		GROUP BY e.id HAVING COUNT(DISTINCT sc.unit_id) = 1 ORDER BY e.id LIMIT 1`,
+		time.Date(2025, 3, 1, 0, 0, 0, 0, calendar.Zone()), time.Date(2025, 4, 1, 0, 0, 0, 0, calendar.Zone())).Scan(&id).Error; err != nil || id == "" {
+		t.Fatalf("a bad rating of March: %q %v", id, err)
+	}
+	if err := db.Model(&models.Evaluation{}).Where("id = ?", id).Updates(map[string]any{"excluded": true, "excluded_at": time.Now().UTC()}).Error; err != nil {
+		t.Fatal(err)
+	}
 }
