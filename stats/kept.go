@@ -85,10 +85,11 @@ func (k *Kept) unitSums(ctx context.Context, db *store.DB, scope store.Scope, p 
 	return s, nil
 }
 
-// keptKey names a scope and period: the scope's paths in order, then the period.
+// keptKey names a scope and period: the scope's paths in order, then the period, apart by a
+// byte no path or day holds.
 func keptKey(scope store.Scope, p Period) string {
 	exact, sub := slices.Clone(scope.Exact), slices.Clone(scope.Subtrees)
 	slices.Sort(exact)
 	slices.Sort(sub)
-	return strings.Join(exact, ",") + "|" + strings.Join(sub, ",") + "|" + p.From + "|" + p.To
+	return strings.Join([]string{strings.Join(exact, "\x00"), strings.Join(sub, "\x00"), p.From, p.To}, "\x01")
 }
