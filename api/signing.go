@@ -26,18 +26,9 @@ func (s *Server) signingKey(c echo.Context) error {
 	return c.JSON(http.StatusOK, s.deps.Signer.Key())
 }
 
-// signedJSON answers v as JSON with, when a signer is configured, the signature of the exact
-// body bytes in the signature header: a reader verifies the bytes received, no canonical form
-// needed.
-func (s *Server) signedJSON(c echo.Context, status int, v any) error {
-	body, sig, err := s.signedBody(v)
-	if err != nil {
-		return err
-	}
-	return blobSigned(c, status, body, sig)
-}
-
-// signedBody encodes v and signs the bytes (sig is "" when the deployment signs nothing).
+// signedBody encodes v as JSON and, when a signer is configured, signs the exact body bytes
+// (sig is "" when the deployment signs nothing): a reader verifies the bytes received, no
+// canonical form needed. blobSigned sends both.
 func (s *Server) signedBody(v any) (body []byte, sig string, err error) {
 	body, err = json.Marshal(v)
 	if err != nil {
