@@ -6,9 +6,9 @@ import (
 
 // publicAnswers keeps the signed answers of the public results page. Publications are stored
 // once and never changed (a correction is a new version), so an answer is exact for as long
-// as the stamp of the rows it was built from — their count and highest id for the month, and
-// the unit the jurisdiction's code names — is the same; the stamp is read on every request,
-// so a new version or a moved code is served at once, by every process. Building the answer
+// as the stamp of the rows it was built from — their count and highest id (publish.Stamp) —
+// is the same; the stamp is read on every request, so a new version or a moved code is
+// served at once, by every process. Building the answer
 // decodes and encodes every published figure (1.6 MB for a city of 1 010 units) and signs it:
 // 84 ms at the scale point, against a small query for the stamp (BENCHMARKS.md, point 9).
 type publicAnswers struct {

@@ -84,21 +84,28 @@ func RunProduction(ctx context.Context, o Options, po ProductionOptions) error {
 		o.Conc, res.OK, res.Elapsed.Seconds(), res.Rate(), ms(Percentile(res.Latencies, 50)), ms(Percentile(res.Latencies, 99)), res.Failed, nonOK(res.Statuses),
 		ReadCPU().Since(cpu0, api.Pid()).PerThousand(res.OK))
 
-	inboxCases, err := SeedCases(ctx, pg.URL, "PI", po.InboxRate*int(po.InboxFor.Seconds())+500, []string{"sz-ft-tax"})
-	if err != nil {
+	// inbox measures bad rating → the unit's inbox on the api as it runs now, on cases of
+	// its own (prefix) after a short warm-up.
+	inbox := func(prefix, topology string) error {
+		cases, err := SeedCases(ctx, pg.URL, prefix, po.InboxRate*int(po.InboxFor.Seconds())+500, []string{"sz-ft-tax"})
+		if err != nil {
+			return err
+		}
+		if _, _, _, err := InboxLatency(ctx, api.Base, tokens["channel"], pg.URL, "pwarm-"+prefix, cases[:200], 10, 2*time.Second); err != nil {
+			return err
+		}
+		lat, missing, answered, err := InboxLatency(ctx, api.Base, tokens["channel"], pg.URL, "pinbox-"+prefix, cases[200:], po.InboxRate, po.InboxFor)
+		if err != nil {
+			return err
+		}
+		r.Add("production inbox%s %d bad ratings/s for %s: %d orders, POST → in the unit's inbox p50 %s, p99 %s, max %s; missing %d; of which the POST's answer p50 %s, p99 %s",
+			topology, po.InboxRate, po.InboxFor, len(lat), ms(Percentile(lat, 50)), ms(Percentile(lat, 99)), ms(Percentile(lat, 100)), missing,
+			ms(Percentile(answered, 50)), ms(Percentile(answered, 99)))
+		return nil
+	}
+	if err := inbox("PI", ""); err != nil {
 		return err
 	}
-	if _, _, _, err := InboxLatency(ctx, api.Base, tokens["channel"], pg.URL, "pwarm-inbox", inboxCases[:200], 10, 2*time.Second); err != nil {
-		return err
-	}
-	lat, missing, answered, err := InboxLatency(ctx, api.Base, tokens["channel"], pg.URL, "pinbox", inboxCases[200:], po.InboxRate, po.InboxFor)
-	if err != nil {
-		return err
-	}
-	r.Add("production inbox %d bad ratings/s for %s: %d orders, POST → in the unit's inbox p50 %s, p99 %s, max %s; missing %d; of which the POST's answer p50 %s, p99 %s",
-		po.InboxRate, po.InboxFor, len(lat), ms(Percentile(lat, 50)), ms(Percentile(lat, 99)), ms(Percentile(lat, 100)), missing,
-		ms(Percentile(answered, 50)), ms(Percentile(answered, 99)))
-
 	// What replaces eager start there: the api process with both roles (`redress api
 	// --worker`), beside the worker process, measured the same way.
 	api.Stop()
@@ -107,20 +114,9 @@ func RunProduction(ctx context.Context, o Options, po ProductionOptions) error {
 		return err
 	}
 	defer api.Stop()
-	both, err := SeedCases(ctx, pg.URL, "PB", po.InboxRate*int(po.InboxFor.Seconds())+500, []string{"sz-ft-tax"})
-	if err != nil {
+	if err := inbox("PB", ", api with both roles (redress api --worker, beside the worker):"); err != nil {
 		return err
 	}
-	if _, _, _, err := InboxLatency(ctx, api.Base, tokens["channel"], pg.URL, "pwarm-both", both[:200], 10, 2*time.Second); err != nil {
-		return err
-	}
-	lat, missing, answered, err = InboxLatency(ctx, api.Base, tokens["channel"], pg.URL, "pboth", both[200:], po.InboxRate, po.InboxFor)
-	if err != nil {
-		return err
-	}
-	r.Add("production inbox, api with both roles (redress api --worker, beside the worker): %d bad ratings/s for %s: %d orders, POST → in the unit's inbox p50 %s, p99 %s, max %s; missing %d; of which the POST's answer p50 %s, p99 %s",
-		po.InboxRate, po.InboxFor, len(lat), ms(Percentile(lat, 50)), ms(Percentile(lat, 99)), ms(Percentile(lat, 100)), missing,
-		ms(Percentile(answered, 50)), ms(Percentile(answered, 99)))
 
 	wfCases, err := SeedCases(ctx, pg.URL, "PW", po.Orders, []string{"sz-ft-tax"})
 	if err != nil {

@@ -293,8 +293,9 @@ func Topology(ctx context.Context, o Options, to TopologyOptions) (TopologyResul
 // and nothing failed over yet), which holds both roles, was started eagerly: its first
 // workflow task was recorded as started in the same write as the workflow's start (the task
 // handed back in the start's answer) and ran in api 1 itself. A start that is not eager
-// writes the task's start later, when a poller takes it through the server's matching. ran says, order by order, where the first task ran (the
-// SDK's "pid@host@" identity of its process) and whether it was eager.
+// writes the task's start later, when a poller takes it through the server's matching. ran
+// says, order by order, where the first task ran (the SDK's "pid@host@" identity of its
+// process) and whether it was eager.
 func checkEagerStarts(ctx context.Context, temporalAddr string, k Keys, orders []string, api1 int) (ran []string, err error) {
 	c, err := dialTemporal(ctx, temporalAddr, k)
 	if err != nil {

@@ -169,30 +169,21 @@ func Latest(ctx context.Context, db *store.DB, month, code string) (Public, erro
 	return out, nil
 }
 
-// Stamp identifies what Latest(month, code) reads: the number of the month's stored versions
-// and the highest id among them (versions are only ever added, each with a new id), and the
-// unit the code names. Two equal stamps mean the same answer, so an answer built once can be
-// served again while its stamp stands.
+// Stamp identifies what Latest(month, code) reads: the number of the rows it selects and the
+// highest id among them. Versions are only ever added, each with a new id, and an id belongs to
+// one unit, so two equal stamps mean the same rows (a code that came to name another unit
+// selects another highest id) and the same answer: an answer built once can be served again
+// while its stamp stands.
 func Stamp(ctx context.Context, db *store.DB, month, code string) (string, error) {
-	var st struct {
-		N    int64
-		Last int64
-		Unit *int64
-	}
+	var st struct{ N, Last int64 }
 	q := db.WithContext(ctx).Table("publications").Select("COUNT(*) AS n, COALESCE(MAX(id), 0) AS last").Where("month = ?", month)
 	if code != "" {
-		q = db.WithContext(ctx).Table("publications").
-			Select("COUNT(*) AS n, COALESCE(MAX(id), 0) AS last, (SELECT id FROM units WHERE code = ?) AS unit", code).
-			Where("month = ? AND unit_id = (SELECT id FROM units WHERE code = ?)", month, code)
+		q = q.Where("unit_id = (SELECT id FROM units WHERE code = ?)", code)
 	}
 	if err := q.Scan(&st).Error; err != nil {
 		return "", fmt.Errorf("public results %s: stamp: %w", month, err)
 	}
-	unit := int64(0)
-	if st.Unit != nil {
-		unit = *st.Unit
-	}
-	return fmt.Sprintf("%d/%d/%d", st.N, st.Last, unit), nil
+	return fmt.Sprintf("%d/%d", st.N, st.Last), nil
 }
 
 // Versions lists every version of the publications in scope (newest first), optionally of one
