@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -15,8 +16,12 @@ import (
 // intake load of RunIntake, with one rating in badEvery bad, and writes it to out (read it with
 // `go tool pprof -top out`). The dev process serves its profiler on an address of its own
 // (`redress dev --pprof`); the profile covers the measured load only, not the start and the
-// warm-up, and the harness's load generator is not in it.
-func RunProfile(ctx context.Context, o Options, dialect, out string, badEvery int) error {
+// warm-up, and the harness's load generator is not in it. cases service cases are seeded
+// first: the intake point seeds about a million, and the database's size changes what each
+// rating costs PostgreSQL (pages out of its buffers, each written to the WAL in full the first
+// time after a checkpoint), so the two are compared at the same size. Beside the profile it
+// reports the CPU each part used and, on PostgreSQL, the WAL written per rating.
+func RunProfile(ctx context.Context, o Options, dialect, out string, badEvery, cases int) error {
 	pprofAddr, err := FreeAddr()
 	if err != nil {
 		return err
@@ -26,11 +31,11 @@ func RunProfile(ctx context.Context, o Options, dialect, out string, badEvery in
 		return err
 	}
 	defer sys.Close()
-	cases, err := SeedCases(ctx, sys.DBURL, "PC", 20000, nil)
+	nos, err := SeedCases(ctx, sys.DBURL, "PC", cases, nil)
 	if err != nil {
 		return err
 	}
-	IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: "pwarm", Cases: cases, Conc: o.Conc, Duration: 2 * time.Second}.Run(ctx)
+	IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: "pwarm", Cases: nos, Conc: o.Conc, Duration: 2 * time.Second}.Run(ctx)
 
 	// The profile runs for whole seconds; the load runs as long and starts with it.
 	secs := max(1, int(math.Ceil(o.Duration.Seconds())))
@@ -38,13 +43,47 @@ func RunProfile(ctx context.Context, o Options, dialect, out string, badEvery in
 	go func() {
 		profc <- fetchProfile(ctx, "http://"+pprofAddr+fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), out)
 	}()
-	res := IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: "prof", Cases: cases, BadEvery: badEvery, Conc: o.Conc, Duration: time.Duration(secs) * time.Second}.Run(ctx)
+	wal0, walErr := readWAL(ctx, sys)
+	cpu0 := ReadCPU()
+	res := IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: "prof", Cases: nos, BadEvery: badEvery, Conc: o.Conc, Duration: time.Duration(secs) * time.Second}.Run(ctx)
+	cpu := ReadCPU().Since(cpu0, sys.Proc.Pid())
+	wal1, walErr1 := readWAL(ctx, sys)
 	if err := <-profc; err != nil {
 		return err
 	}
-	o.Report.Add("profile %s: %.0f ratings/s with the profiler on (harness and server share the CPUs), p50 %s p99 %s; profile of redress dev in %s (go tool pprof -top %s)",
-		dialect, res.Rate(), ms(Percentile(res.Latencies, 50)), ms(Percentile(res.Latencies, 99)), out, out)
+	o.Report.Add("profile %s, %d cases: %.0f ratings/s with the profiler on (harness and server share the CPUs), p50 %s p99 %s; %s; profile of redress dev in %s (go tool pprof -top %s)",
+		dialect, cases, res.Rate(), ms(Percentile(res.Latencies, 50)), ms(Percentile(res.Latencies, 99)), cpu.PerThousand(res.OK), out, out)
+	switch {
+	case dialect != "postgres":
+	case walErr != nil || walErr1 != nil:
+		o.Report.Add("profile %s: WAL not read: %v", dialect, errors.Join(walErr, walErr1))
+	case res.OK > 0:
+		n := float64(res.OK)
+		o.Report.Add("profile %s: WAL per rating %.1f records, %.2f full-page images, %.0f bytes (the whole cluster's, pg_stat_wal; by kind: pg_waldump --stats=record -s %s -e %s)",
+			dialect, float64(wal1.records-wal0.records)/n, float64(wal1.fpi-wal0.fpi)/n, float64(wal1.bytes-wal0.bytes)/n, wal0.lsn, wal1.lsn)
+	}
 	return nil
+}
+
+// walStats is PostgreSQL's pg_stat_wal: records, full-page images and bytes written.
+type walStats struct {
+	records, fpi, bytes int64
+	lsn                 string // the insert position, for pg_waldump --stats=record -s … -e …
+}
+
+// readWAL reads the cluster's WAL counters (PostgreSQL 14 and later).
+func readWAL(ctx context.Context, sys *System) (walStats, error) {
+	var w walStats
+	if sys.PG == nil {
+		return w, nil
+	}
+	db, err := sql.Open("pgx", sys.DBURL)
+	if err != nil {
+		return w, err
+	}
+	defer func() { _ = db.Close() }() // read-only
+	err = db.QueryRowContext(ctx, "SELECT wal_records, wal_fpi, wal_bytes::bigint, pg_current_wal_insert_lsn()::text FROM pg_stat_wal").Scan(&w.records, &w.fpi, &w.bytes, &w.lsn)
+	return w, err
 }
 
 // fetchProfile saves the CPU profile served at url to the file out.

@@ -18,7 +18,7 @@ func TestProfile(t *testing.T) {
 	t.Parallel()
 	o.Duration, o.Conc = 2*time.Second, 4
 	out := filepath.Join(t.TempDir(), "intake.pprof")
-	if err := RunProfile(testContext(t, 5*time.Minute), o, "sqlite", out, 20); err != nil {
+	if err := RunProfile(testContext(t, 5*time.Minute), o, "sqlite", out, 20, 20000); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(out)

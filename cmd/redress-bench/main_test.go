@@ -28,7 +28,7 @@ func TestCommandsAndFlags(t *testing.T) {
 		"reliability": "long",
 		"topology":    "orders",
 		"fuzz":        "count",
-		"profile":     "bad-every db out",
+		"profile":     "bad-every cases db out",
 		"redteam":     "orders",
 		"marker":      "orders starters workflows",
 	}

@@ -75,7 +75,7 @@ func rootCmd() *cobra.Command {
 		scaleURL                string
 		scaleKeep               bool
 		rollupLimit             time.Duration
-		fuzzCount, profBadEvery int
+		fuzzCount, profBadEvery, profCases int
 		profileOut, profDB      string
 		skipScale, skipRely     bool
 		skipProd                bool
@@ -146,12 +146,13 @@ func rootCmd() *cobra.Command {
 	fuzzC.Short = "point 6: hostile input at volume against the public endpoints"
 	fuzzC.Flags().IntVar(&fuzzCount, "count", 5000, "requests")
 	profC := run("profile", true, func(ctx context.Context, o bench.Options) error {
-		return bench.RunProfile(ctx, o, profDB, profileOut, profBadEvery)
+		return bench.RunProfile(ctx, o, profDB, profileOut, profBadEvery, profCases)
 	})
 	profC.Short = "CPU profile of intake under load: of the redress dev it drives, through its profiler (redress dev --pprof)"
 	profC.Flags().StringVar(&profileOut, "out", "intake.pprof", "profile file")
 	profC.Flags().StringVar(&profDB, "db", "postgres", "postgres or sqlite")
 	profC.Flags().IntVar(&profBadEvery, "bad-every", 20, "one rating in this many is bad (1: all, to profile order dispatch)")
+	profC.Flags().IntVar(&profCases, "cases", 20000, "service cases seeded before the load (the intake point seeds about a million)")
 	allC := run("all", true, func(ctx context.Context, o bench.Options) error {
 		steps := []struct {
 			name string
