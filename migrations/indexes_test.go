@@ -90,6 +90,10 @@ func TestRollupIndexNames(t *testing.T) {
 				}
 			}
 		}
+		// 00028 drops an index of evaluations: this test is about 00025's, so it starts at 27.
+		if err := migrations.DownTo(ctx, db.SQL(), db.Dialect, 27); err != nil {
+			t.Fatalf("down to 27: %v", err)
+		}
 		up := indexDefs(t, db)
 		check("after Up", named(1), named(0), up)
 
@@ -126,6 +130,9 @@ func TestRollupIndexNames(t *testing.T) {
 		if _, err := migrations.Up(ctx, db.SQL(), db.Dialect); err != nil {
 			t.Fatalf("Up again: %v", err)
 		}
+		if err := migrations.DownTo(ctx, db.SQL(), db.Dialect, 27); err != nil {
+			t.Fatalf("down to 27 again: %v", err)
+		}
 		again := indexDefs(t, db)
 		for _, n := range sortedKeys(up) {
 			if again[n] != up[n] {
@@ -145,4 +152,87 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestIntakeIndexCuts: 00028 drops the two indexes no query needs (evaluations_phone_hash,
+// evaluation_slots_evaluation) and its Down builds them again as 00001 and 00004 did; on
+// PostgreSQL the statements they served still find an index: the look-up by phone hash
+// evaluations_phone_recent, the key rotation's update of a rating's slots the slots' primary key.
+func TestIntakeIndexCuts(t *testing.T) {
+	ctx := context.Background()
+	cut := []string{"evaluations_phone_hash", "evaluation_slots_evaluation"}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		exists := func(name string) bool {
+			t.Helper()
+			q := "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?"
+			if db.Dialect == migrations.Postgres {
+				q = "SELECT count(*) FROM pg_indexes WHERE indexname = $1 AND schemaname = current_schema()"
+			}
+			var n int
+			if err := db.SQL().QueryRowContext(ctx, q, name).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n == 1
+		}
+		for _, n := range cut {
+			if exists(n) {
+				t.Errorf("after Up: index %s still there", n)
+			}
+		}
+		if db.Dialect == migrations.Postgres {
+			plans := map[string]string{
+				"SELECT id FROM evaluations WHERE evaluator_phone_hash = 'h'":                                              "evaluations_phone_recent",
+				"SELECT id FROM evaluations WHERE evaluator_phone_hash = 'h' AND received_at >= now() - interval '1 hour'": "evaluations_phone_recent",
+				`UPDATE evaluation_slots SET evaluator_key = 'k2'
+				  WHERE case_no IN (SELECT case_no FROM evaluation_cases WHERE evaluation_id = 'e') AND evaluator_key = 'k' AND evaluation_id = 'e'`: "evaluation_slots_pkey",
+			}
+			conn, err := db.SQL().Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = conn.Close() }() // back to the pool, seqscan setting and all: the database is this test's
+			if _, err := conn.ExecContext(ctx, "SET enable_seqscan = off"); err != nil {
+				t.Fatal(err)
+			}
+			for q, index := range plans {
+				var plan strings.Builder
+				rows, err := conn.QueryContext(ctx, "EXPLAIN "+q)
+				if err != nil {
+					t.Fatalf("EXPLAIN %s: %v", q, err)
+				}
+				for rows.Next() {
+					var line string
+					if err := rows.Scan(&line); err != nil {
+						t.Fatal(err)
+					}
+					plan.WriteString(line + "\n")
+				}
+				if err := rows.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(plan.String(), index) {
+					t.Errorf("%s: plan without %s:\n%s", q, index, plan.String())
+				}
+			}
+			if _, err := conn.ExecContext(ctx, "RESET enable_seqscan"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := migrations.DownTo(ctx, db.SQL(), db.Dialect, 27); err != nil {
+			t.Fatalf("down to 27: %v", err)
+		}
+		for _, n := range cut {
+			if !exists(n) {
+				t.Errorf("after Down: index %s missing", n)
+			}
+		}
+		if _, err := migrations.Up(ctx, db.SQL(), db.Dialect); err != nil {
+			t.Fatalf("Up again: %v", err)
+		}
+		for _, n := range cut {
+			if exists(n) {
+				t.Errorf("after Up again: index %s still there", n)
+			}
+		}
+	})
 }
