@@ -171,7 +171,7 @@ func (f *Feeder) ratings(ctx context.Context, since time.Time) (int, error) {
 	}
 	prof := f.profile()
 	for {
-		q := f.DB.WithContext(ctx).Table("evaluations").Select("id, evaluation_id, channel, overall, levels, bad, tags, comment, evaluator_name, follow_up_of, rated_at, received_at").
+		q := f.DB.WithContext(ctx).Table("evaluations").Select(feedRatingColumns).
 			Where("received_at >= ?", since).
 			Where("NOT EXISTS (SELECT 1 FROM upstream_messages m WHERE m.id = 'rating:' || evaluations.evaluation_id)")
 		if last.ID != "" {
@@ -215,7 +215,10 @@ func (f *Feeder) ratings(ctx context.Context, since time.Time) (int, error) {
 	}
 }
 
-// scanFeedRatings runs q, which selects the columns of ratings() in their order, and scans
+// feedRatingColumns are what the feed reads of a rating, in the order scanFeedRatings scans them.
+const feedRatingColumns = "id, evaluation_id, channel, overall, levels, bad, tags, comment, evaluator_name, follow_up_of, rated_at, received_at"
+
+// scanFeedRatings runs q, which selects feedRatingColumns, and scans
 // the rows by hand: every rating passes here once, and GORM's reflective Find cost more CPU
 // than the query itself (a 90-second profile of the single form: 14 µs a rating, 6 % of the
 // process; BENCHMARKS.md, point 9, fourth sitting), as it did for the principals (store/principal.go).
