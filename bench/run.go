@@ -120,17 +120,22 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 		var vegetaRates [2]float64
 		for i := range vegetaRates {
 			p := fmt.Sprintf("%s%d", prefix, i+1)
-			v, err := VegetaAttack(ctx, vegeta, o.Work, sys.Base()+path, sys.Tokens["channel"], bodies(p), workers, o.Duration)
+			body := bodies(p)
+			// The CPU of the attack (vegeta's process is in "other"), to set beside the
+			// harness's: two load generators on the two cores the system uses.
+			cpu0 := ReadCPU()
+			v, err := VegetaAttack(ctx, vegeta, o.Work, sys.Base()+path, sys.Tokens["channel"], body, workers, o.Duration)
 			if err != nil {
 				return err
 			}
+			cpu := ReadCPU().Since(cpu0, sys.Proc.Pid())
 			stored, err := StoredRatings(ctx, sys.DBURL, p)
 			if err != nil {
 				return err
 			}
 			vegetaRates[i] = v.Rate(stored)
-			r.Add("intake %-8s %s, run %d of 2: %d stored in %.1fs = %.0f ratings/s, request p50 %s, p99 %s, answers %v",
-				sys.Dialect, what, i+1, stored, (v.Duration + v.Wait).Seconds(), vegetaRates[i], ms(v.Lat.P50), ms(v.Lat.P99), v.Statuses)
+			r.Add("intake %-8s %s, run %d of 2: %d stored in %.1fs = %.0f ratings/s, request p50 %s, p99 %s, answers %v; %s (vegeta in other, reading its targets included)",
+				sys.Dialect, what, i+1, stored, (v.Duration + v.Wait).Seconds(), vegetaRates[i], ms(v.Lat.P50), ms(v.Lat.P99), v.Statuses, cpu.PerThousand(stored))
 		}
 		second, err := again()
 		if err != nil {
