@@ -116,11 +116,18 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 	// the unvacuumed rows of the earlier runs) weighs on both alike: run once each, the second
 	// tool always met tables 100 000 rows larger, and the bulk form's two figures differed by
 	// a quarter (BENCHMARKS.md, point 9).
+	// caughtUp starts a measured turn with the upstream feed caught up with every earlier one.
+	caughtUp := func(sys *System) {
+		if err := WaitFeedCaughtUp(ctx, sys.DBURL, time.Now(), time.Minute); err != nil {
+			r.Note("%s: measured with the feed behind: %v", sys.Dialect, err)
+		}
+	}
 	confirm := func(sys *System, path, prefix string, bodies func(prefix string) [][]byte, workers int, what string, harnessRate float64, again func() (float64, error)) error {
 		var vegetaRates [2]float64
 		for i := range vegetaRates {
 			p := fmt.Sprintf("%s%d", prefix, i+1)
 			body := bodies(p)
+			caughtUp(sys)
 			// The CPU of the attack (vegeta's process is in "other"), to set beside the
 			// harness's: two load generators on the two cores the system uses.
 			cpu0 := ReadCPU()
@@ -137,6 +144,7 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 			r.Add("intake %-8s %s, run %d of 2: %d stored in %.1fs = %.0f ratings/s, request p50 %s, p99 %s, answers %v; %s (vegeta in other, reading its targets included)",
 				sys.Dialect, what, i+1, stored, (v.Duration + v.Wait).Seconds(), vegetaRates[i], ms(v.Lat.P50), ms(v.Lat.P99), v.Statuses, cpu.PerThousand(stored))
 		}
+		caughtUp(sys)
 		second, err := again()
 		if err != nil {
 			return err
@@ -180,6 +188,7 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 				every int
 				label string
 			}{{5000, "0.02 %"}, {20, "5 %"}} {
+				caughtUp(sys)
 				since, cpu0 := time.Now(), ReadCPU()
 				res := IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: fmt.Sprintf("ld%d", bad.every), Cases: take(per),
 					BadEvery: bad.every, Conc: o.Conc, Duration: o.Duration}.Run(ctx)
@@ -226,6 +235,7 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 				every int
 				label string
 			}{{5000, "0.02 %"}, {20, "5 %"}} {
+				caughtUp(sys)
 				since, cpu0 := time.Now(), ReadCPU()
 				res, err := BulkRatings(ctx, sys.Base(), sys.Tokens["channel"], fmt.Sprintf("bk%d", bad.every), take(bulkPer), bad.every, 500, 4, o.Duration)
 				if err != nil {

@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"redress/stats"
 	"redress/store"
+	"redress/upstream"
 )
 
 // VegetaModule is the outside load generator the intake figures are confirmed with, at the
@@ -150,4 +152,36 @@ func BulkBodies(prefix string, cases []string, badEvery, size int) [][]byte {
 		out = append(out, append(b, "]}"...))
 	}
 	return out
+}
+
+// WaitFeedCaughtUp waits until the upstream feed has run a whole pass that began after
+// `after` (its mark in job_marks is the time its last finished pass began), so that every
+// rating answered before then is queued: the feed's work for one turn's ratings then falls in
+// no later turn's measurement. Without it, each turn of A B B A paid for the ratings of the
+// turn before (the feed runs every 10 s), and the server's CPU per rating differed between the
+// two tools' turns (BENCHMARKS.md, point 9, fourth sitting). It gives up after limit.
+func WaitFeedCaughtUp(ctx context.Context, databaseURL string, after time.Time, limit time.Duration) error {
+	db, err := store.Open(ctx, databaseURL)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }() // reads
+	deadline := time.Now().Add(limit)
+	for {
+		mark, err := stats.LoadMark(ctx, db, upstream.FeedMark)
+		if err != nil {
+			return err
+		}
+		if !mark.Before(after) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the upstream feed's mark %s is still before %s after %s", mark.Format(time.RFC3339), after.Format(time.RFC3339), limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
