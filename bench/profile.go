@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"redress/store"
 )
 
 // RunProfile takes a CPU profile of `redress dev` (dialect "postgres" or "sqlite") under the
@@ -43,11 +44,18 @@ func RunProfile(ctx context.Context, o Options, dialect, out string, badEvery, c
 	go func() {
 		profc <- fetchProfile(ctx, "http://"+pprofAddr+fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), out)
 	}()
-	wal0, walErr := readWAL(ctx, sys)
+	var walDB *store.DB
+	if dialect == "postgres" {
+		if walDB, err = store.Open(ctx, sys.DBURL); err != nil {
+			return err
+		}
+		defer func() { _ = walDB.Close() }() // reads
+	}
+	wal0, walErr := readWAL(ctx, walDB)
 	cpu0 := ReadCPU()
 	res := IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: "prof", Cases: nos, BadEvery: badEvery, Conc: o.Conc, Duration: time.Duration(secs) * time.Second}.Run(ctx)
 	cpu := ReadCPU().Since(cpu0, sys.Proc.Pid())
-	wal1, walErr1 := readWAL(ctx, sys)
+	wal1, walErr1 := readWAL(ctx, walDB)
 	if err := <-profc; err != nil {
 		return err
 	}
@@ -71,18 +79,13 @@ type walStats struct {
 	lsn                 string // the insert position, for pg_waldump --stats=record -s … -e …
 }
 
-// readWAL reads the cluster's WAL counters (PostgreSQL 14 and later).
-func readWAL(ctx context.Context, sys *System) (walStats, error) {
+// readWAL reads the cluster's WAL counters (PostgreSQL 14 and later); nothing without db.
+func readWAL(ctx context.Context, db *store.DB) (walStats, error) {
 	var w walStats
-	if sys.PG == nil {
+	if db == nil {
 		return w, nil
 	}
-	db, err := sql.Open("pgx", sys.DBURL)
-	if err != nil {
-		return w, err
-	}
-	defer func() { _ = db.Close() }() // read-only
-	err = db.QueryRowContext(ctx, "SELECT wal_records, wal_fpi, wal_bytes::bigint, pg_current_wal_insert_lsn()::text FROM pg_stat_wal").Scan(&w.records, &w.fpi, &w.bytes, &w.lsn)
+	err := db.SQL().QueryRowContext(ctx, "SELECT wal_records, wal_fpi, wal_bytes::bigint, pg_current_wal_insert_lsn()::text FROM pg_stat_wal").Scan(&w.records, &w.fpi, &w.bytes, &w.lsn)
 	return w, err
 }
 
