@@ -109,6 +109,12 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 	if err != nil && slices.Contains(dialects, "postgres") {
 		return err
 	}
+	// caughtUp starts a measured turn with the upstream feed caught up with every earlier one.
+	caughtUp := func(sys *System) {
+		if err := WaitFeedCaughtUp(ctx, sys.DBURL, time.Now(), time.Minute); err != nil {
+			r.Note("%s: measured with the feed behind: %v", sys.Dialect, err)
+		}
+	}
 	// confirm measures the same form again with vegeta (bodies rated by ids prefix-n), counting
 	// the ratings stored from the database, and reports it beside the harness's rate. The two
 	// tools take turns A B B A — the harness's run (harnessRate) already done, vegeta twice,
@@ -116,12 +122,6 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 	// the unvacuumed rows of the earlier runs) weighs on both alike: run once each, the second
 	// tool always met tables 100 000 rows larger, and the bulk form's two figures differed by
 	// a quarter (BENCHMARKS.md, point 9).
-	// caughtUp starts a measured turn with the upstream feed caught up with every earlier one.
-	caughtUp := func(sys *System) {
-		if err := WaitFeedCaughtUp(ctx, sys.DBURL, time.Now(), time.Minute); err != nil {
-			r.Note("%s: measured with the feed behind: %v", sys.Dialect, err)
-		}
-	}
 	confirm := func(sys *System, path, prefix string, bodies func(prefix string) [][]byte, workers int, what string, harnessRate float64, again func() (float64, error)) error {
 		var vegetaRates [2]float64
 		for i := range vegetaRates {
