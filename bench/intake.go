@@ -265,7 +265,7 @@ func (l IntakeLoad) Resend(ctx context.Context, ns []int64, limit time.Duration)
 
 // CopyCeiling measures how fast PostgreSQL takes, with the fastest method there is, the very
 // rows a measured run stored: every row intake wrote for the given evaluation ids (the
-// evaluations, their case links, evaluator slots and fraud flags, the bad ones' work orders
+// evaluations, their case links (with the evaluators' slots) and fraud flags, the bad ones' work orders
 // and opening timeline events) and the audit entries of the run's requests (path, between
 // since and until). They are read back with COPY … TO (binary, before the clock starts) and
 // written with COPY … FROM in one transaction into empty copies of their tables: the same
@@ -281,7 +281,6 @@ func CopyCeiling(ctx context.Context, databaseURL string, evalIDs []string, audi
 	tables := []struct{ name, rows string }{
 		{"evaluations", "SELECT t.* FROM evaluations t JOIN ceiling_ids i ON i.evaluation_id = t.evaluation_id"},
 		{"evaluation_cases", "SELECT t.* FROM evaluation_cases t JOIN evaluations e ON e.id = t.evaluation_id JOIN ceiling_ids i ON i.evaluation_id = e.evaluation_id"},
-		{"evaluation_slots", "SELECT t.* FROM evaluation_slots t JOIN evaluations e ON e.id = t.evaluation_id JOIN ceiling_ids i ON i.evaluation_id = e.evaluation_id"},
 		{"fraud_flags", "SELECT t.* FROM fraud_flags t JOIN evaluations e ON e.id = t.evaluation_id JOIN ceiling_ids i ON i.evaluation_id = e.evaluation_id"},
 		{"work_orders", "SELECT t.* FROM work_orders t JOIN evaluations e ON e.id = t.evaluation_id JOIN ceiling_ids i ON i.evaluation_id = e.evaluation_id"},
 		{"timeline_events", "SELECT t.* FROM timeline_events t JOIN work_orders w ON w.id = t.work_order_id JOIN evaluations e ON e.id = w.evaluation_id JOIN ceiling_ids i ON i.evaluation_id = e.evaluation_id WHERE t.seq = 0"},

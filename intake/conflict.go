@@ -35,10 +35,10 @@ func (s *Service) asConflict(ctx context.Context, rt *rating, now time.Time, dup
 		Bad          bool
 		Kind         string
 	}
-	err := s.DB.WithContext(ctx).Table("evaluation_slots").
+	err := s.DB.WithContext(ctx).Table("evaluation_cases").
 		Select("evaluations.id, evaluations.evaluation_id, evaluations.bad, evaluations.kind").
-		Joins("JOIN evaluations ON evaluations.id = evaluation_slots.evaluation_id").
-		Where("evaluation_slots.case_no IN ? AND evaluation_slots.evaluator_key = ? AND evaluation_slots.slot = 0", rt.r.CaseNos, rt.key).
+		Joins("JOIN evaluations ON evaluations.id = evaluation_cases.evaluation_id").
+		Where("evaluation_cases.case_no IN ? AND evaluation_cases.evaluator_key = ? AND evaluation_cases.slot = 0", rt.r.CaseNos, rt.key).
 		Order("evaluations.received_at, evaluations.id").Scan(&earlier).Error
 	if err != nil {
 		return false, fmt.Errorf("evaluation %s: earlier ratings: %w", rt.r.EvaluationID, err)

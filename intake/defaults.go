@@ -187,10 +187,7 @@ func (s *Service) storeDefault(ctx context.Context, caseNo, unitPath string, clo
 		if err := tx.Create(&e).Error; err != nil {
 			return err
 		}
-		if err := tx.Create(&models.EvaluationCase{EvaluationID: id, CaseNo: caseNo}).Error; err != nil {
-			return err
-		}
-		return tx.Create(&slotRow{CaseNo: caseNo, EvaluatorKey: keyDefault, Slot: 0, EvaluationID: id}).Error
+		return tx.Create(&linkRow{EvaluationCase: models.EvaluationCase{EvaluationID: id, CaseNo: caseNo}, EvaluatorKey: keyDefault, Slot: 0}).Error
 	})
 	if err != nil {
 		if isDuplicate(err) {

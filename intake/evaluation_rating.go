@@ -296,21 +296,19 @@ func (rt *rating) followUp(firstID string, slot int) {
 }
 
 // rows lists what the rating stores, parents first, as store.InsertAll takes them: the
-// evaluation, its case links and evaluator slots, its fraud flags, and a bad rating's work
+// evaluation, its case links (each with the evaluator's slot), its fraud flags, and a bad rating's work
 // order with its opening timeline event.
 func (rt *rating) rows() []any {
 	r, e := &rt.r, &rt.e
-	links := make([]models.EvaluationCase, len(r.CaseNos))
-	slots := make([]slotRow, len(r.CaseNos))
+	links := make([]linkRow, len(r.CaseNos))
 	for i, c := range r.CaseNos {
-		links[i] = models.EvaluationCase{EvaluationID: e.ID, CaseNo: c}
+		links[i] = linkRow{EvaluationCase: models.EvaluationCase{EvaluationID: e.ID, CaseNo: c}, EvaluatorKey: rt.key, Slot: rt.slot}
 		if lv, ok := rt.caseLevels[c]; ok {
 			overall, isBad := lv["overall"], bad(lv)
 			links[i].Overall, links[i].Bad = &overall, &isBad
 		}
-		slots[i] = slotRow{CaseNo: c, EvaluatorKey: rt.key, Slot: rt.slot, EvaluationID: e.ID}
 	}
-	rows := []any{e, &links, &slots}
+	rows := []any{e, &links}
 	if len(rt.flags) > 0 {
 		rows = append(rows, &rt.flags)
 	}

@@ -258,7 +258,7 @@ const (
 	storedByIDPG = `SELECT e.evaluation_id, e.id, e.bad, e.work_order_id, e.request_hash FROM unnest($1::text[]) AS w(evaluation_id)
 		CROSS JOIN LATERAL (SELECT evaluation_id, id, bad, work_order_id, request_hash FROM evaluations WHERE evaluation_id = w.evaluation_id LIMIT 1) e`
 	takenSlotsPG = `SELECT s.case_no, s.evaluator_key FROM unnest($1::text[], $2::text[]) AS w(case_no, evaluator_key)
-		CROSS JOIN LATERAL (SELECT case_no, evaluator_key FROM evaluation_slots WHERE case_no = w.case_no AND evaluator_key = w.evaluator_key AND slot = 0 LIMIT 1) s`
+		CROSS JOIN LATERAL (SELECT case_no, evaluator_key FROM evaluation_cases WHERE case_no = w.case_no AND evaluator_key = w.evaluator_key AND slot = 0 LIMIT 1) s`
 )
 
 // readGroup reads what the group's checks need: the stored answers of its evaluation_ids, the
@@ -283,7 +283,7 @@ func (s *Service) readGroup(ctx context.Context, rts []*rating, srcs []source) (
 			return g, err
 		}
 		var taken []struct{ CaseNo, EvaluatorKey string }
-		if err := s.DB.WithContext(ctx).Table("evaluation_slots").Select("case_no, evaluator_key").
+		if err := s.DB.WithContext(ctx).Table("evaluation_cases").Select("case_no, evaluator_key").
 			Where("slot = 0 AND case_no IN ?", caseNos).Scan(&taken).Error; err != nil {
 			return g, fmt.Errorf("group: slots: %w", err)
 		}

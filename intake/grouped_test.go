@@ -116,8 +116,7 @@ func storedRows(t *testing.T, db *store.DB) []string {
 	}
 	q("evaluations", `SELECT evaluation_id, kind, bad, overall, levels, tags, unit_path, channel, rated_at, received_at, evaluator_key,
 		evaluator_phone_hash, request_hash, work_order_id IS NOT NULL AS has_order FROM evaluations`)
-	q("evaluation_cases", `SELECT e.evaluation_id, c.case_no, c.overall, c.bad FROM evaluation_cases c JOIN evaluations e ON e.id = c.evaluation_id`)
-	q("evaluation_slots", `SELECT e.evaluation_id, s.case_no, s.evaluator_key, s.slot FROM evaluation_slots s JOIN evaluations e ON e.id = s.evaluation_id`)
+	q("evaluation_cases", `SELECT e.evaluation_id, c.case_no, c.overall, c.bad, c.evaluator_key, c.slot FROM evaluation_cases c JOIN evaluations e ON e.id = c.evaluation_id`)
 	q("fraud_flags", `SELECT e.evaluation_id, f.kind, f.status, f.unit_path, f.evidence, f.created_at FROM fraud_flags f JOIN evaluations e ON e.id = f.evaluation_id`)
 	q("work_orders", `SELECT e.evaluation_id, w.state, w.case_nos, w.overall, w.levels, w.opened_at FROM work_orders w JOIN evaluations e ON e.id = w.evaluation_id`)
 	q("timeline_events", `SELECT e.evaluation_id, t.seq, t.type, t.actor, t.data, t.at FROM timeline_events t

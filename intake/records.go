@@ -35,13 +35,14 @@ type evalRow struct {
 
 func (evalRow) TableName() string { return "evaluations" }
 
-// slotRow claims one rating of a case by one evaluator: slot 0 is the first rating, slots
-// 1…limit the follow-ups. Its primary key makes "one first rating" hold under concurrency.
-type slotRow struct {
-	CaseNo       string `gorm:"primaryKey"`
-	EvaluatorKey string `gorm:"primaryKey"`
-	Slot         int    `gorm:"primaryKey"`
-	EvaluationID string
+// linkRow is a rating's case link with the evaluator's slot on it (migration 00029): slot 0
+// is the first rating, slots 1…limit the follow-ups, conflictSlot the conflicting rating. The
+// unique index evaluation_cases_slot (case_no, evaluator_key, slot) makes "one first rating"
+// hold under concurrency.
+type linkRow struct {
+	models.EvaluationCase `gorm:"embedded"`
+	EvaluatorKey          string
+	Slot                  int
 }
 
-func (slotRow) TableName() string { return "evaluation_slots" }
+func (linkRow) TableName() string { return "evaluation_cases" }

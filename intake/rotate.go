@@ -164,13 +164,12 @@ func RotatePII(ctx context.Context, db *store.DB, box *pii.Box, batch int) (Rota
 					if newKey != oldKey {
 						// A slot the new key holds already (the same person rated the case under
 						// two spellings before normalisation) keeps the old key: both ratings stay.
-						// The rating's slots are found through the primary key (case_no,
-						// evaluator_key) from its case links: no index on evaluation_id is kept
-						// for this one statement (migration 00028).
-						if err := tx.Exec(`UPDATE evaluation_slots SET evaluator_key = ?
-							WHERE case_no IN (SELECT case_no FROM evaluation_cases WHERE evaluation_id = ?) AND evaluator_key = ? AND evaluation_id = ?
-							AND NOT EXISTS (SELECT 1 FROM evaluation_slots s2 WHERE s2.case_no = evaluation_slots.case_no AND s2.evaluator_key = ? AND s2.slot = evaluation_slots.slot)`,
-							newKey, id, oldKey, id, newKey).Error; err != nil {
+						// The slots are on the rating's case links (migration 00029), found by
+						// their primary key.
+						if err := tx.Exec(`UPDATE evaluation_cases SET evaluator_key = ?
+							WHERE evaluation_id = ? AND evaluator_key = ?
+							AND NOT EXISTS (SELECT 1 FROM evaluation_cases s2 WHERE s2.case_no = evaluation_cases.case_no AND s2.evaluator_key = ? AND s2.slot = evaluation_cases.slot)`,
+							newKey, id, oldKey, newKey).Error; err != nil {
 							return err
 						}
 					}

@@ -183,7 +183,7 @@ func TestRehashNormalisedIdentities(t *testing.T) {
 			box.Seal(raw), box.Hash("phone", raw), oldKey, "n-first").Error; err != nil {
 			t.Fatal(err)
 		}
-		if err := db.Exec("UPDATE evaluation_slots SET evaluator_key = ? WHERE case_no = ?", oldKey, "N-1").Error; err != nil {
+		if err := db.Exec("UPDATE evaluation_cases SET evaluator_key = ? WHERE case_no = ?", oldKey, "N-1").Error; err != nil {
 			t.Fatal(err)
 		}
 

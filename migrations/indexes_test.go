@@ -157,7 +157,8 @@ func sortedKeys(m map[string]string) []string {
 // TestIntakeIndexCuts: 00028 drops the two indexes no query needs (evaluations_phone_hash,
 // evaluation_slots_evaluation) and its Down builds them again as 00001 and 00004 did; on
 // PostgreSQL the statements they served still find an index: the look-up by phone hash
-// evaluations_phone_recent, the key rotation's update of a rating's slots the slots' primary key.
+// evaluations_phone_recent, the key rotation's update of a rating's slots (on its case links
+// since 00029) the links' primary key.
 func TestIntakeIndexCuts(t *testing.T) {
 	ctx := context.Background()
 	cut := []string{"evaluations_phone_hash", "evaluation_slots_evaluation"}
@@ -183,8 +184,7 @@ func TestIntakeIndexCuts(t *testing.T) {
 			plans := map[string]string{
 				"SELECT id FROM evaluations WHERE evaluator_phone_hash = 'h'":                                              "evaluations_phone_recent",
 				"SELECT id FROM evaluations WHERE evaluator_phone_hash = 'h' AND received_at >= now() - interval '1 hour'": "evaluations_phone_recent",
-				`UPDATE evaluation_slots SET evaluator_key = 'k2'
-				  WHERE case_no IN (SELECT case_no FROM evaluation_cases WHERE evaluation_id = 'e') AND evaluator_key = 'k' AND evaluation_id = 'e'`: "evaluation_slots_pkey",
+				`UPDATE evaluation_cases SET evaluator_key = 'k2' WHERE evaluation_id = 'e' AND evaluator_key = 'k'`: "evaluation_cases_pkey",
 			}
 			conn, err := db.SQL().Conn(ctx)
 			if err != nil {

@@ -227,7 +227,7 @@ func TestIntakeBulkEvaluationsChunks(t *testing.T) {
 		if got := e.count(t, "evaluations", "1 = 1") - before; got != n-1 {
 			t.Errorf("%d ratings stored, want %d", got, n-1)
 		}
-		if got := e.count(t, "evaluation_slots", "case_no = ?", taken); got != 1 {
+		if got := e.count(t, "evaluation_cases", "case_no = ? AND slot = 0", taken); got != 1 {
 			t.Errorf("the refused rating's case has %d slots", got)
 		}
 		var orders int
