@@ -265,12 +265,13 @@ func (l IntakeLoad) Resend(ctx context.Context, ns []int64, limit time.Duration)
 
 // CopyCeiling measures how fast PostgreSQL takes, with the fastest method there is, the very
 // rows a measured run stored: every row intake wrote for the given evaluation ids (the
-// evaluations, their case links (with the evaluators' slots) and fraud flags, the bad ones' work orders
-// and opening timeline events) and the audit entries of the run's requests (path, between
-// since and until). They are read back with COPY … TO (binary, before the clock starts) and
-// written with COPY … FROM in one transaction into empty copies of their tables: the same
-// columns, defaults, constraints, indexes and foreign keys (to the copies, and to the real
-// service cases). It answers ratings per second. The copies are dropped afterwards.
+// evaluations, their case links with the evaluators' slots, their fraud flags, the bad ones'
+// work orders and opening timeline events) and the audit entries of the run's requests
+// (path, between since and until). They are read back with COPY … TO (binary, before the
+// clock starts) and written with COPY … FROM in one transaction into empty copies of their
+// tables: the same columns, defaults, constraints, indexes and foreign keys (to the copies,
+// and to the real service cases). It answers ratings per second. The copies are dropped
+// afterwards.
 func CopyCeiling(ctx context.Context, databaseURL string, evalIDs []string, auditPath string, since, until time.Time) (float64, error) {
 	conn, err := pgx.Connect(ctx, databaseURL)
 	if err != nil {

@@ -296,8 +296,8 @@ func (rt *rating) followUp(firstID string, slot int) {
 }
 
 // rows lists what the rating stores, parents first, as store.InsertAll takes them: the
-// evaluation, its case links (each with the evaluator's slot), its fraud flags, and a bad rating's work
-// order with its opening timeline event.
+// evaluation, its case links (each with the evaluator's slot), its fraud flags, and a bad
+// rating's work order with its opening timeline event.
 func (rt *rating) rows() []any {
 	r, e := &rt.r, &rt.e
 	links := make([]linkRow, len(r.CaseNos))
