@@ -195,9 +195,7 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 				res := IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: fmt.Sprintf("ld%d", bad.every), Cases: take(per),
 					BadEvery: bad.every, Conc: o.Conc, Duration: o.Duration}.Run(ctx)
 				until, cpu := time.Now(), ReadCPU().Since(cpu0, sys.Proc.Pid())
-				line := fmt.Sprintf("intake %-8s bad %-6s POST /evaluations conc %d: %d accepted in %.1fs = %.0f ratings/s, p50 %s, p99 %s, failed %d %v; %s",
-					dialect, bad.label, o.Conc, res.OK, res.Elapsed.Seconds(), res.Rate(), ms(Percentile(res.Latencies, 50)), ms(Percentile(res.Latencies, 99)), res.Failed, nonOK(res.Statuses),
-					cpu.PerThousand(res.OK))
+				line := singleFormLine(dialect, bad.label, o.Conc, res, cpu)
 				if dialect == "postgres" && len(res.Accepted) > 0 {
 					ceil, err := CopyCeiling(ctx, sys.DBURL, res.Accepted, "/api/v1/evaluations", since, until)
 					if err != nil {
@@ -279,9 +277,7 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 			cpu0 := ReadCPU()
 			wide := IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: "ldw", Cases: take(widePer),
 				BadEvery: 5000, Conc: 4 * o.Conc, Duration: o.Duration}.Run(ctx)
-			line := fmt.Sprintf("intake %-8s bad %-6s POST /evaluations conc %d: %d accepted in %.1fs = %.0f ratings/s, p50 %s, p99 %s, failed %d %v; %s",
-				dialect, "0.02 %", 4*o.Conc, wide.OK, wide.Elapsed.Seconds(), wide.Rate(), ms(Percentile(wide.Latencies, 50)), ms(Percentile(wide.Latencies, 99)), wide.Failed, nonOK(wide.Statuses),
-				ReadCPU().Since(cpu0, sys.Proc.Pid()).PerThousand(wide.OK))
+			line := singleFormLine(dialect, "0.02 %", 4*o.Conc, wide, ReadCPU().Since(cpu0, sys.Proc.Pid()))
 			if bestFloor > 0 {
 				line += fmt.Sprintf("; ratio to the better pgbench floor %.2f", wide.Rate()/bestFloor)
 			}
@@ -306,6 +302,13 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 		}
 	}
 	return nil
+}
+
+// singleFormLine is the intake point's line for a run of the single form with conc clients.
+func singleFormLine(dialect, bad string, conc int, res LoadResult, cpu CPU) string {
+	return fmt.Sprintf("intake %-8s bad %-6s POST /evaluations conc %d: %d accepted in %.1fs = %.0f ratings/s, p50 %s, p99 %s, failed %d %v; %s",
+		dialect, bad, conc, res.OK, res.Elapsed.Seconds(), res.Rate(), ms(Percentile(res.Latencies, 50)), ms(Percentile(res.Latencies, 99)), res.Failed, nonOK(res.Statuses),
+		cpu.PerThousand(res.OK))
 }
 
 func nonOK(m map[int]int64) map[int]int64 {
