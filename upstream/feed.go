@@ -244,7 +244,9 @@ func scanFeedRatings(q *gorm.DB) ([]feedEvaluation, error) {
 type feedEvaluation struct {
 	models.Evaluation
 	FollowUpOf *string
-	Excluded   bool // read by the supplements only
+	// Read by the supplements only.
+	Excluded   bool
+	ExcludedAt time.Time
 }
 
 // ratingMessage makes a rating's message: Redress's envelope with the profile's records, or,
@@ -383,19 +385,53 @@ const supplementExcluded = "评价经核实不予采信，已从统计中剔除"
 // the appealed order only) whose rating message was queued. The supplement carries the
 // excluded cases' records; its key supplement:<evaluation_id>:excluded:<n> (n excluded cases,
 // which only grow) makes one per step, and enqueueing skips what exists.
+//
+// It pages through the window as the ratings feed does, in the order of the partial index on
+// excluded_at: one ruling can exclude more ratings than a page, and a single page read again
+// every pass queued the first 500 (by id) and never the rest. Ordered by id, PostgreSQL also
+// walked the primary key looking for exclusions (a generic plan guesses a third of the rows
+// match), every rating of the table every pass (BENCHMARKS.md, point 9, sixth sitting).
 func (f *Feeder) supplements(ctx context.Context, since time.Time) (int, error) {
-	var evs []feedEvaluation
-	err := f.DB.WithContext(ctx).Table("evaluations").Select("id, evaluation_id, channel, overall, levels, bad, tags, comment, evaluator_name, follow_up_of, rated_at, received_at, excluded").
-		Where("excluded_at >= ?", since).
-		Where("EXISTS (SELECT 1 FROM upstream_messages m WHERE m.id = 'rating:' || evaluations.evaluation_id)").
-		Order("id").Limit(page).Find(&evs).Error
-	if err != nil || len(evs) == 0 {
-		return 0, err
+	var (
+		divisions map[string]string
+		queued    int
+		last      struct {
+			id string
+			at time.Time
+		}
+	)
+	for {
+		q := f.DB.WithContext(ctx).Table("evaluations").Select("id, evaluation_id, channel, overall, levels, bad, tags, comment, evaluator_name, follow_up_of, rated_at, received_at, excluded, excluded_at").
+			Where("excluded_at >= ?", since).
+			Where("EXISTS (SELECT 1 FROM upstream_messages m WHERE m.id = 'rating:' || evaluations.evaluation_id)")
+		if last.id != "" {
+			q = q.Where("excluded_at >= ? AND (excluded_at > ? OR id > ?)", last.at, last.at, last.id)
+		}
+		var evs []feedEvaluation
+		if err := q.Order("excluded_at, id").Limit(page).Find(&evs).Error; err != nil {
+			return queued, fmt.Errorf("upstream feed: exclusions: %w", err)
+		}
+		if len(evs) == 0 {
+			return queued, nil
+		}
+		last.id, last.at = evs[len(evs)-1].ID, evs[len(evs)-1].ExcludedAt
+		if divisions == nil {
+			var err error
+			if divisions, err = LoadDivisions(ctx, f.DB); err != nil {
+				return queued, err
+			}
+		}
+		n, err := f.supplementPage(ctx, evs, divisions)
+		queued += n
+		if err != nil || len(evs) < page {
+			return queued, err
+		}
 	}
-	divisions, err := LoadDivisions(ctx, f.DB)
-	if err != nil {
-		return 0, err
-	}
+}
+
+// supplementPage queues the supplements of one page of excluded ratings that are not queued
+// yet, and answers how many it queued.
+func (f *Feeder) supplementPage(ctx context.Context, evs []feedEvaluation, divisions map[string]string) (int, error) {
 	ids := make([]string, len(evs))
 	for i, e := range evs {
 		ids[i] = e.ID

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -339,6 +340,50 @@ func TestFeedPagesThroughTies(t *testing.T) {
 		}
 		if again, err := feeder.Pass(ctx); err != nil || again != 0 {
 			t.Fatalf("second pass queued %d (%v), want 0", again, err)
+		}
+	})
+}
+
+// One ruling excludes more ratings than a page: every one of them gets its supplement (补报),
+// across page boundaries inside a run of equal exclusion times, and a later pass queues none
+// again. A single page read again every pass queued the first 500 and never the rest.
+func TestFeedSupplementsEveryExclusion(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		statstest.Seed(t, db)
+		const n = 1234
+		statstest.Generate(t, db, 7, n, time.Date(2025, 8, 1, 0, 0, 0, 0, calendar.Zone()), 24*time.Hour)
+		at := time.Now().UTC().Add(-2 * time.Minute).Truncate(time.Microsecond)
+		if err := db.WithContext(ctx).Exec("UPDATE evaluations SET received_at = ?", at).Error; err != nil {
+			t.Fatal(err)
+		}
+		feeder := &upstream.Feeder{DB: db, Lag: time.Hour}
+		if _, err := feeder.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		supplements := func() int {
+			k := 0
+			for id := range ids(t, db, "") {
+				if strings.HasPrefix(id, "supplement:") {
+					k++
+				}
+			}
+			return k
+		}
+		before := supplements() // the generator's own exclusions
+		// The ruling: every rating excluded in one statement, so all share one excluded_at.
+		if err := db.WithContext(ctx).Exec("UPDATE evaluations SET excluded = ?, excluded_at = ?", true, time.Now().UTC()).Error; err != nil {
+			t.Fatal(err)
+		}
+		queued, err := feeder.Pass(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := supplements(); got != n || queued != n-before {
+			t.Fatalf("the pass after the ruling queued %d, %d supplements stored (%d before it); want one for each of the %d excluded ratings", queued, got, before, n)
+		}
+		if again, err := feeder.Pass(ctx); err != nil || again != 0 {
+			t.Fatalf("the next pass queued %d (%v), want 0", again, err)
 		}
 	})
 }
