@@ -388,6 +388,73 @@ func TestFeedSupplementsEveryExclusion(t *testing.T) {
 	})
 }
 
+// Ratings whose transactions commit after a pass that their received_at preceded are queued:
+// within the recent window by the next pass, older than it by the next pass over the whole
+// window (Lag/2 after the last), up to Lag late; a pass between the two re-reads the recent
+// window only.
+func TestFeedLateCommits(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		statstest.Seed(t, db)
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		feeder := &upstream.Feeder{DB: db, Lag: 10 * time.Minute, Recent: time.Minute, Now: func() time.Time { return now }}
+		if _, err := feeder.Pass(ctx); err != nil { // the first pass reads the whole window
+			t.Fatal(err)
+		}
+		// Ratings committed after that pass: half received 20 s before it, half almost Lag
+		// before it (and so committed almost Lag late when the next whole pass reads them).
+		statstest.Generate(t, db, 7, 10, time.Date(2025, 8, 1, 0, 0, 0, 0, calendar.Zone()), 24*time.Hour)
+		var evalIDs []string
+		if err := db.WithContext(ctx).Table("evaluations").Order("evaluation_id").Pluck("evaluation_id", &evalIDs).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(evalIDs) < 2 {
+			t.Fatalf("%d ratings generated", len(evalIDs))
+		}
+		recent, older := evalIDs[:len(evalIDs)/2], evalIDs[len(evalIDs)/2:]
+		for _, g := range []struct {
+			ids []string
+			ago time.Duration
+		}{{recent, 20 * time.Second}, {older, 9*time.Minute + 40*time.Second}} {
+			if err := db.WithContext(ctx).Exec("UPDATE evaluations SET received_at = ? WHERE evaluation_id IN ?", now.Add(-g.ago), g.ids).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		queued := func(evalIDs []string) (n int) {
+			have := ids(t, db, "")
+			for _, id := range evalIDs {
+				if have["rating:"+id] {
+					n++
+				}
+			}
+			return n
+		}
+		now = now.Add(10 * time.Second)
+		if _, err := feeder.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, m := queued(recent), queued(older); n != len(recent) || m != 0 {
+			t.Fatalf("the pass after: %d of %d recent ratings queued (want all), %d of %d older ones (want none: it re-reads the last minute only)", n, len(recent), m, len(older))
+		}
+		// Regular passes move the mark on; the next pass over the whole window comes Lag/2
+		// after the last one.
+		now = now.Add(4*time.Minute + 40*time.Second)
+		if _, err := feeder.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if m := queued(older); m != 0 {
+			t.Fatalf("a regular pass queued %d of the older ratings", m)
+		}
+		now = now.Add(10 * time.Second)
+		if _, err := feeder.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if m := queued(older); m != len(older) {
+			t.Fatalf("the pass over the whole window queued %d of the %d ratings committed almost Lag late", m, len(older))
+		}
+	})
+}
+
 // The callers the queue's tests act as: a sysadmin sees every message, an administrator those
 // of their subtree.
 var sysadmin = store.Caller{Login: "sys", Grants: []store.Grant{{Role: models.RoleSysadmin, UnitPath: "/"}}}
