@@ -20,6 +20,9 @@ type Options struct {
 	Report   *Report
 	PGBin    string // PostgreSQL server binaries (initdb, pg_ctl) for the private cluster; "": the newest installed
 	Vegeta   string // the vegeta binary confirming the intake figures; "": on PATH, else built (VegetaModule)
+	// CheckpointFirst: on PostgreSQL, every measured turn of the intake point (each form's,
+	// vegeta's, each floor's) starts right after a checkpoint (Checkpoint).
+	CheckpointFirst bool
 }
 
 // System is one running system under test: `redress dev` on SQLite or on a PostgreSQL
@@ -109,11 +112,39 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 	if err != nil && slices.Contains(dialects, "postgres") {
 		return err
 	}
-	// caughtUp starts a measured turn with the upstream feed caught up with every earlier one.
-	caughtUp := func(sys *System) {
+	// turn starts a measured turn (a form's, vegeta's or a floor's): on PostgreSQL right after
+	// a checkpoint when o.CheckpointFirst. What it returns gives the end of the turn's line:
+	// the checkpoints that began during the turn, which tell a turn that met one.
+	turn := func(sys *System) func() string {
+		none := func() string { return "" }
+		if sys.Dialect != "postgres" {
+			return none
+		}
+		if o.CheckpointFirst {
+			if err := Checkpoint(ctx, sys.DBURL); err != nil {
+				r.Note("%s: a turn started without a checkpoint first: %v", sys.Dialect, err)
+			}
+		}
+		c0, err := ReadCheckpoints(ctx, sys.DBURL)
+		if err != nil {
+			r.Note("%s: %v", sys.Dialect, err)
+			return none
+		}
+		return func() string {
+			c, err := ReadCheckpoints(ctx, sys.DBURL)
+			if err != nil {
+				return "; " + err.Error()
+			}
+			return "; " + c.Since(c0).String()
+		}
+	}
+	// caughtUp starts a measured turn of the system with the upstream feed caught up with
+	// every earlier one.
+	caughtUp := func(sys *System) func() string {
 		if err := WaitFeedCaughtUp(ctx, sys.DBURL, time.Now(), time.Minute); err != nil {
 			r.Note("%s: measured with the feed behind: %v", sys.Dialect, err)
 		}
+		return turn(sys)
 	}
 	// confirm measures the same form again with vegeta (bodies rated by ids prefix-n), counting
 	// the ratings stored from the database, and reports it beside the harness's rate. The two
@@ -127,7 +158,7 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 		for i := range vegetaRates {
 			p := fmt.Sprintf("%s%d", prefix, i+1)
 			body := bodies(p)
-			caughtUp(sys)
+			ended := caughtUp(sys)
 			// The CPU of the attack (vegeta's process is in "other"), to set beside the
 			// harness's: two load generators on the two cores the system uses.
 			cpu0 := ReadCPU()
@@ -135,22 +166,22 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 			if err != nil {
 				return err
 			}
-			cpu := ReadCPU().Since(cpu0, sys.Proc.Pid())
+			cpu, checkpoints := ReadCPU().Since(cpu0, sys.Proc.Pid()), ended()
 			stored, err := StoredRatings(ctx, sys.DBURL, p)
 			if err != nil {
 				return err
 			}
 			vegetaRates[i] = v.Rate(stored)
-			r.Add("intake %-8s %s, run %d of 2: %d stored in %.1fs = %.0f ratings/s, request p50 %s, p99 %s, answers %v; %s (vegeta in other, reading its targets included)",
-				sys.Dialect, what, i+1, stored, (v.Duration + v.Wait).Seconds(), vegetaRates[i], ms(v.Lat.P50), ms(v.Lat.P99), v.Statuses, cpu.PerThousand(stored))
+			r.Add("intake %-8s %s, run %d of 2: %d stored in %.1fs = %.0f ratings/s, request p50 %s, p99 %s, answers %v; %s (vegeta in other, reading its targets included)%s",
+				sys.Dialect, what, i+1, stored, (v.Duration + v.Wait).Seconds(), vegetaRates[i], ms(v.Lat.P50), ms(v.Lat.P99), v.Statuses, cpu.PerThousand(stored), checkpoints)
 		}
-		caughtUp(sys)
+		ended := caughtUp(sys)
 		second, err := again()
 		if err != nil {
 			return err
 		}
-		r.Add("intake %-8s %s: harness %.0f then %.0f ratings/s, vegeta %.0f then %.0f (turns A B B A); harness/vegeta %.2f",
-			sys.Dialect, what, harnessRate, second, vegetaRates[0], vegetaRates[1], (harnessRate+second)/(vegetaRates[0]+vegetaRates[1]))
+		r.Add("intake %-8s %s: harness %.0f then %.0f ratings/s, vegeta %.0f then %.0f (turns A B B A); harness/vegeta %.2f (the harness's second turn%s)",
+			sys.Dialect, what, harnessRate, second, vegetaRates[0], vegetaRates[1], (harnessRate+second)/(vegetaRates[0]+vegetaRates[1]), ended())
 		return nil
 	}
 	for _, dialect := range dialects {
@@ -190,18 +221,19 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 				every int
 				label string
 			}{{5000, "0.02 %"}, {20, "5 %"}} {
-				caughtUp(sys)
+				ended := caughtUp(sys)
 				since, cpu0 := time.Now(), ReadCPU()
 				res := IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: fmt.Sprintf("ld%d", bad.every), Cases: take(per),
 					BadEvery: bad.every, Conc: o.Conc, Duration: o.Duration}.Run(ctx)
 				until, cpu := time.Now(), ReadCPU().Since(cpu0, sys.Proc.Pid())
-				line := singleFormLine(dialect, bad.label, o.Conc, res, cpu)
+				line := singleFormLine(dialect, bad.label, o.Conc, res, cpu) + ended()
 				if dialect == "postgres" && len(res.Accepted) > 0 {
+					ended := turn(sys)
 					ceil, err := CopyCeiling(ctx, sys.DBURL, res.Accepted, "/api/v1/evaluations", since, until)
 					if err != nil {
 						return err
 					}
-					line += fmt.Sprintf("; COPY ceiling (the same rows) %.0f ratings/s; ratio %.2f", ceil, res.Rate()/ceil)
+					line += fmt.Sprintf("; COPY ceiling (the same rows) %.0f ratings/s; ratio %.2f (COPY's turn%s)", ceil, res.Rate()/ceil, ended())
 				}
 				r.Add("%s", line)
 				if bad.every != 5000 {
@@ -211,12 +243,13 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 				if dialect == "postgres" && len(res.Accepted) > 0 {
 					// The floor of the single form: the database alone, one row a transaction.
 					for _, clients := range []int{8, 32} {
+						ended := turn(sys)
 						floor, err := InsertFloor(ctx, pgbench, sys.DBURL, res.Accepted[0], clients, o.Duration)
 						if err != nil {
 							return err
 						}
-						r.Add("intake %-8s floor: pgbench, single-row autocommit INSERTs of an evaluation row into a copy of evaluations, %d clients -j 2, prepared: %.0f rows/s; ratio of POST /evaluations %.2f (load %s)",
-							dialect, clients, floor, singleRate/floor, Load())
+						r.Add("intake %-8s floor: pgbench, single-row autocommit INSERTs of an evaluation row into a copy of evaluations, %d clients -j 2, prepared: %.0f rows/s; ratio of POST /evaluations %.2f (load %s)%s",
+							dialect, clients, floor, singleRate/floor, Load(), ended())
 						bestFloor = max(bestFloor, floor)
 					}
 				}
@@ -236,7 +269,7 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 				every int
 				label string
 			}{{5000, "0.02 %"}, {20, "5 %"}} {
-				caughtUp(sys)
+				ended := caughtUp(sys)
 				since, cpu0 := time.Now(), ReadCPU()
 				res, err := BulkRatings(ctx, sys.Base(), sys.Tokens["channel"], fmt.Sprintf("bk%d", bad.every), take(bulkPer), bad.every, 500, 4, o.Duration)
 				if err != nil {
@@ -244,13 +277,15 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 				}
 				line := fmt.Sprintf("intake %-8s bad %-6s POST /evaluations/bulk (500 a request, 4 clients): %d accepted in %.1fs = %.0f ratings/s, request p50 %s, p99 %s; %s",
 					dialect, bad.label, res.OK, res.Elapsed.Seconds(), res.Rate(), ms(Percentile(res.Latencies, 50)), ms(Percentile(res.Latencies, 99)),
-					ReadCPU().Since(cpu0, sys.Proc.Pid()).PerThousand(res.OK))
+					ReadCPU().Since(cpu0, sys.Proc.Pid()).PerThousand(res.OK)) + ended()
 				if dialect == "postgres" {
-					ceil, err := CopyCeiling(ctx, sys.DBURL, res.Accepted, "/api/v1/evaluations/bulk", since, time.Now())
+					until := time.Now()
+					ended := turn(sys)
+					ceil, err := CopyCeiling(ctx, sys.DBURL, res.Accepted, "/api/v1/evaluations/bulk", since, until)
 					if err != nil {
 						return err
 					}
-					line += fmt.Sprintf("; COPY ceiling (the same rows) %.0f ratings/s; ratio %.2f", ceil, res.Rate()/ceil)
+					line += fmt.Sprintf("; COPY ceiling (the same rows) %.0f ratings/s; ratio %.2f (COPY's turn%s)", ceil, res.Rate()/ceil, ended())
 				}
 				r.Add("%s", line)
 				if bad.every != 5000 {
@@ -273,11 +308,11 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 			// grow with the requests under way (a province's channels and terminals are
 			// hundreds); pgbench's single-row transactions do not (its floor is the same at
 			// 8 and 32 clients).
-			caughtUp(sys)
+			ended := caughtUp(sys)
 			cpu0 := ReadCPU()
 			wide := IntakeLoad{Base: sys.Base(), Token: sys.Tokens["channel"], Prefix: "ldw", Cases: take(widePer),
 				BadEvery: 5000, Conc: 4 * o.Conc, Duration: o.Duration}.Run(ctx)
-			line := singleFormLine(dialect, "0.02 %", 4*o.Conc, wide, ReadCPU().Since(cpu0, sys.Proc.Pid()))
+			line := singleFormLine(dialect, "0.02 %", 4*o.Conc, wide, ReadCPU().Since(cpu0, sys.Proc.Pid())) + ended()
 			if bestFloor > 0 {
 				line += fmt.Sprintf("; ratio to the better pgbench floor %.2f", wide.Rate()/bestFloor)
 			}

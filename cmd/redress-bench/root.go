@@ -19,12 +19,12 @@ import (
 // --pg-bin, the server binaries of its private PostgreSQL.
 func rootCmd() *cobra.Command {
 	var (
-		redress, pgBin string
-		vegeta         string
-		work           string
-		duration       time.Duration
-		conc           int
-		keep           bool
+		redress, pgBin        string
+		vegeta                string
+		work                  string
+		duration              time.Duration
+		conc                  int
+		keep, checkpointFirst bool
 	)
 	// opts resolves the run's options: the binary under test and the scratch directory
 	// (removed afterwards unless kept or given).
@@ -50,7 +50,7 @@ func rootCmd() *cobra.Command {
 				_ = os.RemoveAll(dir) // a scratch directory left behind harms nothing
 			}
 		}
-		return bench.Options{Bin: bin, Work: dir, Duration: duration, Conc: conc, PGBin: pgBin, Vegeta: vegeta, Report: &bench.Report{Out: os.Stdout}}, cleanup, nil
+		return bench.Options{Bin: bin, Work: dir, Duration: duration, Conc: conc, PGBin: pgBin, Vegeta: vegeta, CheckpointFirst: checkpointFirst, Report: &bench.Report{Out: os.Stdout}}, cleanup, nil
 	}
 	cmd := &cobra.Command{
 		Use:           "redress-bench",
@@ -64,21 +64,22 @@ func rootCmd() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&work, "work", "", "scratch directory (default: a temporary one, removed afterwards)")
 	cmd.PersistentFlags().DurationVar(&duration, "duration", 20*time.Second, "length of each intake measurement")
 	cmd.PersistentFlags().IntVar(&conc, "conc", 32, "concurrent clients of the intake measurements")
+	cmd.PersistentFlags().BoolVar(&checkpointFirst, "checkpoint-first", true, "on PostgreSQL, start every measured turn of the intake point (each form's, vegeta's, each floor's) right after a CHECKPOINT, so that none meets one of PostgreSQL's timed checkpoints; each turn's line says how many began in it either way")
 	cmd.PersistentFlags().BoolVar(&keep, "keep", false, "keep the scratch directory (logs of the processes under test)")
 
 	var (
-		inboxRate               int
-		inboxFor                time.Duration
-		wfOrders, wfConc        int
-		ratings, orders         int
-		long                    bool
-		scaleURL                string
-		scaleKeep               bool
-		rollupLimit             time.Duration
+		inboxRate                          int
+		inboxFor                           time.Duration
+		wfOrders, wfConc                   int
+		ratings, orders                    int
+		long                               bool
+		scaleURL                           string
+		scaleKeep                          bool
+		rollupLimit                        time.Duration
 		fuzzCount, profBadEvery, profCases int
-		profileOut, profDB      string
-		skipScale, skipRely     bool
-		skipProd                bool
+		profileOut, profDB                 string
+		skipScale, skipRely                bool
+		skipProd                           bool
 	)
 	// The production topology's figures are taken with the sizes of the dev ones (points 2, 3).
 	prodDefaults := bench.ProductionOptions{InboxRate: 50, InboxFor: 30 * time.Second, Orders: 200, Drivers: 16,
