@@ -112,10 +112,14 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 	if err != nil && slices.Contains(dialects, "postgres") {
 		return err
 	}
-	// turn starts a measured turn (a form's, vegeta's or a floor's): on PostgreSQL right after
-	// a checkpoint when o.CheckpointFirst. What it returns gives the end of the turn's line:
+	// turn starts a measured turn (a form's, vegeta's or a floor's) once the orders earlier
+	// turns opened have run their first stage (WaitOrdersSettled), on PostgreSQL right after a
+	// checkpoint when o.CheckpointFirst. What it returns gives the end of the turn's line:
 	// the checkpoints that began during the turn, which tell a turn that met one.
 	turn := func(sys *System) func() string {
+		if err := WaitOrdersSettled(ctx, sys.DBURL, 2*time.Second, 2*time.Minute); err != nil {
+			r.Note("%s: measured with the engine behind: %v", sys.Dialect, err)
+		}
 		none := func() string { return "" }
 		if sys.Dialect != "postgres" {
 			return none
