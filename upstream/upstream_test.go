@@ -317,13 +317,8 @@ func TestEveryMessageArrivesExactlyOnce(t *testing.T) {
 func TestFeedPagesThroughTies(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		statstest.Seed(t, db)
 		const n = 1234
-		statstest.Generate(t, db, 7, n, time.Date(2025, 8, 1, 0, 0, 0, 0, calendar.Zone()), 24*time.Hour)
-		at := time.Now().UTC().Add(-time.Minute).Truncate(time.Microsecond)
-		if err := db.WithContext(ctx).Exec("UPDATE evaluations SET received_at = ?", at).Error; err != nil {
-			t.Fatal(err)
-		}
+		receivedTogether(t, db, n, time.Minute)
 		feeder := &upstream.Feeder{DB: db, Lag: time.Hour}
 		queued, err := feeder.Pass(ctx)
 		if err != nil {
@@ -350,13 +345,8 @@ func TestFeedPagesThroughTies(t *testing.T) {
 func TestFeedSupplementsEveryExclusion(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		statstest.Seed(t, db)
 		const n = 1234
-		statstest.Generate(t, db, 7, n, time.Date(2025, 8, 1, 0, 0, 0, 0, calendar.Zone()), 24*time.Hour)
-		at := time.Now().UTC().Add(-2 * time.Minute).Truncate(time.Microsecond)
-		if err := db.WithContext(ctx).Exec("UPDATE evaluations SET received_at = ?", at).Error; err != nil {
-			t.Fatal(err)
-		}
+		receivedTogether(t, db, n, 2*time.Minute)
 		feeder := &upstream.Feeder{DB: db, Lag: time.Hour}
 		if _, err := feeder.Pass(ctx); err != nil {
 			t.Fatal(err)
@@ -453,6 +443,18 @@ func TestFeedLateCommits(t *testing.T) {
 			t.Fatalf("the pass over the whole window queued %d of the %d ratings committed almost Lag late", m, len(older))
 		}
 	})
+}
+
+// receivedTogether generates n ratings (with their orders) all received in the same instant,
+// ago before now.
+func receivedTogether(t *testing.T, db *store.DB, n int, ago time.Duration) {
+	t.Helper()
+	statstest.Seed(t, db)
+	statstest.Generate(t, db, 7, n, time.Date(2025, 8, 1, 0, 0, 0, 0, calendar.Zone()), 24*time.Hour)
+	at := time.Now().UTC().Add(-ago).Truncate(time.Microsecond)
+	if err := db.Exec("UPDATE evaluations SET received_at = ?", at).Error; err != nil {
+		t.Fatal(err)
+	}
 }
 
 // The callers the queue's tests act as: a sysadmin sees every message, an administrator those
