@@ -158,11 +158,11 @@ func BulkBodies(prefix string, cases []string, badEvery, size int) [][]byte {
 // WaitOrdersSettled waits until the work orders that earlier turns' bad ratings opened have
 // left pending_dispatch — their workflows have run their first stage — or, where some stay
 // there (an order no unit can be found for waits for an administrator's dispatch), until
-// their number has not moved for settle. The 5 % forms open 600-1 250 orders in 10 s, more
-// than the embedded engine runs in that time, and the engine working off that backlog cost a
-// later turn up to four fifths of its rate (the single form with 128 clients: 1 052/s after
-// 1 250 orders, 5 468/s after 650; BENCHMARKS.md, point 9, sixth sitting). It gives up after
-// limit.
+// their number has not moved for settle. The bulk form's 5 % turn opens 575-1 250 orders in
+// 10 s, more than the embedded engine runs in that time, and the engine working off that
+// backlog cost the next turn up to four fifths of its rate (the single form with 128 clients:
+// 1 052/s after 1 250 orders, 5 468/s after 650; BENCHMARKS.md, point 9, sixth sitting). It
+// gives up after limit.
 func WaitOrdersSettled(ctx context.Context, databaseURL string, settle, limit time.Duration) error {
 	db, err := store.Open(ctx, databaseURL)
 	if err != nil {

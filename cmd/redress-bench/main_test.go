@@ -18,7 +18,7 @@ import (
 // load generator) and the production topology's figures.
 func TestCommandsAndFlags(t *testing.T) {
 	want := map[string]string{
-		"":            "conc duration keep pg-bin redress vegeta work",
+		"":            "checkpoint-first conc duration keep pg-bin redress vegeta work",
 		"all":         "long skip-production skip-reliability skip-scale",
 		"intake":      "db",
 		"inbox":       "db for rate",
