@@ -57,9 +57,13 @@ func DayStart(day string) time.Time {
 type Roller struct {
 	DB        *store.DB
 	Calendars CalendarSource
-	// Lag is the safety window re-read before the mark (default 10 minutes).
-	Lag time.Duration
-	Now func() time.Time
+	// Lag is the safety window re-read before the mark (default 10 minutes); every pass
+	// re-reads the last Recent of it (default 1 minute), the first and one every Lag/2 the
+	// whole of it (Rereads says why and how).
+	Lag, Recent time.Duration
+	Now         func() time.Time
+
+	rereads Rereads
 }
 
 const markName = "stats_rollup"
@@ -97,40 +101,41 @@ func (r *Roller) Pass(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	lag := r.Lag
-	if lag <= 0 {
-		lag = 10 * time.Minute
+	since, whole := r.rereads.Since(mark, now, r.Lag, r.Recent)
+	// The days come from the database as the UTC hours they touch, a few rows a pass: it used
+	// to send every rated_at of the window, under intake at thousands a second millions of
+	// rows a pass, to learn which of one or two days they fell on. An hour lies in one day of
+	// Asia/Shanghai (its offset is whole hours), so the hours give the days exactly.
+	hour := "strftime('%Y-%m-%d %H', %s)"
+	if r.DB.Dialect == migrations.Postgres {
+		hour = "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"
 	}
-	since := mark.Add(-lag)
+	distinctHours := func(col string) string { return "SELECT DISTINCT " + strings.ReplaceAll(hour, "%s", col) }
 	days := map[string]bool{}
 	collect := func(q string, args ...any) error {
-		rows, err := r.DB.WithContext(ctx).Raw(q, args...).Rows()
-		if err != nil {
+		var hours []string
+		if err := r.DB.WithContext(ctx).Raw(q, args...).Scan(&hours).Error; err != nil {
 			return err
 		}
-		defer rows.Close() //nolint:errcheck // read-only rows: rows.Err() after the loop reports a failed read; Close only frees the connection
-		for rows.Next() {
-			var t time.Time
-			if err := rows.Scan(&t); err != nil {
-				return err
+		for _, h := range hours {
+			t, err := time.ParseInLocation("2006-01-02 15", h, time.UTC)
+			if err != nil {
+				return fmt.Errorf("hour %q: %w", h, err)
 			}
 			days[Day(t)] = true
 		}
-		return rows.Err()
+		return nil
 	}
-	if err := collect(`SELECT rated_at FROM evaluations WHERE received_at >= ? OR excluded_at >= ?`, since, since); err != nil {
+	if err := collect(distinctHours("rated_at")+` FROM evaluations WHERE received_at >= ? OR excluded_at >= ?`, since, since); err != nil {
 		return nil, fmt.Errorf("stats rollup: changed ratings: %w", err)
 	}
-	if err := collect(`SELECT opened_at FROM work_orders WHERE updated_at >= ? OR opened_at >= ?`, since, since); err != nil {
+	if err := collect(distinctHours("opened_at")+` FROM work_orders WHERE updated_at >= ? OR opened_at >= ?`, since, since); err != nil {
 		return nil, fmt.Errorf("stats rollup: changed orders: %w", err)
 	}
-	// Overdue days are live: an open order past its deadline grows a day at each midnight
-	// without any event. Its day is recomputed when its deadline passes and, once a day, for
-	// every open overdue order (they are the head of the work_orders_due index).
-	overdue := `SELECT opened_at FROM work_orders WHERE next_due_at < ? AND state <> ? AND next_due_at >= ?`
+	overdue := distinctHours("opened_at") + ` FROM work_orders WHERE next_due_at < ? AND state <> ? AND next_due_at >= ?`
 	overdueArgs := []any{now, models.StateClosed, since}
 	if Day(mark) != Day(now) {
-		overdue = `SELECT opened_at FROM work_orders WHERE next_due_at < ? AND state <> ?`
+		overdue = distinctHours("opened_at") + ` FROM work_orders WHERE next_due_at < ? AND state <> ?`
 		overdueArgs = overdueArgs[:2]
 	}
 	if err := collect(overdue, overdueArgs...); err != nil {
@@ -148,6 +153,9 @@ func (r *Roller) Pass(ctx context.Context) ([]string, error) {
 	}
 	if err := SaveMark(ctx, r.DB, markName, now); err != nil {
 		return nil, err
+	}
+	if whole {
+		r.rereads.Whole(now)
 	}
 	return out, nil
 }

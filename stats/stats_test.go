@@ -220,3 +220,56 @@ func TestConcurrentRecomputeOfOneDay(t *testing.T) {
 		}
 	})
 }
+
+// A pass re-reads the last minute of its safety window, and the whole of it every Lag/2: a
+// rating committed late is recomputed into its day by the next pass when it was received
+// within the minute, by the next whole pass when up to Lag ago, and not by the passes between.
+// The days are those of Asia/Shanghai at the instant the rating was made, to the second.
+func TestRollupLateCommits(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		statstest.Seed(t, db)
+		statstest.Generate(t, db, 7, 10, time.Date(2025, 8, 1, 0, 0, 0, 0, calendar.Zone()), 24*time.Hour)
+		// The clock is fixed (noon in Shanghai) so that no pass crosses a midnight, when the
+		// roller also reads every overdue order.
+		now := time.Date(2026, 6, 10, 4, 0, 0, 0, time.UTC)
+		roller := &stats.Roller{DB: db, Calendars: calendardb.NewCache(db, 0), Lag: 10 * time.Minute, Recent: time.Minute,
+			Now: func() time.Time { return now }}
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if err := db.Exec(q, args...).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		exec("UPDATE work_orders SET updated_at = ?", time.Date(2025, 9, 1, 0, 0, 0, 0, time.UTC))
+		exec("UPDATE evaluations SET received_at = ?", now.Add(-time.Hour))
+		pass := func(want ...string) {
+			t.Helper()
+			days, err := roller.Pass(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if js(t, days) != js(t, want) {
+				t.Fatalf("the pass at %s recomputed %v, want %v", now.Format(time.TimeOnly), days, want)
+			}
+		}
+		pass("2025-08-01") // the first pass reads the whole window
+		var ids []string
+		if err := db.Table("evaluations").Order("id").Pluck("id", &ids).Error; err != nil || len(ids) < 2 {
+			t.Fatalf("%d ratings: %v", len(ids), err)
+		}
+		// Ratings committed after that pass: half received 20 s before it and made in the last
+		// second of 2 August in Shanghai, half received almost Lag before it and made at the
+		// first instant of 3 August there.
+		exec("UPDATE evaluations SET received_at = ?, rated_at = ? WHERE id IN ?", now.Add(-20*time.Second),
+			time.Date(2025, 8, 2, 23, 59, 59, 0, calendar.Zone()), ids[:len(ids)/2])
+		exec("UPDATE evaluations SET received_at = ?, rated_at = ? WHERE id IN ?", now.Add(-9*time.Minute-40*time.Second),
+			time.Date(2025, 8, 3, 0, 0, 0, 0, calendar.Zone()), ids[len(ids)/2:])
+		now = now.Add(10 * time.Second)
+		pass("2025-08-02")
+		now = now.Add(4*time.Minute + 40*time.Second)
+		pass("2025-08-02") // a regular pass: the minute before its mark, not the older ones
+		now = now.Add(10 * time.Second)
+		pass("2025-08-02", "2025-08-03") // the whole window, Lag/2 after the last
+	})
+}

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -34,12 +33,8 @@ type Feeder struct {
 	DB *store.DB
 	// Lag is the safety window re-read before the mark (default 10 minutes): a transaction
 	// that committed late is still seen; enqueueing is idempotent. Every pass re-reads the
-	// last Recent of it (default 1 minute: twice the longest a rating's group commit may
-	// take, 30 s); the first pass, and one every Lag/2 after it, re-read Lag and Lag/2 more,
-	// so that a rating or event committed up to Lag after its time is still queued, as when
-	// every pass re-read the whole window. That probed every row sixty times (a pass every 10 s
-	// for 10 minutes), under intake at thousands a second seconds of the database's time every
-	// pass; now about nine times (BENCHMARKS.md, point 9, sixth sitting).
+	// last Recent of it (default 1 minute), the first and one every Lag/2 the whole of it
+	// (stats.Rereads says why and how).
 	Lag, Recent time.Duration
 	Now         func() time.Time
 	// Profile shapes the records (nil: GB/T 39046, profiles.National).
@@ -48,8 +43,7 @@ type Feeder struct {
 	// without it the record carries no name.
 	PII *pii.Box
 
-	mu      sync.Mutex
-	wholeAt time.Time // when a pass last re-read the whole of Lag
+	rereads stats.Rereads
 }
 
 // FeedMark names the feed's mark in job_marks: everything received before it has been queued,
@@ -141,20 +135,7 @@ func (f *Feeder) Pass(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	lag, window := f.Lag, f.Recent
-	if lag <= 0 {
-		lag = 10 * time.Minute
-	}
-	if window <= 0 {
-		window = time.Minute
-	}
-	f.mu.Lock()
-	whole := f.wholeAt.IsZero() || now.Sub(f.wholeAt) >= lag/2 || window >= lag
-	f.mu.Unlock()
-	if whole {
-		window = lag + lag/2
-	}
-	since := mark.Add(-window)
+	since, whole := f.rereads.Since(mark, now, f.Lag, f.Recent)
 	n1, err := f.ratings(ctx, since)
 	if err != nil {
 		return 0, err
@@ -172,9 +153,7 @@ func (f *Feeder) Pass(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	if whole {
-		f.mu.Lock()
-		f.wholeAt = now
-		f.mu.Unlock()
+		f.rereads.Whole(now)
 	}
 	return n1 + n2, nil
 }
