@@ -132,6 +132,9 @@ func (r *Roller) Pass(ctx context.Context) ([]string, error) {
 	if err := collect(distinctHours("opened_at")+` FROM work_orders WHERE updated_at >= ? OR opened_at >= ?`, since, since); err != nil {
 		return nil, fmt.Errorf("stats rollup: changed orders: %w", err)
 	}
+	// Overdue days are live: an open order past its deadline grows a day at each midnight
+	// without any event. Its day is recomputed when its deadline passes and, once a day, for
+	// every open overdue order (they are the head of the work_orders_due index).
 	overdue := distinctHours("opened_at") + ` FROM work_orders WHERE next_due_at < ? AND state <> ? AND next_due_at >= ?`
 	overdueArgs := []any{now, models.StateClosed, since}
 	if Day(mark) != Day(now) {
@@ -251,18 +254,18 @@ func (r orderRow) orders() Orders {
 }
 
 // dayCases reads a day's ratings once, a row for each of their cases, with everything a
-// dimension groups by and counts (the four dimensions' rows are summed from it in one
-// statement: read four times, the join of the day's ratings with their cases, units and staff
-// was most of a recompute, 22-25 s for a day of 1.5 million ratings against 3.9 s read once;
-// BENCHMARKS.md, point 9, seventh sitting).
+// dimension groups by and counts; the four dimensions' rows are summed from it in one
+// statement. Each dimension used to join the day's ratings with their cases, units and staff
+// again: 22-25 s for a day of 1.5 million ratings, against 10.5-11.4 s read once, most of it
+// now the COUNT(DISTINCT)s (BENCHMARKS.md, point 9, seventh sitting).
 //
 // The level and badness a rating charges one of its cases are a theme-service rating's
 // case's own item's (evaluation_cases.overall/bad, 谁办理、谁负责), any other case the
 // rating's. A rating is not adopted in a case's group when it is excluded as a whole
-// (excluded: a fraud ruling or every case excluded on evaluations, or this case by an appeal
+// (excl: a fraud ruling or every case excluded on evaluations, or this case by an appeal
 // upheld on its work order, never another unit's case of a split theme rating), and not for
 // the staff member also when the appeal excluded only its staff indicators because it
-// complains of the process or platform (staff_excluded), which leaves it counted for the
+// complains of the process or platform (staff_excl), which leaves it counted for the
 // unit, item and channel.
 const dayCases = `SELECT e.id AS id, sc.unit_id AS unit_id, u.path AS unit_path, u.code AS unit_code, u.name AS unit_name,
 		       COALESCE(sc.staff_id, '') AS staff_id, COALESCE(st.name, '') AS staff_name, sc.item_code AS item_code,
