@@ -21,7 +21,8 @@ type Options struct {
 	PGBin    string // PostgreSQL server binaries (initdb, pg_ctl) for the private cluster; "": the newest installed
 	Vegeta   string // the vegeta binary confirming the intake figures; "": on PATH, else built (VegetaModule)
 	// CheckpointFirst: on PostgreSQL, every measured turn of the intake point (each form's,
-	// vegeta's, each floor's) starts right after a checkpoint (Checkpoint).
+	// vegeta's, each floor's) and the inbox point's run start right after a checkpoint
+	// (Checkpoint).
 	CheckpointFirst bool
 }
 
@@ -112,43 +113,13 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 	if err != nil && slices.Contains(dialects, "postgres") {
 		return err
 	}
-	// turn starts a measured turn (a form's, vegeta's or a floor's) once the orders earlier
-	// turns opened have run their first stage (WaitOrdersSettled), on PostgreSQL right after a
-	// checkpoint when o.CheckpointFirst. What it returns gives the end of the turn's line:
-	// the checkpoints that began during the turn, which tell a turn that met one.
-	turn := func(sys *System) func() string {
-		if err := WaitOrdersSettled(ctx, sys.DBURL, 2*time.Second, 2*time.Minute); err != nil {
-			r.Note("%s: measured with the engine behind: %v", sys.Dialect, err)
-		}
-		none := func() string { return "" }
-		if sys.Dialect != "postgres" {
-			return none
-		}
-		if o.CheckpointFirst {
-			if err := Checkpoint(ctx, sys.DBURL); err != nil {
-				r.Note("%s: a turn started without a checkpoint first: %v", sys.Dialect, err)
-			}
-		}
-		c0, err := ReadCheckpoints(ctx, sys.DBURL)
-		if err != nil {
-			r.Note("%s: %v", sys.Dialect, err)
-			return none
-		}
-		return func() string {
-			c, err := ReadCheckpoints(ctx, sys.DBURL)
-			if err != nil {
-				return "; " + err.Error()
-			}
-			return "; " + c.Since(c0).String()
-		}
-	}
 	// caughtUp starts a measured turn of the system with the upstream feed caught up with
 	// every earlier one.
 	caughtUp := func(sys *System) func() string {
 		if err := WaitFeedCaughtUp(ctx, sys.DBURL, time.Now(), time.Minute); err != nil {
 			r.Note("%s: measured with the feed behind: %v", sys.Dialect, err)
 		}
-		return turn(sys)
+		return startTurn(ctx, o, sys)
 	}
 	// confirm measures the same form again with vegeta (bodies rated by ids prefix-n), counting
 	// the ratings stored from the database, and reports it beside the harness's rate. The two
@@ -232,7 +203,7 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 				until, cpu := time.Now(), ReadCPU().Since(cpu0, sys.Proc.Pid())
 				line := singleFormLine(dialect, bad.label, o.Conc, res, cpu) + ended()
 				if dialect == "postgres" && len(res.Accepted) > 0 {
-					ended := turn(sys)
+					ended := startTurn(ctx, o, sys)
 					ceil, err := CopyCeiling(ctx, sys.DBURL, res.Accepted, "/api/v1/evaluations", since, until)
 					if err != nil {
 						return err
@@ -247,7 +218,7 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 				if dialect == "postgres" && len(res.Accepted) > 0 {
 					// The floor of the single form: the database alone, one row a transaction.
 					for _, clients := range []int{8, 32} {
-						ended := turn(sys)
+						ended := startTurn(ctx, o, sys)
 						floor, err := InsertFloor(ctx, pgbench, sys.DBURL, res.Accepted[0], clients, o.Duration)
 						if err != nil {
 							return err
@@ -284,7 +255,7 @@ func RunIntake(ctx context.Context, o Options, dialects ...string) error {
 					ReadCPU().Since(cpu0, sys.Proc.Pid()).PerThousand(res.OK)) + ended()
 				if dialect == "postgres" {
 					until := time.Now()
-					ended := turn(sys)
+					ended := startTurn(ctx, o, sys)
 					ceil, err := CopyCeiling(ctx, sys.DBURL, res.Accepted, "/api/v1/evaluations/bulk", since, until)
 					if err != nil {
 						return err
@@ -360,6 +331,39 @@ func nonOK(m map[int]int64) map[int]int64 {
 	return out
 }
 
+// startTurn starts a measured turn (a form's, vegeta's or a floor's of the intake point, the
+// inbox point's run) once the orders earlier turns opened have run their first stage
+// (WaitOrdersSettled), on PostgreSQL right after a checkpoint when o.CheckpointFirst. What it
+// returns gives the end of the turn's line: the checkpoints that began during the turn, which
+// tell a turn that met one.
+func startTurn(ctx context.Context, o Options, sys *System) func() string {
+	r := o.Report
+	if err := WaitOrdersSettled(ctx, sys.DBURL, 2*time.Second, 2*time.Minute); err != nil {
+		r.Note("%s: measured with the engine behind: %v", sys.Dialect, err)
+	}
+	none := func() string { return "" }
+	if sys.Dialect != "postgres" {
+		return none
+	}
+	if o.CheckpointFirst {
+		if err := Checkpoint(ctx, sys.DBURL); err != nil {
+			r.Note("%s: a turn started without a checkpoint first: %v", sys.Dialect, err)
+		}
+	}
+	c0, err := ReadCheckpoints(ctx, sys.DBURL)
+	if err != nil {
+		r.Note("%s: %v", sys.Dialect, err)
+		return none
+	}
+	return func() string {
+		c, err := ReadCheckpoints(ctx, sys.DBURL)
+		if err != nil {
+			return "; " + err.Error()
+		}
+		return "; " + c.Since(c0).String()
+	}
+}
+
 // RunInbox measures point 2: bad rating to the unit's inbox at rate bad ratings per second.
 // Beside the end-to-end figures it reports, from the system's own /metrics, the engine's and
 // the worker's stages over the measured run (workflow task queue wait and execution, each
@@ -383,6 +387,7 @@ func RunInbox(ctx context.Context, o Options, rate int, d time.Duration, dialect
 			if _, _, _, err := InboxLatency(ctx, sys.Base(), sys.Tokens["channel"], sys.DBURL, "warm", cases[4000:], 10, 2*time.Second); err != nil {
 				return err
 			}
+			ended := startTurn(ctx, o, sys)
 			before, err := ScrapeHistograms(ctx, sys.Base(), stagePrefixes...)
 			if err != nil {
 				return err
@@ -391,13 +396,14 @@ func RunInbox(ctx context.Context, o Options, rate int, d time.Duration, dialect
 			if err != nil {
 				return err
 			}
+			checkpoints := ended()
 			after, err := ScrapeHistograms(ctx, sys.Base(), stagePrefixes...)
 			if err != nil {
 				return err
 			}
-			o.Report.Add("inbox %-8s %d bad ratings/s for %s: %d orders, POST → in the unit's inbox p50 %s, p99 %s, max %s; missing %d; of which the POST's answer p50 %s, p99 %s, max %s",
+			o.Report.Add("inbox %-8s %d bad ratings/s for %s: %d orders, POST → in the unit's inbox p50 %s, p99 %s, max %s; missing %d; of which the POST's answer p50 %s, p99 %s, max %s%s",
 				dialect, rate, d, len(lat), ms(Percentile(lat, 50)), ms(Percentile(lat, 99)), ms(Percentile(lat, 100)), missing,
-				ms(Percentile(answered, 50)), ms(Percentile(answered, 99)), ms(Percentile(answered, 100)))
+				ms(Percentile(answered, 50)), ms(Percentile(answered, 99)), ms(Percentile(answered, 100)), checkpoints)
 			for _, l := range after.Since(before, 10).Lines() {
 				o.Report.Add("inbox %-8s   stage %s", dialect, l)
 			}

@@ -64,7 +64,7 @@ func rootCmd() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&work, "work", "", "scratch directory (default: a temporary one, removed afterwards)")
 	cmd.PersistentFlags().DurationVar(&duration, "duration", 20*time.Second, "length of each intake measurement")
 	cmd.PersistentFlags().IntVar(&conc, "conc", 32, "concurrent clients of the intake measurements")
-	cmd.PersistentFlags().BoolVar(&checkpointFirst, "checkpoint-first", true, "on PostgreSQL, start every measured turn of the intake point (each form's, vegeta's, each floor's) right after a CHECKPOINT, so that none meets one of PostgreSQL's timed checkpoints; each turn's line says how many began in it either way")
+	cmd.PersistentFlags().BoolVar(&checkpointFirst, "checkpoint-first", true, "on PostgreSQL, start every measured turn of the intake point (each form's, vegeta's, each floor's) and the inbox point's run right after a CHECKPOINT, so that none meets one of PostgreSQL's timed checkpoints; each turn's line says how many began in it either way")
 	cmd.PersistentFlags().BoolVar(&keep, "keep", false, "keep the scratch directory (logs of the processes under test)")
 
 	var (
