@@ -106,11 +106,11 @@ func (r *Roller) Pass(ctx context.Context) ([]string, error) {
 	// to send every rated_at of the window, under intake at thousands a second millions of
 	// rows a pass, to learn which of one or two days they fell on. An hour lies in one day of
 	// Asia/Shanghai (its offset is whole hours), so the hours give the days exactly.
-	hour := "strftime('%Y-%m-%d %H', %s)"
+	hour := "strftime('%Y-%m-%d %H', {col})"
 	if r.DB.Dialect == migrations.Postgres {
-		hour = "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"
+		hour = "to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"
 	}
-	distinctHours := func(col string) string { return "SELECT DISTINCT " + strings.ReplaceAll(hour, "%s", col) }
+	distinctHours := func(col string) string { return "SELECT DISTINCT " + strings.ReplaceAll(hour, "{col}", col) }
 	days := map[string]bool{}
 	collect := func(q string, args ...any) error {
 		var hours []string

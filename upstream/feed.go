@@ -165,6 +165,12 @@ const page = 500
 // what an earlier pass already queued, so the safety window costs an index probe a row, not
 // a payload and an insert.
 
+// after keeps the rows of q past the last row of the page before, in the order (col, id): the
+// first condition alone bounds the index scan on col, the second steps over the ties.
+func after(q *gorm.DB, col string, at time.Time, id string) *gorm.DB {
+	return q.Where(col+" >= ? AND ("+col+" > ? OR id > ?)", at, at, id)
+}
+
 func (f *Feeder) ratings(ctx context.Context, since time.Time) (int, error) {
 	seen := 0
 	var last models.Evaluation
@@ -178,7 +184,7 @@ func (f *Feeder) ratings(ctx context.Context, since time.Time) (int, error) {
 			Where("received_at >= ?", since).
 			Where("NOT EXISTS (SELECT 1 FROM upstream_messages m WHERE m.id = 'rating:' || evaluations.evaluation_id)")
 		if last.ID != "" {
-			q = q.Where("received_at >= ? AND (received_at > ? OR id > ?)", last.ReceivedAt, last.ReceivedAt, last.ID)
+			q = after(q, "received_at", last.ReceivedAt, last.ID)
 		}
 		evs, err := scanFeedRatings(q.Order("received_at, id").Limit(page))
 		if err != nil {
@@ -408,7 +414,7 @@ func (f *Feeder) supplements(ctx context.Context, since time.Time) (int, error) 
 			Where("excluded_at >= ?", since).
 			Where("EXISTS (SELECT 1 FROM upstream_messages m WHERE m.id = 'rating:' || evaluations.evaluation_id)")
 		if last.id != "" {
-			q = q.Where("excluded_at >= ? AND (excluded_at > ? OR id > ?)", last.at, last.at, last.id)
+			q = after(q, "excluded_at", last.at, last.id)
 		}
 		var evs []feedEvaluation
 		if err := q.Order("excluded_at, id").Limit(page).Find(&evs).Error; err != nil {
