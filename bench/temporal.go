@@ -30,11 +30,29 @@ type TemporalTools struct {
 	SchemaDir string
 }
 
+// TemporalModule answers the directory of the go.temporal.io/server module that the go.mod of
+// the current directory (or one above it) pins, or an error that says to run the harness from
+// the repository root: the production topology builds its Temporal server from that go.mod,
+// and a run started elsewhere used to learn so only when it reached the production point,
+// in the go command's own words.
+func TemporalModule(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "go.temporal.io/server").Output()
+	if err != nil {
+		wd, _ := os.Getwd()
+		return "", fmt.Errorf("the production topology builds the Temporal server from the go.mod of the redress repository: run redress-bench from the repository root (it ran in %s): go list -m go.temporal.io/server: %w", wd, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
 // BuildTemporalTools builds temporal-server and temporal-sql-tool into dir with the go command
 // of the module in the current directory (or one above it) and finds the schema directory in
 // the module cache. A second build is a cache hit and takes seconds.
 func BuildTemporalTools(ctx context.Context, dir string) (TemporalTools, error) {
 	t := TemporalTools{Server: filepath.Join(dir, "temporal-server"), SQLTool: filepath.Join(dir, "temporal-sql-tool")}
+	mod, err := TemporalModule(ctx)
+	if err != nil {
+		return t, err
+	}
 	for _, b := range []struct{ out, pkg string }{
 		{t.Server, "go.temporal.io/server/cmd/server"},
 		{t.SQLTool, "go.temporal.io/server/cmd/tools/sql"},
@@ -45,11 +63,7 @@ func BuildTemporalTools(ctx context.Context, dir string) (TemporalTools, error) 
 			return t, fmt.Errorf("build %s: %w: %s", b.pkg, err, out)
 		}
 	}
-	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "go.temporal.io/server").Output()
-	if err != nil {
-		return t, fmt.Errorf("locate go.temporal.io/server: %w", err)
-	}
-	t.SchemaDir = filepath.Join(strings.TrimSpace(string(out)), "schema")
+	t.SchemaDir = filepath.Join(mod, "schema")
 	if _, err := os.Stat(filepath.Join(t.SchemaDir, "postgresql", "v12", "temporal", "versioned")); err != nil {
 		return t, fmt.Errorf("temporal schema: %w", err)
 	}

@@ -172,6 +172,13 @@ func rootCmd() *cobra.Command {
 				return bench.RunScale(ctx, o, bench.ScaleOptions{Ratings: 10_000_000, Orders: 1_000_000})
 			}, skipScale},
 		}
+		if !skipProd {
+			// Said before the first point, not forty minutes in when the production point
+			// builds its server.
+			if _, err := bench.TemporalModule(ctx); err != nil {
+				return err
+			}
+		}
 		var failed []string
 		for _, s := range steps {
 			if s.skip {
