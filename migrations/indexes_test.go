@@ -184,7 +184,7 @@ func TestIntakeIndexCuts(t *testing.T) {
 			plans := map[string]string{
 				"SELECT id FROM evaluations WHERE evaluator_phone_hash = 'h'":                                              "evaluations_phone_recent",
 				"SELECT id FROM evaluations WHERE evaluator_phone_hash = 'h' AND received_at >= now() - interval '1 hour'": "evaluations_phone_recent",
-				`UPDATE evaluation_cases SET evaluator_key = 'k2' WHERE evaluation_id = 'e' AND evaluator_key = 'k'`: "evaluation_cases_pkey",
+				`UPDATE evaluation_cases SET evaluator_key = 'k2' WHERE evaluation_id = 'e' AND evaluator_key = 'k'`:       "evaluation_cases_pkey",
 			}
 			conn, err := db.SQL().Conn(ctx)
 			if err != nil {
@@ -233,6 +233,74 @@ func TestIntakeIndexCuts(t *testing.T) {
 			if exists(n) {
 				t.Errorf("after Up again: index %s still there", n)
 			}
+		}
+	})
+}
+
+// TestTimelineFeedIndex: 00030 gives the upstream feed's page of order outcomes (timeline
+// events since its mark, by (at, id); upstream/feed.go) an index, where every page scanned the
+// whole timeline; its Down drops it. On PostgreSQL the page's statement, sequential scans
+// priced out, is planned through it.
+func TestTimelineFeedIndex(t *testing.T) {
+	ctx := context.Background()
+	const index = "timeline_events_feed_by_at"
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		exists := func() bool {
+			t.Helper()
+			q := "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?"
+			if db.Dialect == migrations.Postgres {
+				q = "SELECT count(*) FROM pg_indexes WHERE indexname = $1 AND schemaname = current_schema()"
+			}
+			var n int
+			if err := db.SQL().QueryRowContext(ctx, q, index).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n == 1
+		}
+		if !exists() {
+			t.Fatalf("after Up: no index %s", index)
+		}
+		if db.Dialect == migrations.Postgres {
+			conn, err := db.SQL().Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = conn.Close() }() // back to the pool, seqscan setting and all: the database is this test's
+			if _, err := conn.ExecContext(ctx, "SET enable_seqscan = off"); err != nil {
+				t.Fatal(err)
+			}
+			rows, err := conn.QueryContext(ctx, `EXPLAIN SELECT te.id FROM timeline_events te
+				WHERE te.at >= now() - interval '1 minute' AND te.type IN ('dispatched', 'callback') AND NOT te.superseded
+				AND (te.at >= now() AND (te.at > now() OR te.id > 'x')) ORDER BY te.at, te.id LIMIT 500`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var plan strings.Builder
+			for rows.Next() {
+				var line string
+				if err := rows.Scan(&line); err != nil {
+					t.Fatal(err)
+				}
+				plan.WriteString(line + "\n")
+			}
+			if err := rows.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(plan.String(), index) {
+				t.Errorf("the feed's page of outcomes is planned without %s:\n%s", index, plan.String())
+			}
+		}
+		if err := migrations.DownTo(ctx, db.SQL(), db.Dialect, 29); err != nil {
+			t.Fatalf("down to 29: %v", err)
+		}
+		if exists() {
+			t.Errorf("after Down: index %s still there", index)
+		}
+		if _, err := migrations.Up(ctx, db.SQL(), db.Dialect); err != nil {
+			t.Fatalf("Up again: %v", err)
+		}
+		if !exists() {
+			t.Errorf("after Up again: no index %s", index)
 		}
 	})
 }
