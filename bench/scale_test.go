@@ -7,6 +7,7 @@ import (
 
 	"redress/retention"
 	"redress/store"
+	"redress/store/storetest"
 )
 
 // TestGeneratedRatingsArePeoples: the scale point's generated ratings carry the look-up
@@ -63,20 +64,8 @@ func TestGeneratedRatingsArePeoples(t *testing.T) {
 		t.Fatalf("phone hash %q is not hex", hash)
 	}
 	// EXPLAIN EXECUTE takes no parameters of its own: the hash, hex, is written in.
-	rows, err := conn.QueryContext(ctx, `EXPLAIN EXECUTE recent('`+hash+`', now() - interval '30 days', 5)`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = rows.Close() }()
-	var plan []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, line)
-	}
-	if !strings.Contains(strings.Join(plan, "\n"), "evaluations_phone_recent") {
-		t.Fatalf("a look-up by phone over generated ratings is planned without the phone index: the statistics are not a population's:\n%s", strings.Join(plan, "\n"))
+	plan := storetest.Plan(t, conn, `EXECUTE recent('`+hash+`', now() - interval '30 days', 5)`)
+	if !strings.Contains(plan, "evaluations_phone_recent") {
+		t.Fatalf("a look-up by phone over generated ratings is planned without the phone index: the statistics are not a population's:\n%s", plan)
 	}
 }

@@ -58,23 +58,7 @@ func TestFraudLookupPlanIgnoresStatistics(t *testing.T) {
 	for i := 0; i < len(args); i += 4 {
 		lits = append(lits, `ARRAY['a']`, fmt.Sprintf("ARRAY[%d]", i/4), `ARRAY[now() - interval '1 day']`, `ARRAY[5]`)
 	}
-	rows, err := conn.QueryContext(ctx, "EXPLAIN EXECUTE recent("+strings.Join(lits, ", ")+")")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = rows.Close() }()
-	var plan []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, line)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	text := strings.Join(plan, "\n")
+	text := storetest.Plan(t, conn, "EXECUTE recent("+strings.Join(lits, ", ")+")")
 	for _, bad := range []string{"received_at on evaluations", "Seq Scan on evaluations", "by_received_at"} {
 		if strings.Contains(text, bad) {
 			t.Fatalf("a fraud look-up is planned past its column's index (%q):\n%s", bad, text)

@@ -163,18 +163,7 @@ func TestIntakeIndexCuts(t *testing.T) {
 	ctx := context.Background()
 	cut := []string{"evaluations_phone_hash", "evaluation_slots_evaluation"}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		exists := func(name string) bool {
-			t.Helper()
-			q := "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?"
-			if db.Dialect == migrations.Postgres {
-				q = "SELECT count(*) FROM pg_indexes WHERE indexname = $1 AND schemaname = current_schema()"
-			}
-			var n int
-			if err := db.SQL().QueryRowContext(ctx, q, name).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			return n == 1
-		}
+		exists := func(name string) bool { t.Helper(); return indexExists(t, db, name) }
 		for _, n := range cut {
 			if exists(n) {
 				t.Errorf("after Up: index %s still there", n)
@@ -195,23 +184,8 @@ func TestIntakeIndexCuts(t *testing.T) {
 				t.Fatal(err)
 			}
 			for q, index := range plans {
-				var plan strings.Builder
-				rows, err := conn.QueryContext(ctx, "EXPLAIN "+q)
-				if err != nil {
-					t.Fatalf("EXPLAIN %s: %v", q, err)
-				}
-				for rows.Next() {
-					var line string
-					if err := rows.Scan(&line); err != nil {
-						t.Fatal(err)
-					}
-					plan.WriteString(line + "\n")
-				}
-				if err := rows.Close(); err != nil {
-					t.Fatal(err)
-				}
-				if !strings.Contains(plan.String(), index) {
-					t.Errorf("%s: plan without %s:\n%s", q, index, plan.String())
+				if plan := storetest.Plan(t, conn, q); !strings.Contains(plan, index) {
+					t.Errorf("%s: plan without %s:\n%s", q, index, plan)
 				}
 			}
 			if _, err := conn.ExecContext(ctx, "RESET enable_seqscan"); err != nil {
@@ -245,18 +219,7 @@ func TestTimelineFeedIndex(t *testing.T) {
 	ctx := context.Background()
 	const index = "timeline_events_feed_by_at"
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		exists := func() bool {
-			t.Helper()
-			q := "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?"
-			if db.Dialect == migrations.Postgres {
-				q = "SELECT count(*) FROM pg_indexes WHERE indexname = $1 AND schemaname = current_schema()"
-			}
-			var n int
-			if err := db.SQL().QueryRowContext(ctx, q, index).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			return n == 1
-		}
+		exists := func() bool { t.Helper(); return indexExists(t, db, index) }
 		if !exists() {
 			t.Fatalf("after Up: no index %s", index)
 		}
@@ -269,25 +232,11 @@ func TestTimelineFeedIndex(t *testing.T) {
 			if _, err := conn.ExecContext(ctx, "SET enable_seqscan = off"); err != nil {
 				t.Fatal(err)
 			}
-			rows, err := conn.QueryContext(ctx, `EXPLAIN SELECT te.id FROM timeline_events te
+			plan := storetest.Plan(t, conn, `SELECT te.id FROM timeline_events te
 				WHERE te.at >= now() - interval '1 minute' AND te.type IN ('dispatched', 'callback') AND NOT te.superseded
 				AND (te.at >= now() AND (te.at > now() OR te.id > 'x')) ORDER BY te.at, te.id LIMIT 500`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var plan strings.Builder
-			for rows.Next() {
-				var line string
-				if err := rows.Scan(&line); err != nil {
-					t.Fatal(err)
-				}
-				plan.WriteString(line + "\n")
-			}
-			if err := rows.Close(); err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(plan.String(), index) {
-				t.Errorf("the feed's page of outcomes is planned without %s:\n%s", index, plan.String())
+			if !strings.Contains(plan, index) {
+				t.Errorf("the feed's page of outcomes is planned without %s:\n%s", index, plan)
 			}
 		}
 		if err := migrations.DownTo(ctx, db.SQL(), db.Dialect, 29); err != nil {
@@ -303,4 +252,18 @@ func TestTimelineFeedIndex(t *testing.T) {
 			t.Errorf("after Up again: no index %s", index)
 		}
 	})
+}
+
+// indexExists reports whether db has an index of that name (in its schema, on PostgreSQL).
+func indexExists(t *testing.T, db *store.DB, name string) bool {
+	t.Helper()
+	q := "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?"
+	if db.Dialect == migrations.Postgres {
+		q = "SELECT count(*) FROM pg_indexes WHERE indexname = $1 AND schemaname = current_schema()"
+	}
+	var n int
+	if err := db.SQL().QueryRowContext(context.Background(), q, name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
 }

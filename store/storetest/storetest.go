@@ -135,3 +135,26 @@ func QueryLines(t *testing.T, db *store.DB, q string) []string {
 	}
 	return out
 }
+
+// Plan is PostgreSQL's plan of q (EXPLAIN q, one line a node) on conn: a connection of the
+// test's own, which may carry planner settings (SET …) or prepared statements for q to use.
+func Plan(t testing.TB, conn *sql.Conn, q string) string {
+	t.Helper()
+	rows, err := conn.QueryContext(context.Background(), "EXPLAIN "+q)
+	if err != nil {
+		t.Fatalf("EXPLAIN %s: %v", q, err)
+	}
+	defer rows.Close() //nolint:errcheck // read-only rows: rows.Err() below reports a failed read
+	var plan strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(line + "\n")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan.String()
+}
